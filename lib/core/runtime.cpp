@@ -1,0 +1,36 @@
+#include "lib/core/runtime.h"
+
+#include <thread>
+
+#include "lib/core/error.h"
+#include "lib/core/version.h"
+
+namespace kd {
+
+int available_cores() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int configure_threads(int threads) {
+  check<ConfigError>(threads >= 0, "--threads: expected 0 (all cores) or a positive count, got ",
+                     threads);
+  const int n = threads == 0 ? available_cores() : threads;
+  torch::set_num_threads(n);
+  return n;
+}
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
+  if (name == "cuda") {
+    check<ConfigError>(torch::cuda::is_available(),
+                       "--device cuda: this LibTorch has no CUDA support or no GPU is visible");
+    return torch::kCUDA;
+  }
+  throw ConfigError("--device: expected cpu, cuda or auto, got '" + name + "'");
+}
+
+const char* version() { return KD_VERSION; }
+
+}  // namespace kd

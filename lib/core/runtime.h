@@ -1,0 +1,23 @@
+// Process-wide compute settings: LibTorch's thread count and the device a command runs on.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace kd {
+
+/// Number of cores this process may use.
+int available_cores();
+
+/// Sets LibTorch's intra-op threads (0 means all cores); returns the number set.
+int configure_threads(int threads);
+
+/// "cpu", "cuda" or "auto" (CUDA when LibTorch has it and a GPU is present). ConfigError for
+/// anything else, or for "cuda" without a usable GPU.
+torch::Device resolve_device(const std::string& name);
+
+/// kdpipe's version string, recorded in every file it writes.
+const char* version();
+
+}  // namespace kd

@@ -1,0 +1,75 @@
+#include "lib/data/augment.h"
+
+#include "lib/core/error.h"
+#include "lib/core/hash.h"
+
+namespace kd {
+
+Augment parse_augment(const std::string& name) {
+  if (name == "none") return Augment::none;
+  if (name == "shift") return Augment::shift;
+  if (name == "shift-flip") return Augment::shift_flip;
+  throw ConfigError("--augment: expected none, shift or shift-flip, got '" + name + "'");
+}
+
+std::string to_string(Augment augment) {
+  switch (augment) {
+    case Augment::none: return "none";
+    case Augment::shift: return "shift";
+    case Augment::shift_flip: return "shift-flip";
+  }
+  return "none";
+}
+
+AugmentDraw draw_augmentation(Augment augment, std::uint64_t seed, std::uint64_t stream,
+                              std::uint64_t index) {
+  AugmentDraw d;
+  if (augment == Augment::none) return d;
+  const std::uint64_t r = counter_random(seed, stream, index);
+  constexpr std::uint64_t span = 2 * kMaxShift + 1;
+  d.dx = static_cast<int>(r % span) - kMaxShift;
+  d.dy = static_cast<int>((r / span) % span) - kMaxShift;
+  if (augment == Augment::shift_flip) d.flip = ((r >> 40) & 1) != 0;
+  return d;
+}
+
+torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
+                         Augment augment, std::uint64_t seed, std::uint64_t stream,
+                         const torch::Tensor& ids) {
+  const torch::Tensor images = set.images.contiguous();
+  const int64_t C = images.size(1), H = images.size(2), W = images.size(3);
+  TORCH_INTERNAL_ASSERT(static_cast<int64_t>(info.mean.size()) == C, "normalisation per channel");
+  const torch::Tensor row_index = rows.to(torch::kInt64).contiguous();
+  const torch::Tensor id_index = ids.defined() ? ids.to(torch::kInt64).contiguous() : row_index;
+  const int64_t B = row_index.numel();
+  torch::Tensor out = torch::empty({B, C, H, W}, torch::kFloat32);
+  const uint8_t* src = images.data_ptr<uint8_t>();
+  const int64_t* row = row_index.data_ptr<int64_t>();
+  const int64_t* id = id_index.data_ptr<int64_t>();
+  float* dst = out.data_ptr<float>();
+  const int64_t plane = H * W;
+
+  at::parallel_for(0, B, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const AugmentDraw d = draw_augmentation(augment, seed, stream, static_cast<uint64_t>(id[b]));
+      for (int64_t c = 0; c < C; ++c) {
+        const float scale = 1.0f / (255.0f * info.std[c]);
+        const float shift = -info.mean[c] / info.std[c];  // value of a zero pixel
+        const uint8_t* in = src + (row[b] * C + c) * plane;
+        float* o = dst + (b * C + c) * plane;
+        for (int64_t y = 0; y < H; ++y) {
+          const int64_t sy = y - d.dy;
+          for (int64_t x = 0; x < W; ++x) {
+            int64_t sx = x - d.dx;
+            if (d.flip) sx = W - 1 - sx;
+            const bool inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
+            o[y * W + x] = inside ? in[sy * W + sx] * scale + shift : shift;
+          }
+        }
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace kd

@@ -1,0 +1,46 @@
+// Images and labels held in memory as they are stored on disk: uint8 pixels, int64 labels.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace kd {
+
+struct ImageSet {
+  torch::Tensor images;  ///< uint8 [N, C, H, W]
+  torch::Tensor labels;  ///< int64 [N]
+
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  /// The examples at `index` (int64 [M]), in that order.
+  ImageSet select(const torch::Tensor& index) const;
+  /// Hash of pixels and labels: identifies the data a model or cache was made from.
+  std::string fingerprint() const;
+};
+
+/// Shape and normalisation of a dataset's images.
+struct DatasetInfo {
+  std::string name;
+  int64_t channels = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+  int64_t classes = 0;
+  std::vector<float> mean;  ///< per channel, of pixels scaled to [0, 1]
+  std::vector<float> std;   ///< per channel
+  std::vector<std::string> class_names;
+};
+
+/// A dataset split three ways: `val` is held out from the training file for model selection and
+/// temperature scaling; `test` is the dataset's own test set, used only for final figures.
+struct Dataset {
+  DatasetInfo info;
+  ImageSet train;
+  ImageSet val;
+  ImageSet test;
+
+  /// The split named "train", "val" or "test"; ConfigError otherwise.
+  const ImageSet& split(const std::string& name) const;
+};
+
+}  // namespace kd

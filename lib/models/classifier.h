@@ -1,0 +1,38 @@
+// The interface every model of the zoo implements: logits, and the penultimate activations
+// that the final linear layer reads (the report projects them onto class templates).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace kd {
+
+struct InputShape {
+  int64_t channels = 1;
+  int64_t height = 28;
+  int64_t width = 28;
+};
+
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  /// Penultimate activations [B, D].
+  virtual torch::Tensor features(const torch::Tensor& x) = 0;
+  /// Logits [B, classes].
+  torch::Tensor forward(const torch::Tensor& x) { return head_->forward(features(x)); }
+  /// The final layer: row k of its weight (with bias k) is the template of class k.
+  torch::nn::Linear head() const { return head_; }
+
+ protected:
+  /// Registers the final layer once the subclass knows its feature width.
+  void set_head(int64_t features, int64_t classes) {
+    head_ = register_module("head", torch::nn::Linear(features, classes));
+  }
+
+ private:
+  torch::nn::Linear head_{nullptr};
+};
+
+using Classifier = std::shared_ptr<ClassifierImpl>;
+
+}  // namespace kd

@@ -1,0 +1,52 @@
+// Models built from a spec string, and checkpoints that remember how to rebuild them.
+//
+//   mlp:1200-1200   fully connected, hidden widths separated by '-'
+//   cnn:32          conv-BN-ReLU stages of widths 32, 64, 128
+//   resnet:20       CIFAR ResNet of depth 20, 32, 56, 110 (any 6n+2)
+//   alexnet         the small CIFAR AlexNet of Müller et al.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lib/models/classifier.h"
+
+namespace kd {
+
+struct ModelSpec {
+  std::string family;           ///< mlp, cnn, resnet or alexnet
+  std::vector<int64_t> values;  ///< hidden widths, width or depth
+  std::string text;             ///< the spec as given
+};
+
+/// Parses a spec; ConfigError naming the spec and what was expected.
+ModelSpec parse_model_spec(const std::string& text);
+
+/// Builds the model of `spec` for images of `input` shape and `classes` outputs.
+Classifier make_model(const std::string& spec, const InputShape& input, int64_t classes);
+
+/// What a checkpoint records beside the weights.
+struct ModelMeta {
+  std::string spec;
+  InputShape input;
+  int64_t classes = 0;
+  std::string dataset;  ///< the dataset the model was trained on
+};
+
+struct LoadedModel {
+  Classifier model;
+  ModelMeta meta;
+};
+
+/// Writes weights and meta to `path` atomically (LibTorch's archive format).
+void save_model(const Classifier& model, const ModelMeta& meta, const std::filesystem::path& path);
+
+/// Rebuilds the model a checkpoint describes and loads its weights; StorageError naming the file
+/// when it is missing, not a kdpipe checkpoint, or does not match its own spec.
+LoadedModel load_model(const std::filesystem::path& path);
+
+/// Number of trainable parameters.
+int64_t parameter_count(const torch::nn::Module& model);
+
+}  // namespace kd

@@ -1,0 +1,29 @@
+#include "lib/train/evaluate.h"
+
+namespace kd {
+
+Predictions predict(const Classifier& model, const ImageSet& set, const DatasetInfo& info,
+                    const PredictOptions& options, const torch::Tensor& rows_in,
+                    bool with_features) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  model->to(options.device());
+  const torch::Tensor rows =
+      rows_in.defined() ? rows_in.to(torch::kInt64) : torch::arange(set.size(), torch::kInt64);
+  std::vector<torch::Tensor> logits, features;
+  for (int64_t s = 0; s < rows.numel(); s += options.batch_size()) {
+    const torch::Tensor chunk = rows.slice(0, s, std::min(rows.numel(), s + options.batch_size()));
+    const torch::Tensor x = make_batch(set, info, chunk, options.augment(), options.seed(),
+                                       options.stream())
+                                .to(options.device());
+    const torch::Tensor h = model->features(x);
+    logits.push_back(model->head()->forward(h).to(torch::kCPU));
+    if (with_features) features.push_back(h.to(torch::kCPU));
+  }
+  Predictions out;
+  out.logits = logits.empty() ? torch::empty({0, 0}) : torch::cat(logits);
+  if (with_features) out.features = features.empty() ? torch::empty({0, 0}) : torch::cat(features);
+  return out;
+}
+
+}  // namespace kd

@@ -1,0 +1,107 @@
+#include "lib/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "lib/core/error.h"
+#include "lib/core/hash.h"
+
+namespace kd {
+
+namespace {
+constexpr std::uint64_t kShuffleKey = 0x73687566666c6521ULL;
+}
+
+void TrainOptions::validate() const {
+  check<ConfigError>(epochs() > 0, "--epochs: expected a positive count, got ", epochs());
+  check<ConfigError>(batch_size() > 0, "--batch-size: expected a positive count, got ",
+                     batch_size());
+  check<ConfigError>(lr() > 0 && std::isfinite(lr()), "--lr: expected a positive rate, got ", lr());
+  check<ConfigError>(momentum() >= 0 && momentum() < 1, "--momentum: expected a value in [0, 1), got ",
+                     momentum());
+  check<ConfigError>(weight_decay() >= 0, "--weight-decay: expected a value >= 0, got ",
+                     weight_decay());
+}
+
+torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {
+  std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
+  const std::uint64_t key = counter_random(kShuffleKey, seed, static_cast<std::uint64_t>(epoch));
+  for (int64_t i = 0; i < n; ++i) keys[i] = mix64(key ^ static_cast<std::uint64_t>(i));
+  std::vector<int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+  return torch::tensor(order, torch::kInt64);
+}
+
+void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
+                 const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
+                 Progress& progress) {
+  options.validate();
+  const int64_t n = train.size();
+  check<ConfigError>(n > 0, "training set is empty");
+  model->to(options.device());
+  model->train();
+  const bool nesterov = options.momentum() > 0;
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(options.lr())
+                                                 .momentum(options.momentum())
+                                                 .nesterov(nesterov)
+                                                 .weight_decay(options.weight_decay()));
+  const int64_t bs = std::min(options.batch_size(), n);
+  const int64_t steps_per_epoch = (n + bs - 1) / bs;
+  const int64_t total_steps = steps_per_epoch * options.epochs();
+  const torch::Tensor labels = train.labels;
+
+  for (int64_t epoch = 0; epoch < options.epochs(); ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    const torch::Tensor order = epoch_order(n, options.seed(), epoch);
+    double loss_sum = 0, lr = options.lr();
+    int64_t correct = 0, seen = 0;
+    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+      const torch::Tensor rows = order.slice(0, step * bs, std::min(n, (step + 1) * bs));
+      // Batch norm cannot train on a single example; a lone leftover waits for the next epoch.
+      if (rows.numel() < 2 && steps_per_epoch > 1) continue;
+      lr = learning_rate(options.schedule(), options.lr(),
+                         static_cast<double>(epoch * steps_per_epoch + step) / total_steps);
+      for (auto& group : sgd.param_groups()) {
+        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+      }
+      Batch batch;
+      batch.rows = rows;
+      batch.epoch = epoch;
+      batch.inputs = make_batch(train, info, rows, options.augment(), options.seed(),
+                                static_cast<std::uint64_t>(epoch))
+                         .to(options.device());
+      batch.labels = labels.index_select(0, rows).to(options.device());
+      sgd.zero_grad();
+      const torch::Tensor logits = model->forward(batch.inputs);
+      const torch::Tensor loss = loss_fn(logits, batch);
+      const double loss_value = loss.item<double>();
+      check<TrainingError>(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
+                           ", step ", step + 1, ": loss is ", loss_value,
+                           " (try a lower --lr)");
+      loss.backward();
+      sgd.step();
+      loss_sum += loss_value * rows.numel();
+      correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
+      seen += rows.numel();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      progress.step(epoch + 1, options.epochs(), step + 1, steps_per_epoch, loss_sum / seen,
+                    static_cast<double>(correct) / seen, seen / std::max(secs, 1e-9));
+    }
+    EpochStats stats;
+    stats.epoch = epoch + 1;
+    stats.epochs = options.epochs();
+    stats.loss = loss_sum / std::max<int64_t>(seen, 1);
+    stats.accuracy = static_cast<double>(correct) / std::max<int64_t>(seen, 1);
+    stats.lr = lr;
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats.images_per_second = seen / std::max(stats.seconds, 1e-9);
+    if (on_epoch) on_epoch(stats);
+    model->train();
+  }
+}
+
+}  // namespace kd

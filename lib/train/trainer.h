@@ -1,0 +1,60 @@
+// The training loop shared by teachers and students: SGD with Nesterov momentum and weight
+// decay, a learning-rate schedule, deterministic shuffling and augmentation.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+
+#include "lib/data/augment.h"
+#include "lib/data/image_set.h"
+#include "lib/models/classifier.h"
+#include "lib/train/progress.h"
+#include "lib/train/schedule.h"
+
+namespace kd {
+
+struct TrainOptions {
+  /// ConfigError naming the option for an impossible value.
+  void validate() const;
+
+  /// Passes over the training set.
+  TORCH_ARG(int64_t, epochs) = 15;
+  TORCH_ARG(int64_t, batch_size) = 128;
+  /// Peak learning rate.
+  TORCH_ARG(double, lr) = 0.1;
+  /// Nesterov momentum.
+  TORCH_ARG(double, momentum) = 0.9;
+  TORCH_ARG(double, weight_decay) = 5e-4;
+  TORCH_ARG(Schedule, schedule) = Schedule::cosine;
+  /// Seeds the shuffling and the augmentation (weights are seeded by whoever builds the model).
+  TORCH_ARG(std::uint64_t, seed) = 0;
+  TORCH_ARG(Augment, augment) = Augment::none;
+  TORCH_ARG(torch::Device, device) = torch::kCPU;
+};
+
+/// One training step's inputs. `rows` are the examples' rows in the training set.
+struct Batch {
+  torch::Tensor inputs;  ///< float [B, C, H, W] on the training device
+  torch::Tensor labels;  ///< int64 [B] on the training device
+  torch::Tensor rows;    ///< int64 [B] on the CPU
+  int64_t epoch = 0;     ///< 0-based; the augmentation stream
+};
+
+/// The loss of a batch given the model's logits.
+using LossFn = std::function<torch::Tensor(const torch::Tensor& logits, const Batch& batch)>;
+
+/// Called after each epoch, with the model in training mode; may evaluate it.
+using EpochFn = std::function<void(const EpochStats& stats)>;
+
+/// The order examples are visited in at `epoch`: a permutation determined by (seed, epoch).
+torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch);
+
+/// Trains `model` on `train`. Example i of epoch e is augmented with the draw for
+/// (options.seed, e, i). Throws TrainingError if the loss stops being finite.
+void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
+                 const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
+                 Progress& progress);
+
+}  // namespace kd

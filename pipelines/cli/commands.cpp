@@ -1,0 +1,65 @@
+#include "pipelines/cli/commands.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "lib/core/error.h"
+#include "lib/core/runtime.h"
+
+namespace kd::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      {"teach", "train one teacher with label smoothing and evaluate it", &teach_command},
+  };
+  return all;
+}
+
+namespace {
+
+void usage(std::ostream& out) {
+  out << "Usage: kdpipe <command> [options]\n\nCommands:\n";
+  for (const Command& c : commands()) out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
+  out << "\n`kdpipe <command> --help` documents each command's options.\n";
+}
+
+// LibTorch errors carry a C++ backtrace after the first line; a user needs the first line.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> all(argv + 1, argv + argc);
+  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    usage(std::cout);
+    return all.empty() ? 2 : 0;
+  }
+  if (all[0] == "--version") {
+    std::cout << "kdpipe " << version() << "\n";
+    return 0;
+  }
+  for (const Command& c : commands()) {
+    if (c.name != all[0]) continue;
+    const std::string prefix = "kdpipe " + c.name + ": error: ";
+    try {
+      return c.run(std::vector<std::string>(all.begin() + 1, all.end()));
+    } catch (const ConfigError& e) {
+      std::cerr << prefix << e.what() << "\n";
+      return 2;
+    } catch (const Error& e) {
+      std::cerr << prefix << e.what() << "\n";
+      return 1;
+    } catch (const c10::Error& e) {
+      std::cerr << prefix << first_line(e.what()) << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << prefix << first_line(e.what()) << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "kdpipe: error: unknown command '" << all[0] << "'\n";
+  usage(std::cerr);
+  return 2;
+}
+
+}  // namespace kd::cli

@@ -1,0 +1,25 @@
+// The kdpipe commands. Each takes the arguments after its name and returns the exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace kd::cli {
+
+struct Command {
+  std::string name;
+  std::string summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+/// Every command, in the order `kdpipe --help` lists them.
+const std::vector<Command>& commands();
+
+/// `kdpipe teach`: train and evaluate one teacher.
+int teach_command(const std::vector<std::string>& args);
+
+/// The whole CLI: dispatches argv[1], turns errors into one line on stderr and an exit status
+/// (2 for bad options or input specs, 1 for other failures).
+int main(int argc, char** argv);
+
+}  // namespace kd::cli

@@ -1,0 +1,86 @@
+#include "pipelines/cli/options.h"
+
+#include <iostream>
+
+#include "lib/core/error.h"
+#include "lib/core/runtime.h"
+
+namespace kd::cli {
+
+po::options_description data_options() {
+  po::options_description d("Data");
+  d.add_options()
+      ("dataset", po::value<std::string>()->default_value("fashion-mnist"),
+       "fashion-mnist, mnist, cifar10 or cifar100")
+      ("data-dir", po::value<std::string>()->default_value(""),
+       "directory of the dataset's files (default: /usr/share/datasets/<name> for the MNISTs, "
+       "data/<name> for CIFAR)")
+      ("val-size", po::value<int64_t>()->default_value(5000),
+       "training examples held out for validation (model selection, temperature scaling)");
+  return d;
+}
+
+DataOptions data_options_from(const po::variables_map& vm) {
+  return DataOptions(vm["dataset"].as<std::string>())
+      .data_dir(vm["data-dir"].as<std::string>())
+      .val_size(vm["val-size"].as<int64_t>());
+}
+
+po::options_description train_options(int64_t default_epochs) {
+  po::options_description d("Training");
+  d.add_options()
+      ("epochs", po::value<int64_t>()->default_value(default_epochs), "passes over the training set")
+      ("batch-size", po::value<int64_t>()->default_value(128), "examples per SGD step")
+      ("lr", po::value<double>()->default_value(0.1), "peak learning rate")
+      ("momentum", po::value<double>()->default_value(0.9), "Nesterov momentum (0: plain SGD)")
+      ("weight-decay", po::value<double>()->default_value(5e-4), "L2 weight decay")
+      ("schedule", po::value<std::string>()->default_value("cosine"),
+       "learning-rate schedule: constant, cosine, one-cycle or step")
+      ("seed", po::value<uint64_t>()->default_value(0),
+       "seeds weights, shuffling and augmentation")
+      ("augment", po::value<std::string>()->default_value("none"),
+       "none, shift (up to 2 pixels) or shift-flip (also mirror left-right)");
+  return d;
+}
+
+TrainOptions train_options_from(const po::variables_map& vm) {
+  return TrainOptions()
+      .epochs(vm["epochs"].as<int64_t>())
+      .batch_size(vm["batch-size"].as<int64_t>())
+      .lr(vm["lr"].as<double>())
+      .momentum(vm["momentum"].as<double>())
+      .weight_decay(vm["weight-decay"].as<double>())
+      .schedule(parse_schedule(vm["schedule"].as<std::string>()))
+      .seed(vm["seed"].as<uint64_t>())
+      .augment(parse_augment(vm["augment"].as<std::string>()))
+      .device(resolve_device(vm["device"].as<std::string>()));
+}
+
+po::options_description runtime_options() {
+  po::options_description d("Runtime");
+  d.add_options()
+      ("threads", po::value<int>()->default_value(0), "LibTorch threads (0: all cores)")
+      ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto");
+  return d;
+}
+
+int apply_threads(const po::variables_map& vm) { return configure_threads(vm["threads"].as<int>()); }
+
+bool parse(const std::vector<std::string>& args, const po::options_description& desc,
+           const std::string& usage, po::variables_map& vm) {
+  po::options_description all;
+  all.add(desc).add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(all).run(), vm);
+    if (vm.count("help")) {
+      std::cout << usage << "\n\n" << all << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw ConfigError(e.what());
+  }
+  return true;
+}
+
+}  // namespace kd::cli

@@ -1,0 +1,32 @@
+// Command-line options shared by several kdpipe commands, and how they fill options structs.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include "lib/data/datasets.h"
+#include "lib/train/trainer.h"
+
+namespace kd::cli {
+
+namespace po = boost::program_options;
+
+/// --dataset, --data-dir, --val-size.
+po::options_description data_options();
+DataOptions data_options_from(const po::variables_map& vm);
+
+/// --epochs, --batch-size, --lr, --momentum, --weight-decay, --schedule, --seed, --augment.
+po::options_description train_options(int64_t default_epochs);
+/// Also resolves --device (see runtime_options).
+TrainOptions train_options_from(const po::variables_map& vm);
+
+/// --threads, --device.
+po::options_description runtime_options();
+/// Applies --threads to LibTorch and returns the count set.
+int apply_threads(const po::variables_map& vm);
+
+/// Parses `args` against `desc`; returns false (after printing usage) when --help was given.
+/// Unknown options and malformed values become ConfigError naming the option.
+bool parse(const std::vector<std::string>& args, const po::options_description& desc,
+           const std::string& usage, po::variables_map& vm);
+
+}  // namespace kd::cli

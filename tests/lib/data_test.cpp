@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "lib/core/error.h"
+#include "lib/data/cifar.h"
+#include "lib/data/datasets.h"
+#include "lib/data/idx.h"
+#include "tests/support/synthetic.h"
+#include "tests/support/temp_dir.h"
+
+namespace kd {
+namespace {
+
+using testing::TempDir;
+
+torch::Tensor sample_images() {
+  return torch::arange(3 * 4 * 5, torch::kInt64).reshape({3, 1, 4, 5}).to(torch::kUInt8);
+}
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Idx, ReadsRawAndGzippedFilesAlike) {
+  TempDir dir;
+  for (bool gzip : {false, true}) {
+    const auto path = dir / (gzip ? "img.gz" : "img");
+    testing::write_idx_images(path, sample_images(), gzip);
+    const torch::Tensor read = read_idx_images(path);
+    EXPECT_EQ(read.sizes(), (std::vector<int64_t>{3, 1, 4, 5}));
+    EXPECT_TRUE(read.equal(sample_images()));
+  }
+  testing::write_idx_labels(dir / "lab", torch::tensor({3, 1, 4}), true);
+  EXPECT_TRUE(read_idx_labels(dir / "lab").equal(torch::tensor({3, 1, 4}, torch::kInt64)));
+}
+
+TEST(Idx, RefusesWrongMagicNamingTheFile) {
+  TempDir dir;
+  testing::write_idx_labels(dir / "labels-as-images", torch::tensor({1, 2}), false);
+  const std::string msg = error_of([&] { read_idx_images(dir / "labels-as-images"); });
+  EXPECT_NE(msg.find("labels-as-images"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("magic"), std::string::npos) << msg;
+  EXPECT_THROW(read_idx_labels(dir / "nothing-here"), DataError);
+}
+
+TEST(Idx, RefusesTruncatedPixels) {
+  TempDir dir;
+  testing::write_idx_images(dir / "full", sample_images(), false);
+  std::string bytes;
+  {
+    std::ifstream in(dir / "full", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  testing::write_bytes(dir / "cut.gz", bytes.substr(0, bytes.size() - 7), true);
+  const std::string msg = error_of([&] { read_idx_images(dir / "cut.gz"); });
+  EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cut.gz"), std::string::npos) << msg;
+  // A gzip stream cut in the middle is refused too, not read as short data silently.
+  testing::write_bytes(dir / "whole.gz", bytes, true);
+  std::string gz;
+  {
+    std::ifstream in(dir / "whole.gz", std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(dir / "broken.gz", std::ios::binary) << gz.substr(0, gz.size() / 2);
+  EXPECT_THROW(read_idx_images(dir / "broken.gz"), DataError);
+}
+
+TEST(Idx, RefusesLabelCountThatDoesNotMatchImages) {
+  TempDir dir;
+  testing::write_idx_images(dir / "train-images-idx3-ubyte.gz", sample_images(), true);
+  testing::write_idx_labels(dir / "train-labels-idx1-ubyte.gz", torch::tensor({1, 2}), true);
+  const std::string msg = error_of([&] { read_idx_split(dir.path(), "train", 10); });
+  EXPECT_NE(msg.find("2 labels for 3 images"), std::string::npos) << msg;
+}
+
+TEST(Idx, RefusesLabelsOutOfRange) {
+  TempDir dir;
+  testing::write_idx_images(dir / "train-images-idx3-ubyte", sample_images(), false);
+  testing::write_idx_labels(dir / "train-labels-idx1-ubyte", torch::tensor({1, 2, 12}), false);
+  EXPECT_THROW(read_idx_split(dir.path(), "train", 10), DataError);
+}
+
+std::string cifar_record(int label_bytes, uint8_t label, uint8_t fill) {
+  std::string r(static_cast<std::size_t>(label_bytes), static_cast<char>(7));
+  r.back() = static_cast<char>(label);
+  r.append(3 * 32 * 32, static_cast<char>(fill));
+  return r;
+}
+
+TEST(Cifar, ReadsTenAndHundredClassRecords) {
+  TempDir dir;
+  testing::write_bytes(dir / "b10.bin", cifar_record(1, 3, 9) + cifar_record(1, 9, 200), false);
+  const ImageSet ten = read_cifar_files({dir / "b10.bin"}, 1, 10);
+  EXPECT_EQ(ten.images.sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+  EXPECT_TRUE(ten.labels.equal(torch::tensor({3, 9}, torch::kInt64)));
+  EXPECT_EQ(ten.images[1][2][31][31].item<int>(), 200);
+  testing::write_bytes(dir / "b100.bin", cifar_record(2, 77, 1), false);
+  const ImageSet hundred = read_cifar_files({dir / "b100.bin"}, 2, 100);
+  EXPECT_EQ(hundred.labels[0].item<int64_t>(), 77);  // the fine label, not the coarse one
+}
+
+TEST(Cifar, RefusesTruncatedFilesAndBadLabels) {
+  TempDir dir;
+  testing::write_bytes(dir / "cut.bin", cifar_record(1, 3, 9).substr(0, 3000), false);
+  const std::string msg = error_of([&] { read_cifar_files({dir / "cut.bin"}, 1, 10); });
+  EXPECT_NE(msg.find("cut.bin"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("3073"), std::string::npos) << msg;
+  testing::write_bytes(dir / "label.bin", cifar_record(1, 11, 0), false);
+  EXPECT_THROW(read_cifar_files({dir / "label.bin"}, 1, 10), DataError);
+  EXPECT_THROW(read_cifar_files({dir / "missing.bin"}, 1, 10), DataError);
+}
+
+TEST(Datasets, LoadsMnistLayoutWithDisjointValidationSplit) {
+  TempDir dir;
+  testing::write_synthetic_mnist(dir.path(), 300, 50);
+  const Dataset data = load_dataset(DataOptions("mnist").data_dir(dir.path()).val_size(40));
+  EXPECT_EQ(data.train.size(), 260);
+  EXPECT_EQ(data.val.size(), 40);
+  EXPECT_EQ(data.test.size(), 50);
+  EXPECT_EQ(data.info.classes, 10);
+  // Train and val partition the training file: their pixel rows together are all of it.
+  const torch::Tensor all = torch::cat({data.train.images, data.val.images}).flatten(1);
+  const ImageSet file = read_idx_split(dir.path(), "train", 10);
+  EXPECT_EQ(std::get<0>(torch::unique_dim(all, 0)).size(0),
+            std::get<0>(torch::unique_dim(file.images.flatten(1), 0)).size(0));
+  // The split does not depend on anything but the file and val_size.
+  const Dataset again = load_dataset(DataOptions("mnist").data_dir(dir.path()).val_size(40));
+  EXPECT_TRUE(again.val.labels.equal(data.val.labels));
+  EXPECT_EQ(again.train.fingerprint(), data.train.fingerprint());
+  EXPECT_NE(data.train.fingerprint(), data.test.fingerprint());
+}
+
+TEST(Datasets, RefusesBadNamesDirectoriesAndSizes) {
+  TempDir dir;
+  EXPECT_THROW(dataset_info("imagenet"), ConfigError);
+  const std::string msg =
+      error_of([&] { load_dataset(DataOptions("mnist").data_dir(dir / "absent")); });
+  EXPECT_NE(msg.find("absent"), std::string::npos) << msg;
+  testing::write_synthetic_mnist(dir.path(), 100, 10);
+  EXPECT_THROW(load_dataset(DataOptions("mnist").data_dir(dir.path()).val_size(100)), ConfigError);
+  EXPECT_THROW(load_dataset(DataOptions("cifar10").data_dir(dir.path())), DataError);
+}
+
+}  // namespace
+}  // namespace kd

@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "lib/metrics/information.h"
+
+namespace kd {
+namespace {
+
+TEST(MutualInformation, WellSeparatedMeansGiveLogN) {
+  torch::manual_seed(0);
+  const int64_t n = 600, views = 5;
+  const torch::Tensor means = torch::arange(n, torch::kFloat64).unsqueeze(1) * 100.0;
+  const torch::Tensor y = means + torch::randn({n, views}, torch::kFloat64);
+  const double mi = mutual_information(y);
+  EXPECT_NEAR(mi, std::log(static_cast<double>(n)), 0.01);
+  EXPECT_LE(mi, std::log(static_cast<double>(n)) + 1e-9);
+}
+
+TEST(MutualInformation, IdenticalMeansGiveZero) {
+  torch::manual_seed(0);
+  const torch::Tensor noise = torch::randn({600, 5}, torch::kFloat64);
+  // Every example has the same mean: subtracting each row's mean makes them identical (zero).
+  const double mi = mutual_information(noise - noise.mean(1, true));
+  EXPECT_NEAR(mi, 0.0, 1e-9);
+  // Pure noise with no per-example signal carries little information.
+  EXPECT_LT(mutual_information(noise), 0.5);
+}
+
+TEST(MutualInformation, TwoClustersGiveLittleMoreThanLogTwo) {
+  // Examples that differ only by class, as label smoothing tends to make them. The estimate is
+  // log 2 plus the estimator's own positive bias: each μₓ is fitted to the L views it scores.
+  torch::manual_seed(4);
+  const torch::Tensor cls = (torch::arange(600) < 300).to(torch::kFloat64).unsqueeze(1);
+  const torch::Tensor y = cls * 50.0 + torch::randn({600, 5}, torch::kFloat64);
+  const double two_clusters = mutual_information(y);
+  EXPECT_GT(two_clusters, std::log(2.0) - 0.01);
+  EXPECT_LT(two_clusters, std::log(2.0) + 0.15);
+  // With more views per example the bias shrinks toward log 2.
+  const torch::Tensor many = cls * 50.0 + torch::randn({600, 50}, torch::kFloat64);
+  EXPECT_NEAR(mutual_information(many), std::log(2.0), 0.03);
+}
+
+TEST(TargetSmoothness, LabelSmoothingGivesEpsilon) {
+  const int64_t k = 10;
+  const torch::Tensor labels = torch::tensor({0, 3, 9, 2}, torch::kInt64);
+  for (double eps : {0.0, 0.1, 0.45}) {
+    const torch::Tensor target = torch::one_hot(labels, k).to(torch::kFloat64) * (1 - eps) + eps / k;
+    EXPECT_NEAR(target_smoothness(target, labels), eps, 1e-12);
+  }
+  // Uniform targets are as smooth as targets get: γ = 1.
+  EXPECT_NEAR(target_smoothness(torch::full({4, k}, 0.1, torch::kFloat64), labels), 1.0, 1e-12);
+}
+
+TEST(Stability, OneForIdenticalPredictionsPerClassAndLowerWhenSpread) {
+  const torch::Tensor labels = torch::tensor({0, 0, 1, 1}, torch::kInt64);
+  const torch::Tensor same = torch::tensor({{0.9, 0.1}, {0.9, 0.1}, {0.2, 0.8}, {0.2, 0.8}});
+  EXPECT_DOUBLE_EQ(stability(same, labels), 1.0);
+  const torch::Tensor spread = torch::tensor({{1.0, 0.0}, {0.0, 1.0}, {0.2, 0.8}, {0.2, 0.8}});
+  // Class 0: centre (0.5, 0.5), each member at squared distance 0.5; class 1: 0. Mean: 0.25.
+  EXPECT_NEAR(stability(spread, labels), 0.75, 1e-6);
+}
+
+}  // namespace
+}  // namespace kd

@@ -1,0 +1,119 @@
+// End-to-end: runs the kdpipe binary as a user would and checks exit status and messages.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "lib/core/files.h"
+#include "tests/support/synthetic.h"
+#include "tests/support/temp_dir.h"
+
+namespace kd {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path kdpipe_binary() {
+  if (const char* env = std::getenv("KDPIPE_BIN")) return env;
+  return fs::read_symlink("/proc/self/exe").parent_path() / "kdpipe";
+}
+
+struct Result {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = kdpipe_binary().string() + " " + args + " 2>&1";
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  const int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::write_synthetic_mnist(dir_ / "data", 400, 100); }
+  std::string teach(const std::string& extra, const std::string& arch = "mlp:16") {
+    return "teach --dataset mnist --data-dir " + (dir_ / "data").string() +
+           " --val-size 100 --arch " + arch + " --epochs 1 --mi-examples 10 --threads 1 --out " +
+           (dir_ / "out").string() + " " + extra;
+  }
+  // A failed command prints exactly one line that contains `needle`.
+  void expect_one_line_error(const Result& r, const std::string& needle) {
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(Cli, HelpListsCommandsAndEveryTeachOption) {
+  const Result top = run("--help");
+  EXPECT_EQ(top.status, 0);
+  EXPECT_NE(top.output.find("teach"), std::string::npos);
+  const Result help = run("teach --help");
+  EXPECT_EQ(help.status, 0);
+  for (const char* opt : {"--dataset", "--data-dir", "--val-size", "--arch", "--smoothing",
+                          "--epochs", "--batch-size", "--lr", "--schedule", "--seed", "--augment",
+                          "--threads", "--device", "--out"}) {
+    EXPECT_NE(help.output.find(opt), std::string::npos) << opt;
+  }
+  EXPECT_EQ(run("frobnicate").status, 2);
+}
+
+TEST_F(Cli, TeachRunsEndToEnd) {
+  const Result r = run(teach("--smoothing 0.1 --augment shift-flip"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = nlohmann::json::parse(read_text(dir_ / "out" / "metrics.json"));
+  EXPECT_EQ(m["options"]["augment"], "shift-flip");
+  EXPECT_EQ(m["options"]["threads"], 1);
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "model.pt"));
+  // Not a terminal: one plain line per epoch, no carriage returns.
+  EXPECT_NE(r.output.find("epoch 1/1"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\r'), std::string::npos);
+}
+
+TEST_F(Cli, BadOptionsEndWithOneLineNamingTheOption) {
+  expect_one_line_error(run(teach("--smoothing 1.5")), "--smoothing");
+  expect_one_line_error(run(teach("--smoothing -0.1")), "--smoothing");
+  expect_one_line_error(run(teach("--epochs 0")), "--epochs");
+  expect_one_line_error(run(teach("--epochs -2")), "--epochs");
+  expect_one_line_error(run(teach("", "transformer:12")), "transformer:12");
+  expect_one_line_error(run(teach("--augment rotate")), "--augment");
+  expect_one_line_error(run(teach("--smoothing abc")), "smoothing");
+  expect_one_line_error(run(teach("--no-such-option 3")), "no-such-option");
+  expect_one_line_error(run("teach --dataset imagenet --out " + (dir_ / "o").string()), "imagenet");
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "metrics.json"));
+}
+
+TEST_F(Cli, BadDataEndsWithOneLineNamingTheFile) {
+  expect_one_line_error(
+      run("teach --dataset mnist --data-dir " + (dir_ / "nowhere").string() + " --out " +
+          (dir_ / "o").string()),
+      "nowhere");
+  // Truncated pixel data.
+  const fs::path images = dir_ / "data" / "train-images-idx3-ubyte.gz";
+  testing::write_bytes(images, std::string("\0\0\x08\x03\0\0\x01\x90\0\0\0\x1c\0\0\0\x1c", 16) +
+                                   std::string(1000, 'x'),
+                       true);
+  expect_one_line_error(run(teach("")), "truncated");
+  // Wrong magic.
+  testing::write_bytes(images, std::string("\0\0\x08\x01\0\0\x01\x90", 8), true);
+  expect_one_line_error(run(teach("")), "train-images-idx3-ubyte.gz");
+  // Label count that does not match the image count.
+  testing::write_synthetic_mnist(dir_ / "data", 400, 100);
+  testing::write_idx_labels(dir_ / "data" / "train-labels-idx1-ubyte.gz",
+                            torch::zeros({399}, torch::kInt64), true);
+  expect_one_line_error(run(teach("")), "399 labels for 400 images");
+}
+
+}  // namespace
+}  // namespace kd

@@ -1,0 +1,72 @@
+#include "tests/support/synthetic.h"
+
+#include <zlib.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace kd::testing {
+
+namespace {
+
+std::string big_endian(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+}  // namespace
+
+void write_bytes(const std::filesystem::path& path, const std::string& bytes, bool gzip) {
+  if (gzip) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    if (!f) throw std::runtime_error("cannot write " + path.string());
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+  } else {
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+}
+
+void write_idx_images(const std::filesystem::path& path, const torch::Tensor& images, bool gzip) {
+  const torch::Tensor px = images.reshape({images.size(0), images.size(-2), images.size(-1)})
+                               .to(torch::kUInt8)
+                               .contiguous();
+  std::string bytes = big_endian(0x803) + big_endian(static_cast<uint32_t>(px.size(0))) +
+                      big_endian(static_cast<uint32_t>(px.size(1))) +
+                      big_endian(static_cast<uint32_t>(px.size(2)));
+  bytes.append(reinterpret_cast<const char*>(px.data_ptr<uint8_t>()), px.numel());
+  write_bytes(path, bytes, gzip);
+}
+
+void write_idx_labels(const std::filesystem::path& path, const torch::Tensor& labels, bool gzip) {
+  const torch::Tensor lb = labels.to(torch::kUInt8).contiguous();
+  std::string bytes = big_endian(0x801) + big_endian(static_cast<uint32_t>(lb.size(0)));
+  bytes.append(reinterpret_cast<const char*>(lb.data_ptr<uint8_t>()), lb.numel());
+  write_bytes(path, bytes, gzip);
+}
+
+ImageSet make_synthetic(int64_t n, int64_t classes, int64_t channels, int64_t size, uint64_t seed) {
+  torch::Generator gen = at::detail::createCPUGenerator(seed);
+  torch::Tensor labels = torch::randint(classes, {n}, gen, torch::kInt64);
+  torch::Tensor images = torch::randint(0, 60, {n, channels, size, size}, gen, torch::kInt64);
+  const int64_t cells = (size - 6) / 3 + 1;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = labels[i].item<int64_t>();
+    const int64_t y = (c * 7 / cells) % cells * 3, x = (c * 7) % cells * 3;
+    images[i].slice(1, y, y + 6).slice(2, x, x + 6).fill_(220);
+  }
+  return {images.to(torch::kUInt8), labels};
+}
+
+void write_synthetic_mnist(const std::filesystem::path& dir, int64_t n_train, int64_t n_test,
+                           uint64_t seed) {
+  std::filesystem::create_directories(dir);
+  const ImageSet train = make_synthetic(n_train, 10, 1, 28, seed);
+  const ImageSet test = make_synthetic(n_test, 10, 1, 28, seed + 1000);
+  write_idx_images(dir / "train-images-idx3-ubyte.gz", train.images, true);
+  write_idx_labels(dir / "train-labels-idx1-ubyte.gz", train.labels, true);
+  write_idx_images(dir / "t10k-images-idx3-ubyte.gz", test.images, true);
+  write_idx_labels(dir / "t10k-labels-idx1-ubyte.gz", test.labels, true);
+}
+
+}  // namespace kd::testing

@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "lib/core/hash.h"
+#include "lib/data/datasets.h"
+#include "lib/metrics/calibration.h"
+#include "lib/models/zoo.h"
+#include "lib/train/evaluate.h"
+#include "teachers/mi_probe.h"
+#include "teachers/teach.h"
+#include "tests/support/synthetic.h"
+#include "tests/support/temp_dir.h"
+
+namespace kd {
+namespace {
+
+TeachOptions tiny(const testing::TempDir& dir, double eps) {
+  return TeachOptions()
+      .data(DataOptions("mnist").data_dir(dir / "data").val_size(100))
+      .arch("mlp:32")
+      .smoothing(eps)
+      .train(TrainOptions().epochs(2).batch_size(32).lr(0.05).augment(Augment::shift))
+      .mi(MiProbeOptions().examples_per_class(10).views(3))
+      .out(dir / "teacher");
+}
+
+TEST(Teach, WritesModelMetricsAndLog) {
+  testing::TempDir dir;
+  testing::write_synthetic_mnist(dir / "data", 500, 120);
+  Progress quiet = Progress::silent();
+  const nlohmann::json m = teach(tiny(dir, 0.1), quiet);
+  for (const char* f : {"model.pt", "metrics.json", "train.log"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir / "teacher" / f)) << f;
+  }
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir / "teacher" / "metrics.json")), m);
+  EXPECT_EQ(m["kind"], "teacher");
+  EXPECT_EQ(m["options"]["smoothing"], 0.1);
+  for (const char* split : {"test", "val"}) {
+    EXPECT_GE(m[split]["accuracy"].get<double>(), 0.0);
+    EXPECT_GT(m[split]["nll"].get<double>(), 0.0);
+    EXPECT_EQ(m[split]["reliability"].size(), 15u);
+  }
+  EXPECT_GT(m["temperature_scaling"]["temperature"].get<double>(), 0.0);
+  EXPECT_EQ(m["temperature_scaling"]["fitted_on"], "val");
+  EXPECT_EQ(m["mutual_information"]["per_epoch"].size(), 2u);
+  EXPECT_NEAR(m["mutual_information"]["upper_bound"].get<double>(), std::log(20.0), 1e-9);
+  EXPECT_EQ(m["epochs"].size(), 2u);
+  EXPECT_TRUE(m["epochs"][0].contains("val_accuracy"));
+  EXPECT_GT(m["train"]["stability"].get<double>(), 0.0);
+  EXPECT_EQ(m["model"]["checkpoint_hash"], hash_file(dir / "teacher" / "model.pt"));
+
+  // The checkpoint reproduces the recorded test accuracy.
+  const LoadedModel loaded = load_model(dir / "teacher" / "model.pt");
+  const Dataset data = load_dataset(DataOptions("mnist").data_dir(dir / "data").val_size(100));
+  const torch::Tensor logits = predict(loaded.model, data.test, data.info, PredictOptions()).logits;
+  EXPECT_DOUBLE_EQ(calibration(logits, data.test.labels).accuracy, m["test"]["accuracy"].get<double>());
+  EXPECT_NE(read_text(dir / "teacher" / "train.log").find("epoch 2/2"), std::string::npos);
+}
+
+TEST(Teach, RefusesBadOptionsBeforeAnyWork) {
+  testing::TempDir dir;  // no data at all: validation must fail first
+  EXPECT_THROW(tiny(dir, 1.0).validate(), ConfigError);
+  EXPECT_THROW(tiny(dir, -0.1).validate(), ConfigError);
+  EXPECT_THROW(tiny(dir, 0.1).arch("mlp:x").validate(), ConfigError);
+  TeachOptions zero = tiny(dir, 0.1);
+  zero.train().epochs(0);
+  EXPECT_THROW(zero.validate(), ConfigError);
+  Progress quiet = Progress::silent();
+  EXPECT_THROW(teach(tiny(dir, 0.1), quiet), DataError);  // valid options, missing data
+  EXPECT_FALSE(std::filesystem::exists(dir / "teacher" / "metrics.json"));
+}
+
+TEST(MiProbe, SeparatesClassesOfAWellTrainedModelAndRefusesBadClasses) {
+  const ImageSet train = testing::make_synthetic(400, 10, 1, 28, 3);
+  DatasetInfo info = dataset_info("mnist");
+  EXPECT_THROW(MiProbe(train, info, MiProbeOptions().class_a(1).class_b(1)), ConfigError);
+  EXPECT_THROW(MiProbe(train, info, MiProbeOptions().class_b(10)), ConfigError);
+  EXPECT_THROW(MiProbe(train, info, MiProbeOptions().examples_per_class(1000)), ConfigError);
+  const MiProbe probe(train, info, MiProbeOptions().examples_per_class(20).views(4));
+  torch::manual_seed(0);
+  const Classifier model = make_model("mlp:16", {1, 28, 28}, 10);
+  const double mi = probe.measure(model);
+  EXPECT_GE(mi, 0.0);
+  EXPECT_LE(mi, probe.upper_bound() + 1e-9);
+  EXPECT_DOUBLE_EQ(probe.measure(model), mi);  // the views are fixed, not redrawn
+}
+
+}  // namespace
+}  // namespace kd
