@@ -74,9 +74,9 @@ DatasetInfo dataset_info(const std::string& name) {
 }
 
 fs::path default_data_dir(const std::string& name) {
-  if (name == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
-  if (name == "mnist") return "/usr/share/datasets/mnist";
-  return fs::path("data") / name;
+  // Debian's dataset packages install here (dataset-fashion-mnist); other datasets are looked
+  // for beside them, so a machine-wide copy needs no --data-dir either.
+  return fs::path("/usr/share/datasets") / name;
 }
 
 std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size) {

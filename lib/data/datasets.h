@@ -27,7 +27,7 @@ std::vector<std::string> dataset_names();
 /// Shape, classes and normalisation of a named dataset; ConfigError for an unknown name.
 DatasetInfo dataset_info(const std::string& name);
 
-/// The directory a dataset is read from when --data-dir is not given.
+/// The directory a dataset is read from when --data-dir is not given: /usr/share/datasets/<name>.
 std::filesystem::path default_data_dir(const std::string& name);
 
 /// Loads train, validation and test sets. The validation examples are a fixed pseudo-random

@@ -13,8 +13,7 @@ po::options_description data_options() {
       ("dataset", po::value<std::string>()->default_value("fashion-mnist"),
        "fashion-mnist, mnist, cifar10 or cifar100")
       ("data-dir", po::value<std::string>()->default_value(""),
-       "directory of the dataset's files (default: /usr/share/datasets/<name> for the MNISTs, "
-       "data/<name> for CIFAR)")
+       "directory of the dataset's files (default: /usr/share/datasets/<name>)")
       ("val-size", po::value<int64_t>()->default_value(5000),
        "training examples held out for validation (model selection, temperature scaling)");
   return d;
@@ -31,9 +30,9 @@ po::options_description train_options(int64_t default_epochs) {
   d.add_options()
       ("epochs", po::value<int64_t>()->default_value(default_epochs), "passes over the training set")
       ("batch-size", po::value<int64_t>()->default_value(128), "examples per SGD step")
-      ("lr", po::value<double>()->default_value(0.1), "peak learning rate")
-      ("momentum", po::value<double>()->default_value(0.9), "Nesterov momentum (0: plain SGD)")
-      ("weight-decay", po::value<double>()->default_value(5e-4), "L2 weight decay")
+      ("lr", po::value<double>()->default_value(0.1, "0.1"), "peak learning rate")
+      ("momentum", po::value<double>()->default_value(0.9, "0.9"), "Nesterov momentum (0: plain SGD)")
+      ("weight-decay", po::value<double>()->default_value(5e-4, "5e-4"), "L2 weight decay")
       ("schedule", po::value<std::string>()->default_value("cosine"),
        "learning-rate schedule: constant, cosine, one-cycle or step")
       ("seed", po::value<uint64_t>()->default_value(0),
