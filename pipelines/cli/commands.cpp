@@ -11,6 +11,8 @@ namespace kd::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"teach", "train one teacher with label smoothing and evaluate it", &teach_command},
+      {"cache", "cache a teacher's logits for one dataset split in HDF5", &cache_command},
+      {"inspect", "describe a cache or checkpoint and check that it is intact", &inspect_command},
   };
   return all;
 }

@@ -18,6 +18,12 @@ const std::vector<Command>& commands();
 /// `kdpipe teach`: train and evaluate one teacher.
 int teach_command(const std::vector<std::string>& args);
 
+/// `kdpipe cache`: write one logit cache.
+int cache_command(const std::vector<std::string>& args);
+
+/// `kdpipe inspect`: describe and verify a cache or checkpoint.
+int inspect_command(const std::vector<std::string>& args);
+
 /// The whole CLI: dispatches argv[1], turns errors into one line on stderr and an exit status
 /// (2 for bad options or input specs, 1 for other failures).
 int main(int argc, char** argv);

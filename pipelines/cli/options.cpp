@@ -66,11 +66,15 @@ po::options_description runtime_options() {
 int apply_threads(const po::variables_map& vm) { return configure_threads(vm["threads"].as<int>()); }
 
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
-           const std::string& usage, po::variables_map& vm) {
+           const std::string& usage, po::variables_map& vm,
+           const po::positional_options_description* positional) {
   po::options_description all;
   all.add(desc).add_options()("help,h", "show this help");
   try {
-    po::store(po::command_line_parser(args).options(all).run(), vm);
+    po::command_line_parser parser(args);
+    parser.options(all);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
     if (vm.count("help")) {
       std::cout << usage << "\n\n" << all << "\n";
       return false;

@@ -27,6 +27,7 @@ int apply_threads(const po::variables_map& vm);
 /// Parses `args` against `desc`; returns false (after printing usage) when --help was given.
 /// Unknown options and malformed values become ConfigError naming the option.
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
-           const std::string& usage, po::variables_map& vm);
+           const std::string& usage, po::variables_map& vm,
+           const po::positional_options_description* positional = nullptr);
 
 }  // namespace kd::cli

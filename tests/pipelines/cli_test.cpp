@@ -1,13 +1,9 @@
 // End-to-end: runs the kdpipe binary as a user would and checks exit status and messages.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <cstdio>
 #include <fstream>
 
 #include "lib/core/files.h"
+#include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
 
@@ -16,27 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path kdpipe_binary() {
-  if (const char* env = std::getenv("KDPIPE_BIN")) return env;
-  return fs::read_symlink("/proc/self/exe").parent_path() / "kdpipe";
-}
+using testing::ProcessResult;
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = kdpipe_binary().string() + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+ProcessResult run(const std::string& args) { return testing::run_kdpipe(args); }
 
 class Cli : public ::testing::Test {
  protected:
@@ -47,7 +25,7 @@ class Cli : public ::testing::Test {
            (dir_ / "out").string() + " " + extra;
   }
   // A failed command prints exactly one line that contains `needle`.
-  void expect_one_line_error(const Result& r, const std::string& needle) {
+  void expect_one_line_error(const ProcessResult& r, const std::string& needle) {
     EXPECT_NE(r.status, 0) << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
     EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
@@ -56,10 +34,10 @@ class Cli : public ::testing::Test {
 };
 
 TEST_F(Cli, HelpListsCommandsAndEveryTeachOption) {
-  const Result top = run("--help");
+  const ProcessResult top = run("--help");
   EXPECT_EQ(top.status, 0);
   EXPECT_NE(top.output.find("teach"), std::string::npos);
-  const Result help = run("teach --help");
+  const ProcessResult help = run("teach --help");
   EXPECT_EQ(help.status, 0);
   for (const char* opt : {"--dataset", "--data-dir", "--val-size", "--arch", "--smoothing",
                           "--epochs", "--batch-size", "--lr", "--schedule", "--seed", "--augment",
@@ -70,7 +48,7 @@ TEST_F(Cli, HelpListsCommandsAndEveryTeachOption) {
 }
 
 TEST_F(Cli, TeachRunsEndToEnd) {
-  const Result r = run(teach("--smoothing 0.1 --augment shift-flip"));
+  const ProcessResult r = run(teach("--smoothing 0.1 --augment shift-flip"));
   ASSERT_EQ(r.status, 0) << r.output;
   const auto m = nlohmann::json::parse(read_text(dir_ / "out" / "metrics.json"));
   EXPECT_EQ(m["options"]["augment"], "shift-flip");

@@ -1,0 +1,73 @@
+#include <iostream>
+
+#include "lib/core/error.h"
+#include "lib/core/runtime.h"
+#include "pipelines/cli/commands.h"
+#include "pipelines/cli/options.h"
+#include "storage/cache_stage.h"
+
+namespace kd::cli {
+
+int cache_command(const std::vector<std::string>& args) {
+  po::options_description cache("Cache");
+  cache.add_options()
+      ("teacher", po::value<std::string>()->default_value(""),
+       "teacher directory written by `kdpipe teach` (or its model.pt)")
+      ("torchscript", po::value<std::string>()->default_value(""),
+       "a TorchScript classifier instead: forward maps [B, C, H, W] images to [B, K] logits")
+      ("input", po::value<std::string>()->default_value("normalized"),
+       "how images reach the teacher: normalized (per-channel mean/std) or unit ([0, 1])")
+      ("split", po::value<std::string>()->default_value("train"), "train, val or test")
+      ("views", po::value<int64_t>()->default_value(1),
+       "views per example: view 0 is the image itself, views 1..V-1 are augmented")
+      ("temperatures", po::value<std::vector<double>>()->multitoken()->default_value({1.0}, "1"),
+       "temperatures T whose softmax(z/T) is stored beside the logits")
+      ("augment", po::value<std::string>()->default_value("shift-flip"),
+       "augmentation of views 1..V-1: none, shift or shift-flip")
+      ("seed", po::value<uint64_t>()->default_value(0),
+       "augmentation seed: view v of example i is the draw (seed, v, i)")
+      ("half", po::bool_switch(), "store float16 instead of float32")
+      ("compress", po::value<int>()->default_value(0), "gzip level 0-9 (0: none)")
+      ("chunk", po::value<int64_t>()->default_value(1024), "examples per HDF5 chunk")
+      ("out", po::value<std::string>(), "the cache file to write (.h5)");
+  po::options_description desc;
+  desc.add(cache).add(data_options()).add(runtime_options());
+  po::variables_map vm;
+  if (!parse(args, desc,
+             "Usage: kdpipe cache (--teacher DIR | --torchscript FILE) --out FILE.h5 [options]\n\n"
+             "Runs a teacher over one split of a dataset, V views per example, and writes its\n"
+             "logits (and softmax at each temperature) to an HDF5 cache. An interrupted run\n"
+             "resumes from its last complete chunk when run again.",
+             vm)) {
+    return 0;
+  }
+  check<ConfigError>(vm.count("out") > 0, "--out: a cache file to write is required");
+  CacheOptions options;
+  options.data(data_options_from(vm))
+      .split(vm["split"].as<std::string>())
+      .teacher(vm["teacher"].as<std::string>())
+      .torchscript(vm["torchscript"].as<std::string>())
+      .input(vm["input"].as<std::string>())
+      .views(vm["views"].as<int64_t>())
+      .temperatures(vm["temperatures"].as<std::vector<double>>())
+      .augment(parse_augment(vm["augment"].as<std::string>()))
+      .seed(vm["seed"].as<uint64_t>())
+      .half(vm["half"].as<bool>())
+      .compress(vm["compress"].as<int>())
+      .chunk(vm["chunk"].as<int64_t>())
+      .workers(vm["threads"].as<int>())
+      .device(resolve_device(vm["device"].as<std::string>()))
+      .out(vm["out"].as<std::string>());
+  options.validate();
+  const CacheSummary s = build_cache(options, [](const std::string& line) {
+    std::cerr << "kdpipe cache: " << line << "\n";
+  });
+  std::cout << "cache written to " << options.out().string() << ": " << s.images
+            << " images inferred in " << s.seconds << " s ("
+            << static_cast<int64_t>(s.images / std::max(s.seconds, 1e-9)) << " images/s)";
+  if (s.chunks_resumed > 0) std::cout << ", " << s.chunks_resumed << " chunks resumed";
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace kd::cli

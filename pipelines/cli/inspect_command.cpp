@@ -1,0 +1,90 @@
+#include <fstream>
+#include <iostream>
+
+#include "lib/core/error.h"
+#include "lib/core/hash.h"
+#include "lib/models/zoo.h"
+#include "pipelines/cli/commands.h"
+#include "pipelines/cli/options.h"
+#include "storage/logit_cache.h"
+
+namespace kd::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_hdf5(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  in.read(magic, 8);
+  return in.gcount() == 8 && std::string(magic, 8) == std::string("\x89HDF\r\n\x1a\n", 8);
+}
+
+int inspect_cache(const fs::path& path) {
+  const LogitCache cache(path);
+  const CacheHeader& h = cache.header();
+  std::cout << path.string() << ": kdpipe logit cache, format version " << h.format_version << "\n"
+            << "  teacher      " << h.teacher_arch << " (" << h.teacher_source << "), smoothing "
+            << h.teacher_smoothing << ", seed " << h.teacher_seed << "\n"
+            << "  checkpoint   " << h.teacher_checkpoint << " (hash " << h.teacher_checkpoint_hash
+            << ")\n"
+            << "  data         " << h.dataset << " " << h.split << ", fingerprint "
+            << h.dataset_fingerprint << "\n"
+            << "  /logits      " << h.dtype << " [" << h.v << ", " << h.n << ", " << h.c
+            << "], chunks of " << h.chunk << " examples\n";
+  for (double t : h.temperatures) {
+    std::cout << "  " << CacheHeader::probs_path(t) << std::string(std::max<int>(1, 13 - static_cast<int>(CacheHeader::probs_path(t).size())), ' ')
+              << h.dtype << " [" << h.v << ", " << h.n << ", " << h.c << "]\n";
+  }
+  std::cout << "  /labels      int64 [" << h.n << "]\n"
+            << "  views        " << h.v << " (view 0 un-augmented; views 1.." << h.v - 1 << ": "
+            << h.augment << ", seed " << h.augment_seed << "), input " << h.input << "\n"
+            << "  written by   kdpipe " << h.kdpipe_version << " at " << h.created << "\n";
+  const std::vector<std::string> problems = cache.verify();
+  if (problems.empty()) {
+    std::cout << "intact: shapes and attributes agree, no NaN or Inf, probabilities match "
+                 "softmax(logits / T)\n";
+    return 0;
+  }
+  for (const std::string& p : problems) std::cout << "PROBLEM: " << p << "\n";
+  return 1;
+}
+
+int inspect_model(const fs::path& path) {
+  const LoadedModel m = load_model(path);
+  std::cout << path.string() << ": kdpipe model checkpoint\n"
+            << "  arch         " << m.meta.spec << "\n"
+            << "  input        " << m.meta.input.channels << "x" << m.meta.input.height << "x"
+            << m.meta.input.width << ", " << m.meta.classes << " classes, trained on "
+            << m.meta.dataset << "\n"
+            << "  parameters   " << parameter_count(*m.model) << "\n"
+            << "  hash         " << hash_file(path) << "\n";
+  bool finite = true;
+  for (const auto& p : m.model->parameters()) finite = finite && torch::isfinite(p).all().item<bool>();
+  std::cout << (finite ? "intact: weights load and are finite\n" : "PROBLEM: non-finite weights\n");
+  return finite ? 0 : 1;
+}
+
+}  // namespace
+
+int inspect_command(const std::vector<std::string>& args) {
+  po::options_description desc("Inspect");
+  desc.add_options()("file", po::value<std::string>(), "a logit cache (.h5) or a model checkpoint");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  po::variables_map vm;
+  if (!parse(args, desc,
+             "Usage: kdpipe inspect FILE\n\n"
+             "Says what a logit cache or a model checkpoint holds and checks that it is intact.\n"
+             "Exit status 0 when intact, 1 when not.",
+             vm, &positional)) {
+    return 0;
+  }
+  check<ConfigError>(vm.count("file") > 0, "inspect: name a cache or checkpoint file");
+  const fs::path path = vm["file"].as<std::string>();
+  check<StorageError>(fs::is_regular_file(path), path.string(), ": no such file");
+  return is_hdf5(path) ? inspect_cache(path) : inspect_model(path);
+}
+
+}  // namespace kd::cli

@@ -1,0 +1,53 @@
+#include "storage/cache_header.h"
+
+#include <sstream>
+
+namespace kd {
+
+std::string CacheHeader::probs_path(double t) {
+  std::ostringstream out;
+  out << "/probs/T=" << t;
+  return out.str();
+}
+
+namespace {
+template <typename T>
+std::string show(const T& v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+std::string show(const std::vector<double>& v) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
+  return out.str();
+}
+}  // namespace
+
+std::string CacheHeader::differs_from(const CacheHeader& o) const {
+#define KD_NAMED(f, name) \
+  if (f != o.f) return std::string(name ": ") + show(f) + " vs " + show(o.f);
+#define KD_FIELD(f) KD_NAMED(f, #f)
+  KD_FIELD(format)
+  KD_FIELD(format_version)
+  KD_FIELD(teacher_source)
+  KD_FIELD(teacher_arch)
+  KD_FIELD(teacher_checkpoint_hash)
+  KD_FIELD(dataset)
+  KD_FIELD(split)
+  KD_FIELD(dataset_fingerprint)
+  KD_NAMED(n, "N")
+  KD_NAMED(c, "C")
+  KD_NAMED(v, "V")
+  KD_FIELD(temperatures)
+  KD_FIELD(augment)
+  KD_FIELD(augment_seed)
+  KD_FIELD(input)
+  KD_FIELD(dtype)
+  KD_FIELD(chunk)
+#undef KD_FIELD
+#undef KD_NAMED
+  return "";
+}
+
+}  // namespace kd

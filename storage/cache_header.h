@@ -1,0 +1,49 @@
+// What a logit cache says about itself: the root attributes of the HDF5 file (DESIGN.md, "The
+// logit cache"). Kept free of HDF5 types so students and tools can use it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kd {
+
+constexpr const char* kCacheFormat = "kdpipe-logits";
+constexpr int64_t kCacheFormatVersion = 1;
+
+struct CacheHeader {
+  std::string format = kCacheFormat;
+  int64_t format_version = kCacheFormatVersion;
+  // The teacher.
+  std::string teacher_source;  ///< "kdpipe" (a teach-stage checkpoint) or "torchscript"
+  std::string teacher_arch;    ///< model spec, or "torchscript"
+  double teacher_smoothing = -1;  ///< label smoothing ε it was trained with (-1: unknown)
+  int64_t teacher_seed = -1;      ///< (-1: unknown)
+  std::string teacher_checkpoint;
+  std::string teacher_checkpoint_hash;
+  // The data.
+  std::string dataset;
+  std::string split;  ///< train, val or test
+  std::string dataset_fingerprint;
+  int64_t n = 0;  ///< examples
+  int64_t c = 0;  ///< classes
+  int64_t v = 0;  ///< views (view 0 un-augmented)
+  std::vector<double> temperatures;
+  std::string augment;  ///< recipe of views 1..V-1
+  int64_t augment_seed = 0;
+  std::string input;  ///< how images were fed: "normalized" (per-channel mean/std) or "unit" ([0,1])
+  // The file.
+  std::string dtype;  ///< "float32" or "float16"
+  int64_t chunk = 0;  ///< examples per chunk
+  std::string kdpipe_version;
+  std::string created;
+
+  /// The name of the probabilities at temperature t: "/probs/T=<t>", t printed shortest.
+  static std::string probs_path(double t);
+
+  /// Fields that must agree for a partial file to be resumed; the first that differs as
+  /// "field: this vs other", or "" when all agree.
+  std::string differs_from(const CacheHeader& other) const;
+};
+
+}  // namespace kd

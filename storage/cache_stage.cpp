@@ -1,0 +1,125 @@
+#include "storage/cache_stage.h"
+
+#include <csignal>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+
+#include "lib/core/error.h"
+#include "lib/core/runtime.h"
+#include "storage/logit_cache.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+void CacheOptions::validate() const {
+  check<ConfigError>(teacher().empty() != torchscript().empty(),
+                     "give exactly one of --teacher DIR and --torchscript FILE");
+  check<ConfigError>(split() == "train" || split() == "val" || split() == "test",
+                     "--split: expected train, val or test, got '", split(), "'");
+  check<ConfigError>(input() == "normalized" || input() == "unit",
+                     "--input: expected normalized or unit, got '", input(), "'");
+  check<ConfigError>(views() >= 1, "--views: expected at least 1 (view 0 is un-augmented), got ",
+                     views());
+  check<ConfigError>(!temperatures().empty(), "--temperatures: give at least one temperature");
+  for (double t : temperatures()) {
+    check<ConfigError>(t > 0 && std::isfinite(t), "--temperatures: expected positive values, got ",
+                       t);
+  }
+  check<ConfigError>(chunk() >= 1, "--chunk: expected a positive count, got ", chunk());
+  check<ConfigError>(compress() >= 0 && compress() <= 9,
+                     "--compress: expected a gzip level 0-9, got ", compress());
+  check<ConfigError>(!out().empty(), "--out: a cache file to write is required");
+  dataset_info(data().name());
+}
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+int64_t fault_after_chunks() {
+  const char* env = std::getenv("KDPIPE_FAULT_KILL_AFTER_CHUNKS");
+  return env ? std::atoll(env) : -1;
+}
+
+}  // namespace
+
+CacheSummary build_cache(const CacheOptions& options,
+                         const std::function<void(const std::string&)>& log) {
+  options.validate();
+  const TeacherModel teacher = options.teacher().empty()
+                                   ? TeacherModel::from_torchscript(options.torchscript())
+                                   : TeacherModel::from_checkpoint(options.teacher());
+  const Dataset data = load_dataset(options.data());
+  DatasetInfo info = data.info;
+  teacher.check_compatible(info);
+  if (options.input() == "unit") {
+    info.mean.assign(info.mean.size(), 0.0f);
+    info.std.assign(info.std.size(), 1.0f);
+  }
+  const ImageSet& set = data.split(options.split());
+  check<ConfigError>(set.size() > 0, "--split ", options.split(), ": the split is empty");
+
+  CacheHeader h;
+  h.teacher_source = teacher.source();
+  h.teacher_arch = teacher.arch();
+  h.teacher_smoothing = teacher.smoothing();
+  h.teacher_seed = teacher.seed();
+  h.teacher_checkpoint = fs::absolute(teacher.checkpoint()).string();
+  h.teacher_checkpoint_hash = teacher.checkpoint_hash();
+  h.dataset = info.name;
+  h.split = options.split();
+  h.dataset_fingerprint = set.fingerprint();
+  h.n = set.size();
+  h.c = info.classes;
+  h.v = options.views();
+  h.temperatures = options.temperatures();
+  h.augment = to_string(options.augment());
+  h.augment_seed = static_cast<int64_t>(options.seed());
+  h.input = options.input();
+  h.dtype = options.half() ? "float16" : "float32";
+  h.chunk = options.chunk();
+  h.kdpipe_version = version();
+  h.created = utc_now();
+
+  LogitCacheWriter writer(options.out(), h, options.compress());
+  if (!writer.restart_reason().empty()) log("starting over: " + writer.restart_reason());
+  CacheSummary summary;
+  summary.chunks = writer.chunk_count();
+  summary.chunks_resumed = writer.chunks_done();
+  if (summary.chunks_resumed > 0) {
+    log("resuming " + LogitCacheWriter::partial_path(options.out()).string() + " after chunk " +
+        std::to_string(summary.chunks_resumed) + " of " + std::to_string(summary.chunks));
+  }
+  const int64_t kill_after = fault_after_chunks();
+  const torch::Tensor labels = set.labels;
+  const auto start = std::chrono::steady_clock::now();
+  summary.images = run_inference(
+      teacher, set, info,
+      InferenceOptions()
+          .views(options.views())
+          .augment(options.augment())
+          .seed(options.seed())
+          .chunk(options.chunk())
+          .first_chunk(writer.chunks_done())
+          .workers(options.workers())
+          .device(options.device()),
+      [&](int64_t k, const torch::Tensor& logits) {
+        const int64_t begin = k * options.chunk();
+        writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
+        if (kill_after >= 0 && writer.chunks_done() >= kill_after) std::raise(SIGKILL);
+      });
+  writer.finish();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace kd

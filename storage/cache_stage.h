@@ -1,0 +1,57 @@
+// The cache stage: run a teacher over one split of a dataset and write its logit cache.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lib/data/datasets.h"
+#include "storage/inference_engine.h"
+
+namespace kd {
+
+struct CacheOptions {
+  /// ConfigError naming the option for an impossible value; called before any work starts.
+  void validate() const;
+
+  TORCH_ARG(DataOptions, data);
+  /// train, val or test.
+  TORCH_ARG(std::string, split) = "train";
+  /// A teach-stage directory (or its model.pt); or leave empty and give `torchscript`.
+  TORCH_ARG(std::filesystem::path, teacher);
+  /// A TorchScript classifier file.
+  TORCH_ARG(std::filesystem::path, torchscript);
+  /// How images reach the teacher: "normalized" (the dataset's mean/std, as kdpipe teachers are
+  /// trained) or "unit" (pixels scaled to [0, 1]).
+  TORCH_ARG(std::string, input) = "normalized";
+  TORCH_ARG(int64_t, views) = 1;
+  TORCH_ARG(std::vector<double>, temperatures) = std::vector<double>{1.0};
+  /// Augmentation of views 1..V-1.
+  TORCH_ARG(Augment, augment) = Augment::shift_flip;
+  TORCH_ARG(std::uint64_t, seed) = 0;
+  /// Store float16 instead of float32.
+  TORCH_ARG(bool, half) = false;
+  /// gzip level 0-9 for the datasets (0: uncompressed; resumes are most robust then).
+  TORCH_ARG(int, compress) = 0;
+  TORCH_ARG(int64_t, chunk) = 1024;
+  TORCH_ARG(int, workers) = 0;
+  TORCH_ARG(torch::Device, device) = torch::kCPU;
+  /// The cache file to write.
+  TORCH_ARG(std::filesystem::path, out);
+};
+
+struct CacheSummary {
+  int64_t images = 0;        ///< examples × views inferred in this run
+  int64_t chunks_resumed = 0;  ///< chunks found complete from an interrupted run
+  int64_t chunks = 0;
+  double seconds = 0;
+};
+
+/// Writes the cache (see storage/logit_cache.h); `log` receives progress lines.
+/// Setting KDPIPE_FAULT_KILL_AFTER_CHUNKS=k in the environment kills the process with SIGKILL
+/// once k chunks are on disk: the tests use it to check resuming.
+CacheSummary build_cache(const CacheOptions& options,
+                         const std::function<void(const std::string&)>& log);
+
+}  // namespace kd

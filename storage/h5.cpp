@@ -1,0 +1,304 @@
+#include "storage/h5.h"
+
+#include <mutex>
+
+#include "lib/core/error.h"
+
+namespace kd::h5 {
+
+namespace fs = std::filesystem;
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    reset();
+    id_ = o.id_;
+    close_ = o.close_;
+    o.id_ = H5I_INVALID_HID;
+  }
+  return *this;
+}
+
+void Handle::reset() {
+  if (id_ >= 0 && close_) close_(id_);
+  id_ = H5I_INVALID_HID;
+}
+
+void quiet_errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+namespace {
+
+herr_t innermost(unsigned n, const H5E_error2_t* err, void* out) {
+  if (n == 0 && err->desc) *static_cast<std::string*>(out) = err->desc;
+  return 0;
+}
+
+[[noreturn]] void fail(const fs::path& file, const std::string& what) {
+  std::string detail;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &detail);
+  H5Eclear2(H5E_DEFAULT);
+  throw StorageError(file.string() + ": " + what + (detail.empty() ? "" : " (" + detail + ")"));
+}
+
+}  // namespace
+
+void require(herr_t status, const fs::path& file, const std::string& what) {
+  if (status < 0) fail(file, what);
+}
+
+hid_t require_id(hid_t id, const fs::path& file, const std::string& what) {
+  if (id < 0) fail(file, what);
+  return id;
+}
+
+Handle create_file(const fs::path& path) {
+  quiet_errors();
+  return {require_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path,
+                   "cannot create HDF5 file"),
+          H5Fclose};
+}
+
+Handle open_file(const fs::path& path, bool writable) {
+  quiet_errors();
+  check<StorageError>(fs::is_regular_file(path), path.string(), ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw StorageError(path.string() + ": not an HDF5 file, or truncated");
+  }
+  return {require_id(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
+                   path, "cannot open HDF5 file (truncated or damaged?)"),
+          H5Fclose};
+}
+
+void flush(const Handle& file, const fs::path& path) {
+  require(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), path, "flushing to disk");
+}
+
+Handle half_type() {
+  const hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+  H5Tset_fields(t, 15, 10, 5, 0, 10);
+  H5Tset_size(t, 2);
+  H5Tset_ebias(t, 15);
+  return {t, H5Tclose};
+}
+
+Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const DatasetSpec& spec,
+                      const fs::path& file) {
+  const int rank = static_cast<int>(spec.shape.size());
+  Handle space(require_id(H5Screate_simple(rank, spec.shape.data(), nullptr), file, "dataspace"),
+               H5Sclose);
+  Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (!spec.chunk.empty()) {
+    require(H5Pset_chunk(props.get(), rank, spec.chunk.data()), file, "chunking " + name);
+    if (spec.deflate > 0) {
+      require(H5Pset_shuffle(props.get()), file, "shuffle filter for " + name);
+      require(H5Pset_deflate(props.get(), static_cast<unsigned>(spec.deflate)), file,
+            "deflate filter for " + name);
+    } else {
+      require(H5Pset_alloc_time(props.get(), H5D_ALLOC_TIME_EARLY), file, "allocating " + name);
+    }
+  }
+  Handle links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(links.get(), 1);
+  return {require_id(H5Dcreate2(loc, name.c_str(), type, space.get(), links.get(), props.get(),
+                              H5P_DEFAULT),
+                   file, "creating dataset " + name),
+          H5Dclose};
+}
+
+Handle open_dataset(hid_t loc, const std::string& name, const fs::path& file) {
+  check<StorageError>(exists(loc, name), file.string(), ": dataset ", name, " is missing");
+  return {require_id(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), file, "opening dataset " + name),
+          H5Dclose};
+}
+
+bool exists(hid_t loc, const std::string& name) {
+  // Check each path component: H5Lexists fails on a missing intermediate group.
+  std::string prefix;
+  std::size_t start = name.front() == '/' ? 1 : 0;
+  while (start <= name.size()) {
+    const std::size_t slash = name.find('/', start);
+    prefix = name.substr(0, slash);
+    if (H5Lexists(loc, prefix.c_str(), H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return false;
+    }
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+std::vector<hsize_t> shape(const Handle& dataset, const fs::path& file) {
+  Handle space(require_id(H5Dget_space(dataset.get()), file, "reading a shape"), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dims;
+}
+
+std::pair<H5T_class_t, std::size_t> stored_type(const Handle& dataset, const fs::path& file) {
+  Handle type(require_id(H5Dget_type(dataset.get()), file, "reading a type"), H5Tclose);
+  return {H5Tget_class(type.get()), H5Tget_size(type.get())};
+}
+
+namespace {
+Handle select_block(const Handle& dataset, const std::vector<hsize_t>& start,
+                    const std::vector<hsize_t>& count, const fs::path& file,
+                    const std::string& what) {
+  Handle space(require_id(H5Dget_space(dataset.get()), file, what), H5Sclose);
+  require(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                            nullptr),
+        file, what + ": block out of range");
+  return space;
+}
+}  // namespace
+
+void write_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t>& start,
+                 const std::vector<hsize_t>& count, const void* data, const fs::path& file,
+                 const std::string& what) {
+  Handle file_space = select_block(dataset, start, count, file, what);
+  Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                   H5Sclose);
+  require(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
+        file, what);
+}
+
+void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t>& start,
+                const std::vector<hsize_t>& count, void* data, const fs::path& file,
+                const std::string& what) {
+  Handle file_space = select_block(dataset, start, count, file, what);
+  Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
+                   H5Sclose);
+  require(H5Dread(dataset.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
+        file, what);
+}
+
+namespace {
+herr_t collect(hid_t, const char* name, const H5L_info_t*, void* out) {
+  static_cast<std::vector<std::string>*>(out)->push_back(name);
+  return 0;
+}
+}  // namespace
+
+std::vector<std::string> members(hid_t loc, const std::string& name, const fs::path& file) {
+  std::vector<std::string> out;
+  if (!exists(loc, name)) return out;
+  Handle group(require_id(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file, "opening group " + name),
+               H5Gclose);
+  hsize_t idx = 0;
+  require(H5Literate(group.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &out), file,
+        "listing group " + name);
+  return out;
+}
+
+namespace {
+
+void replace_attr(hid_t obj, const std::string& name, hid_t type, hid_t space, const void* data,
+                  const fs::path& file) {
+  if (H5Aexists(obj, name.c_str()) > 0) {
+    require(H5Adelete(obj, name.c_str()), file, "replacing attribute " + name);
+  }
+  Handle attr(require_id(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), file,
+                       "creating attribute " + name),
+              H5Aclose);
+  require(H5Awrite(attr.get(), type, data), file, "writing attribute " + name);
+}
+
+Handle open_attr(hid_t obj, const std::string& name, const fs::path& file) {
+  check<StorageError>(H5Aexists(obj, name.c_str()) > 0, file.string(), ": attribute '", name,
+                      "' is missing");
+  return {require_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), file, "opening attribute " + name),
+          H5Aclose};
+}
+
+H5T_class_t attr_class(const Handle& attr) {
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  return H5Tget_class(type.get());
+}
+
+}  // namespace
+
+void set_attr(hid_t obj, const std::string& name, const std::string& value, const fs::path& file) {
+  // Variable-length UTF-8: what h5py reads back as a Python str.
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  const char* text = value.c_str();
+  replace_attr(obj, name, type.get(), space.get(), &text, file);
+}
+
+void set_attr(hid_t obj, const std::string& name, double value, const fs::path& file) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  replace_attr(obj, name, H5T_NATIVE_DOUBLE, space.get(), &value, file);
+}
+
+void set_attr(hid_t obj, const std::string& name, int64_t value, const fs::path& file) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  replace_attr(obj, name, H5T_NATIVE_INT64, space.get(), &value, file);
+}
+
+void set_attr(hid_t obj, const std::string& name, const std::vector<double>& value,
+              const fs::path& file) {
+  const hsize_t n = value.size();
+  Handle space(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+  replace_attr(obj, name, H5T_NATIVE_DOUBLE, space.get(), value.data(), file);
+}
+
+bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+
+std::string get_string(hid_t obj, const std::string& name, const fs::path& file) {
+  Handle attr = open_attr(obj, name, file);
+  check<StorageError>(attr_class(attr) == H5T_STRING, file.string(), ": attribute '", name,
+                      "' should be a string");
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    char* text = nullptr;
+    require(H5Aread(attr.get(), mem.get(), &text), file, "reading attribute " + name);
+    std::string value = text ? text : "";
+    H5free_memory(text);
+    return value;
+  }
+  std::string value(H5Tget_size(type.get()), '\0');
+  require(H5Aread(attr.get(), type.get(), value.data()), file, "reading attribute " + name);
+  return value.substr(0, value.find('\0'));
+}
+
+double get_double(hid_t obj, const std::string& name, const fs::path& file) {
+  Handle attr = open_attr(obj, name, file);
+  check<StorageError>(attr_class(attr) == H5T_FLOAT || attr_class(attr) == H5T_INTEGER,
+                      file.string(), ": attribute '", name, "' should be a number");
+  double value = 0;
+  require(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value), file, "reading attribute " + name);
+  return value;
+}
+
+int64_t get_int(hid_t obj, const std::string& name, const fs::path& file) {
+  Handle attr = open_attr(obj, name, file);
+  check<StorageError>(attr_class(attr) == H5T_INTEGER, file.string(), ": attribute '", name,
+                      "' should be an integer");
+  int64_t value = 0;
+  require(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), file, "reading attribute " + name);
+  return value;
+}
+
+std::vector<double> get_doubles(hid_t obj, const std::string& name, const fs::path& file) {
+  Handle attr = open_attr(obj, name, file);
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  std::vector<double> value(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
+  if (!value.empty()) {
+    check<StorageError>(attr_class(attr) == H5T_FLOAT || attr_class(attr) == H5T_INTEGER,
+                        file.string(), ": attribute '", name, "' should be numbers");
+    require(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, value.data()), file, "reading attribute " + name);
+  }
+  return value;
+}
+
+}  // namespace kd::h5

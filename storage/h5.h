@@ -1,0 +1,92 @@
+// The one place kdpipe talks to the HDF5 C library: RAII handles, and every call's status turned
+// into a StorageError that names the file and what was being done. Used only inside storage/.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kd::h5 {
+
+/// An owned HDF5 identifier, closed with the matching H5*close when destroyed.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() { reset(); }
+  Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& o) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  explicit operator bool() const { return id_ >= 0; }
+  void reset();
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+/// Silences HDF5's own error printing for the life of the process (errors become exceptions).
+void quiet_errors();
+
+/// Throws StorageError "<file>: <what>: <HDF5's innermost message>" when status < 0.
+void require(herr_t status, const std::filesystem::path& file, const std::string& what);
+hid_t require_id(hid_t id, const std::filesystem::path& file, const std::string& what);
+
+Handle create_file(const std::filesystem::path& path);
+/// Opens for reading (or writing); StorageError naming the file if it is not a readable HDF5 file.
+Handle open_file(const std::filesystem::path& path, bool writable);
+void flush(const Handle& file, const std::filesystem::path& path);
+
+/// IEEE float16 as h5py reads it (numpy float16).
+Handle half_type();
+
+struct DatasetSpec {
+  std::vector<hsize_t> shape;
+  std::vector<hsize_t> chunk;  ///< empty: contiguous
+  int deflate = 0;             ///< gzip level 0-9 (0: none)
+};
+/// Creates `name` (intermediate groups included) with file type `type`. Chunks are allocated
+/// up front when uncompressed, so later writes change raw data only, never the file's metadata.
+Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const DatasetSpec& spec,
+                      const std::filesystem::path& file);
+Handle open_dataset(hid_t loc, const std::string& name, const std::filesystem::path& file);
+bool exists(hid_t loc, const std::string& name);
+std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& file);
+/// HDF5 class and size of a dataset's stored type (e.g. H5T_FLOAT, 4).
+std::pair<H5T_class_t, std::size_t> stored_type(const Handle& dataset,
+                                                const std::filesystem::path& file);
+
+/// Writes (reads) the block of `count` elements starting at `start` from (into) `data`, whose
+/// memory layout is `mem_type`.
+void write_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t>& start,
+                 const std::vector<hsize_t>& count, const void* data,
+                 const std::filesystem::path& file, const std::string& what);
+void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t>& start,
+                const std::vector<hsize_t>& count, void* data, const std::filesystem::path& file,
+                const std::string& what);
+
+/// Names of a group's members, in creation order.
+std::vector<std::string> members(hid_t group, const std::string& name,
+                                 const std::filesystem::path& file);
+
+// Attributes on an object (a file's root, or a dataset). Writing replaces an existing one.
+void set_attr(hid_t obj, const std::string& name, const std::string& value,
+              const std::filesystem::path& file);
+void set_attr(hid_t obj, const std::string& name, int64_t value, const std::filesystem::path& file);
+void set_attr(hid_t obj, const std::string& name, double value, const std::filesystem::path& file);
+void set_attr(hid_t obj, const std::string& name, const std::vector<double>& value,
+              const std::filesystem::path& file);
+bool has_attr(hid_t obj, const std::string& name);
+/// StorageError naming the file and attribute if it is missing or of another type.
+std::string get_string(hid_t obj, const std::string& name, const std::filesystem::path& file);
+int64_t get_int(hid_t obj, const std::string& name, const std::filesystem::path& file);
+double get_double(hid_t obj, const std::string& name, const std::filesystem::path& file);
+std::vector<double> get_doubles(hid_t obj, const std::string& name,
+                                const std::filesystem::path& file);
+
+}  // namespace kd::h5

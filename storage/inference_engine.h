@@ -1,0 +1,39 @@
+// The TBB pipeline that runs a teacher over a dataset, V views at a time:
+//   serial in-order reader (example chunks) → parallel inference (a teacher replica per worker;
+//   on CPU each worker runs single-threaded LibTorch ops; on CUDA each worker owns a stream and
+//   pinned host buffers) → serial in-order sink (the HDF5 writer, or nothing when measuring).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+
+#include "lib/data/augment.h"
+#include "lib/data/image_set.h"
+#include "storage/teacher_model.h"
+
+namespace kd {
+
+struct InferenceOptions {
+  /// Views per example: view 0 un-augmented, view v >= 1 drawn from (seed, v, i).
+  TORCH_ARG(int64_t, views) = 1;
+  TORCH_ARG(Augment, augment) = Augment::shift_flip;
+  TORCH_ARG(std::uint64_t, seed) = 0;
+  /// Examples per chunk (one pipeline token; also the HDF5 chunk).
+  TORCH_ARG(int64_t, chunk) = 1024;
+  /// Chunks before this one are skipped (a resumed run).
+  TORCH_ARG(int64_t, first_chunk) = 0;
+  /// Parallel inference workers (0: all cores).
+  TORCH_ARG(int, workers) = 0;
+  TORCH_ARG(torch::Device, device) = torch::kCPU;
+};
+
+/// Receives chunk k's logits float32 [V, n_k, C] on the CPU, in order, on one thread at a time.
+using ChunkSink = std::function<void(int64_t k, const torch::Tensor& logits)>;
+
+/// Runs `teacher` over every example of `set` (normalised as `info` says) and hands each chunk
+/// to `sink`. Returns the number of images (examples × views) run.
+int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const DatasetInfo& info,
+                      const InferenceOptions& options, const ChunkSink& sink);
+
+}  // namespace kd

@@ -1,0 +1,89 @@
+// Writing and reading the HDF5 logit cache. The layout (DESIGN.md):
+//   /logits        float32 or float16 [V, N, C], chunked along N: raw teacher logits, view 0
+//                  un-augmented, view v of example i augmented with the draw (seed, v, i)
+//   /probs/T=<t>   same shape: softmax(logits / t), one per requested temperature
+//   /labels        int64 [N]
+//   root attributes: CacheHeader's fields, plus chunks_done while the file is being written.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/cache_header.h"
+
+namespace kd {
+
+/// Builds a cache chunk by chunk under `<path>.partial`, renaming it to `path` when complete.
+/// If a partial file with the same header is found (an interrupted run), writing resumes after
+/// its last complete chunk; a partial file of another run, or one too damaged to open, is
+/// replaced.
+class LogitCacheWriter {
+ public:
+  /// `header.n`, `c`, `v`, `chunk`, `temperatures` and `dtype` fix the layout; deflate is the
+  /// gzip level (0: none, and only then are chunks preallocated so a kill cannot damage metadata).
+  LogitCacheWriter(std::filesystem::path path, CacheHeader header, int deflate = 0);
+  ~LogitCacheWriter();
+  LogitCacheWriter(const LogitCacheWriter&) = delete;
+  LogitCacheWriter& operator=(const LogitCacheWriter&) = delete;
+
+  int64_t chunk_count() const;
+  /// Chunks already complete; the next write_chunk must be this one.
+  int64_t chunks_done() const;
+  /// Why an existing partial file was not resumed ("" if there was none or it was resumed).
+  const std::string& restart_reason() const;
+
+  /// Writes chunk k: logits float [V, n_k, C] and labels [n_k] of examples [k·chunk, k·chunk+n_k).
+  /// Stores softmax(logits / t) for every temperature, then flushes and marks the chunk done.
+  void write_chunk(int64_t k, const torch::Tensor& logits, const torch::Tensor& labels);
+  /// Closes the file and renames it to its final name. Every chunk must have been written.
+  void finish();
+
+  /// Where an unfinished cache for `path` lives.
+  static std::filesystem::path partial_path(const std::filesystem::path& path);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A complete cache, opened and checked: format, version, completeness and shapes.
+class LogitCache {
+ public:
+  /// StorageError naming the file and the field for a missing file, a file that is not HDF5 or
+  /// is truncated, another format or version, an unfinished file, or shapes that disagree.
+  explicit LogitCache(std::filesystem::path path);
+  ~LogitCache();
+  LogitCache(LogitCache&&) noexcept;
+  LogitCache& operator=(LogitCache&&) noexcept;
+
+  const std::filesystem::path& path() const;
+  const CacheHeader& header() const;
+
+  /// All logits as float32 [V, N, C].
+  torch::Tensor logits() const;
+  /// One view's logits as float32 [N, C].
+  torch::Tensor logits(int64_t view) const;
+  bool has_probs(double temperature) const;
+  /// softmax(logits / t) as float32 [V, N, C]; StorageError if t was not cached.
+  torch::Tensor probs(double temperature) const;
+  torch::Tensor labels() const;
+
+  /// StorageError naming the file, the field and both values unless the cache was made from
+  /// exactly this data.
+  void expect_data(const std::string& dataset, const std::string& split,
+                   const std::string& fingerprint, int64_t n) const;
+
+  /// Reads everything and lists what is wrong: non-finite values, probabilities that are not
+  /// softmax(logits / t), labels outside [0, C). Empty when intact.
+  std::vector<std::string> verify() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kd

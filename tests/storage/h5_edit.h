@@ -1,0 +1,14 @@
+// Test-only: overwrite one root attribute of an HDF5 file, to make caches of another format or
+// version without a second writer.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace kd::testing {
+
+/// Sets root attribute `name` to `value` (stored as an integer when it parses as one).
+void set_h5_attribute(const std::filesystem::path& file, const std::string& name,
+                      const std::string& value);
+
+}  // namespace kd::testing
