@@ -57,9 +57,10 @@ CacheSummary build_cache(const CacheOptions& options,
   const TeacherModel teacher = options.teacher().empty()
                                    ? TeacherModel::from_torchscript(options.torchscript())
                                    : TeacherModel::from_checkpoint(options.teacher());
+  // Refuse a teacher that cannot take the data before loading any of it.
+  teacher.check_compatible(dataset_info(options.data().name()));
   const Dataset data = load_dataset(options.data());
   DatasetInfo info = data.info;
-  teacher.check_compatible(info);
   if (options.input() == "unit") {
     info.mean.assign(info.mean.size(), 0.0f);
     info.std.assign(info.std.size(), 1.0f);

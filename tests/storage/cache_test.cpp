@@ -219,6 +219,55 @@ TEST_F(CacheTest, RefusesOtherFormatsVersionsAndDamagedFiles) {
   }
 }
 
+TEST_F(CacheTest, VerifyFindsNonFiniteLogitsAndProbabilitiesThatDisagree) {
+  build_cache(options(), quiet);
+  fs::copy_file(dir_ / "cache.h5", dir_ / "nan.h5");
+  testing::set_first_value(dir_ / "nan.h5", "/logits", std::nanf(""));
+  const std::vector<std::string> nan_problems = LogitCache(dir_ / "nan.h5").verify();
+  ASSERT_FALSE(nan_problems.empty());
+  EXPECT_NE(nan_problems[0].find("NaN or Inf"), std::string::npos) << nan_problems[0];
+  testing::set_first_value(dir_ / "cache.h5", "/probs/T=2.5", 0.99f);
+  const std::vector<std::string> problems = LogitCache(dir_ / "cache.h5").verify();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("/probs/T=2.5"), std::string::npos) << problems[0];
+  // inspect reports it and exits non-zero; an intact cache passes.
+  const testing::ProcessResult bad = testing::run_kdpipe("inspect " + (dir_ / "cache.h5").string());
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  EXPECT_NE(bad.output.find("PROBLEM: /probs/T=2.5"), std::string::npos) << bad.output;
+  build_cache(options().out(dir_ / "good.h5"), quiet);
+  const testing::ProcessResult good = testing::run_kdpipe("inspect " + (dir_ / "good.h5").string());
+  EXPECT_EQ(good.status, 0) << good.output;
+  EXPECT_NE(good.output.find("intact"), std::string::npos) << good.output;
+  EXPECT_NE(good.output.find("[3, 250, 10]"), std::string::npos) << good.output;
+}
+
+TEST_F(CacheTest, CliRefusesBadCacheRequestsWithOneLine) {
+  const std::string data = "--dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 50 ";
+  const std::string out = " --out " + (dir_ / "x.h5").string();
+  struct Case {
+    std::string args, needle;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"cache " + data + out, "--teacher"},
+           {"cache " + data + "--teacher " + (dir_ / "nobody").string() + out, "nobody"},
+           {"cache " + data + "--teacher " + (dir_ / "mlp").string() + " --views 0" + out, "--views"},
+           {"cache " + data + "--teacher " + (dir_ / "mlp").string() + " --temperatures 0" + out,
+            "--temperatures"},
+           {"cache " + data + "--teacher " + (dir_ / "mlp").string() + " --split dev" + out,
+            "--split"},
+           {"cache --dataset fashion-mnist --teacher " + (dir_ / "mlp").string() + out,
+            "trained on mnist"},
+           {"inspect " + (dir_ / "data" / "train-labels-idx1-ubyte.gz").string(),
+            "train-labels-idx1-ubyte.gz"},
+       }) {
+    const testing::ProcessResult r = testing::run_kdpipe(c.args);
+    EXPECT_NE(r.status, 0) << c.args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "x.h5"));
+}
+
 TEST_F(CacheTest, InterruptedRunResumesToTheSameLogits) {
   build_cache(options(), quiet);
   const torch::Tensor reference = LogitCache(dir_ / "cache.h5").logits();

@@ -18,3 +18,13 @@ void set_h5_attribute(const std::filesystem::path& file, const std::string& name
 }
 
 }  // namespace kd::testing
+
+namespace kd::testing {
+
+void set_first_value(const std::filesystem::path& file, const std::string& dataset, float value) {
+  const h5::Handle f = h5::open_file(file, /*writable=*/true);
+  const h5::Handle ds = h5::open_dataset(f.get(), dataset, file);
+  h5::write_block(ds, H5T_NATIVE_FLOAT, {0, 0, 0}, {1, 1, 1}, &value, file, "test edit");
+}
+
+}  // namespace kd::testing

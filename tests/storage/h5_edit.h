@@ -12,3 +12,10 @@ void set_h5_attribute(const std::filesystem::path& file, const std::string& name
                       const std::string& value);
 
 }  // namespace kd::testing
+
+namespace kd::testing {
+
+/// Overwrites element [0, 0, 0] of a 3-d float dataset (e.g. "/logits") with `value`.
+void set_first_value(const std::filesystem::path& file, const std::string& dataset, float value);
+
+}  // namespace kd::testing
