@@ -14,7 +14,7 @@
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
 #include "lib/models/zoo.h"
-#include "teachers/teacher_metrics.h"
+#include "lib/train/classifier_metrics.h"
 
 namespace kd {
 

@@ -14,3 +14,21 @@ torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tenso
 }
 
 }  // namespace kd
+
+namespace kd {
+
+torch::Tensor distillation_loss(const torch::Tensor& student_logits,
+                                const torch::Tensor& teacher_logits, const torch::Tensor& labels,
+                                double temperature, double alpha, double student_temperature) {
+  const double ts = student_temperature > 0 ? student_temperature : temperature;
+  const torch::Tensor target = torch::softmax(teacher_logits.detach() / temperature, 1);
+  // Σ p (log p − log q), with 0·log 0 = 0: a confident teacher's softmax underflows to exact
+  // zeros, which F::kl_div turns into NaN.
+  const torch::Tensor log_q = torch::log_softmax(student_logits / ts, 1);
+  const torch::Tensor kl = (torch::xlogy(target, target) - target * log_q).sum(1).mean();
+  torch::Tensor loss = alpha * ts * ts * kl;
+  if (alpha < 1) loss = loss + (1 - alpha) * F::cross_entropy(student_logits, labels);
+  return loss;
+}
+
+}  // namespace kd

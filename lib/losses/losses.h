@@ -14,3 +14,16 @@ torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::T
 torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target);
 
 }  // namespace kd
+
+namespace kd {
+
+/// Knowledge distillation (Hinton et al. 2015):
+///   (1 − α)·CE(y, softmax(z_s)) + α·T_s²·KL(softmax(z_t / T) ‖ softmax(z_s / T_s))
+/// with T_s = `student_temperature`, or T when it is 0 (Hinton's setting, where T² keeps gradient
+/// magnitudes comparable across temperatures). T_s = 1 is Müller et al.'s setting: only the
+/// teacher is softened. KL is averaged over the batch.
+torch::Tensor distillation_loss(const torch::Tensor& student_logits,
+                                const torch::Tensor& teacher_logits, const torch::Tensor& labels,
+                                double temperature, double alpha, double student_temperature = 0);
+
+}  // namespace kd

@@ -37,7 +37,7 @@ torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {
 
 void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
-                 Progress& progress) {
+                 Progress& progress, const InputFn& inputs) {
   options.validate();
   const int64_t n = train.size();
   check<ConfigError>(n > 0, "training set is empty");
@@ -70,8 +70,9 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       Batch batch;
       batch.rows = rows;
       batch.epoch = epoch;
-      batch.inputs = make_batch(train, info, rows, options.augment(), options.seed(),
-                                static_cast<std::uint64_t>(epoch))
+      batch.inputs = (inputs ? inputs(rows, epoch)
+                             : make_batch(train, info, rows, options.augment(), options.seed(),
+                                          static_cast<std::uint64_t>(epoch)))
                          .to(options.device());
       batch.labels = labels.index_select(0, rows).to(options.device());
       sgd.zero_grad();

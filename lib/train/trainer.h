@@ -48,13 +48,17 @@ using LossFn = std::function<torch::Tensor(const torch::Tensor& logits, const Ba
 /// Called after each epoch, with the model in training mode; may evaluate it.
 using EpochFn = std::function<void(const EpochStats& stats)>;
 
+/// Builds the inputs of a batch from its rows and the 0-based epoch. The default draws
+/// options.augment with (options.seed, epoch, row); students replace it to replay cached views.
+using InputFn = std::function<torch::Tensor(const torch::Tensor& rows, int64_t epoch)>;
+
 /// The order examples are visited in at `epoch`: a permutation determined by (seed, epoch).
 torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch);
 
-/// Trains `model` on `train`. Example i of epoch e is augmented with the draw for
-/// (options.seed, e, i). Throws TrainingError if the loss stops being finite.
+/// Trains `model` on `train`. Unless `inputs` is given, example i of epoch e is augmented with
+/// the draw for (options.seed, e, i). Throws TrainingError if the loss stops being finite.
 void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
-                 Progress& progress);
+                 Progress& progress, const InputFn& inputs = {});
 
 }  // namespace kd

@@ -10,8 +10,10 @@ namespace kd::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
+      {"run", "run a whole study; skips what is done, resumes what was interrupted", &run_command},
       {"teach", "train one teacher with label smoothing and evaluate it", &teach_command},
       {"cache", "cache a teacher's logits for one dataset split in HDF5", &cache_command},
+      {"distill", "train one student from a logit cache, or a baseline alone", &distill_command},
       {"inspect", "describe a cache or checkpoint and check that it is intact", &inspect_command},
   };
   return all;

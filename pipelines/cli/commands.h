@@ -21,6 +21,12 @@ int teach_command(const std::vector<std::string>& args);
 /// `kdpipe cache`: write one logit cache.
 int cache_command(const std::vector<std::string>& args);
 
+/// `kdpipe distill`: train one student from a cache, or a baseline alone.
+int distill_command(const std::vector<std::string>& args);
+
+/// `kdpipe run`: a whole study.
+int run_command(const std::vector<std::string>& args);
+
 /// `kdpipe inspect`: describe and verify a cache or checkpoint.
 int inspect_command(const std::vector<std::string>& args);
 

@@ -25,7 +25,7 @@ DataOptions data_options_from(const po::variables_map& vm) {
       .val_size(vm["val-size"].as<int64_t>());
 }
 
-po::options_description train_options(int64_t default_epochs) {
+po::options_description train_options(int64_t default_epochs, bool with_augment) {
   po::options_description d("Training");
   d.add_options()
       ("epochs", po::value<int64_t>()->default_value(default_epochs), "passes over the training set")
@@ -36,9 +36,11 @@ po::options_description train_options(int64_t default_epochs) {
       ("schedule", po::value<std::string>()->default_value("cosine"),
        "learning-rate schedule: constant, cosine, one-cycle or step")
       ("seed", po::value<uint64_t>()->default_value(0),
-       "seeds weights, shuffling and augmentation")
-      ("augment", po::value<std::string>()->default_value("none"),
-       "none, shift (up to 2 pixels) or shift-flip (also mirror left-right)");
+       "seeds weights, shuffling and augmentation");
+  if (with_augment) {
+    d.add_options()("augment", po::value<std::string>()->default_value("none"),
+                    "none, shift (up to 2 pixels) or shift-flip (also mirror left-right)");
+  }
   return d;
 }
 
@@ -51,7 +53,7 @@ TrainOptions train_options_from(const po::variables_map& vm) {
       .weight_decay(vm["weight-decay"].as<double>())
       .schedule(parse_schedule(vm["schedule"].as<std::string>()))
       .seed(vm["seed"].as<uint64_t>())
-      .augment(parse_augment(vm["augment"].as<std::string>()))
+      .augment(vm.count("augment") ? parse_augment(vm["augment"].as<std::string>()) : Augment::none)
       .device(resolve_device(vm["device"].as<std::string>()));
 }
 

@@ -15,7 +15,7 @@ po::options_description data_options();
 DataOptions data_options_from(const po::variables_map& vm);
 
 /// --epochs, --batch-size, --lr, --momentum, --weight-decay, --schedule, --seed, --augment.
-po::options_description train_options(int64_t default_epochs);
+po::options_description train_options(int64_t default_epochs, bool with_augment = true);
 /// Also resolves --device (see runtime_options).
 TrainOptions train_options_from(const po::variables_map& vm);
 

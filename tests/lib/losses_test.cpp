@@ -38,3 +38,72 @@ TEST(SmoothedCrossEntropy, GradientPullsTowardSmoothedTarget) {
 
 }  // namespace
 }  // namespace kd
+
+namespace kd {
+namespace {
+
+double kl_by_hand(const torch::Tensor& p, const torch::Tensor& log_q) {
+  return (p * (p.log() - log_q)).sum(1).mean().item<double>();
+}
+
+TEST(DistillationLoss, MatchesClosedForm) {
+  torch::manual_seed(4);
+  const torch::Tensor zs = torch::randn({8, 5}, torch::kFloat64);
+  const torch::Tensor zt = torch::randn({8, 5}, torch::kFloat64) * 3;
+  const torch::Tensor y = torch::randint(5, {8}, torch::kInt64);
+  for (double t : {1.0, 2.0, 4.0}) {
+    for (double a : {0.0, 0.3, 1.0}) {
+      const torch::Tensor p = torch::softmax(zt / t, 1);
+      const double kl = kl_by_hand(p, torch::log_softmax(zs / t, 1));
+      const double ce = smoothed_cross_entropy(zs, y, 0.0).item<double>();
+      const double want = (1 - a) * ce + a * t * t * kl;
+      EXPECT_NEAR(distillation_loss(zs, zt, y, t, a).item<double>(), want, 1e-10) << t << " " << a;
+    }
+  }
+}
+
+TEST(DistillationLoss, AlphaZeroIsCrossEntropy) {
+  torch::manual_seed(5);
+  const torch::Tensor zs = torch::randn({6, 4}, torch::kFloat64);
+  const torch::Tensor y = torch::randint(4, {6}, torch::kInt64);
+  EXPECT_NEAR(distillation_loss(zs, torch::randn({6, 4}, torch::kFloat64), y, 8.0, 0.0).item<double>(),
+              smoothed_cross_entropy(zs, y, 0.0).item<double>(), 1e-12);
+}
+
+TEST(DistillationLoss, TSquaredKeepsGradientScaleAndStudentTemperatureOneIsMuller) {
+  torch::manual_seed(6);
+  const torch::Tensor zt = torch::randn({64, 10}, torch::kFloat64);
+  const torch::Tensor y = torch::randint(10, {64}, torch::kInt64);
+  // Hinton et al.: the soft targets' gradients shrink as 1/T²; the T² factor keeps their size.
+  std::vector<double> norms;
+  for (double t : {4.0, 8.0, 16.0}) {
+    torch::Tensor zs = torch::randn({64, 10}, torch::kFloat64).mul(0.1).requires_grad_(true);
+    distillation_loss(zs, zt, y, t, 1.0).backward();
+    norms.push_back(zs.grad().norm().item<double>());
+  }
+  EXPECT_NEAR(norms[1] / norms[0], 1.0, 0.15);
+  EXPECT_NEAR(norms[2] / norms[0], 1.0, 0.15);
+  // Student temperature 1: KL(softmax(z_t/T) ‖ softmax(z_s)), no T² factor.
+  const torch::Tensor zs = torch::randn({64, 10}, torch::kFloat64);
+  const double kl = kl_by_hand(torch::softmax(zt / 4.0, 1), torch::log_softmax(zs, 1));
+  EXPECT_NEAR(distillation_loss(zs, zt, y, 4.0, 1.0, 1.0).item<double>(), kl, 1e-10);
+}
+
+}  // namespace
+}  // namespace kd
+
+namespace kd {
+namespace {
+
+TEST(DistillationLoss, FiniteWhenTheTeachersSoftmaxUnderflowsToZero) {
+  const torch::Tensor zt = torch::tensor({{500.0f, -500.0f, 0.0f}});
+  torch::Tensor zs = torch::zeros({1, 3}).requires_grad_(true);
+  const torch::Tensor loss = distillation_loss(zs, zt, torch::tensor({0}, torch::kInt64), 1.0, 1.0);
+  loss.backward();
+  EXPECT_TRUE(std::isfinite(loss.item<double>()));
+  EXPECT_NEAR(loss.item<double>(), std::log(3.0), 1e-5);  // KL(one-hot ‖ uniform)
+  EXPECT_TRUE(torch::isfinite(zs.grad()).all().item<bool>());
+}
+
+}  // namespace
+}  // namespace kd

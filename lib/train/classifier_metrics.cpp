@@ -1,4 +1,4 @@
-#include "teachers/teacher_metrics.h"
+#include "lib/train/classifier_metrics.h"
 
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"

@@ -1,0 +1,219 @@
+#include "pipelines/study/executor.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <tbb/flow_graph.h>
+#include <tbb/task_arena.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "lib/core/runtime.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Why a stage must run, or "" when it is done with the same inputs.
+std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
+  const fs::path record = run_dir / stage.id / "stage.json";
+  if (!fs::exists(record)) return "new";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_text(record));
+  } catch (const std::exception&) {
+    return "its stage.json is unreadable";
+  }
+  if (j.value("input_hash", "") != stage.input_hash) return "its inputs changed";
+  if (j.value("state", "") != "done") return "it did not finish (" + j.value("state", "?") + ")";
+  if (!fs::exists(run_dir / stage.output)) return "its output " + stage.output + " is missing";
+  return "";
+}
+
+// Runs `args` as a child of this process in `cwd`, output appended to `log_path`; the child is
+// killed if this process dies. Returns the exit status (128 + signal when killed).
+int run_child(const fs::path& binary, const std::vector<std::string>& args, const fs::path& cwd,
+              const fs::path& log_path) {
+  std::vector<std::string> argv_s = {binary.string()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::close(fd);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  check<Error>(pid > 0, "starting ", binary.string(), ": fork failed");
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+std::string last_line(const fs::path& path) {
+  std::string text;
+  try {
+    text = read_text(path);
+  } catch (const Error&) {
+    return "";
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const auto nl = text.find_last_of("\r\n");
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+}  // namespace
+
+std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
+                                         const ExecuteOptions& options,
+                                         const std::function<void(const std::string&)>& log) {
+  check<ConfigError>(options.jobs >= 1, "--jobs: expected at least 1, got ", options.jobs);
+  const fs::path& run_dir = options.run_dir;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < stages.size(); ++i) index[stages[i].id] = i;
+  std::vector<StageOutcome> outcomes(stages.size());
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    outcomes[i].id = stages[i].id;
+    outcomes[i].reason = pending_reason(stages[i], run_dir);
+    outcomes[i].state = outcomes[i].reason.empty() ? "skipped" : "would-run";
+  }
+  if (options.dry_run) return outcomes;
+
+  const int cores = options.threads > 0 ? options.threads : available_cores();
+  const int threads_each = std::max(1, cores / options.jobs);
+  const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_STAGES");
+  const int kill_after = fault ? std::atoi(fault) : -1;
+  std::atomic<int> ran{0};
+  std::mutex mutex;  // guards outcomes and the manifest
+  std::size_t finished = 0;
+
+  auto write_manifest = [&] {  // called with `mutex` held
+    nlohmann::json list = nlohmann::json::array();
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      list.push_back({{"id", stages[i].id}, {"kind", stages[i].kind}, {"deps", stages[i].deps},
+                      {"input_hash", stages[i].input_hash}, {"output", stages[i].output},
+                      {"state", outcomes[i].state}, {"seconds", outcomes[i].seconds}});
+    }
+    write_text_atomically(run_dir / "manifest.json",
+                          nlohmann::json({{"kdpipe_version", version()}, {"updated", utc_now()},
+                                          {"stages", list}})
+                                  .dump(2) + "\n");
+  };
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    write_manifest();
+  }
+
+  auto run_stage = [&](std::size_t i) {
+    const Stage& stage = stages[i];
+    StageOutcome& out = outcomes[i];
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      for (const std::string& d : stage.deps) {
+        const std::string& s = outcomes[index.at(d)].state;
+        if (s == "failed" || s == "blocked") {
+          out.state = "blocked";
+          out.reason = d + " did not finish";
+        }
+      }
+      if (out.state == "skipped" || out.state == "blocked") {
+        ++finished;
+        log("[" + std::to_string(finished) + "/" + std::to_string(stages.size()) + "] " +
+            (out.state == "skipped" ? "skip " : "blocked ") + stage.id +
+            (out.state == "blocked" ? " (" + out.reason + ")" : ""));
+        write_manifest();
+        return;
+      }
+      out.state = "running";
+      write_manifest();
+    }
+    const fs::path dir = run_dir / stage.id;
+    ensure_directory(dir);
+    std::vector<std::string> args = stage.args;
+    args.insert(args.end(), {"--out", stage.out, "--threads", std::to_string(threads_each),
+                             "--device", options.device});
+    const nlohmann::json record = {{"id", stage.id},         {"kind", stage.kind},
+                                   {"input_hash", stage.input_hash}, {"deps", stage.deps},
+                                   {"command", args},        {"started", utc_now()}};
+    nlohmann::json running = record;
+    running["state"] = "running";
+    write_text_atomically(dir / "stage.json", running.dump(2) + "\n");
+    const auto start = std::chrono::steady_clock::now();
+    const int status = run_child(options.kdpipe, args, run_dir, dir / "stage.log");
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bool ok = status == 0 && fs::exists(run_dir / stage.output);
+    nlohmann::json final_record = record;
+    final_record["state"] = ok ? "done" : "failed";
+    final_record["seconds"] = out.seconds;
+    final_record["exit_status"] = status;
+    write_text_atomically(dir / "stage.json", final_record.dump(2) + "\n");
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      out.state = ok ? "ran" : "failed";
+      if (!ok) {
+        out.reason = "exit status " + std::to_string(status) + ": " + last_line(dir / "stage.log") +
+                     " (log: " + (dir / "stage.log").string() + ")";
+      }
+      ++finished;
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.1f", out.seconds);
+      log("[" + std::to_string(finished) + "/" + std::to_string(stages.size()) + "] " +
+          (ok ? "ran  " : "FAILED ") + stage.id + " in " + secs + " s" +
+          (ok ? "" : ": " + out.reason));
+      write_manifest();
+    }
+    if (++ran == kill_after) std::raise(SIGKILL);
+  };
+
+  tbb::task_arena arena(options.jobs);
+  arena.execute([&] {
+    tbb::flow::graph graph;
+    std::vector<std::unique_ptr<tbb::flow::continue_node<tbb::flow::continue_msg>>> nodes;
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      nodes.push_back(std::make_unique<tbb::flow::continue_node<tbb::flow::continue_msg>>(
+          graph, [&, i](const tbb::flow::continue_msg&) { run_stage(i); }));
+    }
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      for (const std::string& d : stages[i].deps) {
+        tbb::flow::make_edge(*nodes[index.at(d)], *nodes[i]);
+      }
+    }
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      if (stages[i].deps.empty()) nodes[i]->try_put(tbb::flow::continue_msg());
+    }
+    graph.wait_for_all();
+  });
+  return outcomes;
+}
+
+}  // namespace kd

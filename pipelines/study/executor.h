@@ -1,0 +1,44 @@
+// Runs a study's stages in dependency order: each stage a `kdpipe` child process in its own
+// folder, independent stages concurrently on a TBB flow graph, skipping what is already done.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pipelines/study/stages.h"
+
+namespace kd {
+
+struct ExecuteOptions {
+  /// The run directory; stages' paths are relative to it.
+  std::filesystem::path run_dir;
+  /// The kdpipe binary the stages run.
+  std::filesystem::path kdpipe;
+  /// Stages run at once.
+  int jobs = 1;
+  /// Cores shared among the running stages (0: all): each gets max(1, threads / jobs).
+  int threads = 0;
+  std::string device = "cpu";
+  /// List what would run without running it.
+  bool dry_run = false;
+};
+
+struct StageOutcome {
+  std::string id;
+  /// skipped (done before), ran, failed, blocked (a dependency failed), or would-run (dry run).
+  std::string state;
+  std::string reason;  ///< why it ran or would run; why it failed
+  double seconds = 0;
+};
+
+/// Runs (or, dry, inspects) every stage. Each stage folder gets stage.json (its input hash and
+/// state) and stage.log; run_dir/manifest.json lists them all and is rewritten as they change.
+/// Environment KDPIPE_FAULT_KILL_AFTER_STAGES=k kills this process with SIGKILL after k stages
+/// have run: the tests use it to check resuming.
+std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
+                                         const ExecuteOptions& options,
+                                         const std::function<void(const std::string&)>& log);
+
+}  // namespace kd

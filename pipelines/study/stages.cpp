@@ -1,0 +1,137 @@
+#include "pipelines/study/stages.h"
+
+#include <map>
+#include <sstream>
+
+#include "lib/core/hash.h"
+
+namespace kd {
+
+namespace {
+
+std::string num(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+// "mlp:800-800" → "mlp800-800": spec strings as folder names.
+std::string slug(const std::string& spec) {
+  std::string out;
+  for (char c : spec) out += (c == ':' ? "" : std::string(1, c));
+  return out;
+}
+
+std::vector<std::string> data_args(const Study& s) {
+  std::vector<std::string> a = {"--dataset", s.data.name(), "--val-size",
+                                std::to_string(s.data.val_size())};
+  if (!s.data.data_dir().empty()) a.insert(a.end(), {"--data-dir", s.data.data_dir().string()});
+  return a;
+}
+
+std::vector<std::string> train_args(const TrainOptions& t) {
+  return {"--epochs", std::to_string(t.epochs()), "--batch-size", std::to_string(t.batch_size()),
+          "--lr", num(t.lr()), "--momentum", num(t.momentum()), "--weight-decay",
+          num(t.weight_decay()), "--schedule", to_string(t.schedule())};
+}
+
+void append(std::vector<std::string>& a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+}
+
+}  // namespace
+
+std::vector<Stage> plan_stages(const Study& s) {
+  std::vector<Stage> stages;
+  std::map<std::string, std::string> hash_of;
+  auto add = [&](Stage st) {
+    Hasher h;
+    h.update(st.kind);
+    for (const auto& a : st.args) h.update(a);
+    for (const auto& d : st.deps) h.update(hash_of.at(d));
+    st.input_hash = h.hex();
+    hash_of[st.id] = st.input_hash;
+    stages.push_back(std::move(st));
+  };
+
+  for (double eps : s.teacher_smoothing) {
+    for (std::uint64_t tseed : s.teacher_seeds) {
+      const std::string tname = "eps" + num(eps) + "-seed" + std::to_string(tseed);
+      Stage teach;
+      teach.id = "teach/" + tname;
+      teach.kind = "teach";
+      teach.args = {"teach", "--arch", s.teacher_arch, "--smoothing", num(eps), "--seed",
+                    std::to_string(tseed), "--augment", to_string(s.teacher_train.augment())};
+      append(teach.args, data_args(s));
+      append(teach.args, train_args(s.teacher_train));
+      teach.out = teach.id;
+      teach.output = teach.id + "/metrics.json";
+      add(teach);
+
+      Stage cache;
+      cache.id = "cache/" + tname;
+      cache.kind = "cache";
+      cache.deps = {teach.id};
+      cache.args = {"cache", "--teacher", teach.out, "--split", "train", "--views",
+                    std::to_string(s.views), "--augment", to_string(s.cache_augment), "--seed",
+                    std::to_string(s.cache_seed), "--temperatures"};
+      for (double t : s.temperatures) cache.args.push_back(num(t));
+      if (s.half) cache.args.push_back("--half");
+      append(cache.args, data_args(s));
+      cache.out = cache.id + "/train.h5";
+      cache.output = cache.out;
+      add(cache);
+
+      for (const std::string& arch : s.student_archs) {
+        for (double t : s.student_temperatures) {
+          for (double alpha : s.alphas) {
+            for (std::uint64_t sseed : s.student_seeds) {
+              Stage st;
+              st.id = "distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" + num(alpha) +
+                      "-seed" + std::to_string(sseed);
+              st.kind = "distill";
+              st.deps = {cache.id};
+              st.args = {"distill", "--cache", cache.out, "--arch", arch, "--temperature", num(t),
+                         "--alpha", num(alpha), "--student-temperature",
+                         num(s.student_temperature), "--train-subset",
+                         std::to_string(s.train_subset), "--seed", std::to_string(sseed)};
+              append(st.args, data_args(s));
+              append(st.args, train_args(s.student_train));
+              st.out = st.id;
+              st.output = st.id + "/metrics.json";
+              add(st);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Baselines see the same views as the distilled students, drawn from the same recipe; they
+  // need no teacher, so a change to the teachers leaves them alone.
+  std::vector<std::pair<std::string, double>> baselines;
+  if (s.baseline_hard) baselines.emplace_back("hard", 0.0);
+  for (double eps : s.baseline_smoothing) baselines.emplace_back("smooth", eps);
+  for (const auto& [kind, eps] : baselines) {
+    for (const std::string& arch : s.student_archs) {
+      for (std::uint64_t sseed : s.student_seeds) {
+        Stage st;
+        const std::string name = kind == "hard" ? "hard" : "smooth" + num(eps);
+        st.id = "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed);
+        st.kind = "baseline";
+        st.args = {"distill", "--baseline", kind, "--smoothing", num(eps), "--arch", arch,
+                   "--views", std::to_string(s.views), "--augment", to_string(s.cache_augment),
+                   "--view-seed", std::to_string(s.cache_seed), "--train-subset",
+                   std::to_string(s.train_subset), "--seed", std::to_string(sseed)};
+        append(st.args, data_args(s));
+        append(st.args, train_args(s.student_train));
+        st.out = st.id;
+        st.output = st.id + "/metrics.json";
+        add(st);
+      }
+    }
+  }
+  return stages;
+}
+
+}  // namespace kd

@@ -1,0 +1,30 @@
+// A study expanded into stages: teach → cache → distill, plus baselines, each a `kdpipe`
+// command run in its own folder of the run directory.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pipelines/study/study.h"
+
+namespace kd {
+
+struct Stage {
+  std::string id;    ///< e.g. "teach/eps0.1-seed0"; also its folder in the run directory
+  std::string kind;  ///< teach, cache, distill or baseline
+  std::vector<std::string> deps;  ///< ids of the stages whose outputs it reads
+  /// The kdpipe command and options, paths relative to the run directory (where it runs);
+  /// --out, --threads and --device are added when it runs.
+  std::vector<std::string> args;
+  std::string out;     ///< its --out, relative to the run directory
+  std::string output;  ///< the file whose presence means it finished, relative to the run directory
+  /// Hash of kind, args and the deps' input hashes: what the stage computes from. Unchanged
+  /// hash, finished stage: nothing to do.
+  std::string input_hash;
+};
+
+/// The stages of `study`, dependencies before dependants.
+std::vector<Stage> plan_stages(const Study& study);
+
+}  // namespace kd

@@ -1,0 +1,301 @@
+#include "pipelines/study/study.h"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "lib/core/error.h"
+#include "lib/models/zoo.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+namespace {
+
+// Every key a study file may hold, with its default ("" where the key is required).
+const std::vector<std::pair<std::string, std::string>>& keys() {
+  static const std::vector<std::pair<std::string, std::string>> all = {
+      {"study.name", "study"},
+      {"study.jobs", "1"},
+      {"study.threads", "0"},
+      {"data.dataset", "fashion-mnist"},
+      {"data.data-dir", ""},
+      {"data.val-size", "5000"},
+      {"teacher.arch", "mlp:1200-1200"},
+      {"teacher.smoothing", "0 0.1"},
+      {"teacher.seeds", "0"},
+      {"teacher.epochs", "15"},
+      {"teacher.batch-size", "128"},
+      {"teacher.lr", "0.1"},
+      {"teacher.momentum", "0.9"},
+      {"teacher.weight-decay", "5e-4"},
+      {"teacher.schedule", "cosine"},
+      {"teacher.augment", "shift-flip"},
+      {"cache.views", "4"},
+      {"cache.temperatures", "1 2 4 8"},
+      {"cache.augment", "shift-flip"},
+      {"cache.seed", "0"},
+      {"cache.half", "false"},
+      {"student.arch", "mlp:800-800"},
+      {"student.temperature", "1 2 4 8"},
+      {"student.alpha", "1"},
+      {"student.student-temperature", "0"},
+      {"student.seeds", "0"},
+      {"student.train-subset", "0"},
+      {"student.epochs", "30"},
+      {"student.batch-size", "128"},
+      {"student.lr", "0.05"},
+      {"student.momentum", "0.9"},
+      {"student.weight-decay", "5e-4"},
+      {"student.schedule", "cosine"},
+      {"baseline.hard", "true"},
+      {"baseline.smoothing", "0.1"},
+  };
+  return all;
+}
+
+// Where each key was set, for messages: "section.key" → line number.
+std::map<std::string, int> key_lines(const fs::path& file) {
+  std::map<std::string, int> lines;
+  std::ifstream in(file);
+  std::string line, section;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#' || line[first] == ';') continue;
+    if (line[first] == '[') {
+      section = line.substr(first + 1, line.find(']') - first - 1);
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(first, eq - first);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    lines[section.empty() ? key : section + "." + key] = n;
+  }
+  return lines;
+}
+
+class Reader {
+ public:
+  Reader(fs::path file, po::variables_map vm, std::map<std::string, int> lines)
+      : file_(std::move(file)), vm_(std::move(vm)), lines_(std::move(lines)) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    const auto at = lines_.find(key);
+    throw ConfigError(file_.string() + (at == lines_.end() ? "" : ":" + std::to_string(at->second)) +
+                      ": " + key + ": " + what);
+  }
+  std::string text(const std::string& key) const { return vm_[key].as<std::string>(); }
+
+  std::vector<std::string> words(const std::string& key, bool allow_empty = false) const {
+    std::istringstream in(text(key));
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    if (out.empty() && !allow_empty) fail(key, "the list is empty");
+    return out;
+  }
+  double number(const std::string& key, const std::string& w) const {
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(w, &used);
+      if (used == w.size()) return v;
+    } catch (const std::exception&) {
+    }
+    fail(key, "expected a number, got '" + w + "'");
+  }
+  int64_t whole(const std::string& key, const std::string& w) const {
+    try {
+      std::size_t used = 0;
+      const long long v = std::stoll(w, &used);
+      if (used == w.size()) return v;
+    } catch (const std::exception&) {
+    }
+    fail(key, "expected a whole number, got '" + w + "'");
+  }
+  double one_number(const std::string& key) const { return number(key, single(key)); }
+  int64_t one_whole(const std::string& key) const { return whole(key, single(key)); }
+  std::vector<double> numbers(const std::string& key, bool allow_empty = false) const {
+    std::vector<double> out;
+    for (const auto& w : words(key, allow_empty)) out.push_back(number(key, w));
+    if (std::set<double>(out.begin(), out.end()).size() != out.size()) fail(key, "a value is listed twice");
+    return out;
+  }
+  std::vector<std::uint64_t> seeds(const std::string& key) const {
+    std::vector<std::uint64_t> out;
+    for (const auto& w : words(key)) {
+      const int64_t v = whole(key, w);
+      if (v < 0) fail(key, "expected seeds >= 0, got " + w);
+      out.push_back(static_cast<std::uint64_t>(v));
+    }
+    if (std::set<std::uint64_t>(out.begin(), out.end()).size() != out.size()) fail(key, "a seed is listed twice");
+    return out;
+  }
+  bool flag(const std::string& key) const {
+    const std::string w = single(key);
+    if (w == "true" || w == "yes" || w == "1") return true;
+    if (w == "false" || w == "no" || w == "0") return false;
+    fail(key, "expected true or false, got '" + w + "'");
+  }
+  std::string single(const std::string& key) const {
+    const auto w = words(key);
+    if (w.size() != 1) fail(key, "expected one value, got '" + text(key) + "'");
+    return w[0];
+  }
+  // Runs a parser that throws ConfigError and re-throws it located at `key`.
+  template <typename F>
+  auto located(const std::string& key, F&& f) const -> decltype(f()) {
+    try {
+      return f();
+    } catch (const ConfigError& e) {
+      fail(key, e.what());
+    }
+  }
+  TrainOptions train(const std::string& section) const {
+    TrainOptions t;
+    t.epochs(one_whole(section + ".epochs"))
+        .batch_size(one_whole(section + ".batch-size"))
+        .lr(one_number(section + ".lr"))
+        .momentum(one_number(section + ".momentum"))
+        .weight_decay(one_number(section + ".weight-decay"))
+        .schedule(located(section + ".schedule", [&] { return parse_schedule(single(section + ".schedule")); }));
+    located(section + ".epochs", [&] { t.validate(); return 0; });
+    return t;
+  }
+
+ private:
+  fs::path file_;
+  po::variables_map vm_;
+  std::map<std::string, int> lines_;
+};
+
+std::string join(const std::vector<double>& v) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
+  return out.str();
+}
+template <typename T>
+std::string join_any(const std::vector<T>& v) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
+  return out.str();
+}
+
+}  // namespace
+
+Study load_study(const fs::path& file) {
+  check<ConfigError>(fs::is_regular_file(file), file.string(), ": no such study file");
+  po::options_description desc;
+  for (const auto& [key, def] : keys()) {
+    desc.add_options()(key.c_str(), po::value<std::string>()->default_value(def));
+  }
+  po::variables_map vm;
+  std::ifstream in(file);
+  try {
+    po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    const std::string key = e.get_option_name();
+    Reader(file, {}, key_lines(file)).fail(key, "unknown key");
+  } catch (const po::error& e) {
+    throw ConfigError(file.string() + ": " + e.what());
+  }
+  const Reader r(file, vm, key_lines(file));
+
+  Study s;
+  s.file = fs::absolute(file);
+  s.name = r.single("study.name");
+  s.jobs = static_cast<int>(r.one_whole("study.jobs"));
+  if (s.jobs < 1) r.fail("study.jobs", "expected at least 1");
+  s.threads = static_cast<int>(r.one_whole("study.threads"));
+  if (s.threads < 0) r.fail("study.threads", "expected 0 (all cores) or a positive count");
+
+  const std::string dataset = r.single("data.dataset");
+  r.located("data.dataset", [&] { return dataset_info(dataset); });
+  fs::path data_dir = r.text("data.data-dir");
+  if (!data_dir.empty() && data_dir.is_relative()) data_dir = s.file.parent_path() / data_dir;
+  s.data = DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size"));
+  if (s.data.val_size() < 0) r.fail("data.val-size", "expected a count >= 0");
+
+  s.teacher_arch = r.single("teacher.arch");
+  r.located("teacher.arch", [&] { return parse_model_spec(s.teacher_arch); });
+  s.teacher_smoothing = r.numbers("teacher.smoothing");
+  for (double e : s.teacher_smoothing) {
+    if (!(e >= 0 && e < 1)) r.fail("teacher.smoothing", "expected values in [0, 1), got " + join({e}));
+  }
+  s.teacher_seeds = r.seeds("teacher.seeds");
+  s.teacher_train = r.train("teacher");
+  s.teacher_train.augment(r.located("teacher.augment", [&] { return parse_augment(r.single("teacher.augment")); }));
+
+  s.views = r.one_whole("cache.views");
+  if (s.views < 1) r.fail("cache.views", "expected at least 1 (view 0 is the image itself)");
+  s.temperatures = r.numbers("cache.temperatures");
+  s.cache_augment = r.located("cache.augment", [&] { return parse_augment(r.single("cache.augment")); });
+  if (s.views > 1 && s.cache_augment == Augment::none) {
+    r.fail("cache.augment", "none with cache.views = " + std::to_string(s.views) +
+                                ": every view would be the same image");
+  }
+  s.cache_seed = r.seeds("cache.seed").front();
+  s.half = r.flag("cache.half");
+
+  s.student_archs = r.words("student.arch");
+  for (const auto& a : s.student_archs) r.located("student.arch", [&] { return parse_model_spec(a); });
+  s.student_temperatures = r.numbers("student.temperature");
+  for (double t : s.student_temperatures) {
+    if (!(t > 0)) r.fail("student.temperature", "expected positive temperatures, got " + join({t}));
+  }
+  for (double t : s.temperatures) {
+    if (!(t > 0)) r.fail("cache.temperatures", "expected positive temperatures, got " + join({t}));
+  }
+  s.alphas = r.numbers("student.alpha");
+  for (double a : s.alphas) {
+    if (!(a >= 0 && a <= 1)) r.fail("student.alpha", "expected values in [0, 1], got " + join({a}));
+    if (a == 0) r.fail("student.alpha", "0 ignores the teacher: that student is baseline.hard");
+  }
+  s.student_temperature = r.one_number("student.student-temperature");
+  if (s.student_temperature < 0) r.fail("student.student-temperature", "expected 0 (same as T) or positive");
+  s.student_seeds = r.seeds("student.seeds");
+  s.train_subset = r.one_whole("student.train-subset");
+  if (s.train_subset < 0) r.fail("student.train-subset", "expected 0 (all) or a positive count");
+  s.student_train = r.train("student");
+
+  s.baseline_hard = r.flag("baseline.hard");
+  s.baseline_smoothing = r.numbers("baseline.smoothing", /*allow_empty=*/true);
+  for (double e : s.baseline_smoothing) {
+    if (!(e > 0 && e < 1)) r.fail("baseline.smoothing", "expected values in (0, 1), got " + join({e}));
+  }
+  return s;
+}
+
+std::string to_ini(const Study& s) {
+  std::ostringstream o;
+  const TrainOptions& t = s.teacher_train;
+  const TrainOptions& st = s.student_train;
+  o << "# " << s.file.string() << ", as resolved by kdpipe\n"
+    << "[study]\nname = " << s.name << "\njobs = " << s.jobs << "\nthreads = " << s.threads << "\n\n"
+    << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
+    << "\nval-size = " << s.data.val_size() << "\n\n"
+    << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
+    << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
+    << "\nbatch-size = " << t.batch_size() << "\nlr = " << t.lr() << "\nmomentum = " << t.momentum()
+    << "\nweight-decay = " << t.weight_decay() << "\nschedule = " << to_string(t.schedule())
+    << "\naugment = " << to_string(t.augment()) << "\n\n"
+    << "[cache]\nviews = " << s.views << "\ntemperatures = " << join(s.temperatures)
+    << "\naugment = " << to_string(s.cache_augment) << "\nseed = " << s.cache_seed
+    << "\nhalf = " << (s.half ? "true" : "false") << "\n\n"
+    << "[student]\narch = " << join_any(s.student_archs) << "\ntemperature = "
+    << join(s.student_temperatures) << "\nalpha = " << join(s.alphas)
+    << "\nstudent-temperature = " << s.student_temperature << "\nseeds = " << join_any(s.student_seeds)
+    << "\ntrain-subset = " << s.train_subset << "\nepochs = " << st.epochs()
+    << "\nbatch-size = " << st.batch_size() << "\nlr = " << st.lr() << "\nmomentum = " << st.momentum()
+    << "\nweight-decay = " << st.weight_decay() << "\nschedule = " << to_string(st.schedule()) << "\n\n"
+    << "[baseline]\nhard = " << (s.baseline_hard ? "true" : "false")
+    << "\nsmoothing = " << join(s.baseline_smoothing) << "\n";
+  return o.str();
+}
+
+}  // namespace kd

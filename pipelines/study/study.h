@@ -1,0 +1,53 @@
+// A study file: the dataset, the teachers (label smoothing × seeds), the cache, the students
+// (architectures × temperatures × α × seeds) and the baselines of one label-smoothing study.
+// INI, read with Boost.Program_options; see pipelines/configs/label-smoothing.ini.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lib/data/datasets.h"
+#include "lib/train/trainer.h"
+
+namespace kd {
+
+struct Study {
+  std::filesystem::path file;
+  std::string name;
+  DataOptions data;
+
+  std::string teacher_arch;
+  std::vector<double> teacher_smoothing;
+  std::vector<std::uint64_t> teacher_seeds;
+  TrainOptions teacher_train;
+
+  int64_t views = 1;
+  std::vector<double> temperatures;
+  Augment cache_augment = Augment::shift_flip;
+  std::uint64_t cache_seed = 0;
+  bool half = false;
+
+  std::vector<std::string> student_archs;
+  std::vector<double> student_temperatures;
+  std::vector<double> alphas;
+  double student_temperature = 0;  ///< T_s (0: same as T)
+  std::vector<std::uint64_t> student_seeds;
+  int64_t train_subset = 0;
+  TrainOptions student_train;
+
+  bool baseline_hard = true;
+  std::vector<double> baseline_smoothing;
+
+  int jobs = 1;
+  int threads = 0;
+};
+
+/// Reads and checks a study file. ConfigError "FILE:LINE: section.key: what was expected" for an
+/// unknown key, a value of the wrong type, an empty list or an impossible combination.
+Study load_study(const std::filesystem::path& file);
+
+/// The study as a canonical INI text, every value spelled out: written to the run directory.
+std::string to_ini(const Study& study);
+
+}  // namespace kd

@@ -1,0 +1,186 @@
+#include "students/distill.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <ctime>
+#include <optional>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "lib/core/hash.h"
+#include "lib/core/runtime.h"
+#include "lib/metrics/calibration.h"
+#include "lib/metrics/information.h"
+#include "lib/models/zoo.h"
+#include "lib/train/classifier_metrics.h"
+#include "storage/logit_cache.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+void DistillOptions::validate() const {
+  const bool distilling = baseline() == Baseline::none;
+  check<ConfigError>(!distilling || !cache().empty(),
+                     "--cache: a student learns from a teacher's logit cache (or give --baseline)");
+  check<ConfigError>(temperature() > 0 && std::isfinite(temperature()),
+                     "--temperature: expected a positive value, got ", temperature());
+  check<ConfigError>(alpha() >= 0 && alpha() <= 1, "--alpha: expected a value in [0, 1], got ",
+                     alpha());
+  check<ConfigError>(student_temperature() >= 0,
+                     "--student-temperature: expected 0 (same as T) or a positive value, got ",
+                     student_temperature());
+  check<ConfigError>(smoothing() >= 0 && smoothing() < 1,
+                     "--smoothing: expected a label-smoothing value in [0, 1), got ", smoothing());
+  check<ConfigError>(baseline() != Baseline::smooth || smoothing() > 0,
+                     "--baseline smooth needs --smoothing above 0");
+  check<ConfigError>(train_subset() >= 0, "--train-subset: expected 0 (all) or a positive count, got ",
+                     train_subset());
+  check<ConfigError>(views().views >= 1, "--views: expected at least 1, got ", views().views);
+  check<ConfigError>(!out().empty(), "--out: an output directory is required");
+  parse_model_spec(arch());
+  dataset_info(data().name());
+  train().validate();
+}
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+// γ of the targets the student learned from, over the examples and views it saw.
+double targets_gamma(const DistillOptions& o, const torch::Tensor& teacher_logits,
+                     const torch::Tensor& ids, const torch::Tensor& labels, int64_t views_seen) {
+  if (o.baseline() == Baseline::hard) return 0.0;
+  if (o.baseline() == Baseline::smooth) return o.smoothing();
+  double sum = 0;
+  const int64_t k = teacher_logits.size(2);
+  for (int64_t v = 0; v < views_seen; ++v) {
+    const torch::Tensor p = torch::softmax(
+        teacher_logits[v].index_select(0, ids).to(torch::kFloat64) / o.temperature(), 1);
+    const torch::Tensor mixed =
+        o.alpha() * p + (1 - o.alpha()) * torch::one_hot(labels, k).to(torch::kFloat64);
+    sum += target_smoothness(mixed, labels);
+  }
+  return sum / static_cast<double>(views_seen);
+}
+
+}  // namespace
+
+nlohmann::json distill(const DistillOptions& options, Progress& progress) {
+  options.validate();
+  std::optional<LogitCache> cache;
+  if (!options.cache().empty()) cache.emplace(options.cache());
+  const Dataset data = load_dataset(options.data());
+  ViewRecipe recipe = options.views();
+  torch::Tensor teacher_logits;
+  if (cache) {
+    cache->expect_data(data.info.name, "train", data.train.fingerprint(), data.train.size());
+    const CacheHeader& h = cache->header();
+    recipe = {h.v, parse_augment(h.augment), static_cast<std::uint64_t>(h.augment_seed)};
+    if (options.baseline() == Baseline::none) teacher_logits = cache->logits();
+  }
+
+  ensure_directory(options.out());
+  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
+      (options.out() / "train.log").string(), /*truncate=*/true);
+  spdlog::logger log("distill", sink);
+  log.set_pattern("%Y-%m-%d %H:%M:%S %v");
+  log.flush_on(spdlog::level::info);
+
+  const TrainOptions& train = options.train();
+  const torch::Tensor ids = training_subset(data.train.size(), options.train_subset());
+  const torch::Tensor labels = data.train.labels.index_select(0, ids);
+  log.info("kdpipe {} distill: {} from {} on {} of {} training examples, {} views, seed {}",
+           version(), options.arch(),
+           options.baseline() == Baseline::none ? options.cache().string()
+                                                : "nothing (baseline " + to_string(options.baseline()) + ")",
+           ids.numel(), data.train.size(), recipe.views, train.seed());
+
+  torch::manual_seed(train.seed());
+  const InputShape input{data.info.channels, data.info.height, data.info.width};
+  const Classifier model = make_model(options.arch(), input, data.info.classes);
+  const StudentObjective objective{options.baseline(), options.smoothing(), options.temperature(),
+                                   options.alpha(), options.student_temperature()};
+  const TeacherLogits teacher = [&](const torch::Tensor& rows, int64_t view) {
+    return teacher_logits[view].index_select(0, rows);
+  };
+  const PredictOptions eval_options = PredictOptions().device(train.device());
+  nlohmann::json epochs = nlohmann::json::array();
+  double train_seconds = 0;
+  const EpochFn on_epoch = [&](const EpochStats& s) {
+    train_seconds += s.seconds;
+    const double val_acc =
+        data.val.size() > 0
+            ? calibration(predict(model, data.val, data.info, eval_options).logits, data.val.labels).accuracy
+            : 0.0;
+    epochs.push_back({{"epoch", s.epoch}, {"loss", s.loss}, {"train_accuracy", s.accuracy},
+                      {"val_accuracy", val_acc}, {"lr", s.lr}, {"seconds", s.seconds},
+                      {"images_per_second", s.images_per_second}});
+    const std::string extra = fmt::format("  val acc {:.4f}", val_acc);
+    log.info("{}{}", format_epoch(s), extra);
+    progress.epoch_done(s, extra);
+  };
+  train_student(model, data.train, data.info, ids, recipe, objective,
+                options.baseline() == Baseline::none ? teacher : TeacherLogits{}, train, on_epoch,
+                progress);
+
+  const fs::path model_path = options.out() / "model.pt";
+  save_model(model, {options.arch(), input, data.info.classes, data.info.name}, model_path);
+  nlohmann::json metrics = evaluate_classifier(model, data, eval_options);
+  metrics["kind"] = options.baseline() == Baseline::none ? "student" : "baseline";
+  metrics["kdpipe_version"] = version();
+  metrics["created"] = utc_now();
+  metrics["options"] = {{"dataset", options.data().name()},
+                        {"val_size", options.data().val_size()},
+                        {"cache", options.cache().string()},
+                        {"arch", options.arch()},
+                        {"baseline", to_string(options.baseline())},
+                        {"smoothing", options.smoothing()},
+                        {"temperature", options.temperature()},
+                        {"alpha", options.alpha()},
+                        {"student_temperature", options.student_temperature()},
+                        {"train_subset", ids.numel()},
+                        {"epochs", train.epochs()},
+                        {"batch_size", train.batch_size()},
+                        {"lr", train.lr()},
+                        {"momentum", train.momentum()},
+                        {"weight_decay", train.weight_decay()},
+                        {"schedule", to_string(train.schedule())},
+                        {"seed", train.seed()},
+                        {"device", train.device().str()},
+                        {"threads", options.threads()}};
+  metrics["views"] = {{"views", recipe.views}, {"augment", to_string(recipe.augment)},
+                      {"seed", recipe.seed}};
+  if (cache) {
+    const CacheHeader& h = cache->header();
+    metrics["teacher"] = {{"arch", h.teacher_arch},
+                          {"source", h.teacher_source},
+                          {"smoothing", h.teacher_smoothing},
+                          {"seed", h.teacher_seed},
+                          {"checkpoint_hash", h.teacher_checkpoint_hash}};
+  }
+  const int64_t views_seen = std::min(recipe.views, train.epochs());
+  metrics["target_gamma"] = targets_gamma(options, teacher_logits, ids, labels, views_seen);
+  metrics["model"] = {{"arch", options.arch()},
+                      {"parameters", parameter_count(*model)},
+                      {"checkpoint", "model.pt"},
+                      {"checkpoint_hash", hash_file(model_path)}};
+  metrics["epochs"] = epochs;
+  metrics["timing"] = {{"train_seconds", train_seconds},
+                       {"threads", options.threads()},
+                       {"device", train.device().str()}};
+  write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
+  log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}, target gamma {:.4f}",
+           metrics["test"]["accuracy"].get<double>(), metrics["test"]["nll"].get<double>(),
+           metrics["test"]["ece"].get<double>(), metrics["target_gamma"].get<double>());
+  return metrics;
+}
+
+}  // namespace kd

@@ -1,0 +1,56 @@
+// Training a student against a teacher's logits, view by view: at epoch e the student sees view
+// (e mod V) of each example — view 0 the image itself, view v the augmentation drawn from
+// (seed, v, i) — exactly the input the teacher's logits for that view were computed on.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+
+#include "lib/data/augment.h"
+#include "lib/data/image_set.h"
+#include "lib/models/classifier.h"
+#include "lib/train/trainer.h"
+
+namespace kd {
+
+/// How the V views of each example are drawn (a cache's augment, augment_seed and V).
+struct ViewRecipe {
+  int64_t views = 1;
+  Augment augment = Augment::none;
+  std::uint64_t seed = 0;
+};
+
+/// The inputs for training-split examples `ids` at `epoch`: view (epoch mod V).
+torch::Tensor view_inputs(const ImageSet& train, const DatasetInfo& info, const ViewRecipe& recipe,
+                          const torch::Tensor& ids, int64_t epoch);
+
+/// The teacher's logits [B, C] for training-split examples `ids` under view `view`.
+using TeacherLogits = std::function<torch::Tensor(const torch::Tensor& ids, int64_t view)>;
+
+enum class Baseline { none, hard, smooth };
+/// "none", "hard" or "smooth"; ConfigError otherwise.
+Baseline parse_baseline(const std::string& name);
+std::string to_string(Baseline baseline);
+
+/// What the student minimises: distillation from a teacher, or (a baseline trained alone)
+/// cross-entropy with hard or label-smoothed targets.
+struct StudentObjective {
+  Baseline baseline = Baseline::none;
+  double smoothing = 0;            ///< ε of the smooth baseline
+  double temperature = 1;          ///< T
+  double alpha = 1;                ///< weight of the distillation term
+  double student_temperature = 0;  ///< T_s (0: same as T)
+};
+
+/// The examples a student learns from: `subset` of the `n` training examples (all when 0), a
+/// fixed pseudo-random choice shared by every student and seed, returned in ascending order.
+torch::Tensor training_subset(int64_t n, int64_t subset);
+
+/// Trains `model` on the training-split examples `ids`. `teacher` may be empty for baselines.
+void train_student(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
+                   const torch::Tensor& ids, const ViewRecipe& recipe,
+                   const StudentObjective& objective, const TeacherLogits& teacher,
+                   const TrainOptions& options, const EpochFn& on_epoch, Progress& progress);
+
+}  // namespace kd
