@@ -61,7 +61,9 @@ std::vector<Stage> plan_stages(const Study& s) {
       teach.id = "teach/" + tname;
       teach.kind = "teach";
       teach.args = {"teach", "--arch", s.teacher_arch, "--smoothing", num(eps), "--seed",
-                    std::to_string(tseed), "--augment", to_string(s.teacher_train.augment())};
+                    std::to_string(tseed), "--augment", to_string(s.teacher_train.augment()),
+                    "--mi-examples", std::to_string(s.mi_examples), "--mi-views",
+                    std::to_string(s.mi_views)};
       append(teach.args, data_args(s));
       append(teach.args, train_args(s.teacher_train));
       teach.out = teach.id;

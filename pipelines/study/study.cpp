@@ -36,6 +36,8 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"teacher.weight-decay", "5e-4"},
       {"teacher.schedule", "cosine"},
       {"teacher.augment", "shift-flip"},
+      {"teacher.mi-examples", "300"},
+      {"teacher.mi-views", "5"},
       {"cache.views", "4"},
       {"cache.temperatures", "1 2 4 8"},
       {"cache.augment", "shift-flip"},
@@ -230,6 +232,10 @@ Study load_study(const fs::path& file) {
   s.teacher_seeds = r.seeds("teacher.seeds");
   s.teacher_train = r.train("teacher");
   s.teacher_train.augment(r.located("teacher.augment", [&] { return parse_augment(r.single("teacher.augment")); }));
+  s.mi_examples = r.one_whole("teacher.mi-examples");
+  if (s.mi_examples < 1) r.fail("teacher.mi-examples", "expected a positive count");
+  s.mi_views = r.one_whole("teacher.mi-views");
+  if (s.mi_views < 2) r.fail("teacher.mi-views", "expected at least 2 views");
 
   s.views = r.one_whole("cache.views");
   if (s.views < 1) r.fail("cache.views", "expected at least 1 (view 0 is the image itself)");
@@ -283,7 +289,8 @@ std::string to_ini(const Study& s) {
     << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
     << "\nbatch-size = " << t.batch_size() << "\nlr = " << t.lr() << "\nmomentum = " << t.momentum()
     << "\nweight-decay = " << t.weight_decay() << "\nschedule = " << to_string(t.schedule())
-    << "\naugment = " << to_string(t.augment()) << "\n\n"
+    << "\naugment = " << to_string(t.augment()) << "\nmi-examples = " << s.mi_examples
+    << "\nmi-views = " << s.mi_views << "\n\n"
     << "[cache]\nviews = " << s.views << "\ntemperatures = " << join(s.temperatures)
     << "\naugment = " << to_string(s.cache_augment) << "\nseed = " << s.cache_seed
     << "\nhalf = " << (s.half ? "true" : "false") << "\n\n"

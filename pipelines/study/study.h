@@ -21,6 +21,8 @@ struct Study {
   std::vector<double> teacher_smoothing;
   std::vector<std::uint64_t> teacher_seeds;
   TrainOptions teacher_train;
+  int64_t mi_examples = 300;  ///< per class, in the MI probe
+  int64_t mi_views = 5;
 
   int64_t views = 1;
   std::vector<double> temperatures;

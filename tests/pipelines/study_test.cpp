@@ -1,0 +1,211 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "pipelines/study/stages.h"
+#include "pipelines/study/study.h"
+#include "tests/support/process.h"
+#include "tests/support/synthetic.h"
+#include "tests/support/temp_dir.h"
+
+namespace kd {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A study small enough to run end to end in seconds: 2 teachers, 2 caches, 4 students, 1 baseline.
+const char* kTinyStudy = R"([study]
+name = tiny
+jobs = 2
+threads = 2
+
+[data]
+dataset = mnist
+data-dir = data
+val-size = 50
+
+[teacher]
+arch = mlp:16
+smoothing = 0 0.1
+epochs = 1
+mi-examples = 10
+
+[cache]
+views = 2
+temperatures = 1 4
+
+[student]
+arch = mlp:8
+temperature = 1 4
+train-subset = 100
+epochs = 2
+
+[baseline]
+hard = true
+smoothing =
+)";
+
+class StudyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_synthetic_mnist(dir_ / "data", 300, 60);
+    write(kTinyStudy);
+  }
+  void write(const std::string& text) const { std::ofstream(dir_ / "study.ini") << text; }
+  std::string edited(const std::string& from, const std::string& to) const {
+    std::string text = kTinyStudy;
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  }
+  std::string error_for(const std::string& text) const {
+    write(text);
+    try {
+      load_study(dir_ / "study.ini");
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  testing::ProcessResult run(const std::string& extra = "", const std::string& env = "") const {
+    return testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --out " +
+                                   (dir_ / "run").string() + " " + extra,
+                               env);
+  }
+  static int count(const std::string& text, const std::string& word) {
+    int n = 0;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+    return n;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(StudyTest, ReadsEveryKeyAndResolvesDataRelativeToTheStudyFile) {
+  const Study s = load_study(dir_ / "study.ini");
+  EXPECT_EQ(s.name, "tiny");
+  EXPECT_EQ(s.jobs, 2);
+  EXPECT_EQ(s.data.data_dir(), dir_ / "data");
+  EXPECT_EQ(s.teacher_smoothing, (std::vector<double>{0, 0.1}));
+  EXPECT_EQ(s.teacher_train.epochs(), 1);
+  EXPECT_EQ(s.teacher_train.augment(), Augment::shift_flip);  // the default
+  EXPECT_EQ(s.temperatures, (std::vector<double>{1, 4}));
+  EXPECT_EQ(s.student_archs, (std::vector<std::string>{"mlp:8"}));
+  EXPECT_EQ(s.train_subset, 100);
+  EXPECT_TRUE(s.baseline_smoothing.empty());
+  // The resolved text reads back to the same study.
+  write(to_ini(s));
+  EXPECT_EQ(to_ini(load_study(dir_ / "study.ini")), to_ini(s));
+}
+
+TEST_F(StudyTest, BadStudyFilesNameTheFileLineAndKey) {
+  std::string msg = error_for(edited("epochs = 1", "epochs = 1\nlearning-rate = 3"));
+  EXPECT_NE(msg.find("study.ini:15"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("teacher.learning-rate"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+  msg = error_for(edited("epochs = 2", "epochs = two"));
+  EXPECT_NE(msg.find(":25: student.epochs: expected a whole number, got 'two'"), std::string::npos) << msg;
+  msg = error_for(edited("temperature = 1 4", "temperature ="));
+  EXPECT_NE(msg.find("student.temperature: the list is empty"), std::string::npos) << msg;
+  msg = error_for(edited("smoothing = 0 0.1", "smoothing = 0 1.5"));
+  EXPECT_NE(msg.find("teacher.smoothing"), std::string::npos) << msg;
+  msg = error_for(edited("temperatures = 1 4", "temperatures = 1 4\naugment = none"));
+  EXPECT_NE(msg.find("cache.augment: none with cache.views = 2"), std::string::npos) << msg;
+  msg = error_for(edited("arch = mlp:8", "arch = mlp:8 transformer"));
+  EXPECT_NE(msg.find("student.arch"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("transformer"), std::string::npos) << msg;
+  msg = error_for(edited("temperature = 1 4", "temperature = 1 4 1"));
+  EXPECT_NE(msg.find("listed twice"), std::string::npos) << msg;
+  msg = error_for(edited("dataset = mnist", "dataset = svhn"));
+  EXPECT_NE(msg.find("data.dataset"), std::string::npos) << msg;
+  EXPECT_THROW(load_study(dir_ / "absent.ini"), ConfigError);
+}
+
+TEST_F(StudyTest, StagesDependOnWhatTheyReadAndHashOnlyTheirInputs) {
+  const std::vector<Stage> stages = plan_stages(load_study(dir_ / "study.ini"));
+  ASSERT_EQ(stages.size(), 2u + 2u + 4u + 1u);
+  std::set<std::string> seen;
+  for (const Stage& s : stages) {
+    for (const std::string& d : s.deps) EXPECT_TRUE(seen.count(d)) << s.id << " before " << d;
+    seen.insert(s.id);
+    if (s.kind == "distill") {
+      EXPECT_EQ(s.deps.size(), 1u);
+    }
+  }
+  auto hashes = [](const std::vector<Stage>& v) {
+    std::map<std::string, std::string> h;
+    for (const Stage& s : v) h[s.id] = s.input_hash;
+    return h;
+  };
+  const auto before = hashes(stages);
+  write(edited("epochs = 1", "epochs = 2"));  // the teachers' epochs
+  const auto after = hashes(plan_stages(load_study(dir_ / "study.ini")));
+  for (const auto& [id, hash] : before) {
+    const bool downstream_of_teachers = id.rfind("baseline/", 0) != 0;
+    EXPECT_EQ(after.at(id) != hash, downstream_of_teachers) << id;
+  }
+}
+
+TEST_F(StudyTest, RunsSkipsAndRerunsOnlyWhatChanged) {
+  const testing::ProcessResult first = run();
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("9 ran, 0 skipped"), std::string::npos) << first.output;
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "study.ini"));
+  const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
+  EXPECT_EQ(manifest["stages"].size(), 9u);
+  for (const auto& s : manifest["stages"]) EXPECT_EQ(s["state"], "ran") << s["id"];
+  const fs::path student = dir_ / "run" / "distill" / "eps0.1-seed0" / "mlp8-T4-a1-seed0";
+  const auto stamp = fs::last_write_time(student / "model.pt");
+
+  const testing::ProcessResult second = run();
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_NE(second.output.find("0 ran, 9 skipped"), std::string::npos) << second.output;
+  EXPECT_EQ(fs::last_write_time(student / "model.pt"), stamp);
+
+  write(edited("temperature = 1 4", "temperature = 1 4 2"));
+  const testing::ProcessResult dry = run("--dry-run");
+  EXPECT_NE(dry.output.find("2 would run, 9 done"), std::string::npos) << dry.output;
+  EXPECT_NE(dry.output.find("run   distill/eps0-seed0/mlp8-T2-a1-seed0  (new)"), std::string::npos)
+      << dry.output;
+  const testing::ProcessResult third = run();
+  EXPECT_NE(third.output.find("2 ran, 9 skipped"), std::string::npos) << third.output;
+  EXPECT_EQ(fs::last_write_time(student / "model.pt"), stamp);
+
+  write(edited("train-subset = 100", "train-subset = 120"));
+  const testing::ProcessResult fourth = run();
+  // Students and the baseline learn from the subset; teachers and caches do not.
+  EXPECT_NE(fourth.output.find("5 ran, 4 skipped"), std::string::npos) << fourth.output;
+}
+
+TEST_F(StudyTest, ResumesAfterTheRunIsKilled) {
+  const testing::ProcessResult killed = run("--jobs 1", "KDPIPE_FAULT_KILL_AFTER_STAGES=3");
+  EXPECT_EQ(killed.signal, SIGKILL) << killed.output;
+  const testing::ProcessResult resumed = run("--jobs 1");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("6 ran, 3 skipped"), std::string::npos) << resumed.output;
+  const testing::ProcessResult again = run();
+  EXPECT_NE(again.output.find("0 ran, 9 skipped"), std::string::npos) << again.output;
+}
+
+TEST_F(StudyTest, AFailingStageBlocksItsDependantsAndIsReported) {
+  write(edited("data-dir = data", "data-dir = nowhere"));
+  const testing::ProcessResult r = run();
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("FAILED teach/eps0-seed0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nowhere"), std::string::npos) << r.output;  // the stage's own error
+  EXPECT_NE(r.output.find("blocked cache/eps0-seed0"), std::string::npos) << r.output;
+}
+
+TEST_F(StudyTest, CliRefusesABadStudyWithOneLine) {
+  write(edited("views = 2", "views = many"));
+  const testing::ProcessResult r = run();
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_EQ(count(r.output, "\n"), 1) << r.output;
+  EXPECT_NE(r.output.find("cache.views: expected a whole number, got 'many'"), std::string::npos)
+      << r.output;
+}
+
+}  // namespace
+}  // namespace kd

@@ -1,0 +1,193 @@
+#include <gtest/gtest.h>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "lib/models/zoo.h"
+#include "storage/cache_stage.h"
+#include "storage/logit_cache.h"
+#include "students/distill.h"
+#include "students/student_training.h"
+#include "tests/support/synthetic.h"
+#include "tests/support/temp_dir.h"
+
+namespace kd {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Synthetic MNIST-layout data, a teacher checkpoint and its 3-view cache.
+class DistillTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_synthetic_mnist(dir_ / "data", 300, 80);
+    data_ = load_dataset(data_options());
+    torch::manual_seed(3);
+    teacher_ = make_model("mlp:32", {1, 28, 28}, 10);
+    save_model(teacher_, {"mlp:32", {1, 28, 28}, 10, "mnist"}, dir_ / "teacher" / "model.pt");
+    build_cache(CacheOptions()
+                    .data(data_options())
+                    .teacher(dir_ / "teacher")
+                    .views(3)
+                    .augment(Augment::shift_flip)
+                    .seed(5)
+                    .temperatures({1, 4})
+                    .chunk(64)
+                    .out(dir_ / "train.h5"),
+                [](const std::string&) {});
+  }
+  DataOptions data_options() const {
+    return DataOptions("mnist").data_dir(dir_ / "data").val_size(50);
+  }
+  DistillOptions options() const {
+    return DistillOptions()
+        .data(data_options())
+        .cache(dir_ / "train.h5")
+        .arch("mlp:16")
+        .temperature(4)
+        .alpha(0.7)
+        .train(TrainOptions().epochs(4).batch_size(32).lr(0.05).seed(2))
+        .out(dir_ / "student");
+  }
+  static std::vector<torch::Tensor> weights(const Classifier& m) {
+    std::vector<torch::Tensor> w;
+    for (const auto& p : m->parameters()) w.push_back(p.detach().clone());
+    return w;
+  }
+
+  testing::TempDir dir_;
+  Dataset data_;
+  Classifier teacher_;
+};
+
+TEST_F(DistillTest, CachedLogitsTrainTheSameStudentAsTheLiveTeacherStepForStep) {
+  const LogitCache cache(dir_ / "train.h5");
+  const torch::Tensor cached = cache.logits();
+  const ViewRecipe recipe{3, Augment::shift_flip, 5};
+  const StudentObjective objective{Baseline::none, 0.0, 4.0, 0.7, 0.0};
+  const TrainOptions train = TrainOptions().epochs(4).batch_size(32).lr(0.05).seed(2);
+  const torch::Tensor ids = training_subset(data_.train.size(), 200);
+
+  // The live teacher sees the very input the student gets: view (epoch mod V) of each example.
+  teacher_->eval();
+  const TeacherLogits live = [&](const torch::Tensor& rows, int64_t view) {
+    torch::NoGradGuard no_grad;
+    return teacher_->forward(view_inputs(data_.train, data_.info, recipe, rows, view));
+  };
+  const TeacherLogits from_cache = [&](const torch::Tensor& rows, int64_t view) {
+    return cached[view].index_select(0, rows);
+  };
+  std::vector<std::vector<torch::Tensor>> after;
+  std::vector<std::vector<double>> losses;
+  for (const TeacherLogits& teacher : {live, from_cache}) {
+    torch::manual_seed(9);
+    const Classifier student = make_model("mlp:16", {1, 28, 28}, 10);
+    Progress quiet = Progress::silent();
+    losses.emplace_back();
+    train_student(student, data_.train, data_.info, ids, recipe, objective, teacher, train,
+                  [&](const EpochStats& s) { losses.back().push_back(s.loss); }, quiet);
+    after.push_back(weights(student));
+  }
+  ASSERT_EQ(losses[0].size(), 4u);
+  for (std::size_t e = 0; e < losses[0].size(); ++e) {
+    EXPECT_NEAR(losses[0][e], losses[1][e], 1e-5) << "epoch " << e + 1;
+  }
+  for (std::size_t i = 0; i < after[0].size(); ++i) {
+    EXPECT_LE((after[0][i] - after[1][i]).abs().max().item<double>(), 1e-5) << "parameter " << i;
+  }
+}
+
+TEST_F(DistillTest, LearnsFromTheCacheAloneWithTheTeacherDeleted) {
+  fs::remove_all(dir_ / "teacher");
+  Progress quiet = Progress::silent();
+  const nlohmann::json m = distill(options().train_subset(120), quiet);
+  EXPECT_EQ(m["kind"], "student");
+  EXPECT_EQ(m["options"]["train_subset"], 120);
+  EXPECT_EQ(m["views"]["views"], 3);
+  EXPECT_EQ(m["views"]["augment"], "shift-flip");
+  EXPECT_EQ(m["teacher"]["arch"], "mlp:32");
+  for (const char* f : {"model.pt", "metrics.json", "train.log"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "student" / f)) << f;
+  }
+  EXPECT_EQ(m["test"]["reliability"].size(), 15u);
+  const double gamma = m["target_gamma"].get<double>();
+  EXPECT_GT(gamma, 0.0);
+  EXPECT_LT(gamma, 1.0);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir_ / "student" / "metrics.json")), m);
+}
+
+TEST_F(DistillTest, TargetGammaIsTheSmoothnessOfTheMixedTargets) {
+  Progress quiet = Progress::silent();
+  const nlohmann::json m = distill(options().alpha(1.0).temperature(2.0), quiet);
+  const torch::Tensor z = LogitCache(dir_ / "train.h5").logits();
+  double sum = 0;
+  for (int64_t v = 0; v < 3; ++v) {
+    const torch::Tensor p = torch::softmax(z[v].to(torch::kFloat64) / 2.0, 1);
+    sum += ((1 - p.gather(1, data_.train.labels.unsqueeze(1))).mean() * 10.0 / 9.0).item<double>();
+  }
+  EXPECT_NEAR(m["target_gamma"].get<double>(), sum / 3, 1e-9);
+}
+
+TEST_F(DistillTest, BaselinesTrainAloneAndRecordTheirGamma) {
+  Progress quiet = Progress::silent();
+  const nlohmann::json hard =
+      distill(options().cache("").baseline(Baseline::hard).views({3, Augment::shift, 1}), quiet);
+  EXPECT_EQ(hard["kind"], "baseline");
+  EXPECT_EQ(hard["target_gamma"], 0.0);
+  EXPECT_EQ(hard["views"]["augment"], "shift");
+  const nlohmann::json smooth = distill(
+      options().baseline(Baseline::smooth).smoothing(0.2).out(dir_ / "smooth"), quiet);
+  EXPECT_DOUBLE_EQ(smooth["target_gamma"].get<double>(), 0.2);
+  EXPECT_EQ(smooth["views"]["seed"], 5);  // a baseline given a cache sees the cache's views
+}
+
+TEST_F(DistillTest, RefusesMissingCachesAndCachesOfOtherData) {
+  Progress quiet = Progress::silent();
+  EXPECT_THROW(distill(options().cache(""), quiet), ConfigError);
+  try {
+    distill(options().cache(dir_ / "absent.h5"), quiet);
+    ADD_FAILURE() << "accepted a missing cache";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("absent.h5"), std::string::npos) << e.what();
+  }
+  // The same cache against a validation split of another size: the training data differ.
+  try {
+    distill(options().data(data_options().val_size(60)), quiet);
+    ADD_FAILURE() << "accepted a cache of other data";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'N' is 250"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("240"), std::string::npos) << e.what();
+  }
+  // Other images of the same size: only the fingerprint tells.
+  testing::write_synthetic_mnist(dir_ / "other", 300, 80, /*seed=*/77);
+  try {
+    distill(options().data(DataOptions("mnist").data_dir(dir_ / "other").val_size(50)), quiet);
+    ADD_FAILURE() << "accepted a cache of other data";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("dataset_fingerprint"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "student" / "metrics.json"));
+}
+
+TEST(TrainingSubset, FixedSortedAndOfTheAskedSize) {
+  const torch::Tensor a = training_subset(1000, 100);
+  EXPECT_EQ(a.numel(), 100);
+  EXPECT_TRUE(a.equal(training_subset(1000, 100)));
+  EXPECT_TRUE(a.equal(std::get<0>(a.sort())));
+  EXPECT_EQ(std::get<0>(torch::unique_consecutive(a)).numel(), 100);
+  EXPECT_EQ(training_subset(1000, 0).numel(), 1000);
+  EXPECT_GT(a.max().item<int64_t>(), 500);  // spread over the set, not its first rows
+}
+
+TEST(DistillOptionsTest, RefusesImpossibleValues) {
+  const DistillOptions ok = DistillOptions().cache("x.h5").out("o");
+  EXPECT_NO_THROW(ok.validate());
+  EXPECT_THROW(DistillOptions(ok).temperature(0).validate(), ConfigError);
+  EXPECT_THROW(DistillOptions(ok).alpha(1.5).validate(), ConfigError);
+  EXPECT_THROW(DistillOptions(ok).baseline(Baseline::smooth).validate(), ConfigError);
+  EXPECT_THROW(DistillOptions(ok).arch("rnn:3").validate(), ConfigError);
+  EXPECT_THROW(DistillOptions(ok).out("").validate(), ConfigError);
+  EXPECT_THROW(parse_baseline("soft"), ConfigError);
+}
+
+}  // namespace
+}  // namespace kd
