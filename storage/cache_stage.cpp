@@ -37,13 +37,6 @@ void CacheOptions::validate() const {
 
 namespace {
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
-
 int64_t fault_after_chunks() {
   const char* env = std::getenv("KDPIPE_FAULT_KILL_AFTER_CHUNKS");
   return env ? std::atoll(env) : -1;
@@ -88,7 +81,7 @@ CacheSummary build_cache(const CacheOptions& options,
   h.dtype = options.half() ? "float16" : "float32";
   h.chunk = options.chunk();
   h.kdpipe_version = version();
-  h.created = utc_now();
+  h.created = utc_timestamp();
 
   LogitCacheWriter writer(options.out(), h, options.compress());
   if (!writer.restart_reason().empty()) log("starting over: " + writer.restart_reason());

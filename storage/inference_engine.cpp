@@ -4,6 +4,8 @@
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
 
+#include <optional>
+
 #include "lib/core/config.h"
 #include "lib/core/runtime.h"
 

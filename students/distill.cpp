@@ -1,6 +1,5 @@
 #include "students/distill.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -10,6 +9,7 @@
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/hash.h"
+#include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"
@@ -47,13 +47,6 @@ void DistillOptions::validate() const {
 
 namespace {
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
-
 // γ of the targets the student learned from, over the examples and views it saw.
 double targets_gamma(const DistillOptions& o, const torch::Tensor& teacher_logits,
                      const torch::Tensor& ids, const torch::Tensor& labels, int64_t views_seen) {
@@ -88,11 +81,8 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   }
 
   ensure_directory(options.out());
-  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
-      (options.out() / "train.log").string(), /*truncate=*/true);
-  spdlog::logger log("distill", sink);
-  log.set_pattern("%Y-%m-%d %H:%M:%S %v");
-  log.flush_on(spdlog::level::info);
+  const auto log_ptr = open_run_log(options.out() / "train.log", "distill");
+  spdlog::logger& log = *log_ptr;
 
   const TrainOptions& train = options.train();
   const torch::Tensor ids = training_subset(data.train.size(), options.train_subset());
@@ -136,7 +126,7 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   nlohmann::json metrics = evaluate_classifier(model, data, eval_options);
   metrics["kind"] = options.baseline() == Baseline::none ? "student" : "baseline";
   metrics["kdpipe_version"] = version();
-  metrics["created"] = utc_now();
+  metrics["created"] = utc_timestamp();
   metrics["options"] = {{"dataset", options.data().name()},
                         {"val_size", options.data().val_size()},
                         {"cache", options.cache().string()},

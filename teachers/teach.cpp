@@ -1,6 +1,5 @@
 #include "teachers/teach.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/hash.h"
+#include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
@@ -30,13 +30,6 @@ void TeachOptions::validate() const {
 }
 
 namespace {
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
 
 nlohmann::json describe(const TeachOptions& o) {
   const TrainOptions& t = o.train();
@@ -63,11 +56,8 @@ nlohmann::json describe(const TeachOptions& o) {
 nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   options.validate();
   ensure_directory(options.out());
-  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
-      (options.out() / "train.log").string(), /*truncate=*/true);
-  spdlog::logger log("teach", sink);
-  log.set_pattern("%Y-%m-%d %H:%M:%S %v");
-  log.flush_on(spdlog::level::info);
+  const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
+  spdlog::logger& log = *log_ptr;
 
   const Dataset data = load_dataset(options.data());
   const TrainOptions& train = options.train();
@@ -129,7 +119,7 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   nlohmann::json metrics = evaluate_classifier(model, data, eval_options);
   metrics["kind"] = "teacher";
   metrics["kdpipe_version"] = version();
-  metrics["created"] = utc_now();
+  metrics["created"] = utc_timestamp();
   metrics["options"] = describe(options);
   metrics["dataset"] = {{"name", data.info.name},
                         {"classes", data.info.classes},

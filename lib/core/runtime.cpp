@@ -1,5 +1,6 @@
 #include "lib/core/runtime.h"
 
+#include <ctime>
 #include <thread>
 
 #include "lib/core/error.h"
@@ -32,5 +33,14 @@ torch::Device resolve_device(const std::string& name) {
 }
 
 const char* version() { return KD_VERSION; }
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
 
 }  // namespace kd

@@ -20,4 +20,7 @@ torch::Device resolve_device(const std::string& name);
 /// kdpipe's version string, recorded in every file it writes.
 const char* version();
 
+/// The current time as "YYYY-MM-DDTHH:MM:SSZ" (UTC), for the records kdpipe writes.
+std::string utc_timestamp();
+
 }  // namespace kd

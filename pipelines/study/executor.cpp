@@ -85,12 +85,6 @@ std::string last_line(const fs::path& path) {
   return nl == std::string::npos ? text : text.substr(nl + 1);
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
 
 }  // namespace
 
@@ -125,7 +119,7 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
                       {"state", outcomes[i].state}, {"seconds", outcomes[i].seconds}});
     }
     write_text_atomically(run_dir / "manifest.json",
-                          nlohmann::json({{"kdpipe_version", version()}, {"updated", utc_now()},
+                          nlohmann::json({{"kdpipe_version", version()}, {"updated", utc_timestamp()},
                                           {"stages", list}})
                                   .dump(2) + "\n");
   };
@@ -164,7 +158,7 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
                              "--device", options.device});
     const nlohmann::json record = {{"id", stage.id},         {"kind", stage.kind},
                                    {"input_hash", stage.input_hash}, {"deps", stage.deps},
-                                   {"command", args},        {"started", utc_now()}};
+                                   {"command", args},        {"started", utc_timestamp()}};
     nlohmann::json running = record;
     running["state"] = "running";
     write_text_atomically(dir / "stage.json", running.dump(2) + "\n");

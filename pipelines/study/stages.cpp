@@ -39,6 +39,22 @@ void append(std::vector<std::string>& a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
 }
 
+// A student stage, distilled or baseline: `args` then the options every student shares.
+Stage student_stage(const Study& s, std::string id, std::string kind, std::vector<std::string> args,
+                    const std::string& arch, std::uint64_t seed) {
+  Stage st;
+  st.id = std::move(id);
+  st.kind = std::move(kind);
+  st.args = std::move(args);
+  append(st.args, {"--arch", arch, "--train-subset", std::to_string(s.train_subset), "--seed",
+                   std::to_string(seed)});
+  append(st.args, data_args(s));
+  append(st.args, train_args(s.student_train));
+  st.out = st.id;
+  st.output = st.id + "/metrics.json";
+  return st;
+}
+
 }  // namespace
 
 std::vector<Stage> plan_stages(const Study& s) {
@@ -88,19 +104,15 @@ std::vector<Stage> plan_stages(const Study& s) {
         for (double t : s.student_temperatures) {
           for (double alpha : s.alphas) {
             for (std::uint64_t sseed : s.student_seeds) {
-              Stage st;
-              st.id = "distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" + num(alpha) +
-                      "-seed" + std::to_string(sseed);
-              st.kind = "distill";
+              Stage st = student_stage(
+                  s,
+                  "distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" + num(alpha) +
+                      "-seed" + std::to_string(sseed),
+                  "distill",
+                  {"distill", "--cache", cache.out, "--temperature", num(t), "--alpha", num(alpha),
+                   "--student-temperature", num(s.student_temperature)},
+                  arch, sseed);
               st.deps = {cache.id};
-              st.args = {"distill", "--cache", cache.out, "--arch", arch, "--temperature", num(t),
-                         "--alpha", num(alpha), "--student-temperature",
-                         num(s.student_temperature), "--train-subset",
-                         std::to_string(s.train_subset), "--seed", std::to_string(sseed)};
-              append(st.args, data_args(s));
-              append(st.args, train_args(s.student_train));
-              st.out = st.id;
-              st.output = st.id + "/metrics.json";
               add(st);
             }
           }
@@ -117,19 +129,13 @@ std::vector<Stage> plan_stages(const Study& s) {
   for (const auto& [kind, eps] : baselines) {
     for (const std::string& arch : s.student_archs) {
       for (std::uint64_t sseed : s.student_seeds) {
-        Stage st;
         const std::string name = kind == "hard" ? "hard" : "smooth" + num(eps);
-        st.id = "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed);
-        st.kind = "baseline";
-        st.args = {"distill", "--baseline", kind, "--smoothing", num(eps), "--arch", arch,
-                   "--views", std::to_string(s.views), "--augment", to_string(s.cache_augment),
-                   "--view-seed", std::to_string(s.cache_seed), "--train-subset",
-                   std::to_string(s.train_subset), "--seed", std::to_string(sseed)};
-        append(st.args, data_args(s));
-        append(st.args, train_args(s.student_train));
-        st.out = st.id;
-        st.output = st.id + "/metrics.json";
-        add(st);
+        add(student_stage(s, "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed),
+                          "baseline",
+                          {"distill", "--baseline", kind, "--smoothing", num(eps), "--views",
+                           std::to_string(s.views), "--augment", to_string(s.cache_augment),
+                           "--view-seed", std::to_string(s.cache_seed)},
+                          arch, sseed));
       }
     }
   }

@@ -306,6 +306,20 @@ TEST_F(CacheTest, PartialFileOfOtherSettingsIsReplacedNotResumed) {
   EXPECT_EQ(LogitCache(dir_ / "cache.h5").header().v, 3);
 }
 
+TEST_F(CacheTest, CudaCacheMatchesTheCpuCache) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA LibTorch or no GPU here";
+  for (const std::string teacher : {"mlp", "cnn"}) {
+    build_cache(options(teacher).out(dir_ / "cpu.h5"), quiet);
+    build_cache(options(teacher).device(torch::kCUDA).out(dir_ / "gpu.h5"), quiet);
+    const torch::Tensor cpu = LogitCache(dir_ / "cpu.h5").logits();
+    const torch::Tensor gpu = LogitCache(dir_ / "gpu.h5").logits();
+    EXPECT_LE((cpu - gpu).abs().max().item<double>(), 1e-4) << teacher;
+    EXPECT_TRUE(LogitCache(dir_ / "gpu.h5").verify().empty());
+    fs::remove(dir_ / "cpu.h5");
+    fs::remove(dir_ / "gpu.h5");
+  }
+}
+
 TEST_F(CacheTest, PythonReadsTheCacheWithH5py) {
   if (std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") != 0) {
     GTEST_SKIP() << "Debian's python3-h5py is not installed (.ci/setup installs it)";
