@@ -5,6 +5,7 @@
 #include "lib/core/runtime.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
+#include "pipelines/report/report_writers.h"
 #include "pipelines/study/executor.h"
 #include "pipelines/study/summary.h"
 
@@ -74,8 +75,14 @@ int run_command(const std::vector<std::string>& args) {
     return 0;
   }
   std::cout << ran << " ran, " << skipped << " skipped (done), " << failed << " failed\n";
-  if (failed == 0) std::cout << summarize(stages, run_dir);
-  return failed == 0 ? 0 : 1;
+  if (failed > 0) return 1;
+  std::cout << summarize(stages, run_dir);
+  // The report is the run's last stage: rebuilt from the stages' metrics files every time.
+  const nlohmann::json report = write_report(run_dir);
+  std::cout << "verdict:\n";
+  for (const auto& line : report["verdict"]) std::cout << "  " << line.get<std::string>() << "\n";
+  std::cout << "report: " << (run_dir / "report" / "report.html").string() << "\n";
+  return 0;
 }
 
 }  // namespace kd::cli

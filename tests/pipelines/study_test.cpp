@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <algorithm>
 #include <set>
+#include <sstream>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
@@ -177,6 +179,81 @@ TEST_F(StudyTest, RunsSkipsAndRerunsOnlyWhatChanged) {
   const testing::ProcessResult fourth = run();
   // Students and the baseline learn from the subset; teachers and caches do not.
   EXPECT_NE(fourth.output.find("5 ran, 4 skipped"), std::string::npos) << fourth.output;
+}
+
+TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
+  const testing::ProcessResult r = run();
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("verdict:"), std::string::npos) << r.output;
+  const fs::path dir = dir_ / "run" / "report";
+  const auto report = nlohmann::json::parse(read_text(dir / "report.json"));
+  EXPECT_EQ(report["schema"], "kdpipe-report");
+  EXPECT_EQ(report["schema_version"], 1);
+  ASSERT_EQ(report["teachers"].size(), 2u);
+  ASSERT_EQ(report["students"].size(), 5u);  // 2 teachers x 2 temperatures, and hard labels alone
+  EXPECT_FALSE(report["verdict"].empty());
+
+  // Every group's figures, recomputed from the stages' own metrics.json files.
+  const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
+  for (const auto& g : report["students"]) {
+    std::vector<double> acc;
+    for (const auto& stage : manifest["stages"]) {
+      if (stage["kind"] == "teach" || stage["kind"] == "cache") continue;
+      const auto m = nlohmann::json::parse(read_text(dir_ / "run" / stage["output"].get<std::string>()));
+      const bool distilled = stage["kind"] == "distill";
+      if (distilled != (g["kind"] == "distill")) continue;
+      if (distilled && (m["teacher"]["smoothing"] != g["teacher_smoothing"] ||
+                        m["options"]["temperature"] != g["temperature"])) {
+        continue;
+      }
+      acc.push_back(m["test"]["accuracy"].get<double>());
+    }
+    ASSERT_FALSE(acc.empty());
+    double mean = 0;
+    for (double a : acc) mean += a / acc.size();
+    EXPECT_NEAR(g["accuracy_mean"].get<double>(), mean, 1e-12);
+    EXPECT_EQ(g["n"], acc.size());
+    EXPECT_DOUBLE_EQ(g["accuracy_min"].get<double>(), *std::min_element(acc.begin(), acc.end()));
+  }
+  for (const auto& t : report["teachers"]) {
+    const auto m = nlohmann::json::parse(read_text(dir_ / "run" / t["id"].get<std::string>() / "metrics.json"));
+    EXPECT_EQ(t["test_accuracy"], m["test"]["accuracy"]);
+    EXPECT_EQ(t["mi_per_epoch"], m["mutual_information"]["per_epoch"]);
+  }
+
+  // Each listed figure exists, and its data file holds the run's values.
+  ASSERT_GE(report["figures"].size(), 3u);
+  for (const auto& f : report["figures"]) {
+    for (const char* part : {"png", "svg", "gp", "tsv"}) {
+      EXPECT_TRUE(fs::exists(dir / f[part].get<std::string>())) << f[part];
+    }
+  }
+  const std::string tsv = read_text(dir / "figures" / "student_accuracy_vs_temperature.tsv");
+  for (const auto& g : report["students"]) {
+    std::ostringstream v;
+    v << g["accuracy_mean"].get<double>();
+    EXPECT_NE(tsv.find(v.str()), std::string::npos) << v.str() << " not in\n" << tsv;
+  }
+  const std::string mi = read_text(dir / "figures" / "teacher_mutual_information.tsv");
+  std::ostringstream first_mi;
+  first_mi << report["teachers"][0]["mi_per_epoch"][0].get<double>();
+  EXPECT_NE(mi.find(first_mi.str()), std::string::npos) << mi;
+
+  // The page stands alone: nothing fetched from outside the report folder.
+  const std::string html = read_text(dir / "report.html");
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  for (auto at = html.find("src=\""); at != std::string::npos; at = html.find("src=\"", at + 1)) {
+    const std::string src = html.substr(at + 5, html.find('"', at + 5) - at - 5);
+    EXPECT_EQ(src.rfind("figures/", 0), 0u) << src;
+    EXPECT_TRUE(fs::exists(dir / src)) << src;
+  }
+  // The Markdown shows the report's numbers, rounded as it rounds them.
+  const std::string md = read_text(dir / "report.md");
+  char teacher_acc[16];
+  std::snprintf(teacher_acc, sizeof teacher_acc, "%.4f", report["teachers"][0]["test_accuracy"].get<double>());
+  EXPECT_NE(md.find(teacher_acc), std::string::npos) << md;
+  EXPECT_NE(md.find(report["verdict"][0].get<std::string>()), std::string::npos);
 }
 
 TEST_F(StudyTest, ResumesAfterTheRunIsKilled) {

@@ -1,0 +1,210 @@
+#include "pipelines/report/report_model.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "lib/core/runtime.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string arg_after(const json& command, const std::string& flag) {
+  for (std::size_t i = 0; i + 1 < command.size(); ++i) {
+    if (command[i] == flag) return command[i + 1].get<std::string>();
+  }
+  return "";
+}
+
+std::string plain(const json& v) {
+  std::ostringstream o;
+  o << v.get<double>();
+  return o.str();
+}
+
+std::string pct(double v) {
+  std::ostringstream o;
+  o.precision(2);
+  o << std::fixed << 100 * v;
+  return o.str();
+}
+
+// Whether [lo_a, hi_a] lies wholly above [lo_b, hi_b].
+bool separated(const json& a, const json& b) {
+  return a["accuracy_min"].get<double>() > b["accuracy_max"].get<double>();
+}
+
+}  // namespace
+
+json build_report(const fs::path& run_dir) {
+  const fs::path manifest_path = run_dir / "manifest.json";
+  check<StorageError>(fs::exists(manifest_path), manifest_path.string(),
+                      ": no such file (not a kdpipe run directory, or the run never started)");
+  const json manifest = json::parse(read_text(manifest_path));
+  json teachers = json::array();
+  std::map<std::string, json> groups;  // key → group with per-seed values
+  for (const json& stage : manifest["stages"]) {
+    const std::string kind = stage["kind"];
+    if (kind == "cache") continue;
+    const fs::path metrics_path = run_dir / stage["output"].get<std::string>();
+    if (!fs::exists(metrics_path)) continue;
+    const json m = json::parse(read_text(metrics_path));
+    const json record = json::parse(read_text(run_dir / stage["id"].get<std::string>() / "stage.json"));
+    const json& cmd = record["command"];
+    if (kind == "teach") {
+      teachers.push_back({{"id", stage["id"]},
+                          {"arch", m["options"]["arch"]},
+                          {"smoothing", m["options"]["smoothing"]},
+                          {"seed", m["options"]["seed"]},
+                          {"test_accuracy", m["test"]["accuracy"]},
+                          {"test_nll", m["test"]["nll"]},
+                          {"test_ece", m["test"]["ece"]},
+                          {"temperature", m["temperature_scaling"]["temperature"]},
+                          {"test_ece_after_temperature", m["temperature_scaling"]["test_ece"]},
+                          {"mi_final", m["mutual_information"]["final"]},
+                          {"mi_per_epoch", m["mutual_information"]["per_epoch"]},
+                          {"mi_upper_bound", m["mutual_information"]["upper_bound"]},
+                          {"stability", m["train"]["stability"]},
+                          {"reliability", m["test"]["reliability"]}});
+      continue;
+    }
+    json key = {{"kind", kind == "baseline" ? arg_after(cmd, "--baseline") : "distill"},
+                {"arch", m["options"]["arch"]},
+                {"teacher_smoothing", nullptr},
+                {"temperature", nullptr},
+                {"alpha", nullptr},
+                {"smoothing", nullptr}};
+    if (kind == "baseline") {
+      if (key["kind"] == "smooth") key["smoothing"] = m["options"]["smoothing"];
+    } else {
+      key["teacher_smoothing"] = m["teacher"]["smoothing"];
+      key["temperature"] = m["options"]["temperature"];
+      key["alpha"] = m["options"]["alpha"];
+    }
+    json& g = groups[key.dump()];
+    if (g.is_null()) {
+      g = key;
+      g["seeds"] = json::array();
+      g["accuracies"] = json::array();
+      g["eces"] = json::array();
+      g["gammas"] = json::array();
+    }
+    g["seeds"].push_back(m["options"]["seed"]);
+    g["accuracies"].push_back(m["test"]["accuracy"]);
+    g["eces"].push_back(m["test"]["ece"]);
+    g["gammas"].push_back(m["target_gamma"]);
+  }
+  json students = json::array();
+  for (auto& [k, g] : groups) {
+    const auto mean = [](const json& v) {
+      double s = 0;
+      for (const auto& x : v) s += x.get<double>();
+      return v.empty() ? 0.0 : s / v.size();
+    };
+    std::vector<double> acc = g["accuracies"].get<std::vector<double>>();
+    g["n"] = acc.size();
+    g["accuracy_mean"] = mean(g["accuracies"]);
+    g["accuracy_min"] = *std::min_element(acc.begin(), acc.end());
+    g["accuracy_max"] = *std::max_element(acc.begin(), acc.end());
+    g["ece_mean"] = mean(g["eces"]);
+    g["gamma_mean"] = mean(g["gammas"]);
+    students.push_back(g);
+  }
+  std::sort(teachers.begin(), teachers.end(), [](const json& a, const json& b) {
+    return std::make_pair(a["smoothing"].get<double>(), a["seed"].get<int64_t>()) <
+           std::make_pair(b["smoothing"].get<double>(), b["seed"].get<int64_t>());
+  });
+  return {{"schema", kReportSchema},
+          {"schema_version", kReportSchemaVersion},
+          {"kdpipe_version", version()},
+          {"created", utc_timestamp()},
+          {"run_dir", fs::absolute(run_dir).string()},
+          {"teachers", teachers},
+          {"students", students},
+          {"verdict", verdict(teachers, students)}};
+}
+
+json verdict(const json& teachers, const json& students) {
+  json lines = json::array();
+  // Best distilled group per teacher ε.
+  std::map<double, json> best_by_teacher;
+  json best_alone;
+  for (const json& g : students) {
+    if (g["kind"] == "distill") {
+      const double eps = g["teacher_smoothing"].get<double>();
+      json& best = best_by_teacher[eps];
+      if (best.is_null() || g["accuracy_mean"] > best["accuracy_mean"]) best = g;
+    } else if (best_alone.is_null() || g["accuracy_mean"] > best_alone["accuracy_mean"]) {
+      best_alone = g;
+    }
+  }
+  auto describe = [](const json& g) {
+    std::ostringstream o;
+    o << pct(g["accuracy_mean"].get<double>()) << "% (" << pct(g["accuracy_min"].get<double>())
+      << "–" << pct(g["accuracy_max"].get<double>()) << "%, " << g["n"].get<int>() << " seeds)";
+    return o.str();
+  };
+  if (best_by_teacher.size() >= 2) {
+    std::vector<std::pair<double, json>> ranked(best_by_teacher.begin(), best_by_teacher.end());
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.second["accuracy_mean"] > b.second["accuracy_mean"];
+    });
+    const json& top = ranked[0].second;
+    const json& next = ranked[1].second;
+    std::ostringstream o;
+    o << "The teacher with label smoothing " << ranked[0].first << " teaches best: its best students (T = "
+      << plain(top["temperature"]) << ") reach " << describe(top) << ", against " << describe(next)
+      << " for the teacher with " << ranked[1].first << " (T = " << plain(next["temperature"]) << "); ";
+    if (separated(top, next)) {
+      o << "the seeds' ranges do not overlap.";
+    } else {
+      o << "the ranges overlap, so the seeds do not separate the two.";
+    }
+    lines.push_back(o.str());
+    // Is the more accurate teacher the better teacher?
+    std::map<double, double> teacher_acc;
+    std::map<double, int> teacher_n;
+    for (const json& t : teachers) {
+      teacher_acc[t["smoothing"].get<double>()] += t["test_accuracy"].get<double>();
+      ++teacher_n[t["smoothing"].get<double>()];
+    }
+    if (teacher_acc.count(ranked[0].first) && teacher_acc.count(ranked[1].first)) {
+      const double a = teacher_acc[ranked[0].first] / teacher_n[ranked[0].first];
+      const double b = teacher_acc[ranked[1].first] / teacher_n[ranked[1].first];
+      std::ostringstream q;
+      q << "Teacher test accuracy: " << pct(a) << "% (ε = " << ranked[0].first << ") vs " << pct(b)
+        << "% (ε = " << ranked[1].first << "); ";
+      if (a >= b) {
+        q << "here the better teacher is also the more accurate one";
+      } else {
+        q << "here the more accurate teacher is not the better teacher";
+      }
+      q << (teacher_n[ranked[0].first] < 2 ? " (one teacher seed each: teacher accuracy has no spread "
+                                             "to judge the gap by)."
+                                           : ".");
+      lines.push_back(q.str());
+    }
+  }
+  if (!best_alone.is_null() && !best_by_teacher.empty()) {
+    json best_distilled;
+    for (const auto& [eps, g] : best_by_teacher) {
+      if (best_distilled.is_null() || g["accuracy_mean"] > best_distilled["accuracy_mean"]) best_distilled = g;
+    }
+    std::ostringstream o;
+    o << "Distillation " << (separated(best_distilled, best_alone) ? "beat" : "did not clearly beat")
+      << " training alone: best distilled student " << describe(best_distilled)
+      << ", best student trained alone (" << best_alone["kind"].get<std::string>() << ") "
+      << describe(best_alone) << ".";
+    lines.push_back(o.str());
+  }
+  if (lines.empty()) lines.push_back("Not enough finished stages for a verdict.");
+  return lines;
+}
+
+}  // namespace kd

@@ -1,0 +1,24 @@
+// The report of a study run as one JSON document (report.json): every number the Markdown and
+// HTML pages and the figures show comes from here, recomputed from the stages' metrics files.
+#pragma once
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+namespace kd {
+
+constexpr const char* kReportSchema = "kdpipe-report";
+constexpr int kReportSchemaVersion = 1;
+
+/// Reads run_dir/manifest.json and every finished stage's metrics.json: teachers (accuracy,
+/// NLL, ECE, temperature scaling, MI curve, stability, reliability bins), student groups
+/// (accuracy mean and min–max over seeds, ECE, γ) with the baselines, and a verdict in words.
+/// StorageError naming the file when the run directory has no manifest.
+nlohmann::json build_report(const std::filesystem::path& run_dir);
+
+/// The verdict's sentences, computed from a report's teachers and students; they never claim a
+/// difference that the seeds' min–max ranges do not separate.
+nlohmann::json verdict(const nlohmann::json& teachers, const nlohmann::json& students);
+
+}  // namespace kd

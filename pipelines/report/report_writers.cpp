@@ -1,0 +1,259 @@
+#include "pipelines/report/report_writers.h"
+
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "pipelines/report/report_model.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string num(double v, int digits = 4) {
+  std::ostringstream o;
+  o.precision(digits);
+  o << std::fixed << v;
+  return o.str();
+}
+
+std::string plain(const json& v) {
+  if (v.is_null()) return "-";
+  std::ostringstream o;
+  o << v.get<double>();
+  return o.str();
+}
+
+// One figure: data blocks (a title and rows each) written as a .tsv, a gnuplot script that
+// draws every block as one series, and the PNG and SVG it makes.
+struct Figure {
+  Figure(std::string n, std::string t, std::string x, std::string y)
+      : name(std::move(n)), title(std::move(t)), xlabel(std::move(x)), ylabel(std::move(y)) {}
+  std::string name, title, xlabel, ylabel, style = "linespoints", extra;
+  std::vector<std::pair<std::string, std::vector<std::vector<double>>>> blocks;
+  int errorbars = 0;  ///< 1: columns x, y, ylow, yhigh drawn with error bars
+};
+
+json draw(const Figure& f, const fs::path& dir) {
+  std::ostringstream tsv;
+  for (std::size_t b = 0; b < f.blocks.size(); ++b) {
+    if (b) tsv << "\n\n";
+    tsv << "# " << f.blocks[b].first << "\n";
+    for (const auto& row : f.blocks[b].second) {
+      for (std::size_t c = 0; c < row.size(); ++c) tsv << (c ? "\t" : "") << row[c];
+      tsv << "\n";
+    }
+  }
+  write_text_atomically(dir / (f.name + ".tsv"), tsv.str());
+  std::ostringstream gp;
+  gp << "# Draws " << f.name << ".png and " << f.name << ".svg from " << f.name
+     << ".tsv; run: gnuplot " << f.name << ".gp\n"
+     << "set title \"" << f.title << "\"\nset xlabel \"" << f.xlabel << "\"\nset ylabel \""
+     << f.ylabel << "\"\nset key below\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n" << f.extra;
+  std::ostringstream plot;
+  plot << "plot ";
+  for (std::size_t b = 0; b < f.blocks.size(); ++b) {
+    plot << (b ? ", \\\n     " : "") << "'" << f.name << ".tsv' index " << b
+         << (f.errorbars ? " using 1:2:3:4 with yerrorlines" : " using 1:2 with " + f.style)
+         << " title \"" << f.blocks[b].first << "\"";
+  }
+  gp << "set terminal pngcairo size 900,540\nset output '" << f.name << ".png'\n" << plot.str()
+     << "\nset terminal svg size 900,540\nset output '" << f.name << ".svg'\n" << plot.str() << "\n";
+  write_text_atomically(dir / (f.name + ".gp"), gp.str());
+  const std::string cmd = "cd '" + dir.string() + "' && gnuplot " + f.name + ".gp 2>&1";
+  check<StorageError>(std::system(cmd.c_str()) == 0, (dir / (f.name + ".gp")).string(),
+                      ": gnuplot failed (is gnuplot-nox installed?)");
+  return {{"name", f.name},
+          {"title", f.title},
+          {"png", "figures/" + f.name + ".png"},
+          {"svg", "figures/" + f.name + ".svg"},
+          {"gp", "figures/" + f.name + ".gp"},
+          {"tsv", "figures/" + f.name + ".tsv"}};
+}
+
+std::string student_label(const json& g) {
+  if (g["kind"] == "hard") return "alone, hard labels";
+  if (g["kind"] == "smooth") return "alone, label smoothing " + plain(g["smoothing"]);
+  return "teacher eps " + plain(g["teacher_smoothing"]);
+}
+
+}  // namespace
+
+json write_figures(const json& report, const fs::path& report_dir) {
+  const fs::path dir = report_dir / "figures";
+  ensure_directory(dir);
+  check<StorageError>(std::system("command -v gnuplot > /dev/null 2>&1") == 0,
+                      "report: gnuplot not found (apt-get install gnuplot-nox)");
+  json figures = json::array();
+
+  // Student accuracy against temperature, a line per teacher ε; students alone as flat lines.
+  Figure acc_t{"student_accuracy_vs_temperature", "Student test accuracy against temperature",
+               "temperature T", "test accuracy (mean, min-max over seeds)"};
+  acc_t.errorbars = 1;
+  std::map<std::string, std::vector<std::vector<double>>> series;
+  double t_lo = 1e300, t_hi = 0;
+  for (const json& g : report["students"]) {
+    if (g["kind"] != "distill") continue;
+    const double t = g["temperature"].get<double>();
+    t_lo = std::min(t_lo, t), t_hi = std::max(t_hi, t);
+    series[student_label(g) + ", alpha " + plain(g["alpha"]) + ", " + g["arch"].get<std::string>()]
+        .push_back({t, g["accuracy_mean"], g["accuracy_min"], g["accuracy_max"]});
+  }
+  for (const json& g : report["students"]) {
+    if (g["kind"] == "distill" || t_hi == 0) continue;
+    for (double t : {t_lo, t_hi}) {
+      series[student_label(g) + ", " + g["arch"].get<std::string>()].push_back(
+          {t, g["accuracy_mean"], g["accuracy_min"], g["accuracy_max"]});
+    }
+  }
+  for (auto& [title, rows] : series) {
+    std::sort(rows.begin(), rows.end());
+    acc_t.blocks.emplace_back(title, rows);
+  }
+  if (!acc_t.blocks.empty()) figures.push_back(draw(acc_t, dir));
+
+  // Student accuracy against γ, the smoothness of the targets it learned from (Müller fig. 5).
+  Figure acc_g{"student_accuracy_vs_gamma", "Student accuracy against target smoothness gamma",
+               "gamma of the targets", "test accuracy (mean over seeds)"};
+  acc_g.style = "points pointsize 1.5";
+  std::map<std::string, std::vector<std::vector<double>>> by_source;
+  for (const json& g : report["students"]) {
+    const std::string source = g["kind"] == "distill" ? student_label(g) : "students alone";
+    by_source[source].push_back({g["gamma_mean"], g["accuracy_mean"]});
+  }
+  for (auto& [title, rows] : by_source) {
+    std::sort(rows.begin(), rows.end());
+    acc_g.blocks.emplace_back(title, rows);
+  }
+  if (!acc_g.blocks.empty()) figures.push_back(draw(acc_g, dir));
+
+  // Mutual information over training, a line per teacher (Müller fig. 6).
+  Figure mi{"teacher_mutual_information", "Mutual information between input and logits",
+            "epoch", "I(X; Y) estimate, nats"};
+  for (const json& t : report["teachers"]) {
+    std::vector<std::vector<double>> rows;
+    int epoch = 1;
+    for (const auto& v : t["mi_per_epoch"]) rows.push_back({static_cast<double>(epoch++), v.get<double>()});
+    mi.blocks.emplace_back("eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()), rows);
+  }
+  if (!mi.blocks.empty()) figures.push_back(draw(mi, dir));
+
+  // Teacher accuracy against the accuracy of its best student.
+  Figure tvs{"teacher_vs_best_student", "Teacher accuracy against its best student's",
+             "teacher test accuracy", "best student test accuracy (mean over seeds)"};
+  tvs.style = "points pointsize 1.5";
+  for (const json& t : report["teachers"]) {
+    double best = -1;
+    for (const json& g : report["students"]) {
+      if (g["kind"] == "distill" && g["teacher_smoothing"] == t["smoothing"]) {
+        best = std::max(best, g["accuracy_mean"].get<double>());
+      }
+    }
+    if (best >= 0) {
+      tvs.blocks.emplace_back("eps " + plain(t["smoothing"]),
+                              std::vector<std::vector<double>>{{t["test_accuracy"], best}});
+    }
+  }
+  if (!tvs.blocks.empty()) figures.push_back(draw(tvs, dir));
+  return figures;
+}
+
+std::string render_markdown(const json& r) {
+  std::ostringstream o;
+  o << "# kdpipe report\n\nRun `" << r["run_dir"].get<std::string>() << "`, kdpipe "
+    << r["kdpipe_version"].get<std::string>() << ", " << r["created"].get<std::string>() << ".\n\n"
+    << "## Verdict\n\n";
+  for (const auto& line : r["verdict"]) o << "- " << line.get<std::string>() << "\n";
+  o << "\n## Teachers\n\n| ε | seed | arch | test acc. | NLL | ECE | T (val) | ECE after T | final MI | stability |\n"
+    << "|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const json& t : r["teachers"]) {
+    o << "| " << plain(t["smoothing"]) << " | " << t["seed"] << " | " << t["arch"].get<std::string>()
+      << " | " << num(t["test_accuracy"]) << " | " << num(t["test_nll"]) << " | "
+      << num(t["test_ece"]) << " | " << num(t["temperature"], 3) << " | "
+      << num(t["test_ece_after_temperature"]) << " | " << num(t["mi_final"], 3) << " | "
+      << num(t["stability"]) << " |\n";
+  }
+  o << "\n## Students\n\n| learns from | T | α | arch | test acc. mean (min–max) | seeds | ECE | γ |\n"
+    << "|---|---|---|---|---|---|---|---|\n";
+  for (const json& g : r["students"]) {
+    o << "| " << student_label(g) << " | " << plain(g["temperature"]) << " | " << plain(g["alpha"])
+      << " | " << g["arch"].get<std::string>() << " | " << num(g["accuracy_mean"]) << " ("
+      << num(g["accuracy_min"]) << "–" << num(g["accuracy_max"]) << ") | " << g["n"] << " | "
+      << num(g["ece_mean"]) << " | " << num(g["gamma_mean"], 3) << " |\n";
+  }
+  o << "\n## Figures\n\n";
+  for (const json& f : r["figures"]) {
+    o << "### " << f["title"].get<std::string>() << "\n\n![" << f["title"].get<std::string>()
+      << "](" << f["png"].get<std::string>() << ")\n\nData: `" << f["tsv"].get<std::string>()
+      << "`, script: `" << f["gp"].get<std::string>() << "`.\n\n";
+  }
+  return o.str();
+}
+
+std::string render_html(const json& r) {
+  auto esc = [](const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '<') out += "&lt;";
+      else if (c == '>') out += "&gt;";
+      else if (c == '&') out += "&amp;";
+      else out += c;
+    }
+    return out;
+  };
+  std::ostringstream o;
+  o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kdpipe report</title>\n"
+    << "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
+       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
+       "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}img{max-width:100%}"
+       "</style></head><body>\n<h1>kdpipe report</h1>\n<p>Run <code>"
+    << esc(r["run_dir"].get<std::string>()) << "</code>, kdpipe " << esc(r["kdpipe_version"])
+    << ", " << esc(r["created"]) << ".</p>\n<h2>Verdict</h2>\n<ul>\n";
+  for (const auto& line : r["verdict"]) o << "<li>" << esc(line.get<std::string>()) << "</li>\n";
+  o << "</ul>\n<h2>Teachers</h2>\n<table><tr><th>ε</th><th>seed</th><th>arch</th><th>test acc.</th>"
+       "<th>NLL</th><th>ECE</th><th>T (val)</th><th>ECE after T</th><th>final MI</th>"
+       "<th>stability</th></tr>\n";
+  for (const json& t : r["teachers"]) {
+    o << "<tr><td>" << plain(t["smoothing"]) << "</td><td>" << t["seed"] << "</td><td>"
+      << esc(t["arch"]) << "</td><td>" << num(t["test_accuracy"]) << "</td><td>"
+      << num(t["test_nll"]) << "</td><td>" << num(t["test_ece"]) << "</td><td>"
+      << num(t["temperature"], 3) << "</td><td>" << num(t["test_ece_after_temperature"])
+      << "</td><td>" << num(t["mi_final"], 3) << "</td><td>" << num(t["stability"]) << "</td></tr>\n";
+  }
+  o << "</table>\n<h2>Students</h2>\n<table><tr><th>learns from</th><th>T</th><th>α</th>"
+       "<th>arch</th><th>test acc. mean</th><th>min</th><th>max</th><th>seeds</th><th>ECE</th>"
+       "<th>γ</th></tr>\n";
+  for (const json& g : r["students"]) {
+    o << "<tr><td>" << esc(student_label(g)) << "</td><td>" << plain(g["temperature"]) << "</td><td>"
+      << plain(g["alpha"]) << "</td><td>" << esc(g["arch"]) << "</td><td>"
+      << num(g["accuracy_mean"]) << "</td><td>" << num(g["accuracy_min"]) << "</td><td>"
+      << num(g["accuracy_max"]) << "</td><td>" << g["n"] << "</td><td>" << num(g["ece_mean"])
+      << "</td><td>" << num(g["gamma_mean"], 3) << "</td></tr>\n";
+  }
+  o << "</table>\n<h2>Figures</h2>\n";
+  for (const json& f : r["figures"]) {
+    o << "<figure><img src=\"" << esc(f["svg"]) << "\" alt=\"" << esc(f["title"])
+      << "\"><figcaption>" << esc(f["title"]) << " — data <code>" << esc(f["tsv"])
+      << "</code>, script <code>" << esc(f["gp"]) << "</code></figcaption></figure>\n";
+  }
+  o << "</body></html>\n";
+  return o.str();
+}
+
+json write_report(const fs::path& run_dir) {
+  json report = build_report(run_dir);
+  const fs::path dir = run_dir / "report";
+  ensure_directory(dir);
+  report["figures"] = write_figures(report, dir);
+  write_text_atomically(dir / "report.json", report.dump(2) + "\n");
+  write_text_atomically(dir / "report.md", render_markdown(report));
+  write_text_atomically(dir / "report.html", render_html(report));
+  return report;
+}
+
+}  // namespace kd
