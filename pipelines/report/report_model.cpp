@@ -7,6 +7,10 @@
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
+#include "lib/data/datasets.h"
+#include "lib/metrics/projection.h"
+#include "lib/models/zoo.h"
+#include "lib/train/evaluate.h"
 
 namespace kd {
 
@@ -40,6 +44,41 @@ bool separated(const json& a, const json& b) {
   return a["accuracy_min"].get<double>() > b["accuracy_max"].get<double>();
 }
 
+// Müller et al.'s fig. 1 for one teacher: 100 training and 100 test examples of each of three
+// classes, projected onto the plane of the three classes' templates.
+json projection(const fs::path& model_path, const json& options) {
+  const std::array<int64_t, 3> classes = {0, 1, 2};
+  const LoadedModel loaded = load_model(model_path);
+  const Dataset data = load_dataset(DataOptions(options["dataset"].get<std::string>())
+                                        .data_dir(options["data_dir"].get<std::string>())
+                                        .val_size(options["val_size"].get<int64_t>()));
+  const TemplatePlane plane =
+      template_plane(loaded.model->head()->weight, loaded.model->head()->bias, classes);
+  json out = {{"classes", json::array()}, {"points", json::array()}};
+  for (int64_t c : classes) out["classes"].push_back(data.info.class_names[static_cast<std::size_t>(c)]);
+  for (const auto& [split, set] : {std::pair<std::string, const ImageSet*>{"train", &data.train},
+                                   {"test", &data.test}}) {
+    std::vector<int64_t> rows, which;  // example, and the index of its class in `classes`
+    for (std::size_t k = 0; k < classes.size(); ++k) {
+      const torch::Tensor members = set->labels.eq(classes[k]).nonzero().flatten();
+      for (int64_t i = 0; i < std::min<int64_t>(100, members.numel()); ++i) {
+        rows.push_back(members[i].item<int64_t>());
+        which.push_back(static_cast<int64_t>(k));
+      }
+    }
+    const Predictions p = predict(loaded.model, *set, data.info, PredictOptions(),
+                                  torch::tensor(rows, torch::kInt64), /*with_features=*/true);
+    const torch::Tensor xy = project(plane, p.features);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      out["points"].push_back({{"split", split},
+                               {"class", which[i]},
+                               {"x", xy[static_cast<int64_t>(i)][0].item<double>()},
+                               {"y", xy[static_cast<int64_t>(i)][1].item<double>()}});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 json build_report(const fs::path& run_dir) {
@@ -71,7 +110,9 @@ json build_report(const fs::path& run_dir) {
                           {"mi_per_epoch", m["mutual_information"]["per_epoch"]},
                           {"mi_upper_bound", m["mutual_information"]["upper_bound"]},
                           {"stability", m["train"]["stability"]},
-                          {"reliability", m["test"]["reliability"]}});
+                          {"reliability", m["test"]["reliability"]},
+                          {"projection", projection(run_dir / stage["id"].get<std::string>() / "model.pt",
+                                                    m["options"])}});
       continue;
     }
     json key = {{"kind", kind == "baseline" ? arg_after(cmd, "--baseline") : "distill"},

@@ -143,6 +143,40 @@ json write_figures(const json& report, const fs::path& report_dir) {
   }
   if (!mi.blocks.empty()) figures.push_back(draw(mi, dir));
 
+  // Reliability diagrams: accuracy against confidence in each non-empty bin (Guo et al.).
+  Figure rel{"teacher_reliability", "Teacher reliability on the test set (15 bins)",
+             "confidence (mean in bin)", "accuracy in bin"};
+  rel.blocks.emplace_back("perfect calibration", std::vector<std::vector<double>>{{0, 0}, {1, 1}});
+  for (const json& t : report["teachers"]) {
+    std::vector<std::vector<double>> rows;
+    for (const json& bin : t["reliability"]) {
+      if (bin["count"].get<int64_t>() > 0) rows.push_back({bin["confidence"], bin["accuracy"]});
+    }
+    rel.blocks.emplace_back("eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()), rows);
+  }
+  if (rel.blocks.size() > 1) figures.push_back(draw(rel, dir));
+
+  // Penultimate-layer projections, one figure per teacher (Müller fig. 1).
+  for (const json& t : report["teachers"]) {
+    if (!t.contains("projection")) continue;
+    const std::string tag = "eps" + plain(t["smoothing"]) + "-seed" + std::to_string(t["seed"].get<int64_t>());
+    Figure proj{"teacher_projection_" + tag,
+                "Penultimate layer on the plane of three class templates, teacher " + tag,
+                "template plane, axis 1", "template plane, axis 2"};
+    proj.style = "points pointsize 0.6";
+    const json& p = t["projection"];
+    for (const char* split : {"train", "test"}) {
+      for (std::size_t c = 0; c < p["classes"].size(); ++c) {
+        std::vector<std::vector<double>> rows;
+        for (const json& pt : p["points"]) {
+          if (pt["split"] == split && pt["class"].get<std::size_t>() == c) rows.push_back({pt["x"], pt["y"]});
+        }
+        proj.blocks.emplace_back(p["classes"][c].get<std::string>() + " (" + split + ")", rows);
+      }
+    }
+    figures.push_back(draw(proj, dir));
+  }
+
   // Teacher accuracy against the accuracy of its best student.
   Figure tvs{"teacher_vs_best_student", "Teacher accuracy against its best student's",
              "teacher test accuracy", "best student test accuracy (mean over seeds)"};

@@ -63,3 +63,34 @@ TEST(Stability, OneForIdenticalPredictionsPerClassAndLowerWhenSpread) {
 
 }  // namespace
 }  // namespace kd
+
+#include "lib/metrics/projection.h"
+
+namespace kd {
+namespace {
+
+TEST(TemplateProjection, TemplatesLandAtTheirPlaceInTheirOwnPlane) {
+  torch::manual_seed(1);
+  const torch::Tensor weight = torch::randn({5, 7}, torch::kFloat64);
+  const torch::Tensor bias = torch::randn({5}, torch::kFloat64);
+  const TemplatePlane plane = template_plane(weight, bias, {0, 2, 3});
+  // The basis is orthonormal.
+  EXPECT_TRUE(torch::allclose(torch::matmul(plane.basis, plane.basis.t()),
+                              torch::eye(2, torch::kFloat64), 1e-12, 1e-12));
+  // An "activation" equal to a template's weights, whose appended 1 meets the bias slot, lands
+  // at that template's place: the first at the origin, distances between them kept.
+  auto as_features = [&](int64_t k) {
+    return weight[k].unsqueeze(0);  // [1, D]; the appended 1 matches only when bias_k = 1
+  };
+  torch::Tensor unit_bias = torch::ones({5}, torch::kFloat64);
+  const TemplatePlane unit = template_plane(weight, unit_bias, {0, 2, 3});
+  const torch::Tensor p0 = project(unit, as_features(0)), p2 = project(unit, as_features(2)),
+                      p3 = project(unit, as_features(3));
+  EXPECT_LT(p0.abs().max().item<double>(), 1e-12);
+  EXPECT_NEAR((p2 - p0).norm().item<double>(), (weight[2] - weight[0]).norm().item<double>(), 1e-9);
+  EXPECT_NEAR((p3 - p2).norm().item<double>(), (weight[3] - weight[2]).norm().item<double>(), 1e-9);
+  EXPECT_EQ(project(plane, torch::randn({4, 7})).sizes(), (std::vector<int64_t>{4, 2}));
+}
+
+}  // namespace
+}  // namespace kd
