@@ -7,6 +7,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/data/datasets.h"
 #include "pipelines/study/stages.h"
 #include "pipelines/study/study.h"
 #include "tests/support/process.h"
@@ -192,6 +193,25 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   ASSERT_EQ(report["teachers"].size(), 2u);
   ASSERT_EQ(report["students"].size(), 5u);  // 2 teachers x 2 temperatures, and hard labels alone
   EXPECT_FALSE(report["verdict"].empty());
+  for (const char* key : {"id", "arch", "smoothing", "seed", "test_accuracy", "test_nll", "test_ece",
+                          "temperature", "test_ece_after_temperature", "mi_final", "mi_per_epoch",
+                          "stability", "reliability", "projection"}) {
+    EXPECT_TRUE(report["teachers"][0].contains(key)) << key;
+  }
+  for (const char* key : {"kind", "arch", "teacher_smoothing", "temperature", "alpha", "smoothing",
+                          "n", "accuracy_mean", "accuracy_min", "accuracy_max", "ece_mean",
+                          "gamma_mean", "seeds"}) {
+    EXPECT_TRUE(report["students"][0].contains(key)) << key;
+  }
+  // Up to 100 training and 100 test examples of each of three classes.
+  const Dataset data = load_dataset(DataOptions("mnist").data_dir(dir_ / "data").val_size(50));
+  std::size_t expected = 0;
+  for (const ImageSet* set : {&data.train, &data.test}) {
+    for (int64_t c = 0; c < 3; ++c) {
+      expected += static_cast<std::size_t>(std::min<int64_t>(100, set->labels.eq(c).sum().item<int64_t>()));
+    }
+  }
+  EXPECT_EQ(report["teachers"][0]["projection"]["points"].size(), expected);
 
   // Every group's figures, recomputed from the stages' own metrics.json files.
   const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
