@@ -7,9 +7,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "lib/core/runtime.h"
 #include "lib/data/datasets.h"
@@ -70,9 +69,12 @@ int main(int argc, char** argv) {
   int reps = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--data-dir") data_dir = argv[i + 1];
-    else if (flag == "--reps") reps = std::stoi(argv[i + 1]);
-    else if (flag == "--json") json_path = argv[i + 1];
+    if (flag == "--data-dir")
+      data_dir = argv[i + 1];
+    else if (flag == "--reps")
+      reps = std::stoi(argv[i + 1]);
+    else if (flag == "--json")
+      json_path = argv[i + 1];
   }
   const kd::DataOptions data_options = kd::DataOptions("fashion-mnist").data_dir(data_dir);
   const kd::Dataset data = kd::load_dataset(data_options);
@@ -120,10 +122,14 @@ int main(int argc, char** argv) {
       for (int r = 0; r < reps; ++r) {
         const fs::path file = tmp / "cache.h5";
         fs::remove(file);
-        const kd::CacheSummary s = kd::build_cache(
-            kd::CacheOptions().data(data_options).teacher(teacher_dir).views(1).temperatures({1, 4})
-                .workers(threads).out(file),
-            [](const std::string&) {});
+        const kd::CacheSummary s = kd::build_cache(kd::CacheOptions()
+                                                       .data(data_options)
+                                                       .teacher(teacher_dir)
+                                                       .views(1)
+                                                       .temperatures({1, 4})
+                                                       .workers(threads)
+                                                       .out(file),
+                                                   [](const std::string&) {});
         cache = std::min(cache, s.seconds);
       }
       row["plain_loop_images_per_s"][key] = n / plain;
@@ -135,10 +141,10 @@ int main(int argc, char** argv) {
         row["sgemm_bound_images_per_s"][key] = allowed;
         row["cache_fraction_of_sgemm_bound"][key] = (n / cache) / allowed;
       }
-      std::printf("%-14s %d thread(s): plain loop %8.0f img/s | engine %8.0f img/s | cache %8.0f "
-                  "img/s | writing +%.1f%%",
-                  spec.c_str(), threads, n / plain, n / engine, n / cache,
-                  100.0 * (cache / engine - 1.0));
+      std::printf(
+          "%-14s %d thread(s): plain loop %8.0f img/s | engine %8.0f img/s | cache %8.0f "
+          "img/s | writing +%.1f%%",
+          spec.c_str(), threads, n / plain, n / engine, n / cache, 100.0 * (cache / engine - 1.0));
       if (row.contains("cache_fraction_of_sgemm_bound")) {
         std::printf(" | cache at %.0f%% of the sgemm bound (%.0f img/s)",
                     100.0 * row["cache_fraction_of_sgemm_bound"][key].get<double>(),

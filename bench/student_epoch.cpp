@@ -22,9 +22,12 @@ int main(int argc, char** argv) {
   int reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--data-dir") data_dir = argv[i + 1];
-    else if (flag == "--subset") subset = std::stoll(argv[i + 1]);
-    else if (flag == "--reps") reps = std::stoi(argv[i + 1]);
+    if (flag == "--data-dir")
+      data_dir = argv[i + 1];
+    else if (flag == "--subset")
+      subset = std::stoll(argv[i + 1]);
+    else if (flag == "--reps")
+      reps = std::stoi(argv[i + 1]);
   }
   const kd::DataOptions data_options = kd::DataOptions("fashion-mnist").data_dir(data_dir);
   const kd::Dataset data = kd::load_dataset(data_options);
@@ -32,9 +35,11 @@ int main(int argc, char** argv) {
   // The default study's teacher (untrained: speed does not depend on the weights) and its cache.
   torch::manual_seed(0);
   const kd::Classifier teacher = kd::make_model("mlp:1200-1200", {1, 28, 28}, 10);
-  kd::save_model(teacher, {"mlp:1200-1200", {1, 28, 28}, 10, "fashion-mnist"}, tmp / "t" / "model.pt");
-  kd::build_cache(kd::CacheOptions().data(data_options).teacher(tmp / "t").views(4).out(tmp / "c.h5"),
-                  [](const std::string&) {});
+  kd::save_model(teacher, {"mlp:1200-1200", {1, 28, 28}, 10, "fashion-mnist"},
+                 tmp / "t" / "model.pt");
+  kd::build_cache(
+      kd::CacheOptions().data(data_options).teacher(tmp / "t").views(4).out(tmp / "c.h5"),
+      [](const std::string&) {});
   const torch::Tensor cached = kd::LogitCache(tmp / "c.h5").logits();
   teacher->eval();
   const kd::ViewRecipe recipe{4, kd::Augment::shift_flip, 0};
@@ -48,8 +53,9 @@ int main(int argc, char** argv) {
     torch::NoGradGuard no_grad;
     return teacher->forward(kd::view_inputs(data.train, data.info, recipe, rows, view));
   };
-  std::printf("student mlp:800-800, teacher mlp:1200-1200, %lld training examples, T=4, best of %d\n",
-              static_cast<long long>(ids.numel()), reps);
+  std::printf(
+      "student mlp:800-800, teacher mlp:1200-1200, %lld training examples, T=4, best of %d\n",
+      static_cast<long long>(ids.numel()), reps);
   for (int threads : {1, 2}) {
     torch::set_num_threads(threads);
     double best[2] = {1e300, 1e300};
@@ -66,9 +72,10 @@ int main(int argc, char** argv) {
         ++k;
       }
     }
-    std::printf("%d thread(s): epoch from cache %.3f s (%.0f img/s) | online teacher %.3f s (%.0f img/s) | online / cache = %.2fx\n",
-                threads, best[0], ids.numel() / best[0], best[1], ids.numel() / best[1],
-                best[1] / best[0]);
+    std::printf(
+        "%d thread(s): epoch from cache %.3f s (%.0f img/s) | online teacher %.3f s (%.0f img/s) | "
+        "online / cache = %.2fx\n",
+        threads, best[0], ids.numel() / best[0], best[1], ids.numel() / best[1], best[1] / best[0]);
   }
   fs::remove_all(tmp);
   return 0;

@@ -15,8 +15,8 @@ struct CacheHeader {
   std::string format = kCacheFormat;
   int64_t format_version = kCacheFormatVersion;
   // The teacher.
-  std::string teacher_source;  ///< "kdpipe" (a teach-stage checkpoint) or "torchscript"
-  std::string teacher_arch;    ///< model spec, or "torchscript"
+  std::string teacher_source;     ///< "kdpipe" (a teach-stage checkpoint) or "torchscript"
+  std::string teacher_arch;       ///< model spec, or "torchscript"
   double teacher_smoothing = -1;  ///< label smoothing ε it was trained with (-1: unknown)
   int64_t teacher_seed = -1;      ///< (-1: unknown)
   std::string teacher_checkpoint;
@@ -31,7 +31,8 @@ struct CacheHeader {
   std::vector<double> temperatures;
   std::string augment;  ///< recipe of views 1..V-1
   int64_t augment_seed = 0;
-  std::string input;  ///< how images were fed: "normalized" (per-channel mean/std) or "unit" ([0,1])
+  std::string
+      input;  ///< how images were fed: "normalized" (per-channel mean/std) or "unit" ([0,1])
   // The file.
   std::string dtype;  ///< "float32" or "float16"
   int64_t chunk = 0;  ///< examples per chunk

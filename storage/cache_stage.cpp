@@ -1,8 +1,8 @@
 #include "storage/cache_stage.h"
 
-#include <csignal>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 
@@ -95,24 +95,24 @@ CacheSummary build_cache(const CacheOptions& options,
   const int64_t kill_after = fault_after_chunks();
   const torch::Tensor labels = set.labels;
   const auto start = std::chrono::steady_clock::now();
-  summary.images = run_inference(
-      teacher, set, info,
-      InferenceOptions()
-          .views(options.views())
-          .augment(options.augment())
-          .seed(options.seed())
-          .chunk(options.chunk())
-          .first_chunk(writer.chunks_done())
-          .workers(options.workers())
-          .device(options.device()),
-      [&](int64_t k, const torch::Tensor& logits) {
-        const int64_t begin = k * options.chunk();
-        writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
-        if (kill_after >= 0 && writer.chunks_done() >= kill_after) std::raise(SIGKILL);
-      });
+  summary.images =
+      run_inference(teacher, set, info,
+                    InferenceOptions()
+                        .views(options.views())
+                        .augment(options.augment())
+                        .seed(options.seed())
+                        .chunk(options.chunk())
+                        .first_chunk(writer.chunks_done())
+                        .workers(options.workers())
+                        .device(options.device()),
+                    [&](int64_t k, const torch::Tensor& logits) {
+                      const int64_t begin = k * options.chunk();
+                      writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
+                      if (kill_after >= 0 && writer.chunks_done() >= kill_after)
+                        std::raise(SIGKILL);
+                    });
   writer.finish();
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
 

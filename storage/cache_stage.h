@@ -42,7 +42,7 @@ struct CacheOptions {
 };
 
 struct CacheSummary {
-  int64_t images = 0;        ///< examples × views inferred in this run
+  int64_t images = 0;          ///< examples × views inferred in this run
   int64_t chunks_resumed = 0;  ///< chunks found complete from an interrupted run
   int64_t chunks = 0;
   double seconds = 0;

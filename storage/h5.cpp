@@ -56,7 +56,7 @@ hid_t require_id(hid_t id, const fs::path& file, const std::string& what) {
 Handle create_file(const fs::path& path) {
   quiet_errors();
   return {require_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path,
-                   "cannot create HDF5 file"),
+                     "cannot create HDF5 file"),
           H5Fclose};
 }
 
@@ -68,7 +68,7 @@ Handle open_file(const fs::path& path, bool writable) {
     throw StorageError(path.string() + ": not an HDF5 file, or truncated");
   }
   return {require_id(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
-                   path, "cannot open HDF5 file (truncated or damaged?)"),
+                     path, "cannot open HDF5 file (truncated or damaged?)"),
           H5Fclose};
 }
 
@@ -95,7 +95,7 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
     if (spec.deflate > 0) {
       require(H5Pset_shuffle(props.get()), file, "shuffle filter for " + name);
       require(H5Pset_deflate(props.get(), static_cast<unsigned>(spec.deflate)), file,
-            "deflate filter for " + name);
+              "deflate filter for " + name);
     } else {
       require(H5Pset_alloc_time(props.get(), H5D_ALLOC_TIME_EARLY), file, "allocating " + name);
     }
@@ -103,8 +103,8 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
   Handle links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(links.get(), 1);
   return {require_id(H5Dcreate2(loc, name.c_str(), type, space.get(), links.get(), props.get(),
-                              H5P_DEFAULT),
-                   file, "creating dataset " + name),
+                                H5P_DEFAULT),
+                     file, "creating dataset " + name),
           H5Dclose};
 }
 
@@ -150,8 +150,8 @@ Handle select_block(const Handle& dataset, const std::vector<hsize_t>& start,
                     const std::string& what) {
   Handle space(require_id(H5Dget_space(dataset.get()), file, what), H5Sclose);
   require(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
-                            nullptr),
-        file, what + ": block out of range");
+                              nullptr),
+          file, what + ": block out of range");
   return space;
 }
 }  // namespace
@@ -163,7 +163,7 @@ void write_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_
   Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
                    H5Sclose);
   require(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
-        file, what);
+          file, what);
 }
 
 void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t>& start,
@@ -173,7 +173,7 @@ void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t
   Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
                    H5Sclose);
   require(H5Dread(dataset.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
-        file, what);
+          file, what);
 }
 
 namespace {
@@ -190,7 +190,7 @@ std::vector<std::string> members(hid_t loc, const std::string& name, const fs::p
                H5Gclose);
   hsize_t idx = 0;
   require(H5Literate(group.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &out), file,
-        "listing group " + name);
+          "listing group " + name);
   return out;
 }
 
@@ -202,7 +202,7 @@ void replace_attr(hid_t obj, const std::string& name, hid_t type, hid_t space, c
     require(H5Adelete(obj, name.c_str()), file, "replacing attribute " + name);
   }
   Handle attr(require_id(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), file,
-                       "creating attribute " + name),
+                         "creating attribute " + name),
               H5Aclose);
   require(H5Awrite(attr.get(), type, data), file, "writing attribute " + name);
 }
@@ -296,7 +296,8 @@ std::vector<double> get_doubles(hid_t obj, const std::string& name, const fs::pa
   if (!value.empty()) {
     check<StorageError>(attr_class(attr) == H5T_FLOAT || attr_class(attr) == H5T_INTEGER,
                         file.string(), ": attribute '", name, "' should be numbers");
-    require(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, value.data()), file, "reading attribute " + name);
+    require(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, value.data()), file,
+            "reading attribute " + name);
   }
   return value;
 }

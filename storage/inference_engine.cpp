@@ -61,7 +61,8 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
     Worker w;
     w.forward = teacher.replica(device);
 #if KD_WITH_CUDA
-    if (cuda) w.stream = c10::cuda::getStreamFromPool(false, device.index() < 0 ? 0 : device.index());
+    if (cuda)
+      w.stream = c10::cuda::getStreamFromPool(false, device.index() < 0 ? 0 : device.index());
 #endif
     return w;
   });
@@ -96,8 +97,7 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
                   if (cuda) {
 #if KD_WITH_CUDA
                     c10::cuda::CUDAStreamGuard guard(*w.stream);
-                    torch::Tensor z =
-                        w.forward(x.pin_memory().to(device, /*non_blocking=*/true));
+                    torch::Tensor z = w.forward(x.pin_memory().to(device, /*non_blocking=*/true));
                     views.push_back(z.to(torch::kCPU, torch::kFloat32));
 #endif
                   } else {
@@ -111,7 +111,7 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
               tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Token> t) {
                 images += t->logits.size(0) * t->logits.size(1);
                 sink(t->chunk, t->logits);
-          }));
+              }));
   return images;
 }
 

@@ -72,7 +72,9 @@ CacheHeader read_header(hid_t root, const fs::path& file) {
   return h;
 }
 
-int64_t chunk_count_of(const CacheHeader& h) { return h.chunk > 0 ? (h.n + h.chunk - 1) / h.chunk : 0; }
+int64_t chunk_count_of(const CacheHeader& h) {
+  return h.chunk > 0 ? (h.n + h.chunk - 1) / h.chunk : 0;
+}
 
 /// Type used in memory for the stored dtype: float32 tensors are written and read as float32,
 /// float16 ones as IEEE half (the bits of a torch kHalf tensor).
@@ -107,7 +109,8 @@ struct LogitCacheWriter::Impl {
       const CacheHeader found = read_header(f.get(), partial);
       const std::string diff = header.differs_from(found);
       if (!diff.empty()) {
-        restart_reason = "the unfinished " + partial.string() + " is for other settings (" + diff + ")";
+        restart_reason =
+            "the unfinished " + partial.string() + " is for other settings (" + diff + ")";
         return false;
       }
       file = std::move(f);
@@ -153,8 +156,8 @@ struct LogitCacheWriter::Impl {
 
 LogitCacheWriter::LogitCacheWriter(fs::path path, CacheHeader header, int deflate)
     : impl_(std::make_unique<Impl>()) {
-  check<ConfigError>(header.n > 0 && header.c > 0 && header.v > 0 && header.chunk > 0,
-                     "cache ", path.string(), ": N, C, V and chunk must be positive");
+  check<ConfigError>(header.n > 0 && header.c > 0 && header.v > 0 && header.chunk > 0, "cache ",
+                     path.string(), ": N, C, V and chunk must be positive");
   check<ConfigError>(header.dtype == "float32" || header.dtype == "float16", "cache dtype '",
                      header.dtype, "' is neither float32 nor float16");
   check<ConfigError>(deflate >= 0 && deflate <= 9, "--compress: expected a gzip level 0-9, got ",
@@ -181,18 +184,20 @@ fs::path LogitCacheWriter::partial_path(const fs::path& path) {
 void LogitCacheWriter::write_chunk(int64_t k, const torch::Tensor& logits_in,
                                    const torch::Tensor& labels_in) {
   Impl& m = *impl_;
-  TORCH_CHECK(k == m.done, "cache chunks are written in order: expected chunk ", m.done, ", got ", k);
+  TORCH_CHECK(k == m.done, "cache chunks are written in order: expected chunk ", m.done, ", got ",
+              k);
   const int64_t begin = k * m.header.chunk;
   const int64_t n = std::min(m.header.chunk, m.header.n - begin);
-  TORCH_CHECK(logits_in.sizes() == torch::IntArrayRef({m.header.v, n, m.header.c}),
-              "chunk ", k, " logits have shape ", logits_in.sizes());
+  TORCH_CHECK(logits_in.sizes() == torch::IntArrayRef({m.header.v, n, m.header.c}), "chunk ", k,
+              " logits have shape ", logits_in.sizes());
   const torch::Tensor z = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
   const std::vector<hsize_t> start{0, static_cast<hsize_t>(begin), 0};
   const std::vector<hsize_t> count{static_cast<hsize_t>(m.header.v), static_cast<hsize_t>(n),
                                    static_cast<hsize_t>(m.header.c)};
   const torch::ScalarType stored = tensor_type(m.header);
   const torch::Tensor zs = z.to(stored).contiguous();
-  h5::write_block(m.logits, m.mem_type(), start, count, zs.data_ptr(), m.partial, "writing /logits");
+  h5::write_block(m.logits, m.mem_type(), start, count, zs.data_ptr(), m.partial,
+                  "writing /logits");
   for (std::size_t i = 0; i < m.header.temperatures.size(); ++i) {
     const double t = m.header.temperatures[i];
     const torch::Tensor p = torch::softmax(z / t, 2).to(stored).contiguous();

@@ -61,8 +61,8 @@ void TeacherModel::check_compatible(const DatasetInfo& info) const {
                        checkpoint_.string(), ": the model takes ", channels_, "x", height_, "x",
                        width_, " images, ", info.name, " has ", info.channels, "x", info.height,
                        "x", info.width);
-    check<ConfigError>(classes_ == info.classes, checkpoint_.string(), ": the model has ",
-                       classes_, " outputs, ", info.name, " has ", info.classes, " classes");
+    check<ConfigError>(classes_ == info.classes, checkpoint_.string(), ": the model has ", classes_,
+                       " outputs, ", info.name, " has ", info.classes, " classes");
     check<ConfigError>(dataset_.empty() || dataset_ == info.name, checkpoint_.string(),
                        ": the model was trained on ", dataset_, ", not ", info.name);
     return;
@@ -92,7 +92,8 @@ TeacherReplica TeacherModel::replica(const torch::Device& device) const {
     model->eval();
     return [model](const torch::Tensor& x) { return model->forward(x); };
   }
-  auto module = std::make_shared<torch::jit::Module>(torch::jit::load(checkpoint_.string(), device));
+  auto module =
+      std::make_shared<torch::jit::Module>(torch::jit::load(checkpoint_.string(), device));
   module->eval();
   return [module](const torch::Tensor& x) {
     const torch::IValue out = module->forward({x});

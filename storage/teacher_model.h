@@ -33,8 +33,8 @@ class TeacherModel {
   const std::string& arch() const { return arch_; }
   const std::filesystem::path& checkpoint() const { return checkpoint_; }
   const std::string& checkpoint_hash() const { return hash_; }
-  double smoothing() const { return smoothing_; }  ///< -1 when unknown
-  int64_t seed() const { return seed_; }            ///< -1 when unknown
+  double smoothing() const { return smoothing_; }             ///< -1 when unknown
+  int64_t seed() const { return seed_; }                      ///< -1 when unknown
   const std::string& trained_on() const { return dataset_; }  ///< "" when unknown
 
  private:

@@ -36,8 +36,8 @@ void DistillOptions::validate() const {
                      "--smoothing: expected a label-smoothing value in [0, 1), got ", smoothing());
   check<ConfigError>(baseline() != Baseline::smooth || smoothing() > 0,
                      "--baseline smooth needs --smoothing above 0");
-  check<ConfigError>(train_subset() >= 0, "--train-subset: expected 0 (all) or a positive count, got ",
-                     train_subset());
+  check<ConfigError>(train_subset() >= 0,
+                     "--train-subset: expected 0 (all) or a positive count, got ", train_subset());
   check<ConfigError>(views().views >= 1, "--views: expected at least 1, got ", views().views);
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   parse_model_spec(arch());
@@ -89,8 +89,9 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   const torch::Tensor labels = data.train.labels.index_select(0, ids);
   log.info("kdpipe {} distill: {} from {} on {} of {} training examples, {} views, seed {}",
            version(), options.arch(),
-           options.baseline() == Baseline::none ? options.cache().string()
-                                                : "nothing (baseline " + to_string(options.baseline()) + ")",
+           options.baseline() == Baseline::none
+               ? options.cache().string()
+               : "nothing (baseline " + to_string(options.baseline()) + ")",
            ids.numel(), data.train.size(), recipe.views, train.seed());
 
   torch::manual_seed(train.seed());
@@ -108,10 +109,15 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
     train_seconds += s.seconds;
     const double val_acc =
         data.val.size() > 0
-            ? calibration(predict(model, data.val, data.info, eval_options).logits, data.val.labels).accuracy
+            ? calibration(predict(model, data.val, data.info, eval_options).logits, data.val.labels)
+                  .accuracy
             : 0.0;
-    epochs.push_back({{"epoch", s.epoch}, {"loss", s.loss}, {"train_accuracy", s.accuracy},
-                      {"val_accuracy", val_acc}, {"lr", s.lr}, {"seconds", s.seconds},
+    epochs.push_back({{"epoch", s.epoch},
+                      {"loss", s.loss},
+                      {"train_accuracy", s.accuracy},
+                      {"val_accuracy", val_acc},
+                      {"lr", s.lr},
+                      {"seconds", s.seconds},
                       {"images_per_second", s.images_per_second}});
     const std::string extra = fmt::format("  val acc {:.4f}", val_acc);
     log.info("{}{}", format_epoch(s), extra);
@@ -146,8 +152,8 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
                         {"seed", train.seed()},
                         {"device", train.device().str()},
                         {"threads", options.threads()}};
-  metrics["views"] = {{"views", recipe.views}, {"augment", to_string(recipe.augment)},
-                      {"seed", recipe.seed}};
+  metrics["views"] = {
+      {"views", recipe.views}, {"augment", to_string(recipe.augment)}, {"seed", recipe.seed}};
   if (cache) {
     const CacheHeader& h = cache->header();
     metrics["teacher"] = {{"arch", h.teacher_arch},

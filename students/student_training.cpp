@@ -29,9 +29,12 @@ Baseline parse_baseline(const std::string& name) {
 
 std::string to_string(Baseline baseline) {
   switch (baseline) {
-    case Baseline::none: return "none";
-    case Baseline::hard: return "hard";
-    case Baseline::smooth: return "smooth";
+    case Baseline::none:
+      return "none";
+    case Baseline::hard:
+      return "hard";
+    case Baseline::smooth:
+      return "smooth";
   }
   return "none";
 }
@@ -60,9 +63,12 @@ void train_student(const Classifier& model, const ImageSet& train, const Dataset
   const torch::Device device = options.device();
   const LossFn loss = [&](const torch::Tensor& logits, const Batch& batch) {
     switch (objective.baseline) {
-      case Baseline::hard: return smoothed_cross_entropy(logits, batch.labels, 0.0);
-      case Baseline::smooth: return smoothed_cross_entropy(logits, batch.labels, objective.smoothing);
-      case Baseline::none: break;
+      case Baseline::hard:
+        return smoothed_cross_entropy(logits, batch.labels, 0.0);
+      case Baseline::smooth:
+        return smoothed_cross_entropy(logits, batch.labels, objective.smoothing);
+      case Baseline::none:
+        break;
     }
     const torch::Tensor z_t =
         teacher(ids.index_select(0, batch.rows), batch.epoch % recipe.views).to(device);

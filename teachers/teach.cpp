@@ -61,9 +61,9 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
 
   const Dataset data = load_dataset(options.data());
   const TrainOptions& train = options.train();
-  log.info("kdpipe {} teach: {} on {} (train {}, val {}, test {}), smoothing {}, seed {}", version(),
-           options.arch(), data.info.name, data.train.size(), data.val.size(), data.test.size(),
-           options.smoothing(), train.seed());
+  log.info("kdpipe {} teach: {} on {} (train {}, val {}, test {}), smoothing {}, seed {}",
+           version(), options.arch(), data.info.name, data.train.size(), data.val.size(),
+           data.test.size(), options.smoothing(), train.seed());
 
   torch::manual_seed(train.seed());
   const InputShape input{data.info.channels, data.info.height, data.info.width};

@@ -14,9 +14,12 @@ Augment parse_augment(const std::string& name) {
 
 std::string to_string(Augment augment) {
   switch (augment) {
-    case Augment::none: return "none";
-    case Augment::shift: return "shift";
-    case Augment::shift_flip: return "shift-flip";
+    case Augment::none:
+      return "none";
+    case Augment::shift:
+      return "shift";
+    case Augment::shift_flip:
+      return "shift-flip";
   }
   return "none";
 }

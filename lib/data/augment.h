@@ -21,8 +21,8 @@ std::string to_string(Augment augment);
 constexpr int kMaxShift = 2;
 
 struct AugmentDraw {
-  int dx = 0;  ///< horizontal shift in [-kMaxShift, kMaxShift]
-  int dy = 0;  ///< vertical shift
+  int dx = 0;         ///< horizontal shift in [-kMaxShift, kMaxShift]
+  int dy = 0;         ///< vertical shift
   bool flip = false;  ///< mirror left-right (applied before the shift)
 };
 

@@ -32,8 +32,8 @@ ImageSet read_cifar_files(const std::vector<fs::path>& files, int label_bytes, i
     std::ifstream in(files[f], std::ios::binary);
     for (int64_t r = 0; r < counts[f]; ++r, ++at) {
       in.read(reinterpret_cast<char*>(buf.data()), record);
-      check<DataError>(static_cast<bool>(in), "reading ", files[f].string(), ": truncated at record ",
-                       r);
+      check<DataError>(static_cast<bool>(in), "reading ", files[f].string(),
+                       ": truncated at record ", r);
       const int64_t label = buf[static_cast<std::size_t>(label_bytes - 1)];
       check<DataError>(label < classes, "reading ", files[f].string(), ": label ", label,
                        " at record ", r, " out of range, expected labels in [0, ", classes, ")");

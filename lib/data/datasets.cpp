@@ -43,7 +43,9 @@ std::pair<ImageSet, ImageSet> read_files(const DatasetInfo& info, const fs::path
 
 }  // namespace
 
-std::vector<std::string> dataset_names() { return {"fashion-mnist", "mnist", "cifar10", "cifar100"}; }
+std::vector<std::string> dataset_names() {
+  return {"fashion-mnist", "mnist", "cifar10", "cifar100"};
+}
 
 DatasetInfo dataset_info(const std::string& name) {
   DatasetInfo info;
@@ -60,7 +62,7 @@ DatasetInfo dataset_info(const std::string& name) {
   } else if (name == "cifar10") {
     info.channels = 3, info.height = 32, info.width = 32, info.classes = 10;
     info.mean = {0.4914f, 0.4822f, 0.4465f}, info.std = {0.2470f, 0.2435f, 0.2616f};
-    info.class_names = {"airplane", "automobile", "bird", "cat",  "deer",
+    info.class_names = {"airplane", "automobile", "bird",  "cat",  "deer",
                         "dog",      "frog",       "horse", "ship", "truck"};
   } else if (name == "cifar100") {
     info.channels = 3, info.height = 32, info.width = 32, info.classes = 100;
@@ -86,7 +88,8 @@ std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size) {
   std::vector<int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   std::vector<std::uint64_t> keys(order.size());
-  for (int64_t i = 0; i < n; ++i) keys[static_cast<std::size_t>(i)] = counter_random(kValSplitKey, 0, i);
+  for (int64_t i = 0; i < n; ++i)
+    keys[static_cast<std::size_t>(i)] = counter_random(kValSplitKey, 0, i);
   // The val examples are those with the smallest keys; both parts keep the file's order.
   std::vector<int64_t> by_key = order;
   std::nth_element(by_key.begin(), by_key.begin() + val_size, by_key.end(),
@@ -95,9 +98,7 @@ std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size) {
   for (int64_t k = 0; k < val_size; ++k) is_val[static_cast<std::size_t>(by_key[k])] = 1;
   std::vector<int64_t> train_idx, val_idx;
   for (int64_t i = 0; i < n; ++i) (is_val[i] ? val_idx : train_idx).push_back(i);
-  auto as_tensor = [](const std::vector<int64_t>& v) {
-    return torch::tensor(v, torch::kInt64);
-  };
+  auto as_tensor = [](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kInt64); };
   ImageSet val = val_idx.empty() ? ImageSet{full.images.slice(0, 0, 0), full.labels.slice(0, 0, 0)}
                                  : full.select(as_tensor(val_idx));
   return {full.select(as_tensor(train_idx)), val};

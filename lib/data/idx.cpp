@@ -48,8 +48,8 @@ class GzFile {
 
   void read_exactly(void* into, std::size_t bytes, const char* what) {
     const std::size_t got = read(into, bytes, what);
-    check<DataError>(got == bytes, "reading ", what, " from ", path_.string(), ": truncated, expected ",
-                     bytes, " bytes, got ", got);
+    check<DataError>(got == bytes, "reading ", what, " from ", path_.string(),
+                     ": truncated, expected ", bytes, " bytes, got ", got);
   }
 
   uint32_t read_u32(const char* what) {
@@ -106,8 +106,8 @@ ImageSet read_idx_split(const fs::path& dir, const std::string& prefix, int64_t 
   const fs::path image_path = find_file(dir, prefix + "-images-idx3-ubyte");
   const fs::path label_path = find_file(dir, prefix + "-labels-idx1-ubyte");
   ImageSet set{read_idx_images(image_path), read_idx_labels(label_path)};
-  check<DataError>(set.images.size(0) == set.labels.size(0), "reading ", label_path.string(),
-                   ": ", set.labels.size(0), " labels for ", set.images.size(0), " images in ",
+  check<DataError>(set.images.size(0) == set.labels.size(0), "reading ", label_path.string(), ": ",
+                   set.labels.size(0), " labels for ", set.images.size(0), " images in ",
                    image_path.string(), ", expected equal counts");
   if (set.size() > 0) {
     const int64_t top = set.labels.max().item<int64_t>();

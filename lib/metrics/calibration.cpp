@@ -95,7 +95,10 @@ void to_json(nlohmann::json& j, const ReliabilityBin& bin) {
 }
 
 void to_json(nlohmann::json& j, const CalibrationReport& r) {
-  j = {{"count", r.count}, {"accuracy", r.accuracy}, {"nll", r.nll}, {"ece", r.ece},
+  j = {{"count", r.count},
+       {"accuracy", r.accuracy},
+       {"nll", r.nll},
+       {"ece", r.ece},
        {"reliability", r.bins}};
 }
 

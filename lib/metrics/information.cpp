@@ -9,7 +9,7 @@ double mutual_information(const torch::Tensor& y_in) {
               "mutual_information needs [N >= 2, L >= 2] observations, got ", y_in.sizes());
   const torch::Tensor y = y_in.detach().to(torch::kCPU, torch::kFloat64);
   const int64_t n = y.size(0);
-  const torch::Tensor mu = y.mean(1);                          // [N]
+  const torch::Tensor mu = y.mean(1);  // [N]
   const double var = (y - mu.unsqueeze(1)).pow(2).mean().item<double>();
   if (!(var > 0)) {
     // No noise at all: each example is told apart exactly unless two means coincide.
@@ -17,7 +17,7 @@ double mutual_information(const torch::Tensor& y_in) {
     const int64_t distinct = std::get<0>(torch::unique_consecutive(sorted)).numel();
     return std::log(static_cast<double>(distinct));
   }
-  const torch::Tensor obs = y.reshape({-1, 1});                // [N*L, 1]
+  const torch::Tensor obs = y.reshape({-1, 1});  // [N*L, 1]
   const torch::Tensor own = mu.repeat_interleave(y.size(1)).unsqueeze(1);
   const double inv2s2 = 1.0 / (2.0 * var);
   const torch::Tensor log_own = -(obs - own).pow(2) * inv2s2;  // [N*L, 1]

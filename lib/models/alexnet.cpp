@@ -16,17 +16,17 @@ nn::MaxPool2d pool() { return nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).pa
 AlexNetImpl::AlexNetImpl(const AlexNetOptions& options) {
   const InputShape& in = options.input();
   conv_ = register_module(
-      "conv", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in.channels, 64, 5).padding(2)),
-                             nn::ReLU(), pool(), lrn(),
-                             nn::Conv2d(nn::Conv2dOptions(64, 64, 5).padding(2)), nn::ReLU(),
-                             lrn(), pool(), nn::Flatten()));
+      "conv",
+      nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in.channels, 64, 5).padding(2)), nn::ReLU(),
+                     pool(), lrn(), nn::Conv2d(nn::Conv2dOptions(64, 64, 5).padding(2)), nn::ReLU(),
+                     lrn(), pool(), nn::Flatten()));
   int64_t flat = 0;
   {
     torch::NoGradGuard no_grad;
     flat = conv_->forward(torch::zeros({1, in.channels, in.height, in.width})).size(1);
   }
-  fc_ = register_module("fc", nn::Sequential(nn::Linear(flat, 384), nn::ReLU(),
-                                             nn::Linear(384, 192), nn::ReLU()));
+  fc_ = register_module(
+      "fc", nn::Sequential(nn::Linear(flat, 384), nn::ReLU(), nn::Linear(384, 192), nn::ReLU()));
   set_head(192, options.classes());
 }
 

@@ -67,8 +67,10 @@ ModelSpec parse_model_spec(const std::string& text) {
 
 Classifier make_model(const std::string& text, const InputShape& input, int64_t classes) {
   const ModelSpec spec = parse_model_spec(text);
-  if (spec.family == "mlp") return std::make_shared<MlpImpl>(MlpOptions(input, spec.values, classes));
-  if (spec.family == "cnn") return std::make_shared<CnnImpl>(CnnOptions(input, spec.values[0], classes));
+  if (spec.family == "mlp")
+    return std::make_shared<MlpImpl>(MlpOptions(input, spec.values, classes));
+  if (spec.family == "cnn")
+    return std::make_shared<CnnImpl>(CnnOptions(input, spec.values[0], classes));
   if (spec.family == "resnet") {
     return std::make_shared<ResNetImpl>(ResNetOptions(input, spec.values[0], classes));
   }

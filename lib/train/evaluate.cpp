@@ -13,9 +13,9 @@ Predictions predict(const Classifier& model, const ImageSet& set, const DatasetI
   std::vector<torch::Tensor> logits, features;
   for (int64_t s = 0; s < rows.numel(); s += options.batch_size()) {
     const torch::Tensor chunk = rows.slice(0, s, std::min(rows.numel(), s + options.batch_size()));
-    const torch::Tensor x = make_batch(set, info, chunk, options.augment(), options.seed(),
-                                       options.stream())
-                                .to(options.device());
+    const torch::Tensor x =
+        make_batch(set, info, chunk, options.augment(), options.seed(), options.stream())
+            .to(options.device());
     const torch::Tensor h = model->features(x);
     logits.push_back(model->head()->forward(h).to(torch::kCPU));
     if (with_features) features.push_back(h.to(torch::kCPU));

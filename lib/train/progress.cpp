@@ -9,7 +9,8 @@ namespace kd {
 std::string format_epoch(const EpochStats& s) {
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "epoch %" PRId64 "/%" PRId64 "  loss %.4f  train acc %.4f  lr %.4g  %.0f img/s  %.1f s",
+                "epoch %" PRId64 "/%" PRId64
+                "  loss %.4f  train acc %.4f  lr %.4g  %.0f img/s  %.1f s",
                 s.epoch, s.epochs, s.loss, s.accuracy, s.lr, s.images_per_second, s.seconds);
   return buf;
 }
@@ -26,15 +27,17 @@ void Progress::step(int64_t epoch, int64_t epochs, int64_t done, int64_t total, 
   const int filled = total > 0 ? static_cast<int>(kWidth * done / total) : 0;
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(kWidth, ' ');
-  std::fprintf(out_, "\r\033[Kepoch %" PRId64 "/%" PRId64 " [%s] %3d%%  loss %.4f  acc %.4f  %.0f img/s",
-               epoch, epochs, bar.c_str(), static_cast<int>(100 * done / std::max<int64_t>(total, 1)),
-               loss, accuracy, images_per_second);
+  std::fprintf(
+      out_, "\r\033[Kepoch %" PRId64 "/%" PRId64 " [%s] %3d%%  loss %.4f  acc %.4f  %.0f img/s",
+      epoch, epochs, bar.c_str(), static_cast<int>(100 * done / std::max<int64_t>(total, 1)), loss,
+      accuracy, images_per_second);
   std::fflush(out_);
 }
 
 void Progress::epoch_done(const EpochStats& stats, const std::string& extra) {
   if (!out_) return;
-  std::fprintf(out_, "%s%s%s\n", live_ ? "\r\033[K" : "", format_epoch(stats).c_str(), extra.c_str());
+  std::fprintf(out_, "%s%s%s\n", live_ ? "\r\033[K" : "", format_epoch(stats).c_str(),
+               extra.c_str());
   std::fflush(out_);
 }
 

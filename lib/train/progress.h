@@ -8,11 +8,11 @@
 namespace kd {
 
 struct EpochStats {
-  int64_t epoch = 0;   ///< 1-based
+  int64_t epoch = 0;  ///< 1-based
   int64_t epochs = 0;
-  double loss = 0;     ///< mean training loss over the epoch
-  double accuracy = 0; ///< training accuracy over the epoch (augmented inputs)
-  double lr = 0;       ///< learning rate at the epoch's last step
+  double loss = 0;      ///< mean training loss over the epoch
+  double accuracy = 0;  ///< training accuracy over the epoch (augmented inputs)
+  double lr = 0;        ///< learning rate at the epoch's last step
   double seconds = 0;
   double images_per_second = 0;
 };

@@ -19,8 +19,8 @@ void TrainOptions::validate() const {
   check<ConfigError>(batch_size() > 0, "--batch-size: expected a positive count, got ",
                      batch_size());
   check<ConfigError>(lr() > 0 && std::isfinite(lr()), "--lr: expected a positive rate, got ", lr());
-  check<ConfigError>(momentum() >= 0 && momentum() < 1, "--momentum: expected a value in [0, 1), got ",
-                     momentum());
+  check<ConfigError>(momentum() >= 0 && momentum() < 1,
+                     "--momentum: expected a value in [0, 1), got ", momentum());
   check<ConfigError>(weight_decay() >= 0, "--weight-decay: expected a value >= 0, got ",
                      weight_decay());
 }
@@ -80,8 +80,7 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       const torch::Tensor loss = loss_fn(logits, batch);
       const double loss_value = loss.item<double>();
       check<TrainingError>(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
-                           ", step ", step + 1, ": loss is ", loss_value,
-                           " (try a lower --lr)");
+                           ", step ", step + 1, ": loss is ", loss_value, " (try a lower --lr)");
       loss.backward();
       sgd.step();
       loss_sum += loss_value * rows.numel();

@@ -10,26 +10,25 @@ namespace kd::cli {
 
 int cache_command(const std::vector<std::string>& args) {
   po::options_description cache("Cache");
-  cache.add_options()
-      ("teacher", po::value<std::string>()->default_value(""),
-       "teacher directory written by `kdpipe teach` (or its model.pt)")
-      ("torchscript", po::value<std::string>()->default_value(""),
-       "a TorchScript classifier instead: forward maps [B, C, H, W] images to [B, K] logits")
-      ("input", po::value<std::string>()->default_value("normalized"),
-       "how images reach the teacher: normalized (per-channel mean/std) or unit ([0, 1])")
-      ("split", po::value<std::string>()->default_value("train"), "train, val or test")
-      ("views", po::value<int64_t>()->default_value(1),
-       "views per example: view 0 is the image itself, views 1..V-1 are augmented")
-      ("temperatures", po::value<std::vector<double>>()->multitoken()->default_value({1.0}, "1"),
-       "temperatures T whose softmax(z/T) is stored beside the logits")
-      ("augment", po::value<std::string>()->default_value("shift-flip"),
-       "augmentation of views 1..V-1: none, shift or shift-flip")
-      ("seed", po::value<uint64_t>()->default_value(0),
-       "augmentation seed: view v of example i is the draw (seed, v, i)")
-      ("half", po::bool_switch(), "store float16 instead of float32")
-      ("compress", po::value<int>()->default_value(0), "gzip level 0-9 (0: none)")
-      ("chunk", po::value<int64_t>()->default_value(1024), "examples per HDF5 chunk")
-      ("out", po::value<std::string>(), "the cache file to write (.h5)");
+  cache.add_options()("teacher", po::value<std::string>()->default_value(""),
+                      "teacher directory written by `kdpipe teach` (or its model.pt)")(
+      "torchscript", po::value<std::string>()->default_value(""),
+      "a TorchScript classifier instead: forward maps [B, C, H, W] images to [B, K] logits")(
+      "input", po::value<std::string>()->default_value("normalized"),
+      "how images reach the teacher: normalized (per-channel mean/std) or unit ([0, 1])")(
+      "split", po::value<std::string>()->default_value("train"), "train, val or test")(
+      "views", po::value<int64_t>()->default_value(1),
+      "views per example: view 0 is the image itself, views 1..V-1 are augmented")(
+      "temperatures", po::value<std::vector<double>>()->multitoken()->default_value({1.0}, "1"),
+      "temperatures T whose softmax(z/T) is stored beside the logits")(
+      "augment", po::value<std::string>()->default_value("shift-flip"),
+      "augmentation of views 1..V-1: none, shift or shift-flip")(
+      "seed", po::value<uint64_t>()->default_value(0),
+      "augmentation seed: view v of example i is the draw (seed, v, i)")(
+      "half", po::bool_switch(), "store float16 instead of float32")(
+      "compress", po::value<int>()->default_value(0), "gzip level 0-9 (0: none)")(
+      "chunk", po::value<int64_t>()->default_value(1024), "examples per HDF5 chunk")(
+      "out", po::value<std::string>(), "the cache file to write (.h5)");
   po::options_description desc;
   desc.add(cache).add(data_options()).add(runtime_options());
   po::variables_map vm;
@@ -59,9 +58,8 @@ int cache_command(const std::vector<std::string>& args) {
       .device(resolve_device(vm["device"].as<std::string>()))
       .out(vm["out"].as<std::string>());
   options.validate();
-  const CacheSummary s = build_cache(options, [](const std::string& line) {
-    std::cerr << "kdpipe cache: " << line << "\n";
-  });
+  const CacheSummary s = build_cache(
+      options, [](const std::string& line) { std::cerr << "kdpipe cache: " << line << "\n"; });
   std::cout << "cache written to " << options.out().string() << ": " << s.images
             << " images inferred in " << s.seconds << " s ("
             << static_cast<int64_t>(s.images / std::max(s.seconds, 1e-9)) << " images/s)";

@@ -24,7 +24,8 @@ namespace {
 
 void usage(std::ostream& out) {
   out << "Usage: kdpipe <command> [options]\n\nCommands:\n";
-  for (const Command& c : commands()) out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
+  for (const Command& c : commands())
+    out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
   out << "\n`kdpipe <command> --help` documents each command's options.\n";
 }
 

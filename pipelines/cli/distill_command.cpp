@@ -9,29 +9,31 @@ namespace kd::cli {
 
 int distill_command(const std::vector<std::string>& args) {
   po::options_description student("Student");
-  student.add_options()
-      ("cache", po::value<std::string>()->default_value(""),
-       "the teacher's logit cache of the training split (written by `kdpipe cache`)")
-      ("arch", po::value<std::string>()->default_value("mlp:800-800"), "student model spec")
-      ("temperature", po::value<double>()->default_value(4.0), "T: teacher targets softmax(z_t/T)")
-      ("alpha", po::value<double>()->default_value(1.0),
-       "weight of the distillation term; 1-alpha weighs cross-entropy with the labels")
-      ("student-temperature", po::value<double>()->default_value(0.0),
-       "the student's temperature in the KL term (0: same as T; 1: Mueller et al.)")
-      ("baseline", po::value<std::string>()->default_value("none"),
-       "train alone instead: hard (cross-entropy) or smooth (label smoothing, --smoothing)")
-      ("smoothing", po::value<double>()->default_value(0.0), "eps of --baseline smooth")
-      ("train-subset", po::value<int64_t>()->default_value(0),
-       "learn from this many training examples only (0: all); the same ones for every student")
-      ("views", po::value<int64_t>()->default_value(1),
-       "baselines without --cache: views per example (epoch e uses view e mod V)")
-      ("augment", po::value<std::string>()->default_value("shift-flip"),
-       "baselines without --cache: augmentation of views 1..V-1")
-      ("view-seed", po::value<uint64_t>()->default_value(0),
-       "baselines without --cache: view v of example i is the draw (view-seed, v, i)")
-      ("out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)");
+  student.add_options()(
+      "cache", po::value<std::string>()->default_value(""),
+      "the teacher's logit cache of the training split (written by `kdpipe cache`)")(
+      "arch", po::value<std::string>()->default_value("mlp:800-800"), "student model spec")(
+      "temperature", po::value<double>()->default_value(4.0), "T: teacher targets softmax(z_t/T)")(
+      "alpha", po::value<double>()->default_value(1.0),
+      "weight of the distillation term; 1-alpha weighs cross-entropy with the labels")(
+      "student-temperature", po::value<double>()->default_value(0.0),
+      "the student's temperature in the KL term (0: same as T; 1: Mueller et al.)")(
+      "baseline", po::value<std::string>()->default_value("none"),
+      "train alone instead: hard (cross-entropy) or smooth (label smoothing, --smoothing)")(
+      "smoothing", po::value<double>()->default_value(0.0), "eps of --baseline smooth")(
+      "train-subset", po::value<int64_t>()->default_value(0),
+      "learn from this many training examples only (0: all); the same ones for every student")(
+      "views", po::value<int64_t>()->default_value(1),
+      "baselines without --cache: views per example (epoch e uses view e mod V)")(
+      "augment", po::value<std::string>()->default_value("shift-flip"),
+      "baselines without --cache: augmentation of views 1..V-1")(
+      "view-seed", po::value<uint64_t>()->default_value(0),
+      "baselines without --cache: view v of example i is the draw (view-seed, v, i)")(
+      "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)");
   po::options_description desc;
-  desc.add(student).add(data_options()).add(train_options(30, /*with_augment=*/false))
+  desc.add(student)
+      .add(data_options())
+      .add(train_options(30, /*with_augment=*/false))
       .add(runtime_options());
   po::variables_map vm;
   if (!parse(args, desc,

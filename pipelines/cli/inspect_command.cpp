@@ -34,7 +34,10 @@ int inspect_cache(const fs::path& path) {
             << "  /logits      " << h.dtype << " [" << h.v << ", " << h.n << ", " << h.c
             << "], chunks of " << h.chunk << " examples\n";
   for (double t : h.temperatures) {
-    std::cout << "  " << CacheHeader::probs_path(t) << std::string(std::max<int>(1, 13 - static_cast<int>(CacheHeader::probs_path(t).size())), ' ')
+    std::cout << "  " << CacheHeader::probs_path(t)
+              << std::string(
+                     std::max<int>(1, 13 - static_cast<int>(CacheHeader::probs_path(t).size())),
+                     ' ')
               << h.dtype << " [" << h.v << ", " << h.n << ", " << h.c << "]\n";
   }
   std::cout << "  /labels      int64 [" << h.n << "]\n"
@@ -61,7 +64,8 @@ int inspect_model(const fs::path& path) {
             << "  parameters   " << parameter_count(*m.model) << "\n"
             << "  hash         " << hash_file(path) << "\n";
   bool finite = true;
-  for (const auto& p : m.model->parameters()) finite = finite && torch::isfinite(p).all().item<bool>();
+  for (const auto& p : m.model->parameters())
+    finite = finite && torch::isfinite(p).all().item<bool>();
   std::cout << (finite ? "intact: weights load and are finite\n" : "PROBLEM: non-finite weights\n");
   return finite ? 0 : 1;
 }

@@ -9,13 +9,12 @@ namespace kd::cli {
 
 po::options_description data_options() {
   po::options_description d("Data");
-  d.add_options()
-      ("dataset", po::value<std::string>()->default_value("fashion-mnist"),
-       "fashion-mnist, mnist, cifar10 or cifar100")
-      ("data-dir", po::value<std::string>()->default_value(""),
-       "directory of the dataset's files (default: /usr/share/datasets/<name>)")
-      ("val-size", po::value<int64_t>()->default_value(5000),
-       "training examples held out for validation (model selection, temperature scaling)");
+  d.add_options()("dataset", po::value<std::string>()->default_value("fashion-mnist"),
+                  "fashion-mnist, mnist, cifar10 or cifar100")(
+      "data-dir", po::value<std::string>()->default_value(""),
+      "directory of the dataset's files (default: /usr/share/datasets/<name>)")(
+      "val-size", po::value<int64_t>()->default_value(5000),
+      "training examples held out for validation (model selection, temperature scaling)");
   return d;
 }
 
@@ -27,16 +26,16 @@ DataOptions data_options_from(const po::variables_map& vm) {
 
 po::options_description train_options(int64_t default_epochs, bool with_augment) {
   po::options_description d("Training");
-  d.add_options()
-      ("epochs", po::value<int64_t>()->default_value(default_epochs), "passes over the training set")
-      ("batch-size", po::value<int64_t>()->default_value(128), "examples per SGD step")
-      ("lr", po::value<double>()->default_value(0.1, "0.1"), "peak learning rate")
-      ("momentum", po::value<double>()->default_value(0.9, "0.9"), "Nesterov momentum (0: plain SGD)")
-      ("weight-decay", po::value<double>()->default_value(5e-4, "5e-4"), "L2 weight decay")
-      ("schedule", po::value<std::string>()->default_value("cosine"),
-       "learning-rate schedule: constant, cosine, one-cycle or step")
-      ("seed", po::value<uint64_t>()->default_value(0),
-       "seeds weights, shuffling and augmentation");
+  d.add_options()("epochs", po::value<int64_t>()->default_value(default_epochs),
+                  "passes over the training set")(
+      "batch-size", po::value<int64_t>()->default_value(128), "examples per SGD step")(
+      "lr", po::value<double>()->default_value(0.1, "0.1"), "peak learning rate")(
+      "momentum", po::value<double>()->default_value(0.9, "0.9"),
+      "Nesterov momentum (0: plain SGD)")(
+      "weight-decay", po::value<double>()->default_value(5e-4, "5e-4"), "L2 weight decay")(
+      "schedule", po::value<std::string>()->default_value("cosine"),
+      "learning-rate schedule: constant, cosine, one-cycle or step")(
+      "seed", po::value<uint64_t>()->default_value(0), "seeds weights, shuffling and augmentation");
   if (with_augment) {
     d.add_options()("augment", po::value<std::string>()->default_value("none"),
                     "none, shift (up to 2 pixels) or shift-flip (also mirror left-right)");
@@ -59,13 +58,14 @@ TrainOptions train_options_from(const po::variables_map& vm) {
 
 po::options_description runtime_options() {
   po::options_description d("Runtime");
-  d.add_options()
-      ("threads", po::value<int>()->default_value(0), "LibTorch threads (0: all cores)")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto");
+  d.add_options()("threads", po::value<int>()->default_value(0), "LibTorch threads (0: all cores)")(
+      "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto");
   return d;
 }
 
-int apply_threads(const po::variables_map& vm) { return configure_threads(vm["threads"].as<int>()); }
+int apply_threads(const po::variables_map& vm) {
+  return configure_threads(vm["threads"].as<int>());
+}
 
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
            const std::string& usage, po::variables_map& vm,

@@ -15,15 +15,14 @@ namespace fs = std::filesystem;
 
 int run_command(const std::vector<std::string>& args) {
   po::options_description desc("Run");
-  desc.add_options()
-      ("study", po::value<std::string>(), "the study file (INI)")
-      ("out", po::value<std::string>()->default_value(""),
-       "run directory (default: runs/<study name>)")
-      ("jobs", po::value<int>(), "stages run at once (default: the study's study.jobs)")
-      ("threads", po::value<int>(),
-       "cores shared by the running stages (default: the study's study.threads; 0: all)")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto")
-      ("dry-run", po::bool_switch(), "list every stage and whether it would run; run nothing");
+  desc.add_options()("study", po::value<std::string>(), "the study file (INI)")(
+      "out", po::value<std::string>()->default_value(""),
+      "run directory (default: runs/<study name>)")(
+      "jobs", po::value<int>(), "stages run at once (default: the study's study.jobs)")(
+      "threads", po::value<int>(),
+      "cores shared by the running stages (default: the study's study.threads; 0: all)")(
+      "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto")(
+      "dry-run", po::bool_switch(), "list every stage and whether it would run; run nothing");
   po::positional_options_description positional;
   positional.add("study", 1);
   po::variables_map vm;
@@ -37,9 +36,9 @@ int run_command(const std::vector<std::string>& args) {
   }
   check<ConfigError>(vm.count("study") > 0, "run: name a study file");
   const Study study = load_study(vm["study"].as<std::string>());
-  const fs::path run_dir = fs::absolute(vm["out"].as<std::string>().empty()
-                                            ? fs::path("runs") / study.name
-                                            : fs::path(vm["out"].as<std::string>()));
+  const fs::path run_dir =
+      fs::absolute(vm["out"].as<std::string>().empty() ? fs::path("runs") / study.name
+                                                       : fs::path(vm["out"].as<std::string>()));
   ExecuteOptions options;
   options.run_dir = run_dir;
   options.kdpipe = fs::read_symlink("/proc/self/exe");
@@ -55,10 +54,10 @@ int run_command(const std::vector<std::string>& args) {
     ensure_directory(run_dir);
     write_text_atomically(run_dir / "study.ini", to_ini(study));
   }
-  std::cout << "study " << study.name << ": " << stages.size() << " stages in "
-            << run_dir.string() << "\n";
-  const auto outcomes =
-      execute_stages(stages, options, [](const std::string& line) { std::cout << line << std::endl; });
+  std::cout << "study " << study.name << ": " << stages.size() << " stages in " << run_dir.string()
+            << "\n";
+  const auto outcomes = execute_stages(
+      stages, options, [](const std::string& line) { std::cout << line << std::endl; });
   int ran = 0, skipped = 0, failed = 0, would = 0;
   for (const StageOutcome& o : outcomes) {
     if (options.dry_run) {

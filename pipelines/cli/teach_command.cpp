@@ -27,24 +27,24 @@ std::pair<int64_t, int64_t> parse_class_pair(const std::string& text) {
 
 int teach_command(const std::vector<std::string>& args) {
   po::options_description teacher("Teacher");
-  teacher.add_options()
-      ("arch", po::value<std::string>()->default_value("mlp:1200-1200"),
-       "model spec: mlp:W1-W2-..., cnn:W, resnet:20|32|56, alexnet")
-      ("smoothing", po::value<double>()->default_value(0.0),
-       "label smoothing eps in [0, 1): target (1-eps)*one_hot + eps/K")
-      ("out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)")
-      ("mi-classes", po::value<std::string>()->default_value("0,1"),
-       "the two classes whose logit difference the MI probe observes")
-      ("mi-examples", po::value<int64_t>()->default_value(300),
-       "training examples per class in the MI probe")
-      ("mi-views", po::value<int64_t>()->default_value(5), "augmented views per MI example");
+  teacher.add_options()("arch", po::value<std::string>()->default_value("mlp:1200-1200"),
+                        "model spec: mlp:W1-W2-..., cnn:W, resnet:20|32|56, alexnet")(
+      "smoothing", po::value<double>()->default_value(0.0),
+      "label smoothing eps in [0, 1): target (1-eps)*one_hot + eps/K")(
+      "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)")(
+      "mi-classes", po::value<std::string>()->default_value("0,1"),
+      "the two classes whose logit difference the MI probe observes")(
+      "mi-examples", po::value<int64_t>()->default_value(300),
+      "training examples per class in the MI probe")(
+      "mi-views", po::value<int64_t>()->default_value(5), "augmented views per MI example");
   po::options_description desc;
   desc.add(teacher).add(data_options()).add(train_options(15)).add(runtime_options());
   po::variables_map vm;
-  if (!parse(args, desc, "Usage: kdpipe teach --out DIR [options]\n\n"
-                         "Trains a teacher with label-smoothed cross-entropy and evaluates it: writes\n"
-                         "DIR/model.pt, DIR/metrics.json (accuracy, NLL, ECE, temperature scaling, MI\n"
-                         "per epoch, stability) and DIR/train.log.",
+  if (!parse(args, desc,
+             "Usage: kdpipe teach --out DIR [options]\n\n"
+             "Trains a teacher with label-smoothed cross-entropy and evaluates it: writes\n"
+             "DIR/model.pt, DIR/metrics.json (accuracy, NLL, ECE, temperature scaling, MI\n"
+             "per epoch, stability) and DIR/train.log.",
              vm)) {
     return 0;
   }

@@ -55,9 +55,10 @@ json projection(const fs::path& model_path, const json& options) {
   const TemplatePlane plane =
       template_plane(loaded.model->head()->weight, loaded.model->head()->bias, classes);
   json out = {{"classes", json::array()}, {"points", json::array()}};
-  for (int64_t c : classes) out["classes"].push_back(data.info.class_names[static_cast<std::size_t>(c)]);
-  for (const auto& [split, set] : {std::pair<std::string, const ImageSet*>{"train", &data.train},
-                                   {"test", &data.test}}) {
+  for (int64_t c : classes)
+    out["classes"].push_back(data.info.class_names[static_cast<std::size_t>(c)]);
+  for (const auto& [split, set] :
+       {std::pair<std::string, const ImageSet*>{"train", &data.train}, {"test", &data.test}}) {
     std::vector<int64_t> rows, which;  // example, and the index of its class in `classes`
     for (std::size_t k = 0; k < classes.size(); ++k) {
       const torch::Tensor members = set->labels.eq(classes[k]).nonzero().flatten();
@@ -94,25 +95,27 @@ json build_report(const fs::path& run_dir) {
     const fs::path metrics_path = run_dir / stage["output"].get<std::string>();
     if (!fs::exists(metrics_path)) continue;
     const json m = json::parse(read_text(metrics_path));
-    const json record = json::parse(read_text(run_dir / stage["id"].get<std::string>() / "stage.json"));
+    const json record =
+        json::parse(read_text(run_dir / stage["id"].get<std::string>() / "stage.json"));
     const json& cmd = record["command"];
     if (kind == "teach") {
-      teachers.push_back({{"id", stage["id"]},
-                          {"arch", m["options"]["arch"]},
-                          {"smoothing", m["options"]["smoothing"]},
-                          {"seed", m["options"]["seed"]},
-                          {"test_accuracy", m["test"]["accuracy"]},
-                          {"test_nll", m["test"]["nll"]},
-                          {"test_ece", m["test"]["ece"]},
-                          {"temperature", m["temperature_scaling"]["temperature"]},
-                          {"test_ece_after_temperature", m["temperature_scaling"]["test_ece"]},
-                          {"mi_final", m["mutual_information"]["final"]},
-                          {"mi_per_epoch", m["mutual_information"]["per_epoch"]},
-                          {"mi_upper_bound", m["mutual_information"]["upper_bound"]},
-                          {"stability", m["train"]["stability"]},
-                          {"reliability", m["test"]["reliability"]},
-                          {"projection", projection(run_dir / stage["id"].get<std::string>() / "model.pt",
-                                                    m["options"])}});
+      teachers.push_back(
+          {{"id", stage["id"]},
+           {"arch", m["options"]["arch"]},
+           {"smoothing", m["options"]["smoothing"]},
+           {"seed", m["options"]["seed"]},
+           {"test_accuracy", m["test"]["accuracy"]},
+           {"test_nll", m["test"]["nll"]},
+           {"test_ece", m["test"]["ece"]},
+           {"temperature", m["temperature_scaling"]["temperature"]},
+           {"test_ece_after_temperature", m["temperature_scaling"]["test_ece"]},
+           {"mi_final", m["mutual_information"]["final"]},
+           {"mi_per_epoch", m["mutual_information"]["per_epoch"]},
+           {"mi_upper_bound", m["mutual_information"]["upper_bound"]},
+           {"stability", m["train"]["stability"]},
+           {"reliability", m["test"]["reliability"]},
+           {"projection",
+            projection(run_dir / stage["id"].get<std::string>() / "model.pt", m["options"])}});
       continue;
     }
     json key = {{"kind", kind == "baseline" ? arg_after(cmd, "--baseline") : "distill"},
@@ -199,9 +202,10 @@ json verdict(const json& teachers, const json& students) {
     const json& top = ranked[0].second;
     const json& next = ranked[1].second;
     std::ostringstream o;
-    o << "The teacher with label smoothing " << ranked[0].first << " teaches best: its best students (T = "
-      << plain(top["temperature"]) << ") reach " << describe(top) << ", against " << describe(next)
-      << " for the teacher with " << ranked[1].first << " (T = " << plain(next["temperature"]) << "); ";
+    o << "The teacher with label smoothing " << ranked[0].first
+      << " teaches best: its best students (T = " << plain(top["temperature"]) << ") reach "
+      << describe(top) << ", against " << describe(next) << " for the teacher with "
+      << ranked[1].first << " (T = " << plain(next["temperature"]) << "); ";
     if (separated(top, next)) {
       o << "the seeds' ranges do not overlap.";
     } else {
@@ -226,19 +230,22 @@ json verdict(const json& teachers, const json& students) {
       } else {
         q << "here the more accurate teacher is not the better teacher";
       }
-      q << (teacher_n[ranked[0].first] < 2 ? " (one teacher seed each: teacher accuracy has no spread "
-                                             "to judge the gap by)."
-                                           : ".");
+      q << (teacher_n[ranked[0].first] < 2
+                ? " (one teacher seed each: teacher accuracy has no spread "
+                  "to judge the gap by)."
+                : ".");
       lines.push_back(q.str());
     }
   }
   if (!best_alone.is_null() && !best_by_teacher.empty()) {
     json best_distilled;
     for (const auto& [eps, g] : best_by_teacher) {
-      if (best_distilled.is_null() || g["accuracy_mean"] > best_distilled["accuracy_mean"]) best_distilled = g;
+      if (best_distilled.is_null() || g["accuracy_mean"] > best_distilled["accuracy_mean"])
+        best_distilled = g;
     }
     std::ostringstream o;
-    o << "Distillation " << (separated(best_distilled, best_alone) ? "beat" : "did not clearly beat")
+    o << "Distillation "
+      << (separated(best_distilled, best_alone) ? "beat" : "did not clearly beat")
       << " training alone: best distilled student " << describe(best_distilled)
       << ", best student trained alone (" << best_alone["kind"].get<std::string>() << ") "
       << describe(best_alone) << ".";

@@ -54,7 +54,9 @@ json draw(const Figure& f, const fs::path& dir) {
   gp << "# Draws " << f.name << ".png and " << f.name << ".svg from " << f.name
      << ".tsv; run: gnuplot " << f.name << ".gp\n"
      << "set title \"" << f.title << "\"\nset xlabel \"" << f.xlabel << "\"\nset ylabel \""
-     << f.ylabel << "\"\nset key below\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n" << f.extra;
+     << f.ylabel
+     << "\"\nset key below\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n"
+     << f.extra;
   std::ostringstream plot;
   plot << "plot ";
   for (std::size_t b = 0; b < f.blocks.size(); ++b) {
@@ -62,8 +64,9 @@ json draw(const Figure& f, const fs::path& dir) {
          << (f.errorbars ? " using 1:2:3:4 with yerrorlines" : " using 1:2 with " + f.style)
          << " title \"" << f.blocks[b].first << "\"";
   }
-  gp << "set terminal pngcairo size 900,540\nset output '" << f.name << ".png'\n" << plot.str()
-     << "\nset terminal svg size 900,540\nset output '" << f.name << ".svg'\n" << plot.str() << "\n";
+  gp << "set terminal pngcairo size 900,540\nset output '" << f.name << ".png'\n"
+     << plot.str() << "\nset terminal svg size 900,540\nset output '" << f.name << ".svg'\n"
+     << plot.str() << "\n";
   write_text_atomically(dir / (f.name + ".gp"), gp.str());
   const std::string cmd = "cd '" + dir.string() + "' && gnuplot " + f.name + ".gp 2>&1";
   check<StorageError>(std::system(cmd.c_str()) == 0, (dir / (f.name + ".gp")).string(),
@@ -133,13 +136,16 @@ json write_figures(const json& report, const fs::path& report_dir) {
   if (!acc_g.blocks.empty()) figures.push_back(draw(acc_g, dir));
 
   // Mutual information over training, a line per teacher (Müller fig. 6).
-  Figure mi{"teacher_mutual_information", "Mutual information between input and logits",
-            "epoch", "I(X; Y) estimate, nats"};
+  Figure mi{"teacher_mutual_information", "Mutual information between input and logits", "epoch",
+            "I(X; Y) estimate, nats"};
   for (const json& t : report["teachers"]) {
     std::vector<std::vector<double>> rows;
     int epoch = 1;
-    for (const auto& v : t["mi_per_epoch"]) rows.push_back({static_cast<double>(epoch++), v.get<double>()});
-    mi.blocks.emplace_back("eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()), rows);
+    for (const auto& v : t["mi_per_epoch"])
+      rows.push_back({static_cast<double>(epoch++), v.get<double>()});
+    mi.blocks.emplace_back(
+        "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
+        rows);
   }
   if (!mi.blocks.empty()) figures.push_back(draw(mi, dir));
 
@@ -152,14 +158,17 @@ json write_figures(const json& report, const fs::path& report_dir) {
     for (const json& bin : t["reliability"]) {
       if (bin["count"].get<int64_t>() > 0) rows.push_back({bin["confidence"], bin["accuracy"]});
     }
-    rel.blocks.emplace_back("eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()), rows);
+    rel.blocks.emplace_back(
+        "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
+        rows);
   }
   if (rel.blocks.size() > 1) figures.push_back(draw(rel, dir));
 
   // Penultimate-layer projections, one figure per teacher (Müller fig. 1).
   for (const json& t : report["teachers"]) {
     if (!t.contains("projection")) continue;
-    const std::string tag = "eps" + plain(t["smoothing"]) + "-seed" + std::to_string(t["seed"].get<int64_t>());
+    const std::string tag =
+        "eps" + plain(t["smoothing"]) + "-seed" + std::to_string(t["seed"].get<int64_t>());
     Figure proj{"teacher_projection_" + tag,
                 "Penultimate layer on the plane of three class templates, teacher " + tag,
                 "template plane, axis 1", "template plane, axis 2"};
@@ -169,7 +178,8 @@ json write_figures(const json& report, const fs::path& report_dir) {
       for (std::size_t c = 0; c < p["classes"].size(); ++c) {
         std::vector<std::vector<double>> rows;
         for (const json& pt : p["points"]) {
-          if (pt["split"] == split && pt["class"].get<std::size_t>() == c) rows.push_back({pt["x"], pt["y"]});
+          if (pt["split"] == split && pt["class"].get<std::size_t>() == c)
+            rows.push_back({pt["x"], pt["y"]});
         }
         proj.blocks.emplace_back(p["classes"][c].get<std::string>() + " (" + split + ")", rows);
       }
@@ -203,16 +213,18 @@ std::string render_markdown(const json& r) {
     << r["kdpipe_version"].get<std::string>() << ", " << r["created"].get<std::string>() << ".\n\n"
     << "## Verdict\n\n";
   for (const auto& line : r["verdict"]) o << "- " << line.get<std::string>() << "\n";
-  o << "\n## Teachers\n\n| ε | seed | arch | test acc. | NLL | ECE | T (val) | ECE after T | final MI | stability |\n"
+  o << "\n## Teachers\n\n| ε | seed | arch | test acc. | NLL | ECE | T (val) | ECE after T | final "
+       "MI | stability |\n"
     << "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const json& t : r["teachers"]) {
-    o << "| " << plain(t["smoothing"]) << " | " << t["seed"] << " | " << t["arch"].get<std::string>()
-      << " | " << num(t["test_accuracy"]) << " | " << num(t["test_nll"]) << " | "
-      << num(t["test_ece"]) << " | " << num(t["temperature"], 3) << " | "
-      << num(t["test_ece_after_temperature"]) << " | " << num(t["mi_final"], 3) << " | "
+    o << "| " << plain(t["smoothing"]) << " | " << t["seed"] << " | "
+      << t["arch"].get<std::string>() << " | " << num(t["test_accuracy"]) << " | "
+      << num(t["test_nll"]) << " | " << num(t["test_ece"]) << " | " << num(t["temperature"], 3)
+      << " | " << num(t["test_ece_after_temperature"]) << " | " << num(t["mi_final"], 3) << " | "
       << num(t["stability"]) << " |\n";
   }
-  o << "\n## Students\n\n| learns from | T | α | arch | test acc. mean (min–max) | seeds | ECE | γ |\n"
+  o << "\n## Students\n\n| learns from | T | α | arch | test acc. mean (min–max) | seeds | ECE | γ "
+       "|\n"
     << "|---|---|---|---|---|---|---|---|\n";
   for (const json& g : r["students"]) {
     o << "| " << student_label(g) << " | " << plain(g["temperature"]) << " | " << plain(g["alpha"])
@@ -233,15 +245,20 @@ std::string render_html(const json& r) {
   auto esc = [](const std::string& s) {
     std::string out;
     for (char c : s) {
-      if (c == '<') out += "&lt;";
-      else if (c == '>') out += "&gt;";
-      else if (c == '&') out += "&amp;";
-      else out += c;
+      if (c == '<')
+        out += "&lt;";
+      else if (c == '>')
+        out += "&gt;";
+      else if (c == '&')
+        out += "&amp;";
+      else
+        out += c;
     }
     return out;
   };
   std::ostringstream o;
-  o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kdpipe report</title>\n"
+  o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kdpipe "
+       "report</title>\n"
     << "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
        "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}img{max-width:100%}"
@@ -257,14 +274,15 @@ std::string render_html(const json& r) {
       << esc(t["arch"]) << "</td><td>" << num(t["test_accuracy"]) << "</td><td>"
       << num(t["test_nll"]) << "</td><td>" << num(t["test_ece"]) << "</td><td>"
       << num(t["temperature"], 3) << "</td><td>" << num(t["test_ece_after_temperature"])
-      << "</td><td>" << num(t["mi_final"], 3) << "</td><td>" << num(t["stability"]) << "</td></tr>\n";
+      << "</td><td>" << num(t["mi_final"], 3) << "</td><td>" << num(t["stability"])
+      << "</td></tr>\n";
   }
   o << "</table>\n<h2>Students</h2>\n<table><tr><th>learns from</th><th>T</th><th>α</th>"
        "<th>arch</th><th>test acc. mean</th><th>min</th><th>max</th><th>seeds</th><th>ECE</th>"
        "<th>γ</th></tr>\n";
   for (const json& g : r["students"]) {
-    o << "<tr><td>" << esc(student_label(g)) << "</td><td>" << plain(g["temperature"]) << "</td><td>"
-      << plain(g["alpha"]) << "</td><td>" << esc(g["arch"]) << "</td><td>"
+    o << "<tr><td>" << esc(student_label(g)) << "</td><td>" << plain(g["temperature"])
+      << "</td><td>" << plain(g["alpha"]) << "</td><td>" << esc(g["arch"]) << "</td><td>"
       << num(g["accuracy_mean"]) << "</td><td>" << num(g["accuracy_min"]) << "</td><td>"
       << num(g["accuracy_max"]) << "</td><td>" << g["n"] << "</td><td>" << num(g["ece_mean"])
       << "</td><td>" << num(g["gamma_mean"], 3) << "</td></tr>\n";

@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
 #include <tbb/flow_graph.h>
 #include <tbb/task_arena.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,7 +13,6 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 #include "lib/core/error.h"
@@ -85,7 +83,6 @@ std::string last_line(const fs::path& path) {
   return nl == std::string::npos ? text : text.substr(nl + 1);
 }
 
-
 }  // namespace
 
 std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
@@ -114,14 +111,19 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
   auto write_manifest = [&] {  // called with `mutex` held
     nlohmann::json list = nlohmann::json::array();
     for (std::size_t i = 0; i < stages.size(); ++i) {
-      list.push_back({{"id", stages[i].id}, {"kind", stages[i].kind}, {"deps", stages[i].deps},
-                      {"input_hash", stages[i].input_hash}, {"output", stages[i].output},
-                      {"state", outcomes[i].state}, {"seconds", outcomes[i].seconds}});
+      list.push_back({{"id", stages[i].id},
+                      {"kind", stages[i].kind},
+                      {"deps", stages[i].deps},
+                      {"input_hash", stages[i].input_hash},
+                      {"output", stages[i].output},
+                      {"state", outcomes[i].state},
+                      {"seconds", outcomes[i].seconds}});
     }
-    write_text_atomically(run_dir / "manifest.json",
-                          nlohmann::json({{"kdpipe_version", version()}, {"updated", utc_timestamp()},
-                                          {"stages", list}})
-                                  .dump(2) + "\n");
+    write_text_atomically(run_dir / "manifest.json", nlohmann::json({{"kdpipe_version", version()},
+                                                                     {"updated", utc_timestamp()},
+                                                                     {"stages", list}})
+                                                             .dump(2) +
+                                                         "\n");
   };
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -156,9 +158,9 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     std::vector<std::string> args = stage.args;
     args.insert(args.end(), {"--out", stage.out, "--threads", std::to_string(threads_each),
                              "--device", options.device});
-    const nlohmann::json record = {{"id", stage.id},         {"kind", stage.kind},
-                                   {"input_hash", stage.input_hash}, {"deps", stage.deps},
-                                   {"command", args},        {"started", utc_timestamp()}};
+    const nlohmann::json record = {
+        {"id", stage.id},     {"kind", stage.kind}, {"input_hash", stage.input_hash},
+        {"deps", stage.deps}, {"command", args},    {"started", utc_timestamp()}};
     nlohmann::json running = record;
     running["state"] = "running";
     write_text_atomically(dir / "stage.json", running.dump(2) + "\n");

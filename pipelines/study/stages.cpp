@@ -30,9 +30,12 @@ std::vector<std::string> data_args(const Study& s) {
 }
 
 std::vector<std::string> train_args(const TrainOptions& t) {
-  return {"--epochs", std::to_string(t.epochs()), "--batch-size", std::to_string(t.batch_size()),
-          "--lr", num(t.lr()), "--momentum", num(t.momentum()), "--weight-decay",
-          num(t.weight_decay()), "--schedule", to_string(t.schedule())};
+  return {"--epochs",       std::to_string(t.epochs()),
+          "--batch-size",   std::to_string(t.batch_size()),
+          "--lr",           num(t.lr()),
+          "--momentum",     num(t.momentum()),
+          "--weight-decay", num(t.weight_decay()),
+          "--schedule",     to_string(t.schedule())};
 }
 
 void append(std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -76,9 +79,18 @@ std::vector<Stage> plan_stages(const Study& s) {
       Stage teach;
       teach.id = "teach/" + tname;
       teach.kind = "teach";
-      teach.args = {"teach", "--arch", s.teacher_arch, "--smoothing", num(eps), "--seed",
-                    std::to_string(tseed), "--augment", to_string(s.teacher_train.augment()),
-                    "--mi-examples", std::to_string(s.mi_examples), "--mi-views",
+      teach.args = {"teach",
+                    "--arch",
+                    s.teacher_arch,
+                    "--smoothing",
+                    num(eps),
+                    "--seed",
+                    std::to_string(tseed),
+                    "--augment",
+                    to_string(s.teacher_train.augment()),
+                    "--mi-examples",
+                    std::to_string(s.mi_examples),
+                    "--mi-views",
                     std::to_string(s.mi_views)};
       append(teach.args, data_args(s));
       append(teach.args, train_args(s.teacher_train));
@@ -90,9 +102,18 @@ std::vector<Stage> plan_stages(const Study& s) {
       cache.id = "cache/" + tname;
       cache.kind = "cache";
       cache.deps = {teach.id};
-      cache.args = {"cache", "--teacher", teach.out, "--split", "train", "--views",
-                    std::to_string(s.views), "--augment", to_string(s.cache_augment), "--seed",
-                    std::to_string(s.cache_seed), "--temperatures"};
+      cache.args = {"cache",
+                    "--teacher",
+                    teach.out,
+                    "--split",
+                    "train",
+                    "--views",
+                    std::to_string(s.views),
+                    "--augment",
+                    to_string(s.cache_augment),
+                    "--seed",
+                    std::to_string(s.cache_seed),
+                    "--temperatures"};
       for (double t : s.temperatures) cache.args.push_back(num(t));
       if (s.half) cache.args.push_back("--half");
       append(cache.args, data_args(s));
@@ -130,12 +151,12 @@ std::vector<Stage> plan_stages(const Study& s) {
     for (const std::string& arch : s.student_archs) {
       for (std::uint64_t sseed : s.student_seeds) {
         const std::string name = kind == "hard" ? "hard" : "smooth" + num(eps);
-        add(student_stage(s, "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed),
-                          "baseline",
-                          {"distill", "--baseline", kind, "--smoothing", num(eps), "--views",
-                           std::to_string(s.views), "--augment", to_string(s.cache_augment),
-                           "--view-seed", std::to_string(s.cache_seed)},
-                          arch, sseed));
+        add(student_stage(
+            s, "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed), "baseline",
+            {"distill", "--baseline", kind, "--smoothing", num(eps), "--views",
+             std::to_string(s.views), "--augment", to_string(s.cache_augment), "--view-seed",
+             std::to_string(s.cache_seed)},
+            arch, sseed));
       }
     }
   }

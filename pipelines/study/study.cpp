@@ -1,7 +1,6 @@
 #include "pipelines/study/study.h"
 
 #include <boost/program_options.hpp>
-
 #include <fstream>
 #include <map>
 #include <set>
@@ -89,8 +88,9 @@ class Reader {
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
     const auto at = lines_.find(key);
-    throw ConfigError(file_.string() + (at == lines_.end() ? "" : ":" + std::to_string(at->second)) +
-                      ": " + key + ": " + what);
+    throw ConfigError(file_.string() +
+                      (at == lines_.end() ? "" : ":" + std::to_string(at->second)) + ": " + key +
+                      ": " + what);
   }
   std::string text(const std::string& key) const { return vm_[key].as<std::string>(); }
 
@@ -124,7 +124,8 @@ class Reader {
   std::vector<double> numbers(const std::string& key, bool allow_empty = false) const {
     std::vector<double> out;
     for (const auto& w : words(key, allow_empty)) out.push_back(number(key, w));
-    if (std::set<double>(out.begin(), out.end()).size() != out.size()) fail(key, "a value is listed twice");
+    if (std::set<double>(out.begin(), out.end()).size() != out.size())
+      fail(key, "a value is listed twice");
     return out;
   }
   std::vector<std::uint64_t> seeds(const std::string& key) const {
@@ -134,7 +135,8 @@ class Reader {
       if (v < 0) fail(key, "expected seeds >= 0, got " + w);
       out.push_back(static_cast<std::uint64_t>(v));
     }
-    if (std::set<std::uint64_t>(out.begin(), out.end()).size() != out.size()) fail(key, "a seed is listed twice");
+    if (std::set<std::uint64_t>(out.begin(), out.end()).size() != out.size())
+      fail(key, "a seed is listed twice");
     return out;
   }
   bool flag(const std::string& key) const {
@@ -164,8 +166,12 @@ class Reader {
         .lr(one_number(section + ".lr"))
         .momentum(one_number(section + ".momentum"))
         .weight_decay(one_number(section + ".weight-decay"))
-        .schedule(located(section + ".schedule", [&] { return parse_schedule(single(section + ".schedule")); }));
-    located(section + ".epochs", [&] { t.validate(); return 0; });
+        .schedule(located(section + ".schedule",
+                          [&] { return parse_schedule(single(section + ".schedule")); }));
+    located(section + ".epochs", [&] {
+      t.validate();
+      return 0;
+    });
     return t;
   }
 
@@ -227,11 +233,13 @@ Study load_study(const fs::path& file) {
   r.located("teacher.arch", [&] { return parse_model_spec(s.teacher_arch); });
   s.teacher_smoothing = r.numbers("teacher.smoothing");
   for (double e : s.teacher_smoothing) {
-    if (!(e >= 0 && e < 1)) r.fail("teacher.smoothing", "expected values in [0, 1), got " + join({e}));
+    if (!(e >= 0 && e < 1))
+      r.fail("teacher.smoothing", "expected values in [0, 1), got " + join({e}));
   }
   s.teacher_seeds = r.seeds("teacher.seeds");
   s.teacher_train = r.train("teacher");
-  s.teacher_train.augment(r.located("teacher.augment", [&] { return parse_augment(r.single("teacher.augment")); }));
+  s.teacher_train.augment(
+      r.located("teacher.augment", [&] { return parse_augment(r.single("teacher.augment")); }));
   s.mi_examples = r.one_whole("teacher.mi-examples");
   if (s.mi_examples < 1) r.fail("teacher.mi-examples", "expected a positive count");
   s.mi_views = r.one_whole("teacher.mi-views");
@@ -240,7 +248,8 @@ Study load_study(const fs::path& file) {
   s.views = r.one_whole("cache.views");
   if (s.views < 1) r.fail("cache.views", "expected at least 1 (view 0 is the image itself)");
   s.temperatures = r.numbers("cache.temperatures");
-  s.cache_augment = r.located("cache.augment", [&] { return parse_augment(r.single("cache.augment")); });
+  s.cache_augment =
+      r.located("cache.augment", [&] { return parse_augment(r.single("cache.augment")); });
   if (s.views > 1 && s.cache_augment == Augment::none) {
     r.fail("cache.augment", "none with cache.views = " + std::to_string(s.views) +
                                 ": every view would be the same image");
@@ -249,7 +258,8 @@ Study load_study(const fs::path& file) {
   s.half = r.flag("cache.half");
 
   s.student_archs = r.words("student.arch");
-  for (const auto& a : s.student_archs) r.located("student.arch", [&] { return parse_model_spec(a); });
+  for (const auto& a : s.student_archs)
+    r.located("student.arch", [&] { return parse_model_spec(a); });
   s.student_temperatures = r.numbers("student.temperature");
   for (double t : s.student_temperatures) {
     if (!(t > 0)) r.fail("student.temperature", "expected positive temperatures, got " + join({t}));
@@ -263,7 +273,8 @@ Study load_study(const fs::path& file) {
     if (a == 0) r.fail("student.alpha", "0 ignores the teacher: that student is baseline.hard");
   }
   s.student_temperature = r.one_number("student.student-temperature");
-  if (s.student_temperature < 0) r.fail("student.student-temperature", "expected 0 (same as T) or positive");
+  if (s.student_temperature < 0)
+    r.fail("student.student-temperature", "expected 0 (same as T) or positive");
   s.student_seeds = r.seeds("student.seeds");
   s.train_subset = r.one_whole("student.train-subset");
   if (s.train_subset < 0) r.fail("student.train-subset", "expected 0 (all) or a positive count");
@@ -272,7 +283,8 @@ Study load_study(const fs::path& file) {
   s.baseline_hard = r.flag("baseline.hard");
   s.baseline_smoothing = r.numbers("baseline.smoothing", /*allow_empty=*/true);
   for (double e : s.baseline_smoothing) {
-    if (!(e > 0 && e < 1)) r.fail("baseline.smoothing", "expected values in (0, 1), got " + join({e}));
+    if (!(e > 0 && e < 1))
+      r.fail("baseline.smoothing", "expected values in (0, 1), got " + join({e}));
   }
   return s;
 }
@@ -282,7 +294,8 @@ std::string to_ini(const Study& s) {
   const TrainOptions& t = s.teacher_train;
   const TrainOptions& st = s.student_train;
   o << "# " << s.file.string() << ", as resolved by kdpipe\n"
-    << "[study]\nname = " << s.name << "\njobs = " << s.jobs << "\nthreads = " << s.threads << "\n\n"
+    << "[study]\nname = " << s.name << "\njobs = " << s.jobs << "\nthreads = " << s.threads
+    << "\n\n"
     << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
     << "\nval-size = " << s.data.val_size() << "\n\n"
     << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
@@ -294,12 +307,13 @@ std::string to_ini(const Study& s) {
     << "[cache]\nviews = " << s.views << "\ntemperatures = " << join(s.temperatures)
     << "\naugment = " << to_string(s.cache_augment) << "\nseed = " << s.cache_seed
     << "\nhalf = " << (s.half ? "true" : "false") << "\n\n"
-    << "[student]\narch = " << join_any(s.student_archs) << "\ntemperature = "
-    << join(s.student_temperatures) << "\nalpha = " << join(s.alphas)
-    << "\nstudent-temperature = " << s.student_temperature << "\nseeds = " << join_any(s.student_seeds)
-    << "\ntrain-subset = " << s.train_subset << "\nepochs = " << st.epochs()
-    << "\nbatch-size = " << st.batch_size() << "\nlr = " << st.lr() << "\nmomentum = " << st.momentum()
-    << "\nweight-decay = " << st.weight_decay() << "\nschedule = " << to_string(st.schedule()) << "\n\n"
+    << "[student]\narch = " << join_any(s.student_archs)
+    << "\ntemperature = " << join(s.student_temperatures) << "\nalpha = " << join(s.alphas)
+    << "\nstudent-temperature = " << s.student_temperature
+    << "\nseeds = " << join_any(s.student_seeds) << "\ntrain-subset = " << s.train_subset
+    << "\nepochs = " << st.epochs() << "\nbatch-size = " << st.batch_size() << "\nlr = " << st.lr()
+    << "\nmomentum = " << st.momentum() << "\nweight-decay = " << st.weight_decay()
+    << "\nschedule = " << to_string(st.schedule()) << "\n\n"
     << "[baseline]\nhard = " << (s.baseline_hard ? "true" : "false")
     << "\nsmoothing = " << join(s.baseline_smoothing) << "\n";
   return o.str();

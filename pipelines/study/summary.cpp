@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "lib/core/files.h"
 
@@ -53,12 +52,14 @@ std::string summarize(const std::vector<Stage>& stages, const fs::path& run_dir)
     } else if (s.kind == "baseline") {
       const std::string b = arg_after(s, "--baseline");
       students[arg_after(s, "--arch") + " alone, " +
-               (b == "hard" ? std::string("hard labels") : "label smoothing " + arg_after(s, "--smoothing"))]
+               (b == "hard" ? std::string("hard labels")
+                            : "label smoothing " + arg_after(s, "--smoothing"))]
           .values.push_back(acc);
     } else {
-      const std::string teacher = s.id.substr(s.id.find('/') + 1, s.id.find("-seed") - s.id.find('/') - 1);
-      students[arg_after(s, "--arch") + " from " + teacher + ", T=" + arg_after(s, "--temperature") +
-               ", alpha=" + arg_after(s, "--alpha")]
+      const std::string teacher =
+          s.id.substr(s.id.find('/') + 1, s.id.find("-seed") - s.id.find('/') - 1);
+      students[arg_after(s, "--arch") + " from " + teacher +
+               ", T=" + arg_after(s, "--temperature") + ", alpha=" + arg_after(s, "--alpha")]
           .values.push_back(acc);
     }
   }

@@ -1,9 +1,10 @@
+#include "lib/data/augment.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "lib/core/error.h"
-#include "lib/data/augment.h"
 
 namespace kd {
 namespace {
@@ -84,7 +85,8 @@ TEST(Augment, NoneNormalisesPerChannel) {
   info.channels = 3;
   info.mean = {0.5f, 0.25f, 0.0f};
   info.std = {0.5f, 0.25f, 1.0f};
-  const ImageSet set{torch::full({2, 3, 4, 4}, 255, torch::kUInt8), torch::zeros({2}, torch::kInt64)};
+  const ImageSet set{torch::full({2, 3, 4, 4}, 255, torch::kUInt8),
+                     torch::zeros({2}, torch::kInt64)};
   const torch::Tensor batch = make_batch(set, info, torch::tensor({1, 0}), Augment::none, 0, 0);
   EXPECT_FLOAT_EQ(batch[0][0][1][1].item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(batch[0][1][1][1].item<float>(), 3.0f);

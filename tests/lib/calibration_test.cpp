@@ -1,8 +1,8 @@
+#include "lib/metrics/calibration.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "lib/metrics/calibration.h"
 
 namespace kd {
 namespace {
@@ -14,8 +14,8 @@ torch::Tensor two_class(double p) {
 
 TEST(Calibration, HandComputedEce) {
   // Confidences 0.85, 0.85 (one right, one wrong), 0.62 (right), 0.55 (wrong).
-  const torch::Tensor logits = torch::stack({two_class(0.85), two_class(0.85), two_class(0.62),
-                                             two_class(0.55)});
+  const torch::Tensor logits =
+      torch::stack({two_class(0.85), two_class(0.85), two_class(0.62), two_class(0.55)});
   const torch::Tensor labels = torch::tensor({0, 1, 0, 1}, torch::kInt64);
   const CalibrationReport r = calibration(logits, labels, 1.0, 10);
   EXPECT_EQ(r.count, 4);

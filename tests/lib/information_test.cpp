@@ -1,8 +1,8 @@
+#include "lib/metrics/information.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "lib/metrics/information.h"
 
 namespace kd {
 namespace {
@@ -45,7 +45,8 @@ TEST(TargetSmoothness, LabelSmoothingGivesEpsilon) {
   const int64_t k = 10;
   const torch::Tensor labels = torch::tensor({0, 3, 9, 2}, torch::kInt64);
   for (double eps : {0.0, 0.1, 0.45}) {
-    const torch::Tensor target = torch::one_hot(labels, k).to(torch::kFloat64) * (1 - eps) + eps / k;
+    const torch::Tensor target =
+        torch::one_hot(labels, k).to(torch::kFloat64) * (1 - eps) + eps / k;
     EXPECT_NEAR(target_smoothness(target, labels), eps, 1e-12);
   }
   // Uniform targets are as smooth as targets get: γ = 1.

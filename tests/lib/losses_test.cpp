@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "lib/losses/losses.h"
+
+#include <gtest/gtest.h>
 
 namespace kd {
 namespace {
@@ -21,9 +21,9 @@ TEST(SmoothedCrossEntropy, MatchesClosedForm) {
 TEST(SmoothedCrossEntropy, ZeroSmoothingIsCrossEntropy) {
   const torch::Tensor logits = torch::tensor({{2.0, 0.0, -1.0}, {0.5, 0.5, 3.0}}, torch::kFloat64);
   const torch::Tensor labels = torch::tensor({0, 1}, torch::kInt64);
-  const double by_hand =
-      -(std::log(std::exp(2.0) / (std::exp(2.0) + 1 + std::exp(-1.0))) +
-        std::log(std::exp(0.5) / (2 * std::exp(0.5) + std::exp(3.0)))) / 2;
+  const double by_hand = -(std::log(std::exp(2.0) / (std::exp(2.0) + 1 + std::exp(-1.0))) +
+                           std::log(std::exp(0.5) / (2 * std::exp(0.5) + std::exp(3.0)))) /
+                         2;
   EXPECT_NEAR(smoothed_cross_entropy(logits, labels, 0.0).item<double>(), by_hand, 1e-12);
 }
 
@@ -66,8 +66,9 @@ TEST(DistillationLoss, AlphaZeroIsCrossEntropy) {
   torch::manual_seed(5);
   const torch::Tensor zs = torch::randn({6, 4}, torch::kFloat64);
   const torch::Tensor y = torch::randint(4, {6}, torch::kInt64);
-  EXPECT_NEAR(distillation_loss(zs, torch::randn({6, 4}, torch::kFloat64), y, 8.0, 0.0).item<double>(),
-              smoothed_cross_entropy(zs, y, 0.0).item<double>(), 1e-12);
+  EXPECT_NEAR(
+      distillation_loss(zs, torch::randn({6, 4}, torch::kFloat64), y, 8.0, 0.0).item<double>(),
+      smoothed_cross_entropy(zs, y, 0.0).item<double>(), 1e-12);
 }
 
 TEST(DistillationLoss, TSquaredKeepsGradientScaleAndStudentTemperatureOneIsMuller) {

@@ -55,8 +55,8 @@ TEST(Zoo, ParameterCountsMatchThePapers) {
 }
 
 TEST(Zoo, RefusesBadSpecsNamingThem) {
-  for (const std::string bad : {"vgg:16", "mlp", "mlp:", "mlp:12-", "mlp:12-x", "mlp:0",
-                                "cnn:8-8", "resnet:21", "resnet:2", "alexnet:5", ""}) {
+  for (const std::string bad : {"vgg:16", "mlp", "mlp:", "mlp:12-", "mlp:12-x", "mlp:0", "cnn:8-8",
+                                "resnet:21", "resnet:2", "alexnet:5", ""}) {
     try {
       make_model(bad, {1, 28, 28}, 10);
       ADD_FAILURE() << "accepted '" << bad << "'";

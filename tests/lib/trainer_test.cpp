@@ -1,10 +1,11 @@
+#include "lib/train/trainer.h"
+
 #include <gtest/gtest.h>
 
 #include "lib/core/error.h"
 #include "lib/losses/losses.h"
 #include "lib/models/zoo.h"
 #include "lib/train/evaluate.h"
-#include "lib/train/trainer.h"
 #include "tests/support/synthetic.h"
 
 namespace kd {
@@ -27,10 +28,10 @@ std::vector<torch::Tensor> train_once(const std::string& spec, uint64_t seed) {
   torch::manual_seed(seed);
   const Classifier model = make_model(spec, {1, 28, 28}, 10);
   Progress quiet = Progress::silent();
-  train_model(model, set, info28(),
-              TrainOptions().epochs(2).batch_size(32).lr(0.05).seed(seed).augment(
-                  Augment::shift_flip),
-              kCrossEntropy, nullptr, quiet);
+  train_model(
+      model, set, info28(),
+      TrainOptions().epochs(2).batch_size(32).lr(0.05).seed(seed).augment(Augment::shift_flip),
+      kCrossEntropy, nullptr, quiet);
   std::vector<torch::Tensor> weights;
   for (const auto& p : model->parameters()) weights.push_back(p.detach().clone());
   return weights;
@@ -58,8 +59,9 @@ TEST(Trainer, LearnsASeparableTask) {
   const Classifier model = make_model("mlp:64", {1, 28, 28}, 10);
   std::vector<double> losses;
   Progress quiet = Progress::silent();
-  train_model(model, train, info28(), TrainOptions().epochs(4).batch_size(32).lr(0.05),
-              kCrossEntropy, [&](const EpochStats& s) { losses.push_back(s.loss); }, quiet);
+  train_model(
+      model, train, info28(), TrainOptions().epochs(4).batch_size(32).lr(0.05), kCrossEntropy,
+      [&](const EpochStats& s) { losses.push_back(s.loss); }, quiet);
   ASSERT_EQ(losses.size(), 4u);
   EXPECT_LT(losses.back(), losses.front());
   const torch::Tensor logits = predict(model, test, info28(), PredictOptions()).logits;
@@ -81,8 +83,9 @@ TEST(Trainer, StopsWithAnErrorWhenTheLossIsNotFinite) {
   const LossFn nan_loss = [](const torch::Tensor& logits, const Batch&) {
     return logits.sum() * std::numeric_limits<double>::quiet_NaN();
   };
-  EXPECT_THROW(train_model(model, set, info28(), TrainOptions().epochs(1), nan_loss, nullptr, quiet),
-               TrainingError);
+  EXPECT_THROW(
+      train_model(model, set, info28(), TrainOptions().epochs(1), nan_loss, nullptr, quiet),
+      TrainingError);
 }
 
 TEST(Trainer, RefusesImpossibleOptions) {

@@ -1,5 +1,6 @@
 // End-to-end: runs the kdpipe binary as a user would and checks exit status and messages.
 #include <gtest/gtest.h>
+
 #include <fstream>
 
 #include "lib/core/files.h"
@@ -73,15 +74,15 @@ TEST_F(Cli, BadOptionsEndWithOneLineNamingTheOption) {
 }
 
 TEST_F(Cli, BadDataEndsWithOneLineNamingTheFile) {
-  expect_one_line_error(
-      run("teach --dataset mnist --data-dir " + (dir_ / "nowhere").string() + " --out " +
-          (dir_ / "o").string()),
-      "nowhere");
+  expect_one_line_error(run("teach --dataset mnist --data-dir " + (dir_ / "nowhere").string() +
+                            " --out " + (dir_ / "o").string()),
+                        "nowhere");
   // Truncated pixel data.
   const fs::path images = dir_ / "data" / "train-images-idx3-ubyte.gz";
-  testing::write_bytes(images, std::string("\0\0\x08\x03\0\0\x01\x90\0\0\0\x1c\0\0\0\x1c", 16) +
-                                   std::string(1000, 'x'),
-                       true);
+  testing::write_bytes(
+      images,
+      std::string("\0\0\x08\x03\0\0\x01\x90\0\0\0\x1c\0\0\0\x1c", 16) + std::string(1000, 'x'),
+      true);
   expect_one_line_error(run(teach("")), "truncated");
   // Wrong magic.
   testing::write_bytes(images, std::string("\0\0\x08\x01\0\0\x01\x90", 8), true);

@@ -10,8 +10,13 @@ namespace {
 using json = nlohmann::json;
 
 json group(const std::string& kind, json teacher_eps, json t, double mean, double lo, double hi) {
-  return {{"kind", kind}, {"teacher_smoothing", teacher_eps}, {"temperature", t},
-          {"accuracy_mean", mean}, {"accuracy_min", lo}, {"accuracy_max", hi}, {"n", 3}};
+  return {{"kind", kind},
+          {"teacher_smoothing", teacher_eps},
+          {"temperature", t},
+          {"accuracy_mean", mean},
+          {"accuracy_min", lo},
+          {"accuracy_max", hi},
+          {"n", 3}};
 }
 
 json teachers(double hard_acc, double smooth_acc) {
@@ -25,10 +30,12 @@ TEST(Verdict, ClaimsOnlyWhatTheSeedRangesSeparate) {
                                       group("hard", nullptr, nullptr, 0.85, 0.849, 0.851)});
   const json v = verdict(teachers(0.88, 0.89), separated);
   ASSERT_EQ(v.size(), 3u);
-  EXPECT_NE(v[0].get<std::string>().find("label smoothing 0 teaches best"), std::string::npos) << v[0];
+  EXPECT_NE(v[0].get<std::string>().find("label smoothing 0 teaches best"), std::string::npos)
+      << v[0];
   EXPECT_NE(v[0].get<std::string>().find("do not overlap"), std::string::npos) << v[0];
   EXPECT_NE(v[1].get<std::string>().find("not the better teacher"), std::string::npos) << v[1];
-  EXPECT_NE(v[2].get<std::string>().find("Distillation beat training alone"), std::string::npos) << v[2];
+  EXPECT_NE(v[2].get<std::string>().find("Distillation beat training alone"), std::string::npos)
+      << v[2];
 
   const json overlapping = json::array({group("distill", 0.0, 2.0, 0.866, 0.860, 0.871),
                                         group("distill", 0.1, 4.0, 0.864, 0.858, 0.868),

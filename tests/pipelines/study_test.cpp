@@ -1,7 +1,9 @@
+#include "pipelines/study/study.h"
+
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -9,7 +11,6 @@
 #include "lib/core/files.h"
 #include "lib/data/datasets.h"
 #include "pipelines/study/stages.h"
-#include "pipelines/study/study.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -74,9 +75,9 @@ class StudyTest : public ::testing::Test {
     return "no error";
   }
   testing::ProcessResult run(const std::string& extra = "", const std::string& env = "") const {
-    return testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --out " +
-                                   (dir_ / "run").string() + " " + extra,
-                               env);
+    return testing::run_kdpipe(
+        "run " + (dir_ / "study.ini").string() + " --out " + (dir_ / "run").string() + " " + extra,
+        env);
   }
   static int count(const std::string& text, const std::string& word) {
     int n = 0;
@@ -109,7 +110,8 @@ TEST_F(StudyTest, BadStudyFilesNameTheFileLineAndKey) {
   EXPECT_NE(msg.find("teacher.learning-rate"), std::string::npos) << msg;
   EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
   msg = error_for(edited("epochs = 2", "epochs = two"));
-  EXPECT_NE(msg.find(":25: student.epochs: expected a whole number, got 'two'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(":25: student.epochs: expected a whole number, got 'two'"), std::string::npos)
+      << msg;
   msg = error_for(edited("temperature = 1 4", "temperature ="));
   EXPECT_NE(msg.find("student.temperature: the list is empty"), std::string::npos) << msg;
   msg = error_for(edited("smoothing = 0 0.1", "smoothing = 0 1.5"));
@@ -193,14 +195,14 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   ASSERT_EQ(report["teachers"].size(), 2u);
   ASSERT_EQ(report["students"].size(), 5u);  // 2 teachers x 2 temperatures, and hard labels alone
   EXPECT_FALSE(report["verdict"].empty());
-  for (const char* key : {"id", "arch", "smoothing", "seed", "test_accuracy", "test_nll", "test_ece",
-                          "temperature", "test_ece_after_temperature", "mi_final", "mi_per_epoch",
-                          "stability", "reliability", "projection"}) {
+  for (const char* key : {"id", "arch", "smoothing", "seed", "test_accuracy", "test_nll",
+                          "test_ece", "temperature", "test_ece_after_temperature", "mi_final",
+                          "mi_per_epoch", "stability", "reliability", "projection"}) {
     EXPECT_TRUE(report["teachers"][0].contains(key)) << key;
   }
-  for (const char* key : {"kind", "arch", "teacher_smoothing", "temperature", "alpha", "smoothing",
-                          "n", "accuracy_mean", "accuracy_min", "accuracy_max", "ece_mean",
-                          "gamma_mean", "seeds"}) {
+  for (const char* key :
+       {"kind", "arch", "teacher_smoothing", "temperature", "alpha", "smoothing", "n",
+        "accuracy_mean", "accuracy_min", "accuracy_max", "ece_mean", "gamma_mean", "seeds"}) {
     EXPECT_TRUE(report["students"][0].contains(key)) << key;
   }
   // Up to 100 training and 100 test examples of each of three classes.
@@ -208,7 +210,8 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   std::size_t expected = 0;
   for (const ImageSet* set : {&data.train, &data.test}) {
     for (int64_t c = 0; c < 3; ++c) {
-      expected += static_cast<std::size_t>(std::min<int64_t>(100, set->labels.eq(c).sum().item<int64_t>()));
+      expected +=
+          static_cast<std::size_t>(std::min<int64_t>(100, set->labels.eq(c).sum().item<int64_t>()));
     }
   }
   EXPECT_EQ(report["teachers"][0]["projection"]["points"].size(), expected);
@@ -219,7 +222,8 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
     std::vector<double> acc;
     for (const auto& stage : manifest["stages"]) {
       if (stage["kind"] == "teach" || stage["kind"] == "cache") continue;
-      const auto m = nlohmann::json::parse(read_text(dir_ / "run" / stage["output"].get<std::string>()));
+      const auto m =
+          nlohmann::json::parse(read_text(dir_ / "run" / stage["output"].get<std::string>()));
       const bool distilled = stage["kind"] == "distill";
       if (distilled != (g["kind"] == "distill")) continue;
       if (distilled && (m["teacher"]["smoothing"] != g["teacher_smoothing"] ||
@@ -236,7 +240,8 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
     EXPECT_DOUBLE_EQ(g["accuracy_min"].get<double>(), *std::min_element(acc.begin(), acc.end()));
   }
   for (const auto& t : report["teachers"]) {
-    const auto m = nlohmann::json::parse(read_text(dir_ / "run" / t["id"].get<std::string>() / "metrics.json"));
+    const auto m = nlohmann::json::parse(
+        read_text(dir_ / "run" / t["id"].get<std::string>() / "metrics.json"));
     EXPECT_EQ(t["test_accuracy"], m["test"]["accuracy"]);
     EXPECT_EQ(t["mi_per_epoch"], m["mutual_information"]["per_epoch"]);
   }
@@ -271,7 +276,8 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   // The Markdown shows the report's numbers, rounded as it rounds them.
   const std::string md = read_text(dir / "report.md");
   char teacher_acc[16];
-  std::snprintf(teacher_acc, sizeof teacher_acc, "%.4f", report["teachers"][0]["test_accuracy"].get<double>());
+  std::snprintf(teacher_acc, sizeof teacher_acc, "%.4f",
+                report["teachers"][0]["test_accuracy"].get<double>());
   EXPECT_NE(md.find(teacher_acc), std::string::npos) << md;
   EXPECT_NE(md.find(report["verdict"][0].get<std::string>()), std::string::npos);
 }

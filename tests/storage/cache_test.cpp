@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-
 #include <torch/script.h>
 
 #include <cstdio>
@@ -55,9 +54,9 @@ class CacheTest : public ::testing::Test {
     model->eval();
     std::vector<torch::Tensor> rows;
     for (int64_t i = 0; i < data_.train.size(); ++i) {
-      const torch::Tensor x =
-          make_batch(data_.train, data_.info, torch::tensor({i}),
-                     view == 0 ? Augment::none : o.augment(), o.seed(), static_cast<uint64_t>(view));
+      const torch::Tensor x = make_batch(data_.train, data_.info, torch::tensor({i}),
+                                         view == 0 ? Augment::none : o.augment(), o.seed(),
+                                         static_cast<uint64_t>(view));
       rows.push_back(model->forward(x)[0]);
     }
     return torch::stack(rows);
@@ -126,7 +125,8 @@ TEST_F(CacheTest, HalfPrecisionAndCompressionStayCloseAndReadable) {
   build_cache(options().half(true).compress(4).out(dir_ / "half.h5"), quiet);
   const LogitCache half(dir_ / "half.h5");
   EXPECT_EQ(half.header().dtype, "float16");
-  EXPECT_LE((half.logits() - full).abs().max().item<double>(), 2e-3 * full.abs().max().item<double>());
+  EXPECT_LE((half.logits() - full).abs().max().item<double>(),
+            2e-3 * full.abs().max().item<double>());
   EXPECT_TRUE(half.verify().empty());
 }
 
@@ -189,8 +189,8 @@ TEST_F(CacheTest, RefusesCachesThatDoNotMatchTheData) {
           "dataset", "mnist", "fashion-mnist");
   refused([&] { cache.expect_data("mnist", "test", data_.train.fingerprint(), 250); }, "split",
           "train", "test");
-  refused([&] { cache.expect_data("mnist", "train", data_.train.fingerprint(), 251); }, "N",
-          "250", "251");
+  refused([&] { cache.expect_data("mnist", "train", data_.train.fingerprint(), 251); }, "N", "250",
+          "251");
   refused([&] { cache.expect_data("mnist", "train", "0123456789abcdef", 250); },
           "dataset_fingerprint", data_.train.fingerprint(), "0123456789abcdef");
 }
@@ -242,7 +242,8 @@ TEST_F(CacheTest, VerifyFindsNonFiniteLogitsAndProbabilitiesThatDisagree) {
 }
 
 TEST_F(CacheTest, CliRefusesBadCacheRequestsWithOneLine) {
-  const std::string data = "--dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 50 ";
+  const std::string data =
+      "--dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 50 ";
   const std::string out = " --out " + (dir_ / "x.h5").string();
   struct Case {
     std::string args, needle;
@@ -250,7 +251,8 @@ TEST_F(CacheTest, CliRefusesBadCacheRequestsWithOneLine) {
   for (const Case& c : std::vector<Case>{
            {"cache " + data + out, "--teacher"},
            {"cache " + data + "--teacher " + (dir_ / "nobody").string() + out, "nobody"},
-           {"cache " + data + "--teacher " + (dir_ / "mlp").string() + " --views 0" + out, "--views"},
+           {"cache " + data + "--teacher " + (dir_ / "mlp").string() + " --views 0" + out,
+            "--views"},
            {"cache " + data + "--teacher " + (dir_ / "mlp").string() + " --temperatures 0" + out,
             "--temperatures"},
            {"cache " + data + "--teacher " + (dir_ / "mlp").string() + " --split dev" + out,
@@ -277,7 +279,8 @@ TEST_F(CacheTest, InterruptedRunResumesToTheSameLogits) {
                           " --val-size 50 --teacher " + (dir_ / "mlp").string() +
                           " --views 3 --temperatures 1 2.5 4 --chunk 64 --threads 2 --out " +
                           (dir_ / "cache.h5").string();
-  const testing::ProcessResult killed = testing::run_kdpipe(cmd, "KDPIPE_FAULT_KILL_AFTER_CHUNKS=2");
+  const testing::ProcessResult killed =
+      testing::run_kdpipe(cmd, "KDPIPE_FAULT_KILL_AFTER_CHUNKS=2");
   EXPECT_EQ(killed.signal, SIGKILL) << killed.output;
   EXPECT_FALSE(fs::exists(dir_ / "cache.h5"));  // no final name until complete
   EXPECT_TRUE(fs::exists(LogitCacheWriter::partial_path(dir_ / "cache.h5")));
@@ -327,8 +330,8 @@ TEST_F(CacheTest, PythonReadsTheCacheWithH5py) {
   build_cache(options().half(true), quiet);
   const LogitCache cache(dir_ / "cache.h5");
   const testing::ProcessResult py = testing::run_command(
-      "/usr/bin/python3 " + (testing::source_dir() / "tests/storage/read_cache.py").string() +
-      " " + (dir_ / "cache.h5").string());
+      "/usr/bin/python3 " + (testing::source_dir() / "tests/storage/read_cache.py").string() + " " +
+      (dir_ / "cache.h5").string());
   ASSERT_EQ(py.status, 0) << py.output;
   const auto got = nlohmann::json::parse(py.output);
   EXPECT_EQ(got["logits_shape"], (std::vector<int64_t>{3, 250, 10}));
@@ -337,7 +340,8 @@ TEST_F(CacheTest, PythonReadsTheCacheWithH5py) {
   EXPECT_EQ(got["labels"].get<std::vector<int64_t>>(),
             std::vector<int64_t>(data_.train.labels.data_ptr<int64_t>(),
                                  data_.train.labels.data_ptr<int64_t>() + 250));
-  EXPECT_NEAR(got["logits_sum"].get<double>(), cache.logits().to(torch::kFloat64).sum().item<double>(), 1e-3);
+  EXPECT_NEAR(got["logits_sum"].get<double>(),
+              cache.logits().to(torch::kFloat64).sum().item<double>(), 1e-3);
   EXPECT_EQ(got["attrs"]["format"], "kdpipe-logits");
   EXPECT_EQ(got["attrs"]["dataset"], "mnist");
   EXPECT_EQ(got["attrs"]["V"], 3);

@@ -1,3 +1,5 @@
+#include "students/distill.h"
+
 #include <gtest/gtest.h>
 
 #include "lib/core/error.h"
@@ -5,7 +7,6 @@
 #include "lib/models/zoo.h"
 #include "storage/cache_stage.h"
 #include "storage/logit_cache.h"
-#include "students/distill.h"
 #include "students/student_training.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -83,8 +84,9 @@ TEST_F(DistillTest, CachedLogitsTrainTheSameStudentAsTheLiveTeacherStepForStep) 
     const Classifier student = make_model("mlp:16", {1, 28, 28}, 10);
     Progress quiet = Progress::silent();
     losses.emplace_back();
-    train_student(student, data_.train, data_.info, ids, recipe, objective, teacher, train,
-                  [&](const EpochStats& s) { losses.back().push_back(s.loss); }, quiet);
+    train_student(
+        student, data_.train, data_.info, ids, recipe, objective, teacher, train,
+        [&](const EpochStats& s) { losses.back().push_back(s.loss); }, quiet);
     after.push_back(weights(student));
   }
   ASSERT_EQ(losses[0].size(), 4u);
@@ -134,8 +136,8 @@ TEST_F(DistillTest, BaselinesTrainAloneAndRecordTheirGamma) {
   EXPECT_EQ(hard["kind"], "baseline");
   EXPECT_EQ(hard["target_gamma"], 0.0);
   EXPECT_EQ(hard["views"]["augment"], "shift");
-  const nlohmann::json smooth = distill(
-      options().baseline(Baseline::smooth).smoothing(0.2).out(dir_ / "smooth"), quiet);
+  const nlohmann::json smooth =
+      distill(options().baseline(Baseline::smooth).smoothing(0.2).out(dir_ / "smooth"), quiet);
   EXPECT_DOUBLE_EQ(smooth["target_gamma"].get<double>(), 0.2);
   EXPECT_EQ(smooth["views"]["seed"], 5);  // a baseline given a cache sees the cache's views
 }

@@ -7,8 +7,8 @@
 namespace kd::testing {
 
 struct ProcessResult {
-  int status = -1;  ///< exit status, or -1 when killed by a signal
-  int signal = 0;   ///< the signal that ended it, if any
+  int status = -1;     ///< exit status, or -1 when killed by a signal
+  int signal = 0;      ///< the signal that ended it, if any
   std::string output;  ///< stdout and stderr together
 };
 

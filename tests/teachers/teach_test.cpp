@@ -1,3 +1,5 @@
+#include "teachers/teach.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 #include "lib/models/zoo.h"
 #include "lib/train/evaluate.h"
 #include "teachers/mi_probe.h"
-#include "teachers/teach.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
 
@@ -56,7 +57,8 @@ TEST(Teach, WritesModelMetricsAndLog) {
   const LoadedModel loaded = load_model(dir / "teacher" / "model.pt");
   const Dataset data = load_dataset(DataOptions("mnist").data_dir(dir / "data").val_size(100));
   const torch::Tensor logits = predict(loaded.model, data.test, data.info, PredictOptions()).logits;
-  EXPECT_DOUBLE_EQ(calibration(logits, data.test.labels).accuracy, m["test"]["accuracy"].get<double>());
+  EXPECT_DOUBLE_EQ(calibration(logits, data.test.labels).accuracy,
+                   m["test"]["accuracy"].get<double>());
   EXPECT_NE(read_text(dir / "teacher" / "train.log").find("epoch 2/2"), std::string::npos);
 }
 
