@@ -13,10 +13,6 @@ torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tenso
   return -(target * torch::log_softmax(logits, 1)).sum(1).mean();
 }
 
-}  // namespace kd
-
-namespace kd {
-
 torch::Tensor distillation_loss(const torch::Tensor& student_logits,
                                 const torch::Tensor& teacher_logits, const torch::Tensor& labels,
                                 double temperature, double alpha, double student_temperature) {

@@ -13,10 +13,6 @@ torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::T
 /// Cross-entropy -sum_k q_k log softmax(z)_k against a full target distribution q [B, K].
 torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target);
 
-}  // namespace kd
-
-namespace kd {
-
 /// Knowledge distillation (Hinton et al. 2015):
 ///   (1 − α)·CE(y, softmax(z_s)) + α·T_s²·KL(softmax(z_t / T) ‖ softmax(z_s / T_s))
 /// with T_s = `student_temperature`, or T when it is 0 (Hinton's setting, where T² keeps gradient

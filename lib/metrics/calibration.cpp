@@ -82,10 +82,6 @@ double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels)
   return 1.0 / (0.5 * (lo + hi));
 }
 
-}  // namespace kd
-
-namespace kd {
-
 void to_json(nlohmann::json& j, const ReliabilityBin& bin) {
   j = {{"lower", bin.lower},
        {"upper", bin.upper},

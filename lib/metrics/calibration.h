@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace kd {
@@ -50,11 +51,6 @@ CalibrationReport calibration(const torch::Tensor& logits, const torch::Tensor& 
 /// temperature scaling). NLL is convex in 1/T, so a golden-section search finds the optimum.
 double fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels);
 
-}  // namespace kd
-
-#include <nlohmann/json.hpp>
-
-namespace kd {
 void to_json(nlohmann::json& j, const ReliabilityBin& bin);
 void to_json(nlohmann::json& j, const CalibrationReport& report);
 }  // namespace kd

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "lib/metrics/projection.h"
+
 namespace kd {
 namespace {
 
@@ -63,11 +65,6 @@ TEST(Stability, OneForIdenticalPredictionsPerClassAndLowerWhenSpread) {
 }
 
 }  // namespace
-}  // namespace kd
-
-#include "lib/metrics/projection.h"
-
-namespace kd {
 namespace {
 
 TEST(TemplateProjection, TemplatesLandAtTheirPlaceInTheirOwnPlane) {

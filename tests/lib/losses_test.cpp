@@ -37,9 +37,6 @@ TEST(SmoothedCrossEntropy, GradientPullsTowardSmoothedTarget) {
 }
 
 }  // namespace
-}  // namespace kd
-
-namespace kd {
 namespace {
 
 double kl_by_hand(const torch::Tensor& p, const torch::Tensor& log_q) {
@@ -91,9 +88,6 @@ TEST(DistillationLoss, TSquaredKeepsGradientScaleAndStudentTemperatureOneIsMulle
 }
 
 }  // namespace
-}  // namespace kd
-
-namespace kd {
 namespace {
 
 TEST(DistillationLoss, FiniteWhenTheTeachersSoftmaxUnderflowsToZero) {
