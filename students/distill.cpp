@@ -8,7 +8,6 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
-#include "lib/core/hash.h"
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/metrics/calibration.h"
@@ -164,10 +163,7 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   }
   const int64_t views_seen = std::min(recipe.views, train.epochs());
   metrics["target_gamma"] = targets_gamma(options, teacher_logits, ids, labels, views_seen);
-  metrics["model"] = {{"arch", options.arch()},
-                      {"parameters", parameter_count(*model)},
-                      {"checkpoint", "model.pt"},
-                      {"checkpoint_hash", hash_file(model_path)}};
+  metrics["model"] = checkpoint_record(model, options.arch(), model_path);
   metrics["epochs"] = epochs;
   metrics["timing"] = {{"train_seconds", train_seconds},
                        {"threads", options.threads()},

@@ -8,7 +8,6 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
-#include "lib/core/hash.h"
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/losses/losses.h"
@@ -128,10 +127,7 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
                         {"test_size", data.test.size()},
                         {"train_fingerprint", data.train.fingerprint()},
                         {"test_fingerprint", data.test.fingerprint()}};
-  metrics["model"] = {{"arch", options.arch()},
-                      {"parameters", parameter_count(*model)},
-                      {"checkpoint", "model.pt"},
-                      {"checkpoint_hash", hash_file(model_path)}};
+  metrics["model"] = checkpoint_record(model, options.arch(), model_path);
   nlohmann::json mi_json = probe.describe();
   nlohmann::json curve = nlohmann::json::array();
   for (const auto& row : epochs) curve.push_back(row["mutual_information"]);

@@ -1,7 +1,9 @@
 #include "lib/train/classifier_metrics.h"
 
+#include "lib/core/hash.h"
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"
+#include "lib/models/zoo.h"
 
 namespace kd {
 
@@ -27,6 +29,14 @@ nlohmann::json evaluate_classifier(const Classifier& model, const Dataset& data,
                   {"stability", stability(train_probs, data.train.labels)},
                   {"gamma", target_smoothness(train_probs, data.train.labels)}};
   return out;
+}
+
+nlohmann::json checkpoint_record(const Classifier& model, const std::string& arch,
+                                 const std::filesystem::path& checkpoint) {
+  return {{"arch", arch},
+          {"parameters", parameter_count(*model)},
+          {"checkpoint", checkpoint.filename().string()},
+          {"checkpoint_hash", hash_file(checkpoint)}};
 }
 
 }  // namespace kd
