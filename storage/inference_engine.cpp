@@ -1,5 +1,6 @@
 #include "storage/inference_engine.h"
 
+#include <ATen/Context.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
@@ -44,6 +45,22 @@ class ThreadsGuard {
   int saved_;
 };
 
+// cuDNN convolutions use TF32 (a 10-bit mantissa) by default on Ampere and later GPUs. A cache
+// stores the model's float32 logits, so TF32 is off while the engine runs on CUDA.
+class Float32ConvolutionGuard {
+ public:
+  explicit Float32ConvolutionGuard(bool active)
+      : active_(active), saved_(at::globalContext().allowTF32CuDNN()) {
+    if (active_) at::globalContext().setAllowTF32CuDNN(false);
+  }
+  ~Float32ConvolutionGuard() {
+    if (active_) at::globalContext().setAllowTF32CuDNN(saved_);
+  }
+
+ private:
+  bool active_, saved_;
+};
+
 }  // namespace
 
 int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const DatasetInfo& info,
@@ -55,6 +72,7 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
   const torch::Device device = options.device();
 
   ThreadsGuard threads(cuda ? torch::get_num_threads() : 1);
+  Float32ConvolutionGuard float32(cuda);
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
                                   static_cast<std::size_t>(workers));
   tbb::enumerable_thread_specific<Worker> pool([&] {

@@ -21,7 +21,8 @@ int run_command(const std::vector<std::string>& args) {
       "jobs", po::value<int>(), "stages run at once (default: the study's study.jobs)")(
       "threads", po::value<int>(),
       "cores shared by the running stages (default: the study's study.threads; 0: all)")(
-      "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto")(
+      "device", po::value<std::string>(),
+      "cpu, cuda or auto: where every stage runs (default: the study's study.device)")(
       "dry-run", po::bool_switch(), "list every stage and whether it would run; run nothing");
   po::positional_options_description positional;
   positional.add("study", 1);
@@ -44,9 +45,14 @@ int run_command(const std::vector<std::string>& args) {
   options.kdpipe = fs::read_symlink("/proc/self/exe");
   options.jobs = vm.count("jobs") ? vm["jobs"].as<int>() : study.jobs;
   options.threads = vm.count("threads") ? vm["threads"].as<int>() : study.threads;
-  options.device = vm["device"].as<std::string>();
+  options.device = vm.count("device") ? vm["device"].as<std::string>() : study.device;
   options.dry_run = vm["dry-run"].as<bool>();
-  resolve_device(options.device);
+  try {
+    resolve_device(options.device);
+  } catch (const ConfigError& e) {
+    if (vm.count("device")) throw;
+    throw ConfigError(study.file.string() + ": study.device: " + e.what());
+  }
   check<ConfigError>(options.jobs >= 1, "--jobs: expected at least 1, got ", options.jobs);
 
   const std::vector<Stage> stages = plan_stages(study);

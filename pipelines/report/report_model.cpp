@@ -11,6 +11,7 @@
 #include "lib/metrics/projection.h"
 #include "lib/models/zoo.h"
 #include "lib/train/evaluate.h"
+#include "pipelines/study/study.h"
 
 namespace kd {
 
@@ -44,17 +45,17 @@ bool separated(const json& a, const json& b) {
   return a["accuracy_min"].get<double>() > b["accuracy_max"].get<double>();
 }
 
-// Müller et al.'s fig. 1 for one teacher: 100 training and 100 test examples of each of three
-// classes, projected onto the plane of the three classes' templates.
-json projection(const fs::path& model_path, const json& options) {
-  const std::array<int64_t, 3> classes = {0, 1, 2};
+// Müller et al.'s fig. 1 for one teacher: up to `examples` training and test examples of each of
+// three classes, projected onto the plane of the three classes' templates.
+json projection(const fs::path& model_path, const json& options,
+                const std::array<int64_t, 3>& classes, int64_t examples) {
   const LoadedModel loaded = load_model(model_path);
   const Dataset data = load_dataset(DataOptions(options["dataset"].get<std::string>())
                                         .data_dir(options["data_dir"].get<std::string>())
                                         .val_size(options["val_size"].get<int64_t>()));
   const TemplatePlane plane =
       template_plane(loaded.model->head()->weight, loaded.model->head()->bias, classes);
-  json out = {{"classes", json::array()}, {"points", json::array()}};
+  json out = {{"classes", json::array()}, {"class_indices", classes}, {"points", json::array()}};
   for (int64_t c : classes)
     out["classes"].push_back(data.info.class_names[static_cast<std::size_t>(c)]);
   for (const auto& [split, set] :
@@ -62,7 +63,7 @@ json projection(const fs::path& model_path, const json& options) {
     std::vector<int64_t> rows, which;  // example, and the index of its class in `classes`
     for (std::size_t k = 0; k < classes.size(); ++k) {
       const torch::Tensor members = set->labels.eq(classes[k]).nonzero().flatten();
-      for (int64_t i = 0; i < std::min<int64_t>(100, members.numel()); ++i) {
+      for (int64_t i = 0; i < std::min<int64_t>(examples, members.numel()); ++i) {
         rows.push_back(members[i].item<int64_t>());
         which.push_back(static_cast<int64_t>(k));
       }
@@ -87,6 +88,9 @@ json build_report(const fs::path& run_dir) {
   check<StorageError>(fs::exists(manifest_path), manifest_path.string(),
                       ": no such file (not a kdpipe run directory, or the run never started)");
   const json manifest = json::parse(read_text(manifest_path));
+  // The report's own settings, from the run's resolved study file (defaults without one).
+  const Study study =
+      fs::exists(run_dir / "study.ini") ? load_study(run_dir / "study.ini") : Study();
   json teachers = json::array();
   std::map<std::string, json> groups;  // key → group with per-seed values
   for (const json& stage : manifest["stages"]) {
@@ -115,7 +119,8 @@ json build_report(const fs::path& run_dir) {
            {"stability", m["train"]["stability"]},
            {"reliability", m["test"]["reliability"]},
            {"projection",
-            projection(run_dir / stage["id"].get<std::string>() / "model.pt", m["options"])}});
+            projection(run_dir / stage["id"].get<std::string>() / "model.pt", m["options"],
+                       study.projection_classes, study.projection_examples)}});
       continue;
     }
     json key = {{"kind", kind == "baseline" ? arg_after(cmd, "--baseline") : "distill"},

@@ -92,6 +92,12 @@ std::vector<Stage> plan_stages(const Study& s) {
                     std::to_string(s.mi_examples),
                     "--mi-views",
                     std::to_string(s.mi_views)};
+      // Options left at the command's default stay off the command line, so that a key added to
+      // study files does not change the input hash of every finished stage.
+      if (s.mi_classes != Study().mi_classes) {
+        append(teach.args, {"--mi-classes", std::to_string(s.mi_classes[0]) + "," +
+                                                std::to_string(s.mi_classes[1])});
+      }
       append(teach.args, data_args(s));
       append(teach.args, train_args(s.teacher_train));
       teach.out = teach.id;
@@ -116,6 +122,7 @@ std::vector<Stage> plan_stages(const Study& s) {
                     "--temperatures"};
       for (double t : s.temperatures) cache.args.push_back(num(t));
       if (s.half) cache.args.push_back("--half");
+      if (s.compress > 0) append(cache.args, {"--compress", std::to_string(s.compress)});
       append(cache.args, data_args(s));
       cache.out = cache.id + "/train.h5";
       cache.output = cache.out;

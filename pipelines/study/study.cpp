@@ -22,6 +22,7 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"study.name", "study"},
       {"study.jobs", "1"},
       {"study.threads", "0"},
+      {"study.device", "cpu"},
       {"data.dataset", "fashion-mnist"},
       {"data.data-dir", ""},
       {"data.val-size", "5000"},
@@ -35,6 +36,7 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"teacher.weight-decay", "5e-4"},
       {"teacher.schedule", "cosine"},
       {"teacher.augment", "shift-flip"},
+      {"teacher.mi-classes", "0 1"},
       {"teacher.mi-examples", "300"},
       {"teacher.mi-views", "5"},
       {"cache.views", "4"},
@@ -42,6 +44,7 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"cache.augment", "shift-flip"},
       {"cache.seed", "0"},
       {"cache.half", "false"},
+      {"cache.compress", "0"},
       {"student.arch", "mlp:800-800"},
       {"student.temperature", "1 2 4 8"},
       {"student.alpha", "1"},
@@ -56,6 +59,8 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"student.schedule", "cosine"},
       {"baseline.hard", "true"},
       {"baseline.smoothing", "0.1"},
+      {"report.projection-classes", "0 1 2"},
+      {"report.projection-examples", "100"},
   };
   return all;
 }
@@ -137,6 +142,21 @@ class Reader {
     }
     if (std::set<std::uint64_t>(out.begin(), out.end()).size() != out.size())
       fail(key, "a seed is listed twice");
+    return out;
+  }
+  /// Exactly N different class indices of a dataset with `classes` classes.
+  template <std::size_t N>
+  std::array<int64_t, N> classes(const std::string& key, int64_t classes) const {
+    const auto w = words(key);
+    if (w.size() != N)
+      fail(key, "expected " + std::to_string(N) + " class indices, got '" + text(key) + "'");
+    std::array<int64_t, N> out{};
+    for (std::size_t i = 0; i < N; ++i) {
+      out[i] = whole(key, w[i]);
+      if (out[i] < 0 || out[i] >= classes)
+        fail(key, "expected classes in [0, " + std::to_string(classes) + "), got " + w[i]);
+    }
+    if (std::set<int64_t>(out.begin(), out.end()).size() != N) fail(key, "a class is listed twice");
     return out;
   }
   bool flag(const std::string& key) const {
@@ -221,9 +241,12 @@ Study load_study(const fs::path& file) {
   if (s.jobs < 1) r.fail("study.jobs", "expected at least 1");
   s.threads = static_cast<int>(r.one_whole("study.threads"));
   if (s.threads < 0) r.fail("study.threads", "expected 0 (all cores) or a positive count");
+  s.device = r.single("study.device");
+  if (s.device != "cpu" && s.device != "cuda" && s.device != "auto")
+    r.fail("study.device", "expected cpu, cuda or auto, got '" + s.device + "'");
 
   const std::string dataset = r.single("data.dataset");
-  r.located("data.dataset", [&] { return dataset_info(dataset); });
+  const int64_t classes = r.located("data.dataset", [&] { return dataset_info(dataset); }).classes;
   fs::path data_dir = r.text("data.data-dir");
   if (!data_dir.empty() && data_dir.is_relative()) data_dir = s.file.parent_path() / data_dir;
   s.data = DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size"));
@@ -240,6 +263,7 @@ Study load_study(const fs::path& file) {
   s.teacher_train = r.train("teacher");
   s.teacher_train.augment(
       r.located("teacher.augment", [&] { return parse_augment(r.single("teacher.augment")); }));
+  s.mi_classes = r.classes<2>("teacher.mi-classes", classes);
   s.mi_examples = r.one_whole("teacher.mi-examples");
   if (s.mi_examples < 1) r.fail("teacher.mi-examples", "expected a positive count");
   s.mi_views = r.one_whole("teacher.mi-views");
@@ -256,6 +280,8 @@ Study load_study(const fs::path& file) {
   }
   s.cache_seed = r.seeds("cache.seed").front();
   s.half = r.flag("cache.half");
+  s.compress = static_cast<int>(r.one_whole("cache.compress"));
+  if (s.compress < 0 || s.compress > 9) r.fail("cache.compress", "expected a gzip level 0-9");
 
   s.student_archs = r.words("student.arch");
   for (const auto& a : s.student_archs)
@@ -286,6 +312,10 @@ Study load_study(const fs::path& file) {
     if (!(e > 0 && e < 1))
       r.fail("baseline.smoothing", "expected values in (0, 1), got " + join({e}));
   }
+
+  s.projection_classes = r.classes<3>("report.projection-classes", classes);
+  s.projection_examples = r.one_whole("report.projection-examples");
+  if (s.projection_examples < 1) r.fail("report.projection-examples", "expected a positive count");
   return s;
 }
 
@@ -295,18 +325,19 @@ std::string to_ini(const Study& s) {
   const TrainOptions& st = s.student_train;
   o << "# " << s.file.string() << ", as resolved by kdpipe\n"
     << "[study]\nname = " << s.name << "\njobs = " << s.jobs << "\nthreads = " << s.threads
-    << "\n\n"
+    << "\ndevice = " << s.device << "\n\n"
     << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
     << "\nval-size = " << s.data.val_size() << "\n\n"
     << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
     << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
     << "\nbatch-size = " << t.batch_size() << "\nlr = " << t.lr() << "\nmomentum = " << t.momentum()
     << "\nweight-decay = " << t.weight_decay() << "\nschedule = " << to_string(t.schedule())
-    << "\naugment = " << to_string(t.augment()) << "\nmi-examples = " << s.mi_examples
-    << "\nmi-views = " << s.mi_views << "\n\n"
+    << "\naugment = " << to_string(t.augment())
+    << "\nmi-classes = " << join_any(std::vector<int64_t>(s.mi_classes.begin(), s.mi_classes.end()))
+    << "\nmi-examples = " << s.mi_examples << "\nmi-views = " << s.mi_views << "\n\n"
     << "[cache]\nviews = " << s.views << "\ntemperatures = " << join(s.temperatures)
     << "\naugment = " << to_string(s.cache_augment) << "\nseed = " << s.cache_seed
-    << "\nhalf = " << (s.half ? "true" : "false") << "\n\n"
+    << "\nhalf = " << (s.half ? "true" : "false") << "\ncompress = " << s.compress << "\n\n"
     << "[student]\narch = " << join_any(s.student_archs)
     << "\ntemperature = " << join(s.student_temperatures) << "\nalpha = " << join(s.alphas)
     << "\nstudent-temperature = " << s.student_temperature
@@ -315,7 +346,10 @@ std::string to_ini(const Study& s) {
     << "\nmomentum = " << st.momentum() << "\nweight-decay = " << st.weight_decay()
     << "\nschedule = " << to_string(st.schedule()) << "\n\n"
     << "[baseline]\nhard = " << (s.baseline_hard ? "true" : "false")
-    << "\nsmoothing = " << join(s.baseline_smoothing) << "\n";
+    << "\nsmoothing = " << join(s.baseline_smoothing) << "\n\n"
+    << "[report]\nprojection-classes = "
+    << join_any(std::vector<int64_t>(s.projection_classes.begin(), s.projection_classes.end()))
+    << "\nprojection-examples = " << s.projection_examples << "\n";
   return o.str();
 }
 

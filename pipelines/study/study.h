@@ -3,6 +3,7 @@
 // INI, read with Boost.Program_options; see pipelines/configs/label-smoothing.ini.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,7 +22,8 @@ struct Study {
   std::vector<double> teacher_smoothing;
   std::vector<std::uint64_t> teacher_seeds;
   TrainOptions teacher_train;
-  int64_t mi_examples = 300;  ///< per class, in the MI probe
+  std::array<int64_t, 2> mi_classes = {0, 1};  ///< the two classes of the MI probe
+  int64_t mi_examples = 300;                   ///< per class, in the MI probe
   int64_t mi_views = 5;
 
   int64_t views = 1;
@@ -29,6 +31,7 @@ struct Study {
   Augment cache_augment = Augment::shift_flip;
   std::uint64_t cache_seed = 0;
   bool half = false;
+  int compress = 0;  ///< gzip level of the cache's datasets (0: none)
 
   std::vector<std::string> student_archs;
   std::vector<double> student_temperatures;
@@ -41,8 +44,13 @@ struct Study {
   bool baseline_hard = true;
   std::vector<double> baseline_smoothing;
 
+  /// The report's penultimate-layer picture: three classes, examples of each per split.
+  std::array<int64_t, 3> projection_classes = {0, 1, 2};
+  int64_t projection_examples = 100;
+
   int jobs = 1;
   int threads = 0;
+  std::string device = "cpu";  ///< cpu, cuda or auto: where every stage runs
 };
 
 /// Reads and checks a study file. ConfigError "FILE:LINE: section.key: what was expected" for an

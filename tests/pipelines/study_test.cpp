@@ -11,6 +11,7 @@
 #include "lib/core/files.h"
 #include "lib/data/datasets.h"
 #include "pipelines/study/stages.h"
+#include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -50,6 +51,10 @@ epochs = 2
 [baseline]
 hard = true
 smoothing =
+
+[report]
+projection-classes = 3 1 4
+projection-examples = 5
 )";
 
 class StudyTest : public ::testing::Test {
@@ -99,9 +104,37 @@ TEST_F(StudyTest, ReadsEveryKeyAndResolvesDataRelativeToTheStudyFile) {
   EXPECT_EQ(s.student_archs, (std::vector<std::string>{"mlp:8"}));
   EXPECT_EQ(s.train_subset, 100);
   EXPECT_TRUE(s.baseline_smoothing.empty());
+  EXPECT_EQ(s.device, "cpu");                               // the default
+  EXPECT_EQ(s.mi_classes, (std::array<int64_t, 2>{0, 1}));  // the default
+  EXPECT_EQ(s.projection_classes, (std::array<int64_t, 3>{3, 1, 4}));
+  EXPECT_EQ(s.projection_examples, 5);
   // The resolved text reads back to the same study.
   write(to_ini(s));
   EXPECT_EQ(to_ini(load_study(dir_ / "study.ini")), to_ini(s));
+}
+
+// "section.key" of every assignment in an INI text.
+std::set<std::string> ini_keys(const std::string& text) {
+  std::set<std::string> keys;
+  std::istringstream in(text);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '[') {
+      section = line.substr(1, line.find(']') - 1);
+    } else if (const auto eq = line.find(" ="); eq != std::string::npos) {
+      keys.insert(section + "." + line.substr(0, eq));
+    }
+  }
+  return keys;
+}
+
+TEST(DefaultStudy, ReadsAndSpellsOutEveryKey) {
+  const fs::path file = fs::path(KD_TEST_SOURCE_DIR) / "pipelines/configs/label-smoothing.ini";
+  const Study s = load_study(file);
+  // The README points users at this file for every key a study may set.
+  EXPECT_EQ(ini_keys(read_text(file)), ini_keys(to_ini(s)));
+  EXPECT_EQ(plan_stages(s).size(), 34u);
 }
 
 TEST_F(StudyTest, BadStudyFilesNameTheFileLineAndKey) {
@@ -123,6 +156,21 @@ TEST_F(StudyTest, BadStudyFilesNameTheFileLineAndKey) {
   EXPECT_NE(msg.find("transformer"), std::string::npos) << msg;
   msg = error_for(edited("temperature = 1 4", "temperature = 1 4 1"));
   EXPECT_NE(msg.find("listed twice"), std::string::npos) << msg;
+  msg = error_for(edited("mi-examples = 10", "mi-examples = 10\nmi-classes = 3 3"));
+  EXPECT_NE(msg.find("teacher.mi-classes: a class is listed twice"), std::string::npos) << msg;
+  msg = error_for(edited("mi-examples = 10", "mi-examples = 10\nmi-classes = 3"));
+  EXPECT_NE(msg.find("teacher.mi-classes: expected 2 class indices, got '3'"), std::string::npos)
+      << msg;
+  msg = error_for(edited("projection-classes = 3 1 4", "projection-classes = 3 1 10"));
+  EXPECT_NE(msg.find("report.projection-classes: expected classes in [0, 10), got 10"),
+            std::string::npos)
+      << msg;
+  msg = error_for(edited("threads = 2", "threads = 2\ndevice = tpu"));
+  EXPECT_NE(msg.find("study.ini:5: study.device: expected cpu, cuda or auto, got 'tpu'"),
+            std::string::npos)
+      << msg;
+  msg = error_for(edited("temperatures = 1 4", "temperatures = 1 4\ncompress = 10"));
+  EXPECT_NE(msg.find("cache.compress: expected a gzip level 0-9"), std::string::npos) << msg;
   msg = error_for(edited("dataset = mnist", "dataset = svhn"));
   EXPECT_NE(msg.find("data.dataset"), std::string::npos) << msg;
   EXPECT_THROW(load_study(dir_ / "absent.ini"), ConfigError);
@@ -144,6 +192,18 @@ TEST_F(StudyTest, StagesDependOnWhatTheyReadAndHashOnlyTheirInputs) {
     for (const Stage& s : v) h[s.id] = s.input_hash;
     return h;
   };
+  // Options at the commands' defaults stay off their command lines; others are passed on.
+  auto has = [](const Stage& st, const std::vector<std::string>& words) {
+    return std::search(st.args.begin(), st.args.end(), words.begin(), words.end()) != st.args.end();
+  };
+  EXPECT_FALSE(has(stages[0], {"--mi-classes"}));
+  EXPECT_FALSE(has(stages[1], {"--compress"}));
+  write(edited("mi-examples = 10", "mi-examples = 10\nmi-classes = 2 3\n[cache]\ncompress = 4"));
+  const std::vector<Stage> edited_stages = plan_stages(load_study(dir_ / "study.ini"));
+  EXPECT_TRUE(has(edited_stages[0], {"--mi-classes", "2,3"})) << edited_stages[0].id;
+  EXPECT_TRUE(has(edited_stages[1], {"--compress", "4"})) << edited_stages[1].id;
+  write(kTinyStudy);
+
   const auto before = hashes(stages);
   write(edited("epochs = 1", "epochs = 2"));  // the teachers' epochs
   const auto after = hashes(plan_stages(load_study(dir_ / "study.ini")));
@@ -205,16 +265,20 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
         "accuracy_mean", "accuracy_min", "accuracy_max", "ece_mean", "gamma_mean", "seeds"}) {
     EXPECT_TRUE(report["students"][0].contains(key)) << key;
   }
-  // Up to 100 training and 100 test examples of each of three classes.
+  // Up to report.projection-examples training and test examples of each of the study's three
+  // report.projection-classes.
   const Dataset data = load_dataset(DataOptions("mnist").data_dir(dir_ / "data").val_size(50));
   std::size_t expected = 0;
   for (const ImageSet* set : {&data.train, &data.test}) {
-    for (int64_t c = 0; c < 3; ++c) {
+    for (int64_t c : {3, 1, 4}) {
       expected +=
-          static_cast<std::size_t>(std::min<int64_t>(100, set->labels.eq(c).sum().item<int64_t>()));
+          static_cast<std::size_t>(std::min<int64_t>(5, set->labels.eq(c).sum().item<int64_t>()));
     }
   }
-  EXPECT_EQ(report["teachers"][0]["projection"]["points"].size(), expected);
+  const auto& projection = report["teachers"][0]["projection"];
+  EXPECT_EQ(projection["class_indices"], nlohmann::json({3, 1, 4}));
+  EXPECT_EQ(projection["classes"][0], data.info.class_names[3]);
+  EXPECT_EQ(projection["points"].size(), expected);
 
   // Every group's figures, recomputed from the stages' own metrics.json files.
   const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
@@ -308,6 +372,14 @@ TEST_F(StudyTest, CliRefusesABadStudyWithOneLine) {
   EXPECT_EQ(count(r.output, "\n"), 1) << r.output;
   EXPECT_NE(r.output.find("cache.views: expected a whole number, got 'many'"), std::string::npos)
       << r.output;
+  // study.device is where the stages run; a device this build cannot use stops the run at once.
+  if (!torch::cuda::is_available()) {
+    write(edited("threads = 2", "threads = 2\ndevice = cuda"));
+    const testing::ProcessResult cuda = run();
+    EXPECT_EQ(cuda.status, 2) << cuda.output;
+    EXPECT_NE(cuda.output.find("--device cuda"), std::string::npos) << cuda.output;
+    EXPECT_FALSE(fs::exists(dir_ / "run" / "manifest.json"));
+  }
 }
 
 }  // namespace
