@@ -1,5 +1,7 @@
 #include "lib/core/runtime.h"
 
+#include <sched.h>
+
 #include <ctime>
 #include <thread>
 
@@ -9,6 +11,11 @@
 namespace kd {
 
 int available_cores() {
+  // The CPUs this process may run on: a cluster job, a container or `taskset` gets fewer than
+  // the machine has, and threads beyond them only contend.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
 }

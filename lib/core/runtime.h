@@ -7,7 +7,8 @@
 
 namespace kd {
 
-/// Number of cores this process may use.
+/// Number of CPUs this process may run on: its affinity mask, so a cluster job's allocation or a
+/// `taskset`, not the whole machine.
 int available_cores();
 
 /// Sets LibTorch's intra-op threads (0 means all cores); returns the number set.

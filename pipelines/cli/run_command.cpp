@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
@@ -7,11 +10,52 @@
 #include "pipelines/cli/options.h"
 #include "pipelines/report/report_writers.h"
 #include "pipelines/study/executor.h"
+#include "pipelines/study/slurm.h"
 #include "pipelines/study/summary.h"
 
 namespace kd::cli {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+void print_line(const std::string& line) { std::cout << line << std::endl; }
+
+// `kdpipe run --only ID`: one stage, as a cluster job runs it. Its dependencies must be done.
+int run_one_stage(const std::vector<Stage>& stages, const std::string& id, ExecuteOptions options) {
+  const auto it =
+      std::find_if(stages.begin(), stages.end(), [&](const Stage& s) { return s.id == id; });
+  check<ConfigError>(it != stages.end(), "--only: the study has no stage '", id, "' (",
+                     stages.size(), " stages; kdpipe run STUDY --dry-run lists them)");
+  for (const Stage& s : stages) {
+    if (std::find(it->deps.begin(), it->deps.end(), s.id) == it->deps.end()) continue;
+    const std::string reason = pending_reason(s, options.run_dir);
+    check<Error>(reason.empty(), "--only ", id, ": it reads ", s.id, ", which is not done (",
+                 reason, ")");
+  }
+  Stage stage = *it;
+  stage.deps.clear();  // checked above; the other stages are not this process's to run
+  options.jobs = 1;
+  options.write_manifest = false;  // other jobs are running the other stages
+  const StageOutcome outcome = execute_stages({stage}, options, print_line).front();
+  return outcome.state == "ran" || outcome.state == "skipped" ? 0 : 1;
+}
+
+int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& options,
+                    const Study& study, const std::vector<std::string>& sbatch) {
+  const SlurmJobs jobs = write_slurm_jobs(stages, options, options.run_dir / "study.ini", sbatch);
+  if (jobs.stages == 0) {
+    std::cout << "all " << stages.size() << " stages are done: nothing to submit ("
+              << "kdpipe run " << study.file.string() << " --executor local rebuilds the report)\n";
+    return 0;
+  }
+  std::cout << "wrote " << jobs.stages << " SLURM job scripts (and report.sh, after them) in "
+            << (options.run_dir / "slurm").string() << "\nsubmit them with: bash "
+            << jobs.submit.string() << "\n";
+  return 0;
+}
+
+}  // namespace
 
 int run_command(const std::vector<std::string>& args) {
   po::options_description desc("Run");
@@ -20,15 +64,24 @@ int run_command(const std::vector<std::string>& args) {
       "run directory (default: runs/<study name>)")(
       "jobs", po::value<int>(), "stages run at once (default: the study's study.jobs)")(
       "threads", po::value<int>(),
-      "cores shared by the running stages (default: the study's study.threads; 0: all)")(
+      "cores shared by the running stages (default: the study's study.threads; 0: all); with "
+      "the slurm executor, the CPUs of each job")(
       "device", po::value<std::string>(),
       "cpu, cuda or auto: where every stage runs (default: the study's study.device)")(
+      "executor", po::value<std::string>(),
+      "local: run the stages here; slurm: write SLURM batch jobs and the script that submits "
+      "them (default: the study's study.executor)")(
+      "sbatch", po::value<std::string>(),
+      "extra sbatch options for every job, as one string (default: the study's study.sbatch)")(
+      "only", po::value<std::string>(),
+      "run this one stage (its dependencies must be done), as a cluster job does")(
       "dry-run", po::bool_switch(), "list every stage and whether it would run; run nothing");
   po::positional_options_description positional;
   positional.add("study", 1);
   po::variables_map vm;
   if (!parse(args, desc,
-             "Usage: kdpipe run STUDY.ini [--out DIR] [--jobs N] [--dry-run]\n\n"
+             "Usage: kdpipe run STUDY.ini [--out DIR] [--jobs N] [--executor local|slurm] "
+             "[--dry-run]\n\n"
              "Runs a whole study: teachers, their logit caches, distilled students and baselines,\n"
              "in dependency order, independent stages at once. A rerun skips every stage whose\n"
              "inputs have not changed and finishes what an interruption left unfinished.",
@@ -47,23 +100,46 @@ int run_command(const std::vector<std::string>& args) {
   options.threads = vm.count("threads") ? vm["threads"].as<int>() : study.threads;
   options.device = vm.count("device") ? vm["device"].as<std::string>() : study.device;
   options.dry_run = vm["dry-run"].as<bool>();
-  try {
-    resolve_device(options.device);
-  } catch (const ConfigError& e) {
-    if (vm.count("device")) throw;
-    throw ConfigError(study.file.string() + ": study.device: " + e.what());
-  }
+  const std::string executor =
+      vm.count("executor") ? vm["executor"].as<std::string>() : study.executor;
+  check<ConfigError>(executor == "local" || executor == "slurm",
+                     "--executor: expected local or slurm, got '", executor, "'");
   check<ConfigError>(options.jobs >= 1, "--jobs: expected at least 1, got ", options.jobs);
+  check<ConfigError>(options.threads >= 0, "--threads: expected 0 (all) or a positive count, got ",
+                     options.threads);
+  check<ConfigError>(executor == "local" || !vm.count("only"),
+                     "--only runs one stage here: use it with --executor local");
+  if (executor == "local") {
+    // Jobs of the slurm executor check their device where they run, not on the submitting host.
+    try {
+      resolve_device(options.device);
+    } catch (const ConfigError& e) {
+      if (vm.count("device")) throw;
+      throw ConfigError(study.file.string() + ": study.device: " + e.what());
+    }
+  } else {
+    check<ConfigError>(
+        options.device == "cpu" || options.device == "cuda" || options.device == "auto",
+        "--device: expected cpu, cuda or auto, got '", options.device, "'");
+  }
 
   const std::vector<Stage> stages = plan_stages(study);
+  if (vm.count("only")) return run_one_stage(stages, vm["only"].as<std::string>(), options);
   if (!options.dry_run) {
     ensure_directory(run_dir);
     write_text_atomically(run_dir / "study.ini", to_ini(study));
   }
   std::cout << "study " << study.name << ": " << stages.size() << " stages in " << run_dir.string()
             << "\n";
-  const auto outcomes = execute_stages(
-      stages, options, [](const std::string& line) { std::cout << line << std::endl; });
+  if (executor == "slurm" && !options.dry_run) {
+    std::vector<std::string> sbatch = study.sbatch;
+    if (vm.count("sbatch")) {
+      std::istringstream words(vm["sbatch"].as<std::string>());
+      sbatch.assign(std::istream_iterator<std::string>(words), {});
+    }
+    return submit_to_slurm(stages, options, study, sbatch);
+  }
+  const auto outcomes = execute_stages(stages, options, print_line);
   int ran = 0, skipped = 0, failed = 0, would = 0;
   for (const StageOutcome& o : outcomes) {
     if (options.dry_run) {

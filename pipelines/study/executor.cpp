@@ -23,9 +23,6 @@ namespace kd {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// Why a stage must run, or "" when it is done with the same inputs.
 std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
   const fs::path record = run_dir / stage.id / "stage.json";
   if (!fs::exists(record)) return "new";
@@ -40,6 +37,8 @@ std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
   if (!fs::exists(run_dir / stage.output)) return "its output " + stage.output + " is missing";
   return "";
 }
+
+namespace {
 
 // Runs `args` as a child of this process in `cwd`, output appended to `log_path`; the child is
 // killed if this process dies. Returns the exit status (128 + signal when killed).
@@ -109,6 +108,7 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
   std::size_t finished = 0;
 
   auto write_manifest = [&] {  // called with `mutex` held
+    if (!options.write_manifest) return;
     nlohmann::json list = nlohmann::json::array();
     for (std::size_t i = 0; i < stages.size(); ++i) {
       list.push_back({{"id", stages[i].id},

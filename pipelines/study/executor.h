@@ -23,6 +23,9 @@ struct ExecuteOptions {
   std::string device = "cpu";
   /// List what would run without running it.
   bool dry_run = false;
+  /// Keep run_dir/manifest.json up to date. Off for a single stage run as a cluster job, where
+  /// other jobs run the other stages at the same time.
+  bool write_manifest = true;
 };
 
 struct StageOutcome {
@@ -32,6 +35,10 @@ struct StageOutcome {
   std::string reason;  ///< why it ran or would run; why it failed
   double seconds = 0;
 };
+
+/// Why a stage must run ("new", "its inputs changed", ...), or "" when it finished with the same
+/// input hash and its output exists.
+std::string pending_reason(const Stage& stage, const std::filesystem::path& run_dir);
 
 /// Runs (or, dry, inspects) every stage. Each stage folder gets stage.json (its input hash and
 /// state) and stage.log; run_dir/manifest.json lists them all and is rewritten as they change.

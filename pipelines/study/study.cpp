@@ -23,6 +23,8 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"study.jobs", "1"},
       {"study.threads", "0"},
       {"study.device", "cpu"},
+      {"study.executor", "local"},
+      {"study.sbatch", ""},
       {"data.dataset", "fashion-mnist"},
       {"data.data-dir", ""},
       {"data.val-size", "5000"},
@@ -244,6 +246,10 @@ Study load_study(const fs::path& file) {
   s.device = r.single("study.device");
   if (s.device != "cpu" && s.device != "cuda" && s.device != "auto")
     r.fail("study.device", "expected cpu, cuda or auto, got '" + s.device + "'");
+  s.executor = r.single("study.executor");
+  if (s.executor != "local" && s.executor != "slurm")
+    r.fail("study.executor", "expected local or slurm, got '" + s.executor + "'");
+  s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
 
   const std::string dataset = r.single("data.dataset");
   const int64_t classes = r.located("data.dataset", [&] { return dataset_info(dataset); }).classes;
@@ -325,7 +331,8 @@ std::string to_ini(const Study& s) {
   const TrainOptions& st = s.student_train;
   o << "# " << s.file.string() << ", as resolved by kdpipe\n"
     << "[study]\nname = " << s.name << "\njobs = " << s.jobs << "\nthreads = " << s.threads
-    << "\ndevice = " << s.device << "\n\n"
+    << "\ndevice = " << s.device << "\nexecutor = " << s.executor
+    << "\nsbatch = " << join_any(s.sbatch) << "\n\n"
     << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
     << "\nval-size = " << s.data.val_size() << "\n\n"
     << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)

@@ -50,7 +50,9 @@ struct Study {
 
   int jobs = 1;
   int threads = 0;
-  std::string device = "cpu";  ///< cpu, cuda or auto: where every stage runs
+  std::string device = "cpu";       ///< cpu, cuda or auto: where every stage runs
+  std::string executor = "local";   ///< local (child processes here) or slurm (batch jobs)
+  std::vector<std::string> sbatch;  ///< extra sbatch options of every job (slurm executor)
 };
 
 /// Reads and checks a study file. ConfigError "FILE:LINE: section.key: what was expected" for an

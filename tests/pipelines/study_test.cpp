@@ -346,6 +346,74 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   EXPECT_NE(md.find(report["verdict"][0].get<std::string>()), std::string::npos);
 }
 
+// A stand-in for SLURM's sbatch: records its arguments and runs the job at once (submit.sh submits
+// jobs in dependency order), then prints a job id as `sbatch --parsable` does.
+const char* kFakeSbatch = R"(#!/usr/bin/env bash
+n=$(( $(cat "$SBATCH_LOG" 2> /dev/null | wc -l) + 1 ))
+echo "$n $*" >> "$SBATCH_LOG"
+bash "${@: -1}" > /dev/null 2>&1 || echo "job $n failed" >> "$SBATCH_LOG"
+echo "$n;cluster"
+)";
+
+TEST_F(StudyTest, SlurmExecutorWritesJobsThatRunTheStudy) {
+  const fs::path bin = dir_ / "bin", log = dir_ / "sbatch.log";
+  write_text_atomically(bin / "sbatch", kFakeSbatch);
+  fs::permissions(bin / "sbatch", fs::perms::owner_exec, fs::perm_options::add);
+  const testing::ProcessResult wrote = run("--executor slurm --threads 1 --sbatch '-p debug -t 9'");
+  ASSERT_EQ(wrote.status, 0) << wrote.output;
+  EXPECT_NE(wrote.output.find("wrote 9 SLURM job scripts"), std::string::npos) << wrote.output;
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "teach" / "eps0-seed0" / "metrics.json"));  // not run
+  const std::string job = read_text(dir_ / "run/slurm/jobs/001-teach-eps0-seed0.sh");
+  EXPECT_NE(job.find("#SBATCH --cpus-per-task=1"), std::string::npos) << job;
+  EXPECT_NE(job.find("'--only' 'teach/eps0-seed0'"), std::string::npos) << job;
+
+  const testing::ProcessResult submitted =
+      testing::run_command("bash " + (dir_ / "run/slurm/submit.sh").string(),
+                           "PATH=" + bin.string() + ":$PATH SBATCH_LOG=" + log.string());
+  ASSERT_EQ(submitted.status, 0) << submitted.output;
+  EXPECT_NE(submitted.output.find("submitted 9 stage jobs; the report follows as job 10"),
+            std::string::npos)
+      << submitted.output;
+  const std::string calls = read_text(log);
+  EXPECT_EQ(calls.find("failed"), std::string::npos) << calls;
+  // Job 1 teaches eps0, job 2 caches it; its students wait for job 2; the report for all nine.
+  EXPECT_NE(calls.find("1 --parsable -p debug -t 9 jobs/001-teach-eps0-seed0.sh"),
+            std::string::npos)
+      << calls;
+  EXPECT_NE(calls.find("2 --parsable -p debug -t 9 --dependency=afterok:1 jobs/002-cache-eps0"),
+            std::string::npos)
+      << calls;
+  EXPECT_NE(calls.find("--dependency=afterok:2 jobs/003-distill-eps0-seed0"), std::string::npos)
+      << calls;
+  EXPECT_EQ(count(calls.substr(calls.find("\n10 ")), ":"), 9) << calls;
+  // The jobs ran every stage; the last one rewrote the manifest and wrote the report.
+  const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
+  for (const auto& s : manifest["stages"]) EXPECT_EQ(s["state"], "skipped") << s["id"];
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "report" / "report.json"));
+  EXPECT_NE(run("--dry-run").output.find("0 would run, 9 done"), std::string::npos);
+
+  // Everything done: nothing to submit.
+  const testing::ProcessResult again = run("--executor slurm");
+  EXPECT_NE(again.output.find("nothing to submit"), std::string::npos) << again.output;
+}
+
+TEST_F(StudyTest, OnlyRunsOneStageOnceItsDependenciesAreDone) {
+  const testing::ProcessResult early = run("--only cache/eps0-seed0");
+  EXPECT_EQ(early.status, 1) << early.output;
+  EXPECT_NE(early.output.find("--only cache/eps0-seed0: it reads teach/eps0-seed0, which is not "
+                              "done (new)"),
+            std::string::npos)
+      << early.output;
+  EXPECT_EQ(run("--only nothing/here").status, 2);
+  ASSERT_EQ(run("--only teach/eps0-seed0").status, 0);
+  const testing::ProcessResult cache = run("--only cache/eps0-seed0");
+  ASSERT_EQ(cache.status, 0) << cache.output;
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "cache" / "eps0-seed0" / "train.h5"));
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "teach" / "eps0.1-seed0"));  // only what was asked
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "manifest.json"));           // other jobs may be running
+  EXPECT_NE(run("--dry-run").output.find("7 would run, 2 done"), std::string::npos);
+}
+
 TEST_F(StudyTest, ResumesAfterTheRunIsKilled) {
   const testing::ProcessResult killed = run("--jobs 1", "KDPIPE_FAULT_KILL_AFTER_STAGES=3");
   EXPECT_EQ(killed.signal, SIGKILL) << killed.output;
