@@ -1,6 +1,7 @@
 #include "pipelines/study/executor.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <tbb/flow_graph.h>
@@ -70,6 +71,26 @@ int run_child(const fs::path& binary, const std::vector<std::string>& args, cons
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+// Held while this process runs a stage. Another kdpipe — a second local run of the same study, or a
+// cluster job — must not run the same stage at once: two writers of one FILE.partial would corrupt
+// it. An flock goes with its process, so a killed run leaves no stale lock behind.
+class StageLock {
+ public:
+  explicit StageLock(const fs::path& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)),
+        held_(fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0) {}
+  ~StageLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  StageLock(const StageLock&) = delete;
+  StageLock& operator=(const StageLock&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  int fd_;
+  bool held_;
+};
+
 std::string last_line(const fs::path& path) {
   std::string text;
   try {
@@ -129,6 +150,11 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     std::lock_guard<std::mutex> lock(mutex);
     write_manifest();
   }
+  auto finish = [&](const std::string& line) {  // called with `mutex` held
+    ++finished;
+    log("[" + std::to_string(finished) + "/" + std::to_string(stages.size()) + "] " + line);
+    write_manifest();
+  };
 
   auto run_stage = [&](std::size_t i) {
     const Stage& stage = stages[i];
@@ -143,11 +169,8 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
         }
       }
       if (out.state == "skipped" || out.state == "blocked") {
-        ++finished;
-        log("[" + std::to_string(finished) + "/" + std::to_string(stages.size()) + "] " +
-            (out.state == "skipped" ? "skip " : "blocked ") + stage.id +
-            (out.state == "blocked" ? " (" + out.reason + ")" : ""));
-        write_manifest();
+        finish((out.state == "skipped" ? "skip " : "blocked ") + stage.id +
+               (out.state == "blocked" ? " (" + out.reason + ")" : ""));
         return;
       }
       out.state = "running";
@@ -155,6 +178,22 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     }
     const fs::path dir = run_dir / stage.id;
     ensure_directory(dir);
+    const StageLock stage_lock(dir / "stage.lock");
+    if (!stage_lock.held()) {
+      std::lock_guard<std::mutex> lock(mutex);
+      out.state = "failed";
+      out.reason = "another kdpipe process is running it now (it holds " +
+                   (dir / "stage.lock").string() + ")";
+      finish("FAILED " + stage.id + ": " + out.reason);
+      return;
+    }
+    if (pending_reason(stage, run_dir).empty()) {  // another process finished it meanwhile
+      std::lock_guard<std::mutex> lock(mutex);
+      out.state = "skipped";
+      out.reason.clear();
+      finish("skip " + stage.id + " (finished meanwhile by another kdpipe process)");
+      return;
+    }
     std::vector<std::string> args = stage.args;
     args.insert(args.end(), {"--out", stage.out, "--threads", std::to_string(threads_each),
                              "--device", options.device});
@@ -180,13 +219,10 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
         out.reason = "exit status " + std::to_string(status) + ": " + last_line(dir / "stage.log") +
                      " (log: " + (dir / "stage.log").string() + ")";
       }
-      ++finished;
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.1f", out.seconds);
-      log("[" + std::to_string(finished) + "/" + std::to_string(stages.size()) + "] " +
-          (ok ? "ran  " : "FAILED ") + stage.id + " in " + secs + " s" +
-          (ok ? "" : ": " + out.reason));
-      write_manifest();
+      finish((ok ? "ran  " : "FAILED ") + stage.id + " in " + secs + " s" +
+             (ok ? "" : ": " + out.reason));
     }
     if (++ran == kill_after) std::raise(SIGKILL);
   };

@@ -1,6 +1,9 @@
 #include "pipelines/study/study.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -412,6 +415,26 @@ TEST_F(StudyTest, OnlyRunsOneStageOnceItsDependenciesAreDone) {
   EXPECT_FALSE(fs::exists(dir_ / "run" / "teach" / "eps0.1-seed0"));  // only what was asked
   EXPECT_FALSE(fs::exists(dir_ / "run" / "manifest.json"));           // other jobs may be running
   EXPECT_NE(run("--dry-run").output.find("7 would run, 2 done"), std::string::npos);
+}
+
+TEST_F(StudyTest, AStageAnotherProcessIsRunningIsLeftAlone) {
+  // As a concurrent `kdpipe run` or cluster job does while it runs teach/eps0-seed0.
+  const fs::path lock_path = dir_ / "run" / "teach" / "eps0-seed0" / "stage.lock";
+  fs::create_directories(lock_path.parent_path());
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const testing::ProcessResult busy = run();
+  EXPECT_EQ(busy.status, 1) << busy.output;
+  EXPECT_NE(busy.output.find("FAILED teach/eps0-seed0: another kdpipe process is running it now"),
+            std::string::npos)
+      << busy.output;
+  EXPECT_NE(busy.output.find("blocked cache/eps0-seed0"), std::string::npos) << busy.output;
+  EXPECT_FALSE(fs::exists(dir_ / "run" / "teach" / "eps0-seed0" / "stage.json"));  // untouched
+  ::close(fd);  // that process ends
+  const testing::ProcessResult after = run();
+  ASSERT_EQ(after.status, 0) << after.output;
+  EXPECT_NE(after.output.find("4 ran, 5 skipped"), std::string::npos) << after.output;
 }
 
 TEST_F(StudyTest, ResumesAfterTheRunIsKilled) {
