@@ -50,6 +50,9 @@ CacheSummary build_cache(const CacheOptions& options,
   const TeacherModel teacher = options.teacher().empty()
                                    ? TeacherModel::from_torchscript(options.torchscript())
                                    : TeacherModel::from_checkpoint(options.teacher());
+  check<ConfigError>(teacher.input().empty() || teacher.input() == options.input(), "--input ",
+                     options.input(), ": ", options.teacher().string(), " was evaluated on ",
+                     teacher.input(), " input");
   // Refuse a teacher that cannot take the data before loading any of it.
   teacher.check_compatible(dataset_info(options.data().name()));
   const Dataset data = load_dataset(options.data());

@@ -1,12 +1,11 @@
 #include "storage/teacher_model.h"
 
-#include <torch/script.h>
-
 #include <nlohmann/json.hpp>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/hash.h"
+#include "lib/models/scripted_classifier.h"
 #include "lib/models/zoo.h"
 
 namespace kd {
@@ -14,6 +13,24 @@ namespace kd {
 namespace fs = std::filesystem;
 
 TeacherModel TeacherModel::from_checkpoint(const fs::path& path) {
+  // A teach directory of a TorchScript teacher holds its evaluation, not a checkpoint.
+  const fs::path evaluated = path / "metrics.json";
+  if (fs::is_directory(path) && !fs::exists(path / "model.pt") && fs::exists(evaluated)) {
+    try {
+      const auto m = nlohmann::json::parse(read_text(evaluated));
+      if (m.at("model").value("source", "") == "torchscript") {
+        TeacherModel t = from_torchscript(m.at("model").at("checkpoint").get<std::string>());
+        check<StorageError>(t.hash_ == m.at("model").at("checkpoint_hash").get<std::string>(),
+                            t.checkpoint_.string(), ": changed since ", path.string(),
+                            " evaluated it (its hash differs from metrics.json's)");
+        t.smoothing_ = m.at("options").at("smoothing").get<double>();
+        t.input_ = m.at("options").at("input").get<std::string>();
+        return t;
+      }
+    } catch (const nlohmann::json::exception& e) {
+      throw StorageError(evaluated.string() + ": not a teacher's metrics file (" + e.what() + ")");
+    }
+  }
   TeacherModel t;
   t.source_ = "kdpipe";
   t.checkpoint_ = fs::is_directory(path) ? path / "model.pt" : path;
@@ -44,13 +61,7 @@ TeacherModel TeacherModel::from_torchscript(const fs::path& path) {
   t.source_ = "torchscript";
   t.arch_ = "torchscript";
   t.checkpoint_ = path;
-  check<StorageError>(fs::is_regular_file(path), "--torchscript ", path.string(), ": no such file");
-  try {
-    torch::jit::load(path.string());
-  } catch (const c10::Error& e) {
-    throw StorageError("--torchscript " + path.string() + ": not a TorchScript module (" +
-                       std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + ")");
-  }
+  load_torchscript(path);  // refuses a missing file or one that is not TorchScript, naming it
   t.hash_ = hash_file(path);
   return t;
 }
@@ -67,22 +78,7 @@ void TeacherModel::check_compatible(const DatasetInfo& info) const {
                        ": the model was trained on ", dataset_, ", not ", info.name);
     return;
   }
-  // A TorchScript module says nothing of its input: try one batch of the dataset's shape.
-  const TeacherReplica probe = replica(torch::kCPU);
-  torch::Tensor out;
-  try {
-    out = probe(torch::zeros({2, info.channels, info.height, info.width}));
-  } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's own
-    const std::string why = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
-    throw ConfigError("--torchscript " + checkpoint_.string() + ": cannot take " + info.name +
-                      " images of shape [B, " + std::to_string(info.channels) + ", " +
-                      std::to_string(info.height) + ", " + std::to_string(info.width) +
-                      "]: " + why);
-  }
-  check<ConfigError>(out.dim() == 2 && out.size(0) == 2 && out.size(1) == info.classes,
-                     "--torchscript ", checkpoint_.string(), ": for a batch of 2 ", info.name,
-                     " images it returned shape ", out.sizes(), ", expected [2, ", info.classes,
-                     "]");
+  load_torchscript(checkpoint_)->check_compatible(info);
 }
 
 TeacherReplica TeacherModel::replica(const torch::Device& device) const {
@@ -92,14 +88,8 @@ TeacherReplica TeacherModel::replica(const torch::Device& device) const {
     model->eval();
     return [model](const torch::Tensor& x) { return model->forward(x); };
   }
-  auto module =
-      std::make_shared<torch::jit::Module>(torch::jit::load(checkpoint_.string(), device));
-  module->eval();
-  return [module](const torch::Tensor& x) {
-    const torch::IValue out = module->forward({x});
-    TORCH_CHECK(out.isTensor(), "the TorchScript teacher must return a tensor of logits");
-    return out.toTensor();
-  };
+  const std::shared_ptr<ScriptedClassifierImpl> module = load_torchscript(checkpoint_, device);
+  return [module](const torch::Tensor& x) { return module->forward(x); };
 }
 
 }  // namespace kd

@@ -17,7 +17,9 @@ using TeacherReplica = std::function<torch::Tensor(const torch::Tensor&)>;
 
 class TeacherModel {
  public:
-  /// A teach-stage output: `path` is its directory (model.pt, metrics.json) or model.pt itself.
+  /// A teach-stage output: `path` is its directory (model.pt, metrics.json) or model.pt itself;
+  /// or the directory where `kdpipe teach --torchscript` evaluated a TorchScript teacher, which
+  /// then gives the stated ε and input, and must not have changed since.
   static TeacherModel from_checkpoint(const std::filesystem::path& path);
   /// A TorchScript module whose forward maps [B, C, H, W] to [B, K].
   static TeacherModel from_torchscript(const std::filesystem::path& path);
@@ -36,6 +38,8 @@ class TeacherModel {
   double smoothing() const { return smoothing_; }             ///< -1 when unknown
   int64_t seed() const { return seed_; }                      ///< -1 when unknown
   const std::string& trained_on() const { return dataset_; }  ///< "" when unknown
+  /// How a TorchScript teacher takes its images, when its evaluation recorded it ("" otherwise).
+  const std::string& input() const { return input_; }
 
  private:
   std::string source_;
@@ -45,6 +49,7 @@ class TeacherModel {
   double smoothing_ = -1;
   int64_t seed_ = -1;
   std::string dataset_;
+  std::string input_;
   int64_t channels_ = 0, height_ = 0, width_ = 0, classes_ = 0;
 };
 

@@ -8,10 +8,12 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/hash.h"
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
+#include "lib/models/scripted_classifier.h"
 #include "lib/models/zoo.h"
 #include "lib/train/classifier_metrics.h"
 
@@ -23,7 +25,9 @@ void TeachOptions::validate() const {
   check<ConfigError>(smoothing() >= 0 && smoothing() < 1,
                      "--smoothing: expected a label-smoothing value in [0, 1), got ", smoothing());
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
-  parse_model_spec(arch());
+  check<ConfigError>(input() == "normalized" || input() == "unit",
+                     "--input: expected normalized or unit, got '", input(), "'");
+  if (torchscript().empty()) parse_model_spec(arch());
   dataset_info(data().name());
   train().validate();
 }
@@ -32,10 +36,13 @@ namespace {
 
 nlohmann::json describe(const TeachOptions& o) {
   const TrainOptions& t = o.train();
+  const bool scripted = !o.torchscript().empty();
   return {{"dataset", o.data().name()},
           {"data_dir", o.data().data_dir().string()},
           {"val_size", o.data().val_size()},
-          {"arch", o.arch()},
+          {"arch", scripted ? "torchscript" : o.arch()},
+          {"torchscript", scripted ? fs::absolute(o.torchscript()).string() : ""},
+          {"input", scripted ? o.input() : "normalized"},
           {"smoothing", o.smoothing()},
           {"epochs", t.epochs()},
           {"batch_size", t.batch_size()},
@@ -50,10 +57,90 @@ nlohmann::json describe(const TeachOptions& o) {
           {"threads", o.threads()}};
 }
 
+nlohmann::json dataset_record(const Dataset& data) {
+  return {{"name", data.info.name},
+          {"classes", data.info.classes},
+          {"train_size", data.train.size()},
+          {"val_size", data.val.size()},
+          {"test_size", data.test.size()},
+          {"train_fingerprint", data.train.fingerprint()},
+          {"test_fingerprint", data.test.fingerprint()}};
+}
+
+// Müller et al. measure MI with the training augmentation as noise; without augmentation
+// there is no noise to measure against, so the probe falls back to random shifts.
+MiProbeOptions probe_options(const TeachOptions& options) {
+  const TrainOptions& train = options.train();
+  MiProbeOptions mi = options.mi();
+  return mi.augment(train.augment() == Augment::none ? Augment::shift : train.augment())
+      .seed(train.seed())
+      .device(train.device());
+}
+
+// The fields every teacher's metrics.json has, around the evaluation of `model`.
+nlohmann::json teacher_metrics(const Classifier& model, const Dataset& data,
+                               const TeachOptions& options, const MiProbe& probe,
+                               const nlohmann::json& mi_curve) {
+  nlohmann::json metrics =
+      evaluate_classifier(model, data, PredictOptions().device(options.train().device()));
+  metrics["kind"] = "teacher";
+  metrics["kdpipe_version"] = version();
+  metrics["created"] = utc_timestamp();
+  metrics["options"] = describe(options);
+  metrics["dataset"] = dataset_record(data);
+  nlohmann::json mi_json = probe.describe();
+  mi_json["per_epoch"] = mi_curve;
+  mi_json["final"] = mi_curve.back();
+  metrics["mutual_information"] = mi_json;
+  metrics["target_gamma"] = options.smoothing();  // γ of label-smoothed targets is ε itself
+  return metrics;
+}
+
+void log_result(spdlog::logger& log, const nlohmann::json& metrics) {
+  log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}; final MI {:.3f}",
+           metrics["test"]["accuracy"].get<double>(), metrics["test"]["nll"].get<double>(),
+           metrics["test"]["ece"].get<double>(),
+           metrics["mutual_information"]["final"].get<double>());
+}
+
+// A teacher trained elsewhere: the same evaluation, no training.
+nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
+  ensure_directory(options.out());
+  const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
+  spdlog::logger& log = *log_ptr;
+  const auto model = load_torchscript(options.torchscript(), options.train().device());
+  Dataset data = load_dataset(options.data());
+  model->check_compatible(data.info);
+  if (options.input() == "unit") {  // make_batch then yields pixels in [0, 1]
+    data.info.mean.assign(data.info.mean.size(), 0.0f);
+    data.info.std.assign(data.info.std.size(), 1.0f);
+  }
+  log.info("kdpipe {} teach: evaluating TorchScript teacher {} ({} input) on {}", version(),
+           options.torchscript().string(), options.input(), data.info.name);
+  const auto start = std::chrono::steady_clock::now();
+  const MiProbe probe(data.train, data.info, probe_options(options));
+  nlohmann::json metrics =
+      teacher_metrics(model, data, options, probe, nlohmann::json::array({probe.measure(model)}));
+  metrics["model"] = {{"arch", "torchscript"},
+                      {"source", "torchscript"},
+                      {"checkpoint", fs::absolute(options.torchscript()).string()},
+                      {"checkpoint_hash", hash_file(options.torchscript())}};
+  metrics["epochs"] = nlohmann::json::array();
+  metrics["timing"] = {
+      {"evaluate_seconds",
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
+      {"threads", options.threads()},
+      {"device", options.train().device().str()}};
+  write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
+  log_result(log, metrics);
+  return metrics;
+}
+
 }  // namespace
 
 nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   options.validate();
+  if (!options.torchscript().empty()) return evaluate_torchscript_teacher(options);
   ensure_directory(options.out());
   const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
   spdlog::logger& log = *log_ptr;
@@ -70,13 +157,7 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   log.info("{} parameters, device {}, {} threads", parameter_count(*model), train.device().str(),
            options.threads());
 
-  // Müller et al. measure MI with the training augmentation as noise; without augmentation
-  // there is no noise to measure against, so the probe falls back to random shifts.
-  MiProbeOptions mi = options.mi();
-  mi.augment(train.augment() == Augment::none ? Augment::shift : train.augment())
-      .seed(train.seed())
-      .device(train.device());
-  const MiProbe probe(data.train, data.info, mi);
+  const MiProbe probe(data.train, data.info, probe_options(options));
   const PredictOptions eval_options = PredictOptions().device(train.device());
 
   nlohmann::json epochs = nlohmann::json::array();
@@ -115,35 +196,17 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   const fs::path model_path = options.out() / "model.pt";
   save_model(model, meta, model_path);
 
-  nlohmann::json metrics = evaluate_classifier(model, data, eval_options);
-  metrics["kind"] = "teacher";
-  metrics["kdpipe_version"] = version();
-  metrics["created"] = utc_timestamp();
-  metrics["options"] = describe(options);
-  metrics["dataset"] = {{"name", data.info.name},
-                        {"classes", data.info.classes},
-                        {"train_size", data.train.size()},
-                        {"val_size", data.val.size()},
-                        {"test_size", data.test.size()},
-                        {"train_fingerprint", data.train.fingerprint()},
-                        {"test_fingerprint", data.test.fingerprint()}};
-  metrics["model"] = checkpoint_record(model, options.arch(), model_path);
-  nlohmann::json mi_json = probe.describe();
   nlohmann::json curve = nlohmann::json::array();
   for (const auto& row : epochs) curve.push_back(row["mutual_information"]);
-  mi_json["per_epoch"] = curve;
-  mi_json["final"] = curve.back();
-  metrics["mutual_information"] = mi_json;
-  metrics["target_gamma"] = eps;  // γ of label-smoothed targets is ε itself
+  nlohmann::json metrics = teacher_metrics(model, data, options, probe, curve);
+  metrics["model"] = checkpoint_record(model, options.arch(), model_path);
   metrics["epochs"] = epochs;
   metrics["timing"] = {{"train_seconds", train_seconds},
                        {"images_per_second", images / std::max(train_seconds, 1e-9)},
                        {"threads", options.threads()},
                        {"device", train.device().str()}};
   write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
-  log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}; final MI {:.3f}",
-           metrics["test"]["accuracy"].get<double>(), metrics["test"]["nll"].get<double>(),
-           metrics["test"]["ece"].get<double>(), mi_json["final"].get<double>());
+  log_result(log, metrics);
   return metrics;
 }
 

@@ -18,8 +18,14 @@ struct TeachOptions {
   TORCH_ARG(DataOptions, data);
   /// Model spec (see lib/models/zoo.h).
   TORCH_ARG(std::string, arch) = "mlp:1200-1200";
-  /// Label smoothing ε in [0, 1).
+  /// Label smoothing ε in [0, 1) (for a TorchScript teacher: the ε it was trained with, as the
+  /// user states it; it labels the teacher and is its targets' γ).
   TORCH_ARG(double, smoothing) = 0.0;
+  /// A TorchScript classifier trained elsewhere: evaluate it instead of training one.
+  TORCH_ARG(std::filesystem::path, torchscript);
+  /// How images reach a TorchScript teacher: "normalized" (the dataset's mean and standard
+  /// deviation) or "unit" (pixels scaled to [0, 1]).
+  TORCH_ARG(std::string, input) = "normalized";
   TORCH_ARG(TrainOptions, train);
   /// The MI probe; its augmentation, seed and device are taken from `train`.
   TORCH_ARG(MiProbeOptions, mi);
@@ -30,7 +36,9 @@ struct TeachOptions {
 };
 
 /// Trains and evaluates a teacher, writing DIR/model.pt, DIR/metrics.json and DIR/train.log.
-/// metrics.json is written last: its presence means the stage finished. Returns its content.
+/// With `torchscript`, evaluates that model instead (no training, no model.pt; the MI "curve" is
+/// its final value). metrics.json is written last: its presence means the stage finished.
+/// Returns its content.
 nlohmann::json teach(const TeachOptions& options, Progress& progress);
 
 }  // namespace kd

@@ -19,7 +19,7 @@ class ClassifierImpl : public torch::nn::Module {
   /// Penultimate activations [B, D].
   virtual torch::Tensor features(const torch::Tensor& x) = 0;
   /// Logits [B, classes].
-  torch::Tensor forward(const torch::Tensor& x) { return head_->forward(features(x)); }
+  virtual torch::Tensor forward(const torch::Tensor& x) { return head_->forward(features(x)); }
   /// The final layer: row k of its weight (with bias k) is the template of class k.
   torch::nn::Linear head() const { return head_; }
 

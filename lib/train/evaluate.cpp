@@ -16,9 +16,13 @@ Predictions predict(const Classifier& model, const ImageSet& set, const DatasetI
     const torch::Tensor x =
         make_batch(set, info, chunk, options.augment(), options.seed(), options.stream())
             .to(options.device());
+    if (!with_features) {
+      logits.push_back(model->forward(x).to(torch::kCPU));
+      continue;
+    }
     const torch::Tensor h = model->features(x);
     logits.push_back(model->head()->forward(h).to(torch::kCPU));
-    if (with_features) features.push_back(h.to(torch::kCPU));
+    features.push_back(h.to(torch::kCPU));
   }
   Predictions out;
   out.logits = logits.empty() ? torch::empty({0, 0}) : torch::cat(logits);

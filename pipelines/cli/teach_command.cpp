@@ -30,8 +30,14 @@ int teach_command(const std::vector<std::string>& args) {
   teacher.add_options()("arch", po::value<std::string>()->default_value("mlp:1200-1200"),
                         "model spec: mlp:W1-W2-..., cnn:W, resnet:20|32|56, alexnet")(
       "smoothing", po::value<double>()->default_value(0.0),
-      "label smoothing eps in [0, 1): target (1-eps)*one_hot + eps/K")(
-      "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)")(
+      "label smoothing eps in [0, 1): target (1-eps)*one_hot + eps/K (with --torchscript: the "
+      "eps that model was trained with)")(
+      "torchscript", po::value<std::string>()->default_value(""),
+      "evaluate this TorchScript classifier (trained elsewhere) instead of training a teacher")(
+      "input", po::value<std::string>()->default_value("normalized"),
+      "with --torchscript, the images it takes: normalized (the dataset's mean and std) or unit "
+      "(pixels in [0, 1])")("out", po::value<std::string>(),
+                            "output directory (model.pt, metrics.json, train.log)")(
       "mi-classes", po::value<std::string>()->default_value("0,1"),
       "the two classes whose logit difference the MI probe observes")(
       "mi-examples", po::value<int64_t>()->default_value(300),
@@ -41,10 +47,12 @@ int teach_command(const std::vector<std::string>& args) {
   desc.add(teacher).add(data_options()).add(train_options(15)).add(runtime_options());
   po::variables_map vm;
   if (!parse(args, desc,
-             "Usage: kdpipe teach --out DIR [options]\n\n"
+             "Usage: kdpipe teach --out DIR [options]\n"
+             "       kdpipe teach --torchscript FILE [--input normalized|unit] --out DIR\n\n"
              "Trains a teacher with label-smoothed cross-entropy and evaluates it: writes\n"
              "DIR/model.pt, DIR/metrics.json (accuracy, NLL, ECE, temperature scaling, MI\n"
-             "per epoch, stability) and DIR/train.log.",
+             "per epoch, stability) and DIR/train.log. With --torchscript, evaluates that\n"
+             "model the same way instead (metrics.json and train.log; MI at the end only).",
              vm)) {
     return 0;
   }
@@ -54,6 +62,8 @@ int teach_command(const std::vector<std::string>& args) {
   options.data(data_options_from(vm))
       .arch(vm["arch"].as<std::string>())
       .smoothing(vm["smoothing"].as<double>())
+      .torchscript(vm["torchscript"].as<std::string>())
+      .input(vm["input"].as<std::string>())
       .train(train_options_from(vm))
       .mi(MiProbeOptions()
               .class_a(a)

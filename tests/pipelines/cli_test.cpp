@@ -1,5 +1,6 @@
 // End-to-end: runs the kdpipe binary as a user would and checks exit status and messages.
 #include <gtest/gtest.h>
+#include <torch/script.h>
 
 #include <fstream>
 
@@ -58,6 +59,52 @@ TEST_F(Cli, TeachRunsEndToEnd) {
   // Not a terminal: one plain line per epoch, no carriage returns.
   EXPECT_NE(r.output.find("epoch 1/1"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find('\r'), std::string::npos);
+}
+
+// A teacher trained elsewhere: evaluated by `teach --torchscript`, cached from that directory
+// (which carries the ε the user stated), and distilled — the README's recipe.
+TEST_F(Cli, TorchScriptTeacherFromEvaluationToStudent) {
+  torch::jit::Module m("Linear");
+  m.register_parameter("w", torch::randn({784, 10}) * 0.05, false);
+  m.define(R"(
+    def forward(self, x):
+        return torch.matmul(x.flatten(1), self.w)
+  )");
+  m.save((dir_ / "teacher.pt").string());
+  const std::string data =
+      " --dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 100 --threads 1";
+  const fs::path eval = dir_ / "eval", cache = dir_ / "train.h5";
+  const ProcessResult taught =
+      run("teach --torchscript " + (dir_ / "teacher.pt").string() +
+          " --input unit --smoothing 0.1 --mi-examples 10 --out " + eval.string() + data);
+  ASSERT_EQ(taught.status, 0) << taught.output;
+  EXPECT_NE(taught.output.find("test accuracy"), std::string::npos) << taught.output;
+  EXPECT_FALSE(fs::exists(eval / "model.pt"));
+
+  expect_one_line_error(run("cache --teacher " + eval.string() + " --out " + cache.string() + data),
+                        "--input normalized: " + eval.string() + " was evaluated on unit input");
+  const ProcessResult cached = run("cache --teacher " + eval.string() +
+                                   " --input unit --views 2 --out " + cache.string() + data);
+  ASSERT_EQ(cached.status, 0) << cached.output;
+  const ProcessResult inspected = run("inspect " + cache.string());
+  EXPECT_EQ(inspected.status, 0) << inspected.output;
+  EXPECT_NE(inspected.output.find("torchscript"), std::string::npos) << inspected.output;
+
+  const ProcessResult student =
+      run("distill --cache " + cache.string() + " --arch mlp:8 --epochs 1 --temperature 2 --out " +
+          (dir_ / "student").string() + data);
+  ASSERT_EQ(student.status, 0) << student.output;
+  const auto sm = nlohmann::json::parse(read_text(dir_ / "student" / "metrics.json"));
+  EXPECT_EQ(sm["teacher"]["source"], "torchscript");
+  EXPECT_EQ(sm["teacher"]["smoothing"], 0.1);
+
+  // The file changes after its evaluation: the cache refuses the stale directory.
+  torch::jit::Module other = m.clone();
+  other.setattr("w", torch::zeros({784, 10}));
+  other.save((dir_ / "teacher.pt").string());
+  expect_one_line_error(run("cache --teacher " + eval.string() + " --input unit --out " +
+                            (dir_ / "stale.h5").string() + data),
+                        "changed since");
 }
 
 TEST_F(Cli, BadOptionsEndWithOneLineNamingTheOption) {

@@ -1,6 +1,7 @@
 #include "teachers/teach.h"
 
 #include <gtest/gtest.h>
+#include <torch/script.h>
 
 #include <cmath>
 
@@ -73,6 +74,59 @@ TEST(Teach, RefusesBadOptionsBeforeAnyWork) {
   Progress quiet = Progress::silent();
   EXPECT_THROW(teach(tiny(dir, 0.1), quiet), DataError);  // valid options, missing data
   EXPECT_FALSE(std::filesystem::exists(dir / "teacher" / "metrics.json"));
+}
+
+// A TorchScript classifier as it might arrive from Python: a linear map on flattened pixels.
+torch::jit::Module linear_module(int64_t inputs) {
+  torch::jit::Module m("Linear");
+  torch::manual_seed(3);
+  m.register_parameter("w", torch::randn({inputs, 10}) * 0.05, false);
+  m.register_parameter("b", torch::randn({10}), false);
+  m.define(R"(
+    def forward(self, x):
+        return torch.matmul(x.flatten(1), self.w) + self.b
+  )");
+  return m;
+}
+
+TEST(Teach, EvaluatesATorchScriptTeacherWithoutTrainingIt) {
+  testing::TempDir dir;
+  testing::write_synthetic_mnist(dir / "data", 500, 120);
+  torch::jit::Module m = linear_module(784);
+  m.save((dir / "linear.pt").string());
+  Progress quiet = Progress::silent();
+  const nlohmann::json got =
+      teach(tiny(dir, 0.1).arch("").torchscript(dir / "linear.pt").input("unit"), quiet);
+  EXPECT_FALSE(std::filesystem::exists(dir / "teacher" / "model.pt"));
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir / "teacher" / "metrics.json")), got);
+  EXPECT_EQ(got["kind"], "teacher");
+  EXPECT_EQ(got["model"]["source"], "torchscript");
+  EXPECT_EQ(got["model"]["checkpoint_hash"], hash_file(dir / "linear.pt"));
+  EXPECT_EQ(got["options"]["input"], "unit");
+  EXPECT_EQ(got["target_gamma"], 0.1);  // the ε the user says it was trained with
+  EXPECT_TRUE(got["epochs"].empty());
+  ASSERT_EQ(got["mutual_information"]["per_epoch"].size(), 1u);
+  EXPECT_GE(got["mutual_information"]["final"].get<double>(), 0.0);
+  EXPECT_LE(got["mutual_information"]["final"].get<double>(), std::log(20.0));
+
+  // Its recorded test accuracy is the module's own, on pixels in [0, 1].
+  const Dataset data = load_dataset(DataOptions("mnist").data_dir(dir / "data").val_size(100));
+  const torch::Tensor x = data.test.images.to(torch::kFloat32).div(255).flatten(1);
+  const torch::Tensor logits = torch::matmul(x, m.attr("w").toTensor()) + m.attr("b").toTensor();
+  EXPECT_DOUBLE_EQ(calibration(logits, data.test.labels).accuracy,
+                   got["test"]["accuracy"].get<double>());
+
+  // A module that cannot take the data is refused before anything is written.
+  linear_module(3072).save((dir / "wide.pt").string());
+  try {
+    teach(tiny(dir, 0).torchscript(dir / "wide.pt").out(dir / "wide"), quiet);
+    ADD_FAILURE() << "accepted a module of the wrong input shape";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("wide.pt"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[B, 1, 28, 28]"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "wide" / "metrics.json"));
+  EXPECT_THROW(tiny(dir, 0).torchscript(dir / "linear.pt").input("bytes").validate(), ConfigError);
 }
 
 TEST(MiProbe, SeparatesClassesOfAWellTrainedModelAndRefusesBadClasses) {

@@ -1,0 +1,77 @@
+#include "lib/models/scripted_classifier.h"
+
+#include "lib/core/error.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch::Device& device)
+    : path_(path) {
+  check<DataError>(fs::is_regular_file(path), "--torchscript ", path.string(), ": no such file");
+  try {
+    module_ = torch::jit::load(path.string(), device);
+  } catch (const c10::Error& e) {
+    throw DataError("--torchscript " + path.string() + ": not a TorchScript module (" +
+                    first_line(e.what()) + ")");
+  }
+  module_.eval();
+  ClassifierImpl::train(false);
+}
+
+torch::Tensor ScriptedClassifierImpl::forward(const torch::Tensor& x) {
+  const torch::IValue out = module_.forward({x});
+  TORCH_CHECK(out.isTensor(), "--torchscript ", path_.string(),
+              ": forward must return a tensor of logits");
+  return out.toTensor();
+}
+
+torch::Tensor ScriptedClassifierImpl::features(const torch::Tensor&) {
+  throw ConfigError("--torchscript " + path_.string() +
+                    ": a TorchScript model shows kdpipe no penultimate layer");
+}
+
+void ScriptedClassifierImpl::train(bool on) {
+  ClassifierImpl::train(on);
+  module_.train(on);
+}
+
+void ScriptedClassifierImpl::to(torch::Device device, bool non_blocking) {
+  module_.to(device, non_blocking);
+}
+
+void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
+  torch::NoGradGuard no_grad;
+  torch::Tensor out;
+  try {
+    const torch::IValue v =
+        module_.forward({torch::zeros({2, info.channels, info.height, info.width})});
+    check<ConfigError>(v.isTensor(), "--torchscript ", path_.string(),
+                       ": forward returned no tensor");
+    out = v.toTensor();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's own
+    throw ConfigError("--torchscript " + path_.string() + ": cannot take " + info.name +
+                      " images of shape [B, " + std::to_string(info.channels) + ", " +
+                      std::to_string(info.height) + ", " + std::to_string(info.width) +
+                      "]: " + first_line(e.what()));
+  }
+  check<ConfigError>(out.dim() == 2 && out.size(0) == 2 && out.size(1) == info.classes,
+                     "--torchscript ", path_.string(), ": for a batch of 2 ", info.name,
+                     " images it returned shape ", out.sizes(), ", expected [2, ", info.classes,
+                     "]");
+}
+
+std::shared_ptr<ScriptedClassifierImpl> load_torchscript(const fs::path& path,
+                                                         const torch::Device& device) {
+  return std::make_shared<ScriptedClassifierImpl>(path, device);
+}
+
+}  // namespace kd
