@@ -103,24 +103,27 @@ json build_report(const fs::path& run_dir) {
         json::parse(read_text(run_dir / stage["id"].get<std::string>() / "stage.json"));
     const json& cmd = record["command"];
     if (kind == "teach") {
-      teachers.push_back(
-          {{"id", stage["id"]},
-           {"arch", m["options"]["arch"]},
-           {"smoothing", m["options"]["smoothing"]},
-           {"seed", m["options"]["seed"]},
-           {"test_accuracy", m["test"]["accuracy"]},
-           {"test_nll", m["test"]["nll"]},
-           {"test_ece", m["test"]["ece"]},
-           {"temperature", m["temperature_scaling"]["temperature"]},
-           {"test_ece_after_temperature", m["temperature_scaling"]["test_ece"]},
-           {"mi_final", m["mutual_information"]["final"]},
-           {"mi_per_epoch", m["mutual_information"]["per_epoch"]},
-           {"mi_upper_bound", m["mutual_information"]["upper_bound"]},
-           {"stability", m["train"]["stability"]},
-           {"reliability", m["test"]["reliability"]},
-           {"projection",
-            projection(run_dir / stage["id"].get<std::string>() / "model.pt", m["options"],
-                       study.projection_classes, study.projection_examples)}});
+      teachers.push_back({{"id", stage["id"]},
+                          {"arch", m["options"]["arch"]},
+                          {"smoothing", m["options"]["smoothing"]},
+                          {"seed", m["options"]["seed"]},
+                          {"test_accuracy", m["test"]["accuracy"]},
+                          {"test_nll", m["test"]["nll"]},
+                          {"test_ece", m["test"]["ece"]},
+                          {"temperature", m["temperature_scaling"]["temperature"]},
+                          {"test_ece_after_temperature", m["temperature_scaling"]["test_ece"]},
+                          {"mi_final", m["mutual_information"]["final"]},
+                          {"mi_per_epoch", m["mutual_information"]["per_epoch"]},
+                          {"mi_upper_bound", m["mutual_information"]["upper_bound"]},
+                          {"stability", m["train"]["stability"]},
+                          {"reliability", m["test"]["reliability"]},
+                          {"source", m["model"].value("source", "kdpipe")}});
+      // A TorchScript teacher shows no penultimate layer: it has no projection.
+      const fs::path model_path = run_dir / stage["id"].get<std::string>() / "model.pt";
+      if (fs::exists(model_path)) {
+        teachers.back()["projection"] = projection(
+            model_path, m["options"], study.projection_classes, study.projection_examples);
+      }
       continue;
     }
     json key = {{"kind", kind == "baseline" ? arg_after(cmd, "--baseline") : "distill"},

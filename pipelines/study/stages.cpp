@@ -68,17 +68,77 @@ std::vector<Stage> plan_stages(const Study& s) {
     h.update(st.kind);
     for (const auto& a : st.args) h.update(a);
     for (const auto& d : st.deps) h.update(hash_of.at(d));
+    for (const auto& f : st.input_files) h.update(hash_file(f));
     st.input_hash = h.hex();
     hash_of[st.id] = st.input_hash;
     stages.push_back(std::move(st));
   };
 
+  // A teacher's stages after its teach stage: its cache, and the students learning from it.
+  auto add_teacher = [&](const std::string& tname, Stage teach,
+                         const std::vector<std::string>& cache_extra) {
+    teach.id = "teach/" + tname;
+    teach.kind = "teach";
+    teach.out = teach.id;
+    teach.output = teach.id + "/metrics.json";
+    add(teach);
+
+    Stage cache;
+    cache.id = "cache/" + tname;
+    cache.kind = "cache";
+    cache.deps = {teach.id};
+    cache.args = {"cache",
+                  "--teacher",
+                  teach.out,
+                  "--split",
+                  "train",
+                  "--views",
+                  std::to_string(s.views),
+                  "--augment",
+                  to_string(s.cache_augment),
+                  "--seed",
+                  std::to_string(s.cache_seed),
+                  "--temperatures"};
+    for (double t : s.temperatures) cache.args.push_back(num(t));
+    if (s.half) cache.args.push_back("--half");
+    if (s.compress > 0) append(cache.args, {"--compress", std::to_string(s.compress)});
+    append(cache.args, cache_extra);
+    append(cache.args, data_args(s));
+    cache.out = cache.id + "/train.h5";
+    cache.output = cache.out;
+    add(cache);
+
+    for (const std::string& arch : s.student_archs) {
+      for (double t : s.student_temperatures) {
+        for (double alpha : s.alphas) {
+          for (std::uint64_t sseed : s.student_seeds) {
+            Stage st =
+                student_stage(s,
+                              "distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" +
+                                  num(alpha) + "-seed" + std::to_string(sseed),
+                              "distill",
+                              {"distill", "--cache", cache.out, "--temperature", num(t), "--alpha",
+                               num(alpha), "--student-temperature", num(s.student_temperature)},
+                              arch, sseed);
+            st.deps = {cache.id};
+            add(st);
+          }
+        }
+      }
+    }
+  };
+
+  // Options left at the command's default stay off the command lines, so that a key added to
+  // study files does not change the input hash of every finished stage.
+  std::vector<std::string> mi_args = {"--mi-examples", std::to_string(s.mi_examples), "--mi-views",
+                                      std::to_string(s.mi_views)};
+  if (s.mi_classes != Study().mi_classes) {
+    append(mi_args, {"--mi-classes",
+                     std::to_string(s.mi_classes[0]) + "," + std::to_string(s.mi_classes[1])});
+  }
   for (double eps : s.teacher_smoothing) {
     for (std::uint64_t tseed : s.teacher_seeds) {
-      const std::string tname = "eps" + num(eps) + "-seed" + std::to_string(tseed);
       Stage teach;
-      teach.id = "teach/" + tname;
-      teach.kind = "teach";
       teach.args = {"teach",
                     "--arch",
                     s.teacher_arch,
@@ -87,66 +147,27 @@ std::vector<Stage> plan_stages(const Study& s) {
                     "--seed",
                     std::to_string(tseed),
                     "--augment",
-                    to_string(s.teacher_train.augment()),
-                    "--mi-examples",
-                    std::to_string(s.mi_examples),
-                    "--mi-views",
-                    std::to_string(s.mi_views)};
-      // Options left at the command's default stay off the command line, so that a key added to
-      // study files does not change the input hash of every finished stage.
-      if (s.mi_classes != Study().mi_classes) {
-        append(teach.args, {"--mi-classes", std::to_string(s.mi_classes[0]) + "," +
-                                                std::to_string(s.mi_classes[1])});
-      }
+                    to_string(s.teacher_train.augment())};
+      append(teach.args, mi_args);
       append(teach.args, data_args(s));
       append(teach.args, train_args(s.teacher_train));
-      teach.out = teach.id;
-      teach.output = teach.id + "/metrics.json";
-      add(teach);
-
-      Stage cache;
-      cache.id = "cache/" + tname;
-      cache.kind = "cache";
-      cache.deps = {teach.id};
-      cache.args = {"cache",
-                    "--teacher",
-                    teach.out,
-                    "--split",
-                    "train",
-                    "--views",
-                    std::to_string(s.views),
-                    "--augment",
-                    to_string(s.cache_augment),
-                    "--seed",
-                    std::to_string(s.cache_seed),
-                    "--temperatures"};
-      for (double t : s.temperatures) cache.args.push_back(num(t));
-      if (s.half) cache.args.push_back("--half");
-      if (s.compress > 0) append(cache.args, {"--compress", std::to_string(s.compress)});
-      append(cache.args, data_args(s));
-      cache.out = cache.id + "/train.h5";
-      cache.output = cache.out;
-      add(cache);
-
-      for (const std::string& arch : s.student_archs) {
-        for (double t : s.student_temperatures) {
-          for (double alpha : s.alphas) {
-            for (std::uint64_t sseed : s.student_seeds) {
-              Stage st = student_stage(
-                  s,
-                  "distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" + num(alpha) +
-                      "-seed" + std::to_string(sseed),
-                  "distill",
-                  {"distill", "--cache", cache.out, "--temperature", num(t), "--alpha", num(alpha),
-                   "--student-temperature", num(s.student_temperature)},
-                  arch, sseed);
-              st.deps = {cache.id};
-              add(st);
-            }
-          }
-        }
-      }
+      add_teacher("eps" + num(eps) + "-seed" + std::to_string(tseed), teach, {});
     }
+  }
+  // Teachers trained elsewhere: evaluated, not trained; the file's content is part of the hash.
+  for (std::size_t i = 0; i < s.torchscript.size(); ++i) {
+    const double eps = s.torchscript_smoothing[i];
+    Stage teach;
+    teach.args = {"teach",  "--torchscript", s.torchscript[i].string(),           "--smoothing",
+                  num(eps), "--augment",     to_string(s.teacher_train.augment())};
+    if (s.torchscript_input != "normalized") append(teach.args, {"--input", s.torchscript_input});
+    append(teach.args, mi_args);
+    append(teach.args, data_args(s));
+    teach.input_files = {s.torchscript[i]};
+    add_teacher("eps" + num(eps) + "-torchscript", teach,
+                s.torchscript_input == "normalized"
+                    ? std::vector<std::string>{}
+                    : std::vector<std::string>{"--input", s.torchscript_input});
   }
 
   // Baselines see the same views as the distilled students, drawn from the same recipe; they

@@ -19,8 +19,10 @@ struct Stage {
   std::vector<std::string> args;
   std::string out;     ///< its --out, relative to the run directory
   std::string output;  ///< the file whose presence means it finished, relative to the run directory
-  /// Hash of kind, args and the deps' input hashes: what the stage computes from. Unchanged
-  /// hash, finished stage: nothing to do.
+  /// Files outside the run directory it reads (a TorchScript teacher): their content is hashed.
+  std::vector<std::filesystem::path> input_files;
+  /// Hash of kind, args, input files and the deps' input hashes: what the stage computes from.
+  /// Unchanged hash, finished stage: nothing to do.
   std::string input_hash;
 };
 

@@ -1,5 +1,6 @@
 #include "pipelines/study/study.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <map>
@@ -38,6 +39,9 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"teacher.weight-decay", "5e-4"},
       {"teacher.schedule", "cosine"},
       {"teacher.augment", "shift-flip"},
+      {"teacher.torchscript", ""},
+      {"teacher.torchscript-smoothing", ""},
+      {"teacher.torchscript-input", "normalized"},
       {"teacher.mi-classes", "0 1"},
       {"teacher.mi-examples", "300"},
       {"teacher.mi-views", "5"},
@@ -215,6 +219,12 @@ std::string join_any(const std::vector<T>& v) {
   return out.str();
 }
 
+std::string join_paths(const std::vector<fs::path>& v) {
+  std::string out;
+  for (const fs::path& p : v) out += (out.empty() ? "" : " ") + p.string();
+  return out;
+}
+
 }  // namespace
 
 Study load_study(const fs::path& file) {
@@ -260,10 +270,34 @@ Study load_study(const fs::path& file) {
 
   s.teacher_arch = r.single("teacher.arch");
   r.located("teacher.arch", [&] { return parse_model_spec(s.teacher_arch); });
-  s.teacher_smoothing = r.numbers("teacher.smoothing");
-  for (double e : s.teacher_smoothing) {
-    if (!(e >= 0 && e < 1))
-      r.fail("teacher.smoothing", "expected values in [0, 1), got " + join({e}));
+  for (const std::string& w : r.words("teacher.torchscript", /*allow_empty=*/true)) {
+    const fs::path f = fs::path(w).is_relative() ? s.file.parent_path() / w : fs::path(w);
+    if (!fs::is_regular_file(f)) r.fail("teacher.torchscript", f.string() + ": no such file");
+    s.torchscript.push_back(f);
+  }
+  s.torchscript_smoothing = r.numbers("teacher.torchscript-smoothing", /*allow_empty=*/true);
+  if (s.torchscript_smoothing.size() != s.torchscript.size()) {
+    r.fail("teacher.torchscript-smoothing",
+           "expected the label smoothing of each teacher.torchscript file (" +
+               std::to_string(s.torchscript.size()) + "), got " +
+               std::to_string(s.torchscript_smoothing.size()) + " values");
+  }
+  s.torchscript_input = r.single("teacher.torchscript-input");
+  if (s.torchscript_input != "normalized" && s.torchscript_input != "unit")
+    r.fail("teacher.torchscript-input",
+           "expected normalized or unit, got '" + s.torchscript_input + "'");
+  s.teacher_smoothing = r.numbers("teacher.smoothing", /*allow_empty=*/!s.torchscript.empty());
+  for (const auto& [key, values] :
+       {std::pair{"teacher.smoothing", s.teacher_smoothing},
+        std::pair{"teacher.torchscript-smoothing", s.torchscript_smoothing}}) {
+    for (double e : values) {
+      if (!(e >= 0 && e < 1)) r.fail(key, "expected values in [0, 1), got " + join({e}));
+    }
+  }
+  for (double e : s.torchscript_smoothing) {
+    if (std::count(s.teacher_smoothing.begin(), s.teacher_smoothing.end(), e) > 0)
+      r.fail("teacher.torchscript-smoothing",
+             join({e}) + " is also in teacher.smoothing: the report tells teachers apart by ε");
   }
   s.teacher_seeds = r.seeds("teacher.seeds");
   s.teacher_train = r.train("teacher");
@@ -339,7 +373,9 @@ std::string to_ini(const Study& s) {
     << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
     << "\nbatch-size = " << t.batch_size() << "\nlr = " << t.lr() << "\nmomentum = " << t.momentum()
     << "\nweight-decay = " << t.weight_decay() << "\nschedule = " << to_string(t.schedule())
-    << "\naugment = " << to_string(t.augment())
+    << "\naugment = " << to_string(t.augment()) << "\ntorchscript = " << join_paths(s.torchscript)
+    << "\ntorchscript-smoothing = " << join(s.torchscript_smoothing)
+    << "\ntorchscript-input = " << s.torchscript_input
     << "\nmi-classes = " << join_any(std::vector<int64_t>(s.mi_classes.begin(), s.mi_classes.end()))
     << "\nmi-examples = " << s.mi_examples << "\nmi-views = " << s.mi_views << "\n\n"
     << "[cache]\nviews = " << s.views << "\ntemperatures = " << join(s.temperatures)

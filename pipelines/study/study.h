@@ -19,12 +19,17 @@ struct Study {
   DataOptions data;
 
   std::string teacher_arch;
-  std::vector<double> teacher_smoothing;
+  std::vector<double> teacher_smoothing;  ///< may be empty when TorchScript teachers are named
   std::vector<std::uint64_t> teacher_seeds;
   TrainOptions teacher_train;
   std::array<int64_t, 2> mi_classes = {0, 1};  ///< the two classes of the MI probe
   int64_t mi_examples = 300;                   ///< per class, in the MI probe
   int64_t mi_views = 5;
+  /// Teachers trained elsewhere, evaluated rather than trained; each with the ε it was trained
+  /// with (the report tells teachers apart by ε, so every teacher's ε differs).
+  std::vector<std::filesystem::path> torchscript;
+  std::vector<double> torchscript_smoothing;
+  std::string torchscript_input = "normalized";  ///< normalized or unit
 
   int64_t views = 1;
   std::vector<double> temperatures;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
+#include <torch/script.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -435,6 +436,59 @@ TEST_F(StudyTest, AStageAnotherProcessIsRunningIsLeftAlone) {
   const testing::ProcessResult after = run();
   ASSERT_EQ(after.status, 0) << after.output;
   EXPECT_NE(after.output.find("4 ran, 5 skipped"), std::string::npos) << after.output;
+}
+
+// A teacher trained elsewhere, as TorchScript: a linear map on pixels in [0, 1].
+void save_linear_teacher(const fs::path& file, double scale) {
+  torch::jit::Module m("Linear");
+  torch::manual_seed(4);
+  m.register_parameter("w", torch::randn({784, 10}) * scale, false);
+  m.define(R"(
+    def forward(self, x):
+        return torch.matmul(x.flatten(1), self.w)
+  )");
+  m.save(file.string());
+}
+
+TEST_F(StudyTest, TorchScriptTeachersAreEvaluatedCachedAndDistilled) {
+  save_linear_teacher(dir_ / "ext.pt", 0.05);
+  const std::string with_ext = edited(
+      "smoothing = 0 0.1",
+      "smoothing = 0\ntorchscript = ext.pt\ntorchscript-smoothing = 0.1\ntorchscript-input = unit");
+  write(with_ext);
+  const std::vector<Stage> stages = plan_stages(load_study(dir_ / "study.ini"));
+  ASSERT_EQ(stages.size(), 9u);
+  EXPECT_EQ(stages[4].id, "teach/eps0.1-torchscript");
+  const testing::ProcessResult r = run();
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("9 ran, 0 skipped"), std::string::npos) << r.output;
+  const auto report = nlohmann::json::parse(read_text(dir_ / "run" / "report" / "report.json"));
+  ASSERT_EQ(report["teachers"].size(), 2u);
+  const auto& ext = report["teachers"][1];  // sorted by ε
+  EXPECT_EQ(ext["source"], "torchscript");
+  EXPECT_EQ(ext["smoothing"], 0.1);
+  EXPECT_FALSE(ext.contains("projection"));  // no penultimate layer to show
+  EXPECT_TRUE(report["teachers"][0].contains("projection"));
+  int from_ext = 0;
+  for (const auto& g : report["students"]) from_ext += g["teacher_smoothing"] == 0.1;
+  EXPECT_EQ(from_ext, 2);  // T = 1 and 4
+
+  // A changed file reruns that teacher's stages, and only those.
+  save_linear_teacher(dir_ / "ext.pt", 0.07);
+  EXPECT_NE(run("--dry-run").output.find("4 would run, 5 done"), std::string::npos);
+
+  std::string msg = error_for(edited("smoothing = 0 0.1",
+                                     "smoothing = 0\ntorchscript = ext.pt\n"
+                                     "torchscript-smoothing = 0"));
+  EXPECT_NE(msg.find("teacher.torchscript-smoothing: 0 is also in teacher.smoothing"),
+            std::string::npos)
+      << msg;
+  msg = error_for(edited("smoothing = 0 0.1", "smoothing = 0\ntorchscript = ext.pt"));
+  EXPECT_NE(msg.find("teacher.torchscript-smoothing: expected the label smoothing of each"),
+            std::string::npos)
+      << msg;
+  msg = error_for(edited("smoothing = 0 0.1", "torchscript = gone.pt\ntorchscript-smoothing = 0"));
+  EXPECT_NE(msg.find("gone.pt: no such file"), std::string::npos) << msg;
 }
 
 TEST_F(StudyTest, ResumesAfterTheRunIsKilled) {
