@@ -48,24 +48,25 @@ void ScriptedClassifierImpl::to(torch::Device device, bool non_blocking) {
 
 void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
   torch::NoGradGuard no_grad;
-  torch::Tensor out;
+  torch::IValue out;
   try {
-    const torch::IValue v =
-        module_.forward({torch::zeros({2, info.channels, info.height, info.width})});
-    check<ConfigError>(v.isTensor(), "--torchscript ", path_.string(),
-                       ": forward returned no tensor");
-    out = v.toTensor();
-  } catch (const ConfigError&) {
-    throw;
+    // The probe batch goes where the module's parameters are (those it has, if any).
+    const auto params = module_.parameters();
+    const torch::Device device =
+        params.begin() != params.end() ? (*params.begin()).device() : torch::Device(torch::kCPU);
+    out = module_.forward({torch::zeros({2, info.channels, info.height, info.width}, device)});
   } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's own
     throw ConfigError("--torchscript " + path_.string() + ": cannot take " + info.name +
                       " images of shape [B, " + std::to_string(info.channels) + ", " +
                       std::to_string(info.height) + ", " + std::to_string(info.width) +
                       "]: " + first_line(e.what()));
   }
-  check<ConfigError>(out.dim() == 2 && out.size(0) == 2 && out.size(1) == info.classes,
+  check<ConfigError>(out.isTensor(), "--torchscript ", path_.string(),
+                     ": forward returned no tensor");
+  const torch::Tensor logits = out.toTensor();
+  check<ConfigError>(logits.dim() == 2 && logits.size(0) == 2 && logits.size(1) == info.classes,
                      "--torchscript ", path_.string(), ": for a batch of 2 ", info.name,
-                     " images it returned shape ", out.sizes(), ", expected [2, ", info.classes,
+                     " images it returned shape ", logits.sizes(), ", expected [2, ", info.classes,
                      "]");
 }
 
