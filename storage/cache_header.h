@@ -25,6 +25,7 @@ struct CacheHeader {
   std::string dataset;
   std::string split;  ///< train, val or test
   std::string dataset_fingerprint;
+  std::vector<std::string> class_names;  ///< one per class (empty in caches written before 0.2)
   int64_t n = 0;  ///< examples
   int64_t c = 0;  ///< classes
   int64_t v = 0;  ///< views (view 0 un-augmented)

@@ -32,7 +32,7 @@ void CacheOptions::validate() const {
   check<ConfigError>(compress() >= 0 && compress() <= 9,
                      "--compress: expected a gzip level 0-9, got ", compress());
   check<ConfigError>(!out().empty(), "--out: a cache file to write is required");
-  dataset_info(data().name());
+  describe_dataset(data());
 }
 
 namespace {
@@ -54,7 +54,7 @@ CacheSummary build_cache(const CacheOptions& options,
                      options.input(), ": ", options.teacher().string(), " was evaluated on ",
                      teacher.input(), " input");
   // Refuse a teacher that cannot take the data before loading any of it.
-  teacher.check_compatible(dataset_info(options.data().name()));
+  teacher.check_compatible(describe_dataset(options.data()));
   const Dataset data = load_dataset(options.data());
   DatasetInfo info = data.info;
   if (options.input() == "unit") {
@@ -74,6 +74,7 @@ CacheSummary build_cache(const CacheOptions& options,
   h.dataset = info.name;
   h.split = options.split();
   h.dataset_fingerprint = set.fingerprint();
+  h.class_names = info.class_names;
   h.n = set.size();
   h.c = info.classes;
   h.v = options.views();

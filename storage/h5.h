@@ -57,6 +57,8 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
 Handle open_dataset(hid_t loc, const std::string& name, const std::filesystem::path& file);
 bool exists(hid_t loc, const std::string& name);
 std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& file);
+/// "[60000, 28, 28, 1]", for messages.
+std::string shape_text(const std::vector<hsize_t>& shape);
 /// HDF5 class and size of a dataset's stored type (e.g. H5T_FLOAT, 4).
 std::pair<H5T_class_t, std::size_t> stored_type(const Handle& dataset,
                                                 const std::filesystem::path& file);
@@ -81,9 +83,15 @@ void set_attr(hid_t obj, const std::string& name, int64_t value, const std::file
 void set_attr(hid_t obj, const std::string& name, double value, const std::filesystem::path& file);
 void set_attr(hid_t obj, const std::string& name, const std::vector<double>& value,
               const std::filesystem::path& file);
+/// A list of variable-length UTF-8 strings (h5py reads it as a list of str).
+void set_attr(hid_t obj, const std::string& name, const std::vector<std::string>& value,
+              const std::filesystem::path& file);
 bool has_attr(hid_t obj, const std::string& name);
 /// StorageError naming the file and attribute if it is missing or of another type.
 std::string get_string(hid_t obj, const std::string& name, const std::filesystem::path& file);
+/// A list of strings, variable-length (h5py's str) or fixed-length (numpy's bytes_).
+std::vector<std::string> get_strings(hid_t obj, const std::string& name,
+                                     const std::filesystem::path& file);
 int64_t get_int(hid_t obj, const std::string& name, const std::filesystem::path& file);
 double get_double(hid_t obj, const std::string& name, const std::filesystem::path& file);
 std::vector<double> get_doubles(hid_t obj, const std::string& name,

@@ -27,6 +27,7 @@ void write_header(hid_t root, const CacheHeader& h, const fs::path& file) {
   h5::set_attr(root, "dataset", h.dataset, file);
   h5::set_attr(root, "split", h.split, file);
   h5::set_attr(root, "dataset_fingerprint", h.dataset_fingerprint, file);
+  h5::set_attr(root, "class_names", h.class_names, file);
   h5::set_attr(root, "N", h.n, file);
   h5::set_attr(root, "C", h.c, file);
   h5::set_attr(root, "V", h.v, file);
@@ -58,6 +59,8 @@ CacheHeader read_header(hid_t root, const fs::path& file) {
   h.dataset = h5::get_string(root, "dataset", file);
   h.split = h5::get_string(root, "split", file);
   h.dataset_fingerprint = h5::get_string(root, "dataset_fingerprint", file);
+  // Added after the first caches were written; they stay readable without it.
+  if (h5::has_attr(root, "class_names")) h.class_names = h5::get_strings(root, "class_names", file);
   h.n = h5::get_int(root, "N", file);
   h.c = h5::get_int(root, "C", file);
   h.v = h5::get_int(root, "V", file);

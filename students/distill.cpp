@@ -40,7 +40,7 @@ void DistillOptions::validate() const {
   check<ConfigError>(views().views >= 1, "--views: expected at least 1, got ", views().views);
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   parse_model_spec(arch());
-  dataset_info(data().name());
+  describe_dataset(data());
   train().validate();
 }
 
@@ -127,13 +127,16 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
                 progress);
 
   const fs::path model_path = options.out() / "model.pt";
-  save_model(model, {options.arch(), input, data.info.classes, data.info.name}, model_path);
+  save_model(model, model_meta(options.arch(), data.info), model_path);
   nlohmann::json metrics = evaluate_classifier(model, data, eval_options);
   metrics["kind"] = options.baseline() == Baseline::none ? "student" : "baseline";
   metrics["kdpipe_version"] = version();
   metrics["created"] = utc_timestamp();
   metrics["options"] = {{"dataset", options.data().name()},
+                        {"data_dir", options.data().data_dir().string()},
                         {"val_size", options.data().val_size()},
+                        {"image_size", image_size_text(options.data().format())},
+                        {"channels", options.data().format().channels},
                         {"cache", options.cache().string()},
                         {"arch", options.arch()},
                         {"baseline", to_string(options.baseline())},

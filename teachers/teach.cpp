@@ -28,7 +28,7 @@ void TeachOptions::validate() const {
   check<ConfigError>(input() == "normalized" || input() == "unit",
                      "--input: expected normalized or unit, got '", input(), "'");
   if (torchscript().empty()) parse_model_spec(arch());
-  dataset_info(data().name());
+  describe_dataset(data());
   train().validate();
 }
 
@@ -40,6 +40,8 @@ nlohmann::json describe(const TeachOptions& o) {
   return {{"dataset", o.data().name()},
           {"data_dir", o.data().data_dir().string()},
           {"val_size", o.data().val_size()},
+          {"image_size", image_size_text(o.data().format())},
+          {"channels", o.data().format().channels},
           {"arch", scripted ? "torchscript" : o.arch()},
           {"torchscript", scripted ? fs::absolute(o.torchscript()).string() : ""},
           {"input", scripted ? o.input() : "normalized"},
@@ -60,6 +62,10 @@ nlohmann::json describe(const TeachOptions& o) {
 nlohmann::json dataset_record(const Dataset& data) {
   return {{"name", data.info.name},
           {"classes", data.info.classes},
+          {"class_names", data.info.class_names},
+          {"shape", {data.info.channels, data.info.height, data.info.width}},
+          {"mean", data.info.mean},
+          {"std", data.info.std},
           {"train_size", data.train.size()},
           {"val_size", data.val.size()},
           {"test_size", data.test.size()},
@@ -192,7 +198,7 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   };
   train_model(model, data.train, data.info, train, loss, on_epoch, progress);
 
-  ModelMeta meta{options.arch(), input, data.info.classes, data.info.name};
+  const ModelMeta meta = model_meta(options.arch(), data.info);
   const fs::path model_path = options.out() / "model.pt";
   save_model(model, meta, model_path);
 

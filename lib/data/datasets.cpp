@@ -1,12 +1,17 @@
 #include "lib/data/datasets.h"
 
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
 #include <algorithm>
 #include <numeric>
 
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
+#include "lib/data/array_file.h"
 #include "lib/data/cifar.h"
 #include "lib/data/idx.h"
+#include "lib/data/image_folder.h"
 
 namespace kd {
 
@@ -104,25 +109,146 @@ std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size) {
   return {full.select(as_tensor(train_idx)), val};
 }
 
+DatasetKind dataset_kind(const DataOptions& options) {
+  const std::vector<std::string> names = dataset_names();
+  if (std::count(names.begin(), names.end(), options.name()) > 0) return DatasetKind::builtin;
+  const fs::path path = options.name();
+  check<ConfigError>(fs::exists(path), "--dataset '", options.name(),
+                     "': not a built-in dataset (fashion-mnist, mnist, cifar10, cifar100) and no ",
+                     "such image folder or h5 file");
+  check<ConfigError>(options.data_dir().empty(), "--data-dir: only for built-in datasets; --dataset ",
+                     options.name(), " is a path already");
+  return fs::is_directory(path) ? DatasetKind::image_folder : DatasetKind::array_file;
+}
+
+ImageFormat parse_image_size(const std::string& text) {
+  ImageFormat f;
+  if (text.empty()) return f;
+  const auto x = text.find('x');
+  auto whole = [&](const std::string& part) -> int64_t {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    check<ConfigError>(used == part.size() && !part.empty() && v > 0 && v <= 8192,
+                       "--image-size: expected HxW (e.g. 32x32) or one size, got '", text, "'");
+    return v;
+  };
+  f.height = whole(text.substr(0, x));
+  f.width = x == std::string::npos ? f.height : whole(text.substr(x + 1));
+  return f;
+}
+
+std::string image_size_text(const ImageFormat& format) {
+  if (!format.height) return "";
+  return std::to_string(format.height) + "x" + std::to_string(format.width);
+}
+
+namespace {
+
+void check_format(const ImageFormat& f) {
+  check<ConfigError>(f.channels == 0 || f.channels == 1 || f.channels == 3,
+                     "--channels: expected 1 or 3, got ", f.channels);
+}
+
+// Every image of `set` converted to `format`, in parallel (LibTorch's thread count).
+void convert_images(ImageSet& set, const ImageFormat& format) {
+  const int64_t n = set.size();
+  if (n == 0) return;
+  const ImageFormat t{format.channels ? format.channels : set.images.size(1),
+                      format.height ? format.height : set.images.size(2),
+                      format.width ? format.width : set.images.size(3)};
+  if (t.channels == set.images.size(1) && t.height == set.images.size(2) &&
+      t.width == set.images.size(3))
+    return;
+  torch::Tensor out = torch::empty({n, t.channels, t.height, t.width}, torch::kUInt8);
+  tbb::task_arena arena(std::max(1, torch::get_num_threads()));
+  arena.execute([&] {
+    tbb::parallel_for(int64_t{0}, n, [&](int64_t i) {
+      out[i].copy_(convert_image(set.images[i], t));
+    });
+  });
+  set.images = out;
+}
+
+DatasetFiles read_user_files(DatasetKind kind, const DataOptions& options) {
+  if (kind == DatasetKind::image_folder) {
+    Progress progress = Progress::for_stderr();
+    return read_image_folder(options.name(), options.format(), progress);
+  }
+  DatasetFiles files = array_file_reader(options.name()).read(options.name());
+  convert_images(files.train, options.format());
+  convert_images(files.test, options.format());
+  return files;
+}
+
+void check_labels(const ImageSet& set, int64_t classes, const std::string& where) {
+  if (set.size() == 0) return;
+  const int64_t lo = set.labels.min().item<int64_t>(), hi = set.labels.max().item<int64_t>();
+  check<DataError>(lo >= 0 && hi < classes, where, ": labels must lie in [0, ", classes,
+                   "), found ", lo < 0 ? lo : hi);
+}
+
+}  // namespace
+
+DatasetInfo describe_dataset(const DataOptions& options) {
+  check_format(options.format());
+  const DatasetKind kind = dataset_kind(options);
+  DatasetInfo info;
+  if (kind == DatasetKind::builtin) {
+    info = dataset_info(options.name());
+  } else if (kind == DatasetKind::image_folder) {
+    return probe_image_folder(options.name(), options.format());
+  } else {
+    info = array_file_reader(options.name()).probe(options.name());
+  }
+  const ImageFormat& f = options.format();
+  const bool converted = (f.channels && f.channels != info.channels) ||
+                         (f.height && (f.height != info.height || f.width != info.width));
+  if (f.channels) info.channels = f.channels;
+  if (f.height) info.height = f.height, info.width = f.width;
+  if (converted || kind != DatasetKind::builtin) info.mean.clear(), info.std.clear();
+  return info;
+}
+
 Dataset load_dataset(const DataOptions& options) {
   Dataset data;
-  data.info = dataset_info(options.name());
-  const fs::path dir =
-      options.data_dir().empty() ? default_data_dir(options.name()) : options.data_dir();
-  check<DataError>(fs::is_directory(dir), "--data-dir: ", dir.string(), " is not a directory (",
-                   options.name(), " expected there)");
-  auto [train_file, test] = read_files(data.info, dir);
-  check<DataError>(train_file.images.size(1) == data.info.channels &&
-                       train_file.images.size(2) == data.info.height &&
-                       train_file.images.size(3) == data.info.width,
-                   "reading ", dir.string(), ": ", options.name(), " images must be ",
-                   data.info.channels, "x", data.info.height, "x", data.info.width, ", got ",
-                   train_file.images.sizes());
-  check<DataError>(test.images.sizes().slice(1) == train_file.images.sizes().slice(1), "reading ",
-                   dir.string(), ": test images are ", test.images.sizes(),
-                   ", training images are ", train_file.images.sizes());
-  std::tie(data.train, data.val) = hold_out(train_file, options.val_size());
-  data.test = std::move(test);
+  data.info = describe_dataset(options);
+  const DatasetKind kind = dataset_kind(options);
+  const fs::path source = kind == DatasetKind::builtin
+                              ? (options.data_dir().empty() ? default_data_dir(options.name())
+                                                            : options.data_dir())
+                              : fs::path(options.name());
+  DatasetFiles files;
+  if (kind == DatasetKind::builtin) {
+    check<DataError>(fs::is_directory(source), "--data-dir: ", source.string(),
+                     " is not a directory (", options.name(), " expected there)");
+    std::tie(files.train, files.test) = read_files(dataset_info(options.name()), source);
+    const DatasetInfo native = dataset_info(options.name());
+    check<DataError>(files.train.images.size(1) == native.channels &&
+                         files.train.images.size(2) == native.height &&
+                         files.train.images.size(3) == native.width,
+                     "reading ", source.string(), ": ", options.name(), " images must be ",
+                     native.channels, "x", native.height, "x", native.width, ", got ",
+                     files.train.images.sizes());
+    convert_images(files.train, options.format());
+    convert_images(files.test, options.format());
+  } else {
+    files = read_user_files(kind, options);
+  }
+  check<DataError>(files.test.images.sizes().slice(1) == files.train.images.sizes().slice(1),
+                   "reading ", source.string(), ": test images are ", files.test.images.sizes(),
+                   ", training images are ", files.train.images.sizes());
+  check_labels(files.train, data.info.classes, source.string() + " (train)");
+  check_labels(files.test, data.info.classes, source.string() + " (test)");
+  if (data.info.mean.empty()) {
+    std::tie(data.info.mean, data.info.std) = channel_statistics(files.train.images);
+  }
+  std::tie(data.train, data.val) = hold_out(files.train, options.val_size());
+  data.test = std::move(files.test);
   return data;
 }
 

@@ -7,31 +7,53 @@
 #include <string>
 #include <vector>
 
+#include "lib/data/image_codec.h"
 #include "lib/data/image_set.h"
 
 namespace kd {
 
 struct DataOptions {
   explicit DataOptions(std::string name = "fashion-mnist") : name_(std::move(name)) {}
-  /// fashion-mnist, mnist, cifar10 or cifar100.
+  /// fashion-mnist, mnist, cifar10 or cifar100; or the path of the user's own data: an image
+  /// folder (ROOT/train/<class>/*.png, ROOT/test/<class>/...) or an h5 array file.
   TORCH_ARG(std::string, name);
-  /// Directory holding the dataset's files; empty means the dataset's default location.
+  /// Directory holding a built-in dataset's files; empty means its default location.
   TORCH_ARG(std::filesystem::path, data_dir);
   /// Examples held out from the training file as the validation split.
   TORCH_ARG(int64_t, val_size) = 5000;
+  /// Channel count and size every image is converted to (0: as stored).
+  TORCH_ARG(ImageFormat, format);
 };
+
+enum class DatasetKind { builtin, image_folder, array_file };
+
+/// Which kind of dataset `options` names: a built-in name, a directory (an image folder) or a
+/// file (an h5 array file). ConfigError when it is none of them.
+DatasetKind dataset_kind(const DataOptions& options);
+
+/// Parses --image-size: "HxW", or "S" for S x S; "" is 0x0 (as stored). ConfigError otherwise.
+ImageFormat parse_image_size(const std::string& text);
+/// "HxW", or "" for 0x0.
+std::string image_size_text(const ImageFormat& format);
 
 /// Names accepted by DataOptions::name.
 std::vector<std::string> dataset_names();
 
-/// Shape, classes and normalisation of a named dataset; ConfigError for an unknown name.
+/// Shape, classes and normalisation of a built-in dataset; ConfigError for an unknown name.
 DatasetInfo dataset_info(const std::string& name);
+
+/// Name, shape and classes of the dataset `options` describe, without reading its pixels. The
+/// normalisation of the user's own data (or of converted images) is measured by load_dataset, so
+/// `mean` and `std` are empty here for them.
+DatasetInfo describe_dataset(const DataOptions& options);
 
 /// The directory a dataset is read from when --data-dir is not given: /usr/share/datasets/<name>.
 std::filesystem::path default_data_dir(const std::string& name);
 
 /// Loads train, validation and test sets. The validation examples are a fixed pseudo-random
 /// choice from the training file (the same for every seed), so all teachers of a study share it.
+/// Images are converted to `options.format()`; when they are the user's own or were converted,
+/// the normalisation is each channel's mean and std over the whole training file.
 Dataset load_dataset(const DataOptions& options);
 
 /// Splits `full` into (train, val) the way load_dataset does.

@@ -19,6 +19,30 @@ std::string ImageSet::fingerprint() const {
   return h.hex();
 }
 
+std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images) {
+  const int64_t n = images.size(0), c = images.size(1);
+  torch::Tensor sum = torch::zeros({c}, torch::kFloat64);
+  torch::Tensor squares = torch::zeros({c}, torch::kFloat64);
+  // In blocks, so a large dataset is never held as doubles all at once.
+  for (int64_t start = 0; start < n; start += 1024) {
+    const torch::Tensor x =
+        images.slice(0, start, std::min(n, start + 1024)).to(torch::kFloat64).div_(255.0);
+    sum += x.sum({0, 2, 3});
+    squares += x.square().sum({0, 2, 3});
+  }
+  const double count = static_cast<double>(n) * images.size(2) * images.size(3);
+  const torch::Tensor mean = sum / count;
+  const torch::Tensor var = (squares / count - mean.square()).clamp_min(0);
+  std::vector<float> m, s;
+  for (int64_t k = 0; k < c; ++k) {
+    m.push_back(static_cast<float>(mean[k].item<double>()));
+    // A constant channel would divide by zero; its inputs are then merely centred.
+    const double sd = std::sqrt(var[k].item<double>());
+    s.push_back(static_cast<float>(sd > 1e-6 ? sd : 1.0));
+  }
+  return {m, s};
+}
+
 const ImageSet& Dataset::split(const std::string& name) const {
   if (name == "train") return train;
   if (name == "val") return val;

@@ -31,6 +31,18 @@ struct DatasetInfo {
   std::vector<std::string> class_names;
 };
 
+/// What a dataset's files hold, before the validation hold-out: the training file, the test set
+/// and the class names.
+struct DatasetFiles {
+  ImageSet train;
+  ImageSet test;
+  std::vector<std::string> class_names;
+};
+
+/// Per-channel mean and standard deviation of uint8 `images` [N, C, H, W] scaled to [0, 1]
+/// (the normalisation a dataset without published statistics gets).
+std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images);
+
 /// A dataset split three ways: `val` is held out from the training file for model selection and
 /// temperature scaling; `test` is the dataset's own test set, used only for final figures.
 struct Dataset {

@@ -1,9 +1,11 @@
 #include "lib/models/zoo.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/data/datasets.h"
 #include "lib/models/alexnet.h"
 #include "lib/models/cnn.h"
 #include "lib/models/mlp.h"
@@ -77,6 +79,18 @@ Classifier make_model(const std::string& text, const InputShape& input, int64_t 
   return std::make_shared<AlexNetImpl>(AlexNetOptions(input, classes));
 }
 
+ModelMeta model_meta(const std::string& spec, const DatasetInfo& info) {
+  ModelMeta meta;
+  meta.spec = spec;
+  meta.input = {info.channels, info.height, info.width};
+  meta.classes = info.classes;
+  meta.dataset = info.name;
+  meta.mean = info.mean;
+  meta.std = info.std;
+  meta.class_names = info.class_names;
+  return meta;
+}
+
 void save_model(const Classifier& model, const ModelMeta& meta, const std::filesystem::path& path) {
   write_atomically(path, [&](const std::filesystem::path& tmp) {
     torch::serialize::OutputArchive archive;
@@ -87,6 +101,9 @@ void save_model(const Classifier& model, const ModelMeta& meta, const std::files
                   torch::tensor({meta.input.channels, meta.input.height, meta.input.width}));
     archive.write("kdpipe.classes", torch::IValue(meta.classes));
     archive.write("kdpipe.dataset", torch::IValue(meta.dataset));
+    archive.write("kdpipe.mean", torch::tensor(meta.mean, torch::kFloat32));
+    archive.write("kdpipe.std", torch::tensor(meta.std, torch::kFloat32));
+    archive.write("kdpipe.class_names", torch::IValue(c10::List<std::string>(meta.class_names)));
     archive.save_to(tmp.string());
   });
 }
@@ -116,6 +133,20 @@ LoadedModel load_model(const std::filesystem::path& path) {
   out.meta.classes = classes.toInt();
   out.meta.dataset = dataset.toStringRef();
   out.meta.input = {input[0].item<int64_t>(), input[1].item<int64_t>(), input[2].item<int64_t>()};
+  torch::Tensor mean, std;
+  torch::IValue names;
+  if (archive.try_read("kdpipe.mean", mean) && archive.try_read("kdpipe.std", std) &&
+      archive.try_read("kdpipe.class_names", names)) {
+    out.meta.mean.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+    out.meta.std.assign(std.data_ptr<float>(), std.data_ptr<float>() + std.numel());
+    for (const auto& n : names.toListRef()) out.meta.class_names.push_back(n.toStringRef());
+  } else {
+    const auto builtin = dataset_names();
+    if (std::count(builtin.begin(), builtin.end(), out.meta.dataset) > 0) {
+      const DatasetInfo info = dataset_info(out.meta.dataset);
+      out.meta.mean = info.mean, out.meta.std = info.std, out.meta.class_names = info.class_names;
+    }
+  }
   out.model = make_model(out.meta.spec, out.meta.input, out.meta.classes);
   try {
     out.model->load(archive);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/data/image_set.h"
 #include "lib/models/classifier.h"
 
 namespace kd {
@@ -32,7 +33,15 @@ struct ModelMeta {
   InputShape input;
   int64_t classes = 0;
   std::string dataset;  ///< the dataset the model was trained on
+  /// Per-channel normalisation of its inputs: x = (pixel / 255 - mean) / std. Checkpoints older
+  /// than these fields get a built-in dataset's values, or none.
+  std::vector<float> mean;
+  std::vector<float> std;
+  std::vector<std::string> class_names;  ///< one per output, or empty when unknown
 };
+
+/// The meta of a model of `spec` trained on `info`'s data.
+ModelMeta model_meta(const std::string& spec, const DatasetInfo& info);
 
 struct LoadedModel {
   Classifier model;

@@ -15,6 +15,18 @@ std::string format_epoch(const EpochStats& s) {
   return buf;
 }
 
+namespace {
+
+std::string bar(int64_t done, int64_t total) {
+  constexpr int kWidth = 24;
+  const int filled = total > 0 ? static_cast<int>(kWidth * done / total) : 0;
+  std::string out(static_cast<std::size_t>(filled), '#');
+  out.resize(kWidth, ' ');
+  return out;
+}
+
+}  // namespace
+
 Progress Progress::for_stderr() { return Progress(stderr, ::isatty(::fileno(stderr)) != 0); }
 
 void Progress::step(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss,
@@ -23,14 +35,26 @@ void Progress::step(int64_t epoch, int64_t epochs, int64_t done, int64_t total, 
   const auto now = std::chrono::steady_clock::now();
   if (done < total && now - last_draw_ < std::chrono::milliseconds(250)) return;
   last_draw_ = now;
-  constexpr int kWidth = 24;
-  const int filled = total > 0 ? static_cast<int>(kWidth * done / total) : 0;
-  std::string bar(static_cast<std::size_t>(filled), '#');
-  bar.resize(kWidth, ' ');
   std::fprintf(
       out_, "\r\033[Kepoch %" PRId64 "/%" PRId64 " [%s] %3d%%  loss %.4f  acc %.4f  %.0f img/s",
-      epoch, epochs, bar.c_str(), static_cast<int>(100 * done / std::max<int64_t>(total, 1)), loss,
+      epoch, epochs, bar(done, total).c_str(), static_cast<int>(100 * done / std::max<int64_t>(total, 1)), loss,
       accuracy, images_per_second);
+  std::fflush(out_);
+}
+
+void Progress::count(const std::string& what, int64_t done, int64_t total) {
+  if (!out_ || !live_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (done < total && now - last_draw_ < std::chrono::milliseconds(250)) return;
+  last_draw_ = now;
+  std::fprintf(out_, "\r\033[K%s [%s] %" PRId64 "/%" PRId64, what.c_str(),
+               bar(done, total).c_str(), done, total);
+  std::fflush(out_);
+}
+
+void Progress::finish(const std::string& line) {
+  if (!out_ || !live_) return;
+  std::fprintf(out_, "\r\033[K%s\n", line.c_str());
   std::fflush(out_);
 }
 

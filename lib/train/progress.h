@@ -35,6 +35,12 @@ class Progress {
   /// Called once per epoch; `extra` is appended (validation figures, say).
   void epoch_done(const EpochStats& stats, const std::string& extra);
 
+  /// A counted task outside training ("decoding train images"): a live bar on a terminal.
+  void count(const std::string& what, int64_t done, int64_t total);
+  /// Ends a counted task: on a terminal its bar becomes `line`; elsewhere nothing is printed
+  /// (logs get the stage's own record, and error output stays one line).
+  void finish(const std::string& line);
+
  private:
   std::FILE* out_;
   bool live_;

@@ -5,6 +5,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/runtime.h"
+#include "storage/array_file.h"
 
 namespace kd::cli {
 
@@ -35,6 +36,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 int main(int argc, char** argv) {
+  enable_array_files();
   const std::vector<std::string> all(argv + 1, argv + argc);
   if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
     usage(std::cout);

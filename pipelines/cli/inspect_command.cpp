@@ -14,6 +14,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string join_names(const std::vector<std::string>& names) {
+  if (names.empty()) return "(not recorded)";
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 bool is_hdf5(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[8] = {};
@@ -41,6 +48,7 @@ int inspect_cache(const fs::path& path) {
               << h.dtype << " [" << h.v << ", " << h.n << ", " << h.c << "]\n";
   }
   std::cout << "  /labels      int64 [" << h.n << "]\n"
+            << "  classes      " << join_names(h.class_names) << "\n"
             << "  views        " << h.v << " (view 0 un-augmented; views 1.." << h.v - 1 << ": "
             << h.augment << ", seed " << h.augment_seed << "), input " << h.input << "\n"
             << "  written by   kdpipe " << h.kdpipe_version << " at " << h.created << "\n";
@@ -61,6 +69,7 @@ int inspect_model(const fs::path& path) {
             << "  input        " << m.meta.input.channels << "x" << m.meta.input.height << "x"
             << m.meta.input.width << ", " << m.meta.classes << " classes, trained on "
             << m.meta.dataset << "\n"
+            << "  classes      " << join_names(m.meta.class_names) << "\n"
             << "  parameters   " << parameter_count(*m.model) << "\n"
             << "  hash         " << hash_file(path) << "\n";
   bool finite = true;

@@ -10,18 +10,26 @@ namespace kd::cli {
 po::options_description data_options() {
   po::options_description d("Data");
   d.add_options()("dataset", po::value<std::string>()->default_value("fashion-mnist"),
-                  "fashion-mnist, mnist, cifar10 or cifar100")(
+                  "fashion-mnist, mnist, cifar10, cifar100, an image folder "
+                  "(ROOT/train/<class>/*.png|jpg, ROOT/test/<class>/...) or an h5 array file")(
       "data-dir", po::value<std::string>()->default_value(""),
-      "directory of the dataset's files (default: /usr/share/datasets/<name>)")(
+      "directory of a built-in dataset's files (default: /usr/share/datasets/<name>)")(
+      "image-size", po::value<std::string>()->default_value(""),
+      "convert every image to HxW pixels (default: as stored)")(
+      "channels", po::value<int64_t>()->default_value(0),
+      "convert every image to 1 (grey) or 3 (RGB) channels (0: as stored)")(
       "val-size", po::value<int64_t>()->default_value(5000),
       "training examples held out for validation (model selection, temperature scaling)");
   return d;
 }
 
 DataOptions data_options_from(const po::variables_map& vm) {
+  ImageFormat format = parse_image_size(vm["image-size"].as<std::string>());
+  format.channels = vm["channels"].as<int64_t>();
   return DataOptions(vm["dataset"].as<std::string>())
       .data_dir(vm["data-dir"].as<std::string>())
-      .val_size(vm["val-size"].as<int64_t>());
+      .val_size(vm["val-size"].as<int64_t>())
+      .format(format);
 }
 
 po::options_description train_options(int64_t default_epochs, bool with_augment) {

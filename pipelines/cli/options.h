@@ -10,7 +10,7 @@ namespace kd::cli {
 
 namespace po = boost::program_options;
 
-/// --dataset, --data-dir, --val-size.
+/// --dataset, --data-dir, --val-size, --image-size, --channels.
 po::options_description data_options();
 DataOptions data_options_from(const po::variables_map& vm);
 

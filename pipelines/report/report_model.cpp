@@ -50,9 +50,12 @@ bool separated(const json& a, const json& b) {
 json projection(const fs::path& model_path, const json& options,
                 const std::array<int64_t, 3>& classes, int64_t examples) {
   const LoadedModel loaded = load_model(model_path);
+  ImageFormat format = parse_image_size(options.value("image_size", ""));
+  format.channels = options.value("channels", int64_t{0});
   const Dataset data = load_dataset(DataOptions(options["dataset"].get<std::string>())
                                         .data_dir(options["data_dir"].get<std::string>())
-                                        .val_size(options["val_size"].get<int64_t>()));
+                                        .val_size(options["val_size"].get<int64_t>())
+                                        .format(format));
   const TemplatePlane plane =
       template_plane(loaded.model->head()->weight, loaded.model->head()->bias, classes);
   json out = {{"classes", json::array()}, {"class_indices", classes}, {"points", json::array()}};

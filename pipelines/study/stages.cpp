@@ -1,11 +1,14 @@
 #include "pipelines/study/stages.h"
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
 #include "lib/core/hash.h"
 
 namespace kd {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -26,7 +29,31 @@ std::vector<std::string> data_args(const Study& s) {
   std::vector<std::string> a = {"--dataset", s.data.name(), "--val-size",
                                 std::to_string(s.data.val_size())};
   if (!s.data.data_dir().empty()) a.insert(a.end(), {"--data-dir", s.data.data_dir().string()});
+  const ImageFormat& f = s.data.format();
+  if (f.height) a.insert(a.end(), {"--image-size", image_size_text(f)});
+  if (f.channels) a.insert(a.end(), {"--channels", std::to_string(f.channels)});
   return a;
+}
+
+// What identifies the user's own data between runs, so that changed files rerun every stage: an
+// array file's content; an image folder's file names, sizes and modification times (hashing
+// every image on each run would cost more than most stages). Built-ins are fixed: "".
+std::string data_identity(const DataOptions& data) {
+  const DatasetKind kind = dataset_kind(data);
+  if (kind == DatasetKind::builtin) return "";
+  if (kind == DatasetKind::array_file) return hash_file(data.name());
+  Hasher h;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(data.name())) {
+    if (e.is_regular_file()) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    h.update(fs::relative(f, data.name()).string());
+    h.update_value(static_cast<int64_t>(fs::file_size(f)));
+    h.update_value(static_cast<int64_t>(fs::last_write_time(f).time_since_epoch().count()));
+  }
+  return h.hex();
 }
 
 std::vector<std::string> train_args(const TrainOptions& t) {
@@ -63,9 +90,12 @@ Stage student_stage(const Study& s, std::string id, std::string kind, std::vecto
 std::vector<Stage> plan_stages(const Study& s) {
   std::vector<Stage> stages;
   std::map<std::string, std::string> hash_of;
+  const std::string data_id = data_identity(s.data);
   auto add = [&](Stage st) {
     Hasher h;
     h.update(st.kind);
+    // Only when there is one, so that built-in studies keep the hashes of earlier runs.
+    if (!data_id.empty()) h.update(data_id);
     for (const auto& a : st.args) h.update(a);
     for (const auto& d : st.deps) h.update(hash_of.at(d));
     for (const auto& f : st.input_files) h.update(hash_file(f));

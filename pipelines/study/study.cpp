@@ -29,6 +29,8 @@ const std::vector<std::pair<std::string, std::string>>& keys() {
       {"data.dataset", "fashion-mnist"},
       {"data.data-dir", ""},
       {"data.val-size", "5000"},
+      {"data.image-size", ""},
+      {"data.channels", "0"},
       {"teacher.arch", "mlp:1200-1200"},
       {"teacher.smoothing", "0 0.1"},
       {"teacher.seeds", "0"},
@@ -261,12 +263,24 @@ Study load_study(const fs::path& file) {
     r.fail("study.executor", "expected local or slurm, got '" + s.executor + "'");
   s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
 
-  const std::string dataset = r.single("data.dataset");
-  const int64_t classes = r.located("data.dataset", [&] { return dataset_info(dataset); }).classes;
+  std::string dataset = r.single("data.dataset");
+  // The user's own data: a path, relative to the study file like every other path in it.
+  const auto builtin = dataset_names();
+  if (std::count(builtin.begin(), builtin.end(), dataset) == 0 && fs::path(dataset).is_relative())
+    dataset = (s.file.parent_path() / dataset).lexically_normal().string();
   fs::path data_dir = r.text("data.data-dir");
   if (!data_dir.empty() && data_dir.is_relative()) data_dir = s.file.parent_path() / data_dir;
-  s.data = DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size"));
+  ImageFormat format = r.located("data.image-size", [&] {
+    return parse_image_size(r.text("data.image-size"));
+  });
+  format.channels = r.one_whole("data.channels");
+  if (format.channels != 0 && format.channels != 1 && format.channels != 3)
+    r.fail("data.channels", "expected 0 (as stored), 1 or 3");
+  s.data = DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size"))
+               .format(format);
   if (s.data.val_size() < 0) r.fail("data.val-size", "expected a count >= 0");
+  const int64_t classes =
+      r.located("data.dataset", [&] { return describe_dataset(s.data); }).classes;
 
   s.teacher_arch = r.single("teacher.arch");
   r.located("teacher.arch", [&] { return parse_model_spec(s.teacher_arch); });
@@ -368,7 +382,9 @@ std::string to_ini(const Study& s) {
     << "\ndevice = " << s.device << "\nexecutor = " << s.executor
     << "\nsbatch = " << join_any(s.sbatch) << "\n\n"
     << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
-    << "\nval-size = " << s.data.val_size() << "\n\n"
+    << "\nval-size = " << s.data.val_size()
+    << "\nimage-size = " << image_size_text(s.data.format())
+    << "\nchannels = " << s.data.format().channels << "\n\n"
     << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
     << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
     << "\nbatch-size = " << t.batch_size() << "\nlr = " << t.lr() << "\nmomentum = " << t.momentum()

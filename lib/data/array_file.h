@@ -1,0 +1,33 @@
+// Datasets as array files: what a Python user writes with h5py in five lines.
+//
+//   /train/images  uint8 [N, H, W, C]  (or [N, H, W] for grey images)
+//   /train/labels  integer [N], in [0, classes)
+//   /test/images, /test/labels         the same for the test set
+//   class_names    optional root attribute, one string per class
+//
+// Reading HDF5 is storage/'s work (HDF5 stays there): storage registers its reader here, and
+// lib/ sees only tensors. Programs that load array files call kd::enable_array_files() once.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+
+#include "lib/data/image_set.h"
+
+namespace kd {
+
+struct ArrayFileReader {
+  /// Shape and classes, from the arrays' shapes, the labels and class_names; no pixels read.
+  std::function<DatasetInfo(const std::filesystem::path&)> probe;
+  /// Both splits, images as uint8 [N, C, H, W]; DataError naming the file and the array that is
+  /// missing or mis-shaped.
+  std::function<DatasetFiles(const std::filesystem::path&)> read;
+};
+
+/// Installs the reader (storage/ does: kd::enable_array_files()).
+void register_array_file_reader(ArrayFileReader reader);
+
+/// The installed reader; ConfigError naming `path` when the program installed none.
+const ArrayFileReader& array_file_reader(const std::filesystem::path& path);
+
+}  // namespace kd

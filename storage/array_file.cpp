@@ -1,0 +1,162 @@
+#include "storage/array_file.h"
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "lib/core/runtime.h"
+#include "lib/data/array_file.h"
+#include "storage/h5.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kExpected =
+    " (an array file holds /train/images uint8 [N, H, W, C], /train/labels integer [N] and the "
+    "same under /test)";
+
+struct SplitShape {
+  int64_t n = 0, height = 0, width = 0, channels = 0;
+};
+
+// Opens and checks /<split>/images and /<split>/labels; their shape, read from the file.
+SplitShape check_split(hid_t file, const fs::path& path, const std::string& split) {
+  const std::string images = "/" + split + "/images", labels = "/" + split + "/labels";
+  for (const std::string& name : {images, labels}) {
+    check<DataError>(h5::exists(file, name), path.string(), ": ", name, " is missing", kExpected);
+  }
+  const h5::Handle im = h5::open_dataset(file, images, path);
+  const auto [im_class, im_size] = h5::stored_type(im, path);
+  check<DataError>(im_class == H5T_INTEGER && im_size == 1, path.string(), ": ", images,
+                   " must be uint8 pixels", kExpected);
+  const std::vector<hsize_t> s = h5::shape(im, path);
+  check<DataError>((s.size() == 4 && (s[3] == 1 || s[3] == 3)) || s.size() == 3, path.string(),
+                   ": ", images, " has shape ", h5::shape_text(s),
+                   ", expected [N, H, W, C] with C 1 or 3, or [N, H, W]");
+  const h5::Handle lb = h5::open_dataset(file, labels, path);
+  const std::vector<hsize_t> ls = h5::shape(lb, path);
+  check<DataError>(h5::stored_type(lb, path).first == H5T_INTEGER, path.string(), ": ", labels,
+                   " must hold integers", kExpected);
+  check<DataError>(ls.size() == 1 && ls[0] == s[0], path.string(), ": ", labels, " has shape ",
+                   h5::shape_text(ls), ", expected [", s[0], "] (one label per image)");
+  check<DataError>(s[0] > 0, path.string(), ": ", images, " holds no images");
+  return {static_cast<int64_t>(s[0]), static_cast<int64_t>(s[1]), static_cast<int64_t>(s[2]),
+          s.size() == 4 ? static_cast<int64_t>(s[3]) : 1};
+}
+
+torch::Tensor read_labels(hid_t file, const fs::path& path, const std::string& split, int64_t n) {
+  torch::Tensor labels = torch::empty({n}, torch::kInt64);
+  const h5::Handle lb = h5::open_dataset(file, "/" + split + "/labels", path);
+  h5::read_block(lb, H5T_NATIVE_INT64, {0}, {static_cast<hsize_t>(n)}, labels.data_ptr(), path,
+                 "reading /" + split + "/labels");
+  return labels;
+}
+
+ImageSet read_split(hid_t file, const fs::path& path, const std::string& split,
+                    const SplitShape& s) {
+  torch::Tensor hwc = torch::empty({s.n, s.height, s.width, s.channels}, torch::kUInt8);
+  const h5::Handle im = h5::open_dataset(file, "/" + split + "/images", path);
+  std::vector<hsize_t> count = {static_cast<hsize_t>(s.n), static_cast<hsize_t>(s.height),
+                                static_cast<hsize_t>(s.width)};
+  if (h5::shape(im, path).size() == 4) count.push_back(static_cast<hsize_t>(s.channels));
+  h5::read_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(count.size(), 0), count,
+                 hwc.data_ptr(), path, "reading /" + split + "/images");
+  return {hwc.permute({0, 3, 1, 2}).contiguous(), read_labels(file, path, split, s.n)};
+}
+
+struct Opened {
+  h5::Handle file;
+  SplitShape train, test;
+  std::vector<std::string> class_names;
+};
+
+Opened open_checked(const fs::path& path) {
+  check<DataError>(fs::is_regular_file(path), path.string(), ": no such file");
+  Opened o;
+  try {
+    o.file = h5::open_file(path, /*writable=*/false);
+  } catch (const StorageError& e) {
+    throw DataError(std::string(e.what()) + kExpected);
+  }
+  o.train = check_split(o.file.get(), path, "train");
+  o.test = check_split(o.file.get(), path, "test");
+  check<DataError>(o.train.height == o.test.height && o.train.width == o.test.width &&
+                       o.train.channels == o.test.channels,
+                   path.string(), ": /test/images are ", o.test.height, "x", o.test.width, "x",
+                   o.test.channels, ", /train/images are ", o.train.height, "x", o.train.width,
+                   "x", o.train.channels);
+  if (h5::has_attr(o.file.get(), "class_names")) {
+    o.class_names = h5::get_strings(o.file.get(), "class_names", path);
+    check<DataError>(!o.class_names.empty(), path.string(), ": class_names is empty");
+  }
+  return o;
+}
+
+// Classes: class_names when the file has it, else one more than the largest label.
+int64_t class_count(const Opened& o, const torch::Tensor& train_labels,
+                    const torch::Tensor& test_labels) {
+  if (!o.class_names.empty()) return static_cast<int64_t>(o.class_names.size());
+  return std::max(train_labels.max().item<int64_t>(), test_labels.max().item<int64_t>()) + 1;
+}
+
+std::vector<std::string> numbered_classes(int64_t classes) {
+  std::vector<std::string> out;
+  for (int64_t c = 0; c < classes; ++c) out.push_back("class " + std::to_string(c));
+  return out;
+}
+
+}  // namespace
+
+DatasetInfo probe_array_file(const fs::path& path) {
+  const Opened o = open_checked(path);
+  DatasetInfo info;
+  info.name = path.stem().string();
+  info.channels = o.train.channels, info.height = o.train.height, info.width = o.train.width;
+  info.classes = class_count(o, read_labels(o.file.get(), path, "train", o.train.n),
+                             read_labels(o.file.get(), path, "test", o.test.n));
+  info.class_names = o.class_names.empty() ? numbered_classes(info.classes) : o.class_names;
+  return info;
+}
+
+DatasetFiles read_array_file(const fs::path& path) {
+  const Opened o = open_checked(path);
+  DatasetFiles files;
+  files.train = read_split(o.file.get(), path, "train", o.train);
+  files.test = read_split(o.file.get(), path, "test", o.test);
+  const int64_t classes = class_count(o, files.train.labels, files.test.labels);
+  files.class_names = o.class_names.empty() ? numbered_classes(classes) : o.class_names;
+  return files;
+}
+
+void enable_array_files() { register_array_file_reader({&probe_array_file, &read_array_file}); }
+
+void write_array_file(const fs::path& path, const DatasetFiles& files, const std::string& source,
+                      int compress) {
+  write_atomically(path, [&](const fs::path& tmp) {
+    const h5::Handle file = h5::create_file(tmp);
+    for (const auto& [split, set] : {std::pair<std::string, const ImageSet*>{"train", &files.train},
+                                     {"test", &files.test}}) {
+      const torch::Tensor hwc = set->images.permute({0, 2, 3, 1}).contiguous();
+      std::vector<hsize_t> shape(hwc.sizes().begin(), hwc.sizes().end());
+      std::vector<hsize_t> chunk = shape;
+      chunk[0] = std::min<hsize_t>(shape[0], 256);
+      const h5::Handle im = h5::create_dataset(file.get(), "/" + split + "/images",
+                                               H5T_STD_U8LE, {shape, chunk, compress}, tmp);
+      h5::write_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(4, 0), shape, hwc.data_ptr(),
+                      tmp, "writing /" + split + "/images");
+      const torch::Tensor labels = set->labels.contiguous();
+      const std::vector<hsize_t> n = {static_cast<hsize_t>(labels.numel())};
+      const h5::Handle lb =
+          h5::create_dataset(file.get(), "/" + split + "/labels", H5T_STD_I64LE, {n, {}, 0}, tmp);
+      h5::write_block(lb, H5T_NATIVE_INT64, {0}, n, labels.data_ptr(), tmp,
+                      "writing /" + split + "/labels");
+    }
+    h5::set_attr(file.get(), "class_names", files.class_names, tmp);
+    h5::set_attr(file.get(), "source", source, tmp);
+    h5::set_attr(file.get(), "kdpipe_version", std::string(version()), tmp);
+    h5::set_attr(file.get(), "created", utc_timestamp(), tmp);
+  });
+}
+
+}  // namespace kd
