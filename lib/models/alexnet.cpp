@@ -34,4 +34,8 @@ torch::Tensor AlexNetImpl::features(const torch::Tensor& x) {
   return fc_->forward(conv_->forward(x));
 }
 
+std::string AlexNetImpl::script_features(TorchScriptWriter& w, const std::string& x) const {
+  return w.sequential(w.sequential(x, "conv", conv_), "fc", fc_);
+}
+
 }  // namespace kd

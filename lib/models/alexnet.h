@@ -17,6 +17,7 @@ class AlexNetImpl : public ClassifierImpl {
  public:
   explicit AlexNetImpl(const AlexNetOptions& options);
   torch::Tensor features(const torch::Tensor& x) override;
+  std::string script_features(TorchScriptWriter& w, const std::string& x) const override;
 
  private:
   torch::nn::Sequential conv_{nullptr};

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "lib/models/torchscript_writer.h"
+
 namespace kd {
 
 struct InputShape {
@@ -18,6 +20,9 @@ class ClassifierImpl : public torch::nn::Module {
  public:
   /// Penultimate activations [B, D].
   virtual torch::Tensor features(const torch::Tensor& x) = 0;
+  /// Writes TorchScript statements that compute features() of the variable `x`; returns the
+  /// variable holding them (see TorchScriptWriter). ConfigError for models that cannot.
+  virtual std::string script_features(TorchScriptWriter& w, const std::string& x) const;
   /// Logits [B, classes].
   virtual torch::Tensor forward(const torch::Tensor& x) { return head_->forward(features(x)); }
   /// The final layer: row k of its weight (with bias k) is the template of class k.
@@ -32,6 +37,10 @@ class ClassifierImpl : public torch::nn::Module {
  private:
   torch::nn::Linear head_{nullptr};
 };
+
+inline std::string ClassifierImpl::script_features(TorchScriptWriter&, const std::string&) const {
+  throw std::logic_error(name() + " cannot be written as TorchScript");
+}
 
 using Classifier = std::shared_ptr<ClassifierImpl>;
 

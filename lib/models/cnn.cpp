@@ -24,4 +24,8 @@ CnnImpl::CnnImpl(const CnnOptions& options) {
 
 torch::Tensor CnnImpl::features(const torch::Tensor& x) { return body_->forward(x); }
 
+std::string CnnImpl::script_features(TorchScriptWriter& w, const std::string& x) const {
+  return w.sequential(x, "body", body_);
+}
+
 }  // namespace kd

@@ -19,6 +19,7 @@ class CnnImpl : public ClassifierImpl {
  public:
   explicit CnnImpl(const CnnOptions& options);
   torch::Tensor features(const torch::Tensor& x) override;
+  std::string script_features(TorchScriptWriter& w, const std::string& x) const override;
 
  private:
   torch::nn::Sequential body_{nullptr};

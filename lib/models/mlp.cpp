@@ -19,4 +19,12 @@ torch::Tensor MlpImpl::features(const torch::Tensor& x) {
   return h;
 }
 
+std::string MlpImpl::script_features(TorchScriptWriter& w, const std::string& x) const {
+  std::string h = w.let("torch.flatten(" + x + ", 1, -1)");
+  for (std::size_t i = 0; i < layers_->size(); ++i) {
+    h = w.relu(w.linear(h, "layers." + std::to_string(i)));
+  }
+  return h;
+}
+
 }  // namespace kd

@@ -21,6 +21,7 @@ class MlpImpl : public ClassifierImpl {
  public:
   explicit MlpImpl(const MlpOptions& options);
   torch::Tensor features(const torch::Tensor& x) override;
+  std::string script_features(TorchScriptWriter& w, const std::string& x) const override;
 
  private:
   torch::nn::ModuleList layers_;

@@ -33,6 +33,24 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   return torch::relu(h + shortcut);
 }
 
+std::string BasicBlockImpl::script(TorchScriptWriter& w, const std::string& x,
+                                   const std::string& path) const {
+  std::string h = w.relu(w.batch_norm(w.conv2d(x, path + ".conv1", *conv1_), path + ".bn1", *bn1_));
+  h = w.batch_norm(w.conv2d(h, path + ".conv2", *conv2_), path + ".bn2", *bn2_);
+  std::string shortcut = x;
+  if (stride_ > 1) {
+    const std::string s = std::to_string(stride_);
+    shortcut = w.let(shortcut + "[:, :, ::" + s + ", ::" + s + "]");
+  }
+  if (pad_channels_ > 0) {
+    const int64_t before = pad_channels_ / 2;
+    shortcut = w.let("torch.constant_pad_nd(" + shortcut + ", [0, 0, 0, 0, " +
+                     std::to_string(before) + ", " + std::to_string(pad_channels_ - before) +
+                     "], 0.0)");
+  }
+  return w.relu(h + " + " + shortcut);
+}
+
 ResNetImpl::ResNetImpl(const ResNetOptions& options) {
   const int64_t n = (options.depth() - 2) / 6;
   stem_ = register_module("stem", conv3x3(options.input().channels, 16, 1));
@@ -54,6 +72,14 @@ torch::Tensor ResNetImpl::features(const torch::Tensor& x) {
   torch::Tensor h = torch::relu(stem_bn_->forward(stem_->forward(x)));
   h = blocks_->forward(h);
   return h.mean({2, 3});
+}
+
+std::string ResNetImpl::script_features(TorchScriptWriter& w, const std::string& x) const {
+  std::string h = w.relu(w.batch_norm(w.conv2d(x, "stem", *stem_), "stem_bn", *stem_bn_));
+  for (std::size_t i = 0; i < blocks_->size(); ++i) {
+    h = blocks_->ptr(i)->as<BasicBlockImpl>()->script(w, h, "blocks." + std::to_string(i));
+  }
+  return w.let("torch.mean(" + h + ", [2, 3])");
 }
 
 }  // namespace kd

@@ -21,6 +21,8 @@ class BasicBlockImpl : public torch::nn::Module {
  public:
   BasicBlockImpl(int64_t in, int64_t out, int64_t stride);
   torch::Tensor forward(const torch::Tensor& x);
+  /// forward() as TorchScript, for the block whose parameters are under `path`.
+  std::string script(TorchScriptWriter& w, const std::string& x, const std::string& path) const;
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
@@ -34,6 +36,7 @@ class ResNetImpl : public ClassifierImpl {
  public:
   explicit ResNetImpl(const ResNetOptions& options);
   torch::Tensor features(const torch::Tensor& x) override;
+  std::string script_features(TorchScriptWriter& w, const std::string& x) const override;
 
  private:
   torch::nn::Conv2d stem_{nullptr};

@@ -17,6 +17,9 @@ const std::vector<Command>& commands() {
       {"distill", "train one student from a logit cache, or a baseline alone", &distill_command},
       {"report", "write the report of a study run: tables, figures, verdict", &report_command},
       {"inspect", "describe a cache or checkpoint and check that it is intact", &inspect_command},
+      {"import", "decode an image folder once into an h5 array file", &import_command},
+      {"export", "write a kdpipe model as TorchScript for Python (torch.jit.load)",
+       &export_command},
   };
   return all;
 }
@@ -31,7 +34,11 @@ void usage(std::ostream& out) {
 }
 
 // LibTorch errors carry a C++ backtrace after the first line; a user needs the first line.
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+// (TorchScript's compiler starts its messages with an empty line: skip those.)
+std::string first_line(const std::string& text) {
+  const auto start = std::min(text.size(), text.find_first_not_of("\n "));
+  return text.substr(start, text.find('\n', start) - start);
+}
 
 }  // namespace
 

@@ -33,6 +33,12 @@ int report_command(const std::vector<std::string>& args);
 /// `kdpipe inspect`: describe and verify a cache or checkpoint.
 int inspect_command(const std::vector<std::string>& args);
 
+/// `kdpipe import`: an image folder into an h5 array file.
+int import_command(const std::vector<std::string>& args);
+
+/// `kdpipe export`: a model directory into a TorchScript file.
+int export_command(const std::vector<std::string>& args);
+
 /// The whole CLI: dispatches argv[1], turns errors into one line on stderr and an exit status
 /// (2 for bad options or input specs, 1 for other failures).
 int main(int argc, char** argv);

@@ -4,6 +4,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/data/datasets.h"
 #include "lib/models/zoo.h"
 #include "tests/support/temp_dir.h"
 
@@ -25,12 +26,16 @@ TEST(Checkpoint, RoundTripGivesTheSamePredictions) {
     model->eval();
     const torch::Tensor x = torch::randn({5, 3, 32, 32});
     const torch::Tensor before = model->forward(x);
-    save_model(model, {spec, input, 7, "cifar10"}, dir / "model.pt");
+    save_model(model, {spec, input, 7, "cifar10", {0.1f, 0.2f, 0.3f}, {0.5f, 0.5f, 0.5f}, {"a", "b", "c", "d", "e", "f", "g"}}, dir / "model.pt");
     const LoadedModel loaded = load_model(dir / "model.pt");
     EXPECT_EQ(loaded.meta.spec, spec);
     EXPECT_EQ(loaded.meta.classes, 7);
     EXPECT_EQ(loaded.meta.dataset, "cifar10");
     EXPECT_EQ(loaded.meta.input.channels, 3);
+    EXPECT_EQ(loaded.meta.mean, (std::vector<float>{0.1f, 0.2f, 0.3f}));
+    EXPECT_EQ(loaded.meta.std, (std::vector<float>{0.5f, 0.5f, 0.5f}));
+    EXPECT_EQ(loaded.meta.class_names.size(), 7u);
+    EXPECT_EQ(loaded.meta.class_names[6], "g");
     loaded.model->eval();
     EXPECT_TRUE(loaded.model->forward(x).equal(before)) << spec;
   }
@@ -40,7 +45,7 @@ TEST(Checkpoint, RefusesMissingTruncatedAndForeignFiles) {
   testing::TempDir dir;
   EXPECT_THROW(load_model(dir / "absent.pt"), StorageError);
   const Classifier model = make_model("mlp:8", {1, 28, 28}, 10);
-  save_model(model, {"mlp:8", {1, 28, 28}, 10, "mnist"}, dir / "model.pt");
+  save_model(model, model_meta("mlp:8", dataset_info("mnist")), dir / "model.pt");
   const std::string bytes = read_text(dir / "model.pt");
   std::ofstream(dir / "cut.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   try {
@@ -58,7 +63,7 @@ TEST(Checkpoint, RefusesMissingTruncatedAndForeignFiles) {
 TEST(Checkpoint, WritesAtomically) {
   testing::TempDir dir;
   const Classifier model = make_model("mlp:8", {1, 28, 28}, 10);
-  save_model(model, {"mlp:8", {1, 28, 28}, 10, "mnist"}, dir / "model.pt");
+  save_model(model, model_meta("mlp:8", dataset_info("mnist")), dir / "model.pt");
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     EXPECT_EQ(entry.path().filename(), "model.pt");  // no temporary left behind
   }

@@ -1,5 +1,9 @@
 #include "tests/support/synthetic.h"
 
+#include "lib/data/datasets.h"
+#include "lib/data/idx.h"
+#include "lib/data/image_codec.h"
+
 #include <zlib.h>
 
 #include <fstream>
@@ -67,6 +71,33 @@ void write_synthetic_mnist(const std::filesystem::path& dir, int64_t n_train, in
   write_idx_labels(dir / "train-labels-idx1-ubyte.gz", train.labels, true);
   write_idx_images(dir / "t10k-images-idx3-ubyte.gz", test.images, true);
   write_idx_labels(dir / "t10k-labels-idx1-ubyte.gz", test.labels, true);
+}
+
+void write_image_folder(const std::filesystem::path& root, const DatasetFiles& files) {
+  for (const auto& [split, set] : {std::pair<std::string, const ImageSet*>{"train", &files.train},
+                                   {"test", &files.test}}) {
+    for (const std::string& name : files.class_names)
+      std::filesystem::create_directories(root / split / name);
+    for (int64_t i = 0; i < set->size(); ++i) {
+      char file[32];
+      std::snprintf(file, sizeof file, "%05lld.png", static_cast<long long>(i));
+      const std::string& name =
+          files.class_names[static_cast<std::size_t>(set->labels[i].item<int64_t>())];
+      write_png(root / split / name / file, set->images[i]);
+    }
+  }
+}
+
+DatasetFiles fashion_mnist_sample(int64_t n_train, int64_t n_test) {
+  const std::filesystem::path dir = default_data_dir("fashion-mnist");
+  DatasetFiles out;
+  out.train = read_idx_split(dir, "train", 10);
+  out.test = read_idx_split(dir, "t10k", 10);
+  out.train = out.train.select(torch::arange(n_train));
+  out.test = out.test.select(torch::arange(n_test));
+  out.class_names = {"0-tshirt", "1-trouser", "2-pullover", "3-dress", "4-coat",
+                     "5-sandal", "6-shirt",   "7-sneaker",  "8-bag",     "9-boot"};
+  return out;
 }
 
 }  // namespace kd::testing

@@ -23,4 +23,12 @@ ImageSet make_synthetic(int64_t n, int64_t classes, int64_t channels, int64_t si
 void write_synthetic_mnist(const std::filesystem::path& dir, int64_t n_train, int64_t n_test,
                            uint64_t seed = 1);
 
+/// Writes `files` as an image folder: ROOT/<split>/<class name>/<index, 5 digits>.png, so the
+/// folder lists each class's examples in their order in `files`.
+void write_image_folder(const std::filesystem::path& root, const DatasetFiles& files);
+
+/// The first `n_train` and `n_test` examples of Fashion-MNIST (from its Debian package), with
+/// class names fit for folder names (DataError when the package is missing).
+DatasetFiles fashion_mnist_sample(int64_t n_train, int64_t n_test);
+
 }  // namespace kd::testing

@@ -1,0 +1,90 @@
+#include "lib/models/export.h"
+
+#include <nlohmann/json.hpp>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "lib/core/runtime.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+torch::Tensor per_channel(const std::vector<float>& v) {
+  return torch::tensor(v, torch::kFloat32).view({1, -1, 1, 1});
+}
+
+std::string family_of(const std::string& spec) { return spec.substr(0, spec.find(':')); }
+
+}  // namespace
+
+std::string export_description(const ModelMeta& meta) {
+  const nlohmann::json d = {
+      {"format", "kdpipe-torchscript"},
+      {"kdpipe_version", version()},
+      {"arch", meta.spec},
+      {"dataset", meta.dataset},
+      {"classes", meta.classes},
+      {"class_names", meta.class_names},
+      {"input_shape", {meta.input.channels, meta.input.height, meta.input.width}},
+      {"mean", meta.mean},
+      {"std", meta.std},
+      {"forward", "float [B, C, H, W] with x = (pixel / 255 - mean) / std per channel"},
+      {"classify", "uint8 pixels [B, C, H, W], RGB or grey, as in the training data"}};
+  return d.dump(2);
+}
+
+torch::jit::Module to_torchscript(const LoadedModel& model) {
+  const ModelMeta& meta = model.meta;
+  check<ConfigError>(static_cast<int64_t>(meta.mean.size()) == meta.input.channels &&
+                         meta.std.size() == meta.mean.size(),
+                     "export: the checkpoint records no normalisation for its ",
+                     meta.input.channels, " input channels (it predates export; retrain it)");
+  torch::jit::Module module("kdpipe_" + family_of(meta.spec));
+  torch::NoGradGuard no_grad;
+  for (const auto& p : model.model->named_parameters()) {
+    module.register_parameter(TorchScriptWriter::attribute(p.key()).substr(5),
+                              p.value().detach().clone(), /*is_buffer=*/false);
+  }
+  for (const auto& b : model.model->named_buffers()) {
+    module.register_buffer(TorchScriptWriter::attribute(b.key()).substr(5), b.value().clone());
+  }
+  // kdpipe's batches compute pixel * (1 / (255 std)) - mean / std; preprocess does the same.
+  const torch::Tensor mean = per_channel(meta.mean), std = per_channel(meta.std);
+  module.register_buffer("pixel_scale", 1.0f / (255.0f * std));
+  module.register_buffer("pixel_shift", -mean / std);
+  module.register_attribute("class_names", c10::ListType::ofStrings(),
+                            c10::List<std::string>(meta.class_names));
+  module.register_attribute("mean", c10::ListType::ofFloats(),
+                            c10::List<double>(std::vector<double>(meta.mean.begin(), meta.mean.end())));
+  module.register_attribute("std", c10::ListType::ofFloats(),
+                            c10::List<double>(std::vector<double>(meta.std.begin(), meta.std.end())));
+  module.register_attribute(
+      "input_shape", c10::ListType::ofInts(),
+      c10::List<int64_t>({meta.input.channels, meta.input.height, meta.input.width}));
+  module.register_attribute("arch", c10::StringType::get(), meta.spec);
+  module.register_attribute("dataset", c10::StringType::get(), meta.dataset);
+
+  TorchScriptWriter w;
+  const std::string features = model.model->script_features(w, "x");
+  module.define("def features(self, x):\n" + w.body() + "    return " + features + "\n\n" +
+                "def forward(self, x):\n"
+                "    return torch.linear(self.features(x), self.head_weight, self.head_bias)\n\n"
+                "def preprocess(self, images):\n"
+                "    return images.float() * self.pixel_scale + self.pixel_shift\n\n"
+                "def classify(self, images):\n"
+                "    return self.forward(self.preprocess(images))\n");
+  module.eval();
+  return module;
+}
+
+void export_torchscript(const LoadedModel& model, const fs::path& path) {
+  const torch::jit::Module module = to_torchscript(model);
+  write_atomically(path, [&](const fs::path& tmp) {
+    module.save(tmp.string(), {{"kdpipe.json", export_description(model.meta)}});
+  });
+}
+
+}  // namespace kd
