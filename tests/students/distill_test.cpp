@@ -24,7 +24,7 @@ class DistillTest : public ::testing::Test {
     data_ = load_dataset(data_options());
     torch::manual_seed(3);
     teacher_ = make_model("mlp:32", {1, 28, 28}, 10);
-    save_model(teacher_, {"mlp:32", {1, 28, 28}, 10, "mnist"}, dir_ / "teacher" / "model.pt");
+    save_model(teacher_, model_meta("mlp:32", dataset_info("mnist")), dir_ / "teacher" / "model.pt");
     build_cache(CacheOptions()
                     .data(data_options())
                     .teacher(dir_ / "teacher")
