@@ -189,7 +189,7 @@ int run(int argc, char** argv) {
     torch::manual_seed(0);
     const kd::Classifier model = kd::make_model(spec, {1, 28, 28}, 10);
     const fs::path teacher_dir = tmp / std::to_string(std::hash<std::string>{}(spec));
-    kd::save_model(model, {spec, {1, 28, 28}, 10, "fashion-mnist"}, teacher_dir / "model.pt");
+    kd::save_model(model, kd::model_meta(spec, kd::dataset_info("fashion-mnist")), teacher_dir / "model.pt");
     const double flops = linear_flops(model);
     nlohmann::json& row = out["models"][spec];
     row["linear_mflop_per_image"] = flops / 1e6;

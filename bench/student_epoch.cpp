@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   // The default study's teacher (untrained: speed does not depend on the weights) and its cache.
   torch::manual_seed(0);
   const kd::Classifier teacher = kd::make_model("mlp:1200-1200", {1, 28, 28}, 10);
-  kd::save_model(teacher, {"mlp:1200-1200", {1, 28, 28}, 10, "fashion-mnist"},
+  kd::save_model(teacher, kd::model_meta("mlp:1200-1200", kd::dataset_info("fashion-mnist")),
                  tmp / "t" / "model.pt");
   kd::build_cache(
       kd::CacheOptions().data(data_options).teacher(tmp / "t").views(4).out(tmp / "c.h5"),

@@ -40,4 +40,6 @@ ProcessResult run_kdpipe(const std::string& args, const std::string& env) {
 
 std::filesystem::path source_dir() { return KD_TEST_SOURCE_DIR; }
 
+std::filesystem::path binary_dir() { return KD_TEST_BINARY_DIR; }
+
 }  // namespace kd::testing

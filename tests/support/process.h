@@ -24,4 +24,7 @@ ProcessResult run_kdpipe(const std::string& args, const std::string& env = "");
 /// The repository root (for scripts the tests run).
 std::filesystem::path source_dir();
 
+/// The build tree the tests were built in.
+std::filesystem::path binary_dir();
+
 }  // namespace kd::testing
