@@ -60,8 +60,8 @@ ImageSet read_split(hid_t file, const fs::path& path, const std::string& split,
   std::vector<hsize_t> count = {static_cast<hsize_t>(s.n), static_cast<hsize_t>(s.height),
                                 static_cast<hsize_t>(s.width)};
   if (h5::shape(im, path).size() == 4) count.push_back(static_cast<hsize_t>(s.channels));
-  h5::read_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(count.size(), 0), count,
-                 hwc.data_ptr(), path, "reading /" + split + "/images");
+  h5::read_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(count.size(), 0), count, hwc.data_ptr(),
+                 path, "reading /" + split + "/images");
   return {hwc.permute({0, 3, 1, 2}).contiguous(), read_labels(file, path, split, s.n)};
 }
 
@@ -84,8 +84,8 @@ Opened open_checked(const fs::path& path) {
   check<DataError>(o.train.height == o.test.height && o.train.width == o.test.width &&
                        o.train.channels == o.test.channels,
                    path.string(), ": /test/images are ", o.test.height, "x", o.test.width, "x",
-                   o.test.channels, ", /train/images are ", o.train.height, "x", o.train.width,
-                   "x", o.train.channels);
+                   o.test.channels, ", /train/images are ", o.train.height, "x", o.train.width, "x",
+                   o.train.channels);
   if (h5::has_attr(o.file.get(), "class_names")) {
     o.class_names = h5::get_strings(o.file.get(), "class_names", path);
     check<DataError>(!o.class_names.empty(), path.string(), ": class_names is empty");
@@ -135,16 +135,16 @@ void write_array_file(const fs::path& path, const DatasetFiles& files, const std
                       int compress) {
   write_atomically(path, [&](const fs::path& tmp) {
     const h5::Handle file = h5::create_file(tmp);
-    for (const auto& [split, set] : {std::pair<std::string, const ImageSet*>{"train", &files.train},
-                                     {"test", &files.test}}) {
+    for (const auto& [split, set] :
+         {std::pair<std::string, const ImageSet*>{"train", &files.train}, {"test", &files.test}}) {
       const torch::Tensor hwc = set->images.permute({0, 2, 3, 1}).contiguous();
       std::vector<hsize_t> shape(hwc.sizes().begin(), hwc.sizes().end());
       std::vector<hsize_t> chunk = shape;
       chunk[0] = std::min<hsize_t>(shape[0], 256);
-      const h5::Handle im = h5::create_dataset(file.get(), "/" + split + "/images",
-                                               H5T_STD_U8LE, {shape, chunk, compress}, tmp);
-      h5::write_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(4, 0), shape, hwc.data_ptr(),
-                      tmp, "writing /" + split + "/images");
+      const h5::Handle im = h5::create_dataset(file.get(), "/" + split + "/images", H5T_STD_U8LE,
+                                               {shape, chunk, compress}, tmp);
+      h5::write_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(4, 0), shape, hwc.data_ptr(), tmp,
+                      "writing /" + split + "/images");
       const torch::Tensor labels = set->labels.contiguous();
       const std::vector<hsize_t> n = {static_cast<hsize_t>(labels.numel())};
       const h5::Handle lb =

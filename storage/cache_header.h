@@ -26,9 +26,9 @@ struct CacheHeader {
   std::string split;  ///< train, val or test
   std::string dataset_fingerprint;
   std::vector<std::string> class_names;  ///< one per class (empty in caches written before 0.2)
-  int64_t n = 0;  ///< examples
-  int64_t c = 0;  ///< classes
-  int64_t v = 0;  ///< views (view 0 un-augmented)
+  int64_t n = 0;                         ///< examples
+  int64_t c = 0;                         ///< classes
+  int64_t v = 0;                         ///< views (view 0 un-augmented)
   std::vector<double> temperatures;
   std::string augment;  ///< recipe of views 1..V-1
   int64_t augment_seed = 0;

@@ -1,8 +1,7 @@
-#include "storage/h5.h"
-
 #include <algorithm>
 
 #include "lib/core/error.h"
+#include "storage/h5.h"
 
 // Attributes: the strings, numbers and lists kdpipe files carry on their root and datasets.
 namespace kd::h5 {
@@ -116,7 +115,6 @@ std::vector<double> get_doubles(hid_t obj, const std::string& name, const fs::pa
   }
   return value;
 }
-
 
 namespace {
 

@@ -116,8 +116,9 @@ DatasetKind dataset_kind(const DataOptions& options) {
   check<ConfigError>(fs::exists(path), "--dataset '", options.name(),
                      "': not a built-in dataset (fashion-mnist, mnist, cifar10, cifar100) and no ",
                      "such image folder or h5 file");
-  check<ConfigError>(options.data_dir().empty(), "--data-dir: only for built-in datasets; --dataset ",
-                     options.name(), " is a path already");
+  check<ConfigError>(options.data_dir().empty(),
+                     "--data-dir: only for built-in datasets; --dataset ", options.name(),
+                     " is a path already");
   return fs::is_directory(path) ? DatasetKind::image_folder : DatasetKind::array_file;
 }
 
@@ -167,9 +168,8 @@ void convert_images(ImageSet& set, const ImageFormat& format) {
   torch::Tensor out = torch::empty({n, t.channels, t.height, t.width}, torch::kUInt8);
   tbb::task_arena arena(std::max(1, torch::get_num_threads()));
   arena.execute([&] {
-    tbb::parallel_for(int64_t{0}, n, [&](int64_t i) {
-      out[i].copy_(convert_image(set.images[i], t));
-    });
+    tbb::parallel_for(int64_t{0}, n,
+                      [&](int64_t i) { out[i].copy_(convert_image(set.images[i], t)); });
   });
   set.images = out;
 }
@@ -218,10 +218,10 @@ Dataset load_dataset(const DataOptions& options) {
   Dataset data;
   data.info = describe_dataset(options);
   const DatasetKind kind = dataset_kind(options);
-  const fs::path source = kind == DatasetKind::builtin
-                              ? (options.data_dir().empty() ? default_data_dir(options.name())
-                                                            : options.data_dir())
-                              : fs::path(options.name());
+  const fs::path source =
+      kind == DatasetKind::builtin
+          ? (options.data_dir().empty() ? default_data_dir(options.name()) : options.data_dir())
+          : fs::path(options.name());
   DatasetFiles files;
   if (kind == DatasetKind::builtin) {
     check<DataError>(fs::is_directory(source), "--data-dir: ", source.string(),

@@ -67,8 +67,8 @@ torch::Tensor decode_image(const fs::path& path) {
       cv::cvtColor(raw, mat, cv::COLOR_BGRA2BGR);
       break;
     default:
-      throw DataError(path.string() + ": unsupported image with " +
-                      std::to_string(raw.channels()) + " channels");
+      throw DataError(path.string() + ": unsupported image with " + std::to_string(raw.channels()) +
+                      " channels");
   }
   return to_tensor(mat);
 }

@@ -18,7 +18,8 @@ namespace {
 
 bool is_image(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
@@ -44,8 +45,7 @@ ImageFormat complete(const ImageFormat& format, const torch::Tensor& first) {
   return out;
 }
 
-void check_same_classes(const ImageListing& train, const ImageListing& test,
-                        const fs::path& root) {
+void check_same_classes(const ImageListing& train, const ImageListing& test, const fs::path& root) {
   if (train.classes == test.classes) return;
   for (const std::string& c : train.classes) {
     check<DataError>(std::count(test.classes.begin(), test.classes.end(), c) > 0,
@@ -80,23 +80,24 @@ ImageSet decode_split(const ImageListing& listing, const DecodePlan& plan, const
   constexpr int64_t kBlock = 1024;  // the bar is redrawn between blocks
   for (int64_t start = 0; start < n && failed_at == n; start += kBlock) {
     arena.execute([&] {
-      tbb::parallel_for(tbb::blocked_range<int64_t>(start, std::min(n, start + kBlock)),
-                        [&](const tbb::blocked_range<int64_t>& r) {
-        for (int64_t i = r.begin(); i < r.end(); ++i) {
-          const fs::path& file = listing.files[static_cast<std::size_t>(i)];
-          try {
-            torch::Tensor image = decode_image(file);
-            const bool sized = image.size(1) == t.height && image.size(2) == t.width;
-            check<DataError>(sized || plan.resize, file.string(), ": image is ",
-                             shape_text(image), ", ", first.string(), " is ", t.height, "x",
-                             t.width, "; pass --image-size HxW to resize every image");
-            set.images[i].copy_(convert_image(image, t));
-          } catch (const Error& e) {
-            const std::lock_guard<std::mutex> lock(mutex);
-            if (i < failed_at) failed_at = i, failure = e.what();
-          }
-        }
-      });
+      tbb::parallel_for(
+          tbb::blocked_range<int64_t>(start, std::min(n, start + kBlock)),
+          [&](const tbb::blocked_range<int64_t>& r) {
+            for (int64_t i = r.begin(); i < r.end(); ++i) {
+              const fs::path& file = listing.files[static_cast<std::size_t>(i)];
+              try {
+                torch::Tensor image = decode_image(file);
+                const bool sized = image.size(1) == t.height && image.size(2) == t.width;
+                check<DataError>(sized || plan.resize, file.string(), ": image is ",
+                                 shape_text(image), ", ", first.string(), " is ", t.height, "x",
+                                 t.width, "; pass --image-size HxW to resize every image");
+                set.images[i].copy_(convert_image(image, t));
+              } catch (const Error& e) {
+                const std::lock_guard<std::mutex> lock(mutex);
+                if (i < failed_at) failed_at = i, failure = e.what();
+              }
+            }
+          });
     });
     progress.count("decoding " + split + " images", std::min(n, start + kBlock), n);
   }
@@ -133,8 +134,8 @@ DatasetInfo probe_image_folder(const fs::path& root, const ImageFormat& format) 
   check_same_classes(train, list_image_split(root / "test"), root);
   const ImageFormat f = complete(format, decode_image(train.files.front()));
   DatasetInfo info;
-  info.name = root.filename().empty() ? root.parent_path().filename().string()
-                                      : root.filename().string();
+  info.name =
+      root.filename().empty() ? root.parent_path().filename().string() : root.filename().string();
   info.channels = f.channels, info.height = f.height, info.width = f.width;
   info.classes = static_cast<int64_t>(train.classes.size());
   info.class_names = train.classes;

@@ -57,10 +57,12 @@ torch::jit::Module to_torchscript(const LoadedModel& model) {
   module.register_buffer("pixel_shift", -mean / std);
   module.register_attribute("class_names", c10::ListType::ofStrings(),
                             c10::List<std::string>(meta.class_names));
-  module.register_attribute("mean", c10::ListType::ofFloats(),
-                            c10::List<double>(std::vector<double>(meta.mean.begin(), meta.mean.end())));
-  module.register_attribute("std", c10::ListType::ofFloats(),
-                            c10::List<double>(std::vector<double>(meta.std.begin(), meta.std.end())));
+  module.register_attribute(
+      "mean", c10::ListType::ofFloats(),
+      c10::List<double>(std::vector<double>(meta.mean.begin(), meta.mean.end())));
+  module.register_attribute(
+      "std", c10::ListType::ofFloats(),
+      c10::List<double>(std::vector<double>(meta.std.begin(), meta.std.end())));
   module.register_attribute(
       "input_shape", c10::ListType::ofInts(),
       c10::List<int64_t>({meta.input.channels, meta.input.height, meta.input.width}));

@@ -44,9 +44,9 @@ std::string BasicBlockImpl::script(TorchScriptWriter& w, const std::string& x,
   }
   if (pad_channels_ > 0) {
     const int64_t before = pad_channels_ / 2;
-    shortcut = w.let("torch.constant_pad_nd(" + shortcut + ", [0, 0, 0, 0, " +
-                     std::to_string(before) + ", " + std::to_string(pad_channels_ - before) +
-                     "], 0.0)");
+    shortcut =
+        w.let("torch.constant_pad_nd(" + shortcut + ", [0, 0, 0, 0, " + std::to_string(before) +
+              ", " + std::to_string(pad_channels_ - before) + "], 0.0)");
   }
   return w.relu(h + " + " + shortcut);
 }

@@ -58,8 +58,7 @@ std::string TorchScriptWriter::conv2d(const std::string& x, const std::string& p
   const auto& padding = get<torch::ExpandingArray<2>>(o.padding());
   return let("torch.conv2d(" + x + ", " + attribute(path + ".weight") + ", " +
              (o.bias() ? attribute(path + ".bias") : "None") + ", " + ints(*o.stride()) + ", " +
-             ints(*padding) + ", " + ints(*o.dilation()) + ", " + std::to_string(o.groups()) +
-             ")");
+             ints(*padding) + ", " + ints(*o.dilation()) + ", " + std::to_string(o.groups()) + ")");
 }
 
 std::string TorchScriptWriter::batch_norm(const std::string& x, const std::string& path,
@@ -94,8 +93,7 @@ std::string TorchScriptWriter::local_response_norm(const std::string& x,
   d = let("torch.avg_pool3d(" + d + ", [" + std::to_string(size) +
           ", 1, 1], [1, 1, 1], [0, 0, 0], False, True, None).squeeze(1)");
   d = let(d + ".view(" + sizes + ")");
-  d = let(d + ".mul(" + real(o.alpha()) + ").add(" + real(o.k()) + ").pow(" + real(o.beta()) +
-          ")");
+  d = let(d + ".mul(" + real(o.alpha()) + ").add(" + real(o.k()) + ").pow(" + real(o.beta()) + ")");
   return let(x + " / " + d);
 }
 

@@ -35,10 +35,11 @@ void Progress::step(int64_t epoch, int64_t epochs, int64_t done, int64_t total, 
   const auto now = std::chrono::steady_clock::now();
   if (done < total && now - last_draw_ < std::chrono::milliseconds(250)) return;
   last_draw_ = now;
-  std::fprintf(
-      out_, "\r\033[Kepoch %" PRId64 "/%" PRId64 " [%s] %3d%%  loss %.4f  acc %.4f  %.0f img/s",
-      epoch, epochs, bar(done, total).c_str(), static_cast<int>(100 * done / std::max<int64_t>(total, 1)), loss,
-      accuracy, images_per_second);
+  std::fprintf(out_,
+               "\r\033[Kepoch %" PRId64 "/%" PRId64 " [%s] %3d%%  loss %.4f  acc %.4f  %.0f img/s",
+               epoch, epochs, bar(done, total).c_str(),
+               static_cast<int>(100 * done / std::max<int64_t>(total, 1)), loss, accuracy,
+               images_per_second);
   std::fflush(out_);
 }
 
@@ -47,8 +48,8 @@ void Progress::count(const std::string& what, int64_t done, int64_t total) {
   const auto now = std::chrono::steady_clock::now();
   if (done < total && now - last_draw_ < std::chrono::milliseconds(250)) return;
   last_draw_ = now;
-  std::fprintf(out_, "\r\033[K%s [%s] %" PRId64 "/%" PRId64, what.c_str(),
-               bar(done, total).c_str(), done, total);
+  std::fprintf(out_, "\r\033[K%s [%s] %" PRId64 "/%" PRId64, what.c_str(), bar(done, total).c_str(),
+               done, total);
   std::fflush(out_);
 }
 

@@ -270,14 +270,13 @@ Study load_study(const fs::path& file) {
     dataset = (s.file.parent_path() / dataset).lexically_normal().string();
   fs::path data_dir = r.text("data.data-dir");
   if (!data_dir.empty() && data_dir.is_relative()) data_dir = s.file.parent_path() / data_dir;
-  ImageFormat format = r.located("data.image-size", [&] {
-    return parse_image_size(r.text("data.image-size"));
-  });
+  ImageFormat format =
+      r.located("data.image-size", [&] { return parse_image_size(r.text("data.image-size")); });
   format.channels = r.one_whole("data.channels");
   if (format.channels != 0 && format.channels != 1 && format.channels != 3)
     r.fail("data.channels", "expected 0 (as stored), 1 or 3");
-  s.data = DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size"))
-               .format(format);
+  s.data =
+      DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size")).format(format);
   if (s.data.val_size() < 0) r.fail("data.val-size", "expected a count >= 0");
   const int64_t classes =
       r.located("data.dataset", [&] { return describe_dataset(s.data); }).classes;
@@ -382,8 +381,7 @@ std::string to_ini(const Study& s) {
     << "\ndevice = " << s.device << "\nexecutor = " << s.executor
     << "\nsbatch = " << join_any(s.sbatch) << "\n\n"
     << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
-    << "\nval-size = " << s.data.val_size()
-    << "\nimage-size = " << image_size_text(s.data.format())
+    << "\nval-size = " << s.data.val_size() << "\nimage-size = " << image_size_text(s.data.format())
     << "\nchannels = " << s.data.format().channels << "\n\n"
     << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
     << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()

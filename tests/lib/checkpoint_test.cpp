@@ -26,7 +26,15 @@ TEST(Checkpoint, RoundTripGivesTheSamePredictions) {
     model->eval();
     const torch::Tensor x = torch::randn({5, 3, 32, 32});
     const torch::Tensor before = model->forward(x);
-    save_model(model, {spec, input, 7, "cifar10", {0.1f, 0.2f, 0.3f}, {0.5f, 0.5f, 0.5f}, {"a", "b", "c", "d", "e", "f", "g"}}, dir / "model.pt");
+    save_model(model,
+               {spec,
+                input,
+                7,
+                "cifar10",
+                {0.1f, 0.2f, 0.3f},
+                {0.5f, 0.5f, 0.5f},
+                {"a", "b", "c", "d", "e", "f", "g"}},
+               dir / "model.pt");
     const LoadedModel loaded = load_model(dir / "model.pt");
     EXPECT_EQ(loaded.meta.spec, spec);
     EXPECT_EQ(loaded.meta.classes, 7);

@@ -6,6 +6,7 @@
 #include "lib/data/cifar.h"
 #include "lib/data/datasets.h"
 #include "lib/data/idx.h"
+#include "tests/support/errors.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
 
@@ -18,15 +19,7 @@ torch::Tensor sample_images() {
   return torch::arange(3 * 4 * 5, torch::kInt64).reshape({3, 1, 4, 5}).to(torch::kUInt8);
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(Idx, ReadsRawAndGzippedFilesAlike) {
   TempDir dir;

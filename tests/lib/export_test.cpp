@@ -1,9 +1,10 @@
 // Every zoo family written as TorchScript computes the logits of the LibTorch model it came from.
+#include "lib/models/export.h"
+
 #include <gtest/gtest.h>
 
 #include "lib/core/error.h"
 #include "lib/data/augment.h"
-#include "lib/models/export.h"
 #include "tests/support/temp_dir.h"
 
 namespace kd {
@@ -38,9 +39,9 @@ TEST(Export, EveryFamilyGivesTheModelsLogits) {
                                     {"alexnet", {3, 32, 32}}}) {
     const LoadedModel m = random_model(spec, input);
     torch::jit::Module module = to_torchscript(m);
-    ImageSet set{torch::randint(0, 256, {6, input.channels, input.height, input.width},
-                                torch::kUInt8),
-                 torch::zeros({6}, torch::kInt64)};
+    ImageSet set{
+        torch::randint(0, 256, {6, input.channels, input.height, input.width}, torch::kUInt8),
+        torch::zeros({6}, torch::kInt64)};
     DatasetInfo info;
     info.mean = m.meta.mean, info.std = m.meta.std;
     const torch::Tensor x = make_batch(set, info, torch::arange(6), Augment::none, 0, 0);

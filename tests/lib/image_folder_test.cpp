@@ -1,5 +1,7 @@
 // Image folders (torchvision's ImageFolder layout) decoded through OpenCV: the same tensors as the
 // IDX reader for the same examples, conversions, and a one-line error naming each bad input.
+#include "lib/data/image_folder.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -7,7 +9,7 @@
 #include "lib/core/error.h"
 #include "lib/data/datasets.h"
 #include "lib/data/image_codec.h"
-#include "lib/data/image_folder.h"
+#include "tests/support/errors.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
 
@@ -17,15 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 // The examples of `set` in the order an image folder lists them: by class, then by index.
 ImageSet grouped_by_class(const ImageSet& set, int64_t classes) {
@@ -49,7 +43,8 @@ TEST_F(ImageFolder, PngsGiveTheIdxReadersTensors) {
   Progress quiet = Progress::silent();
   const DatasetFiles read = read_image_folder(dir_ / "fm", {}, quiet);
   EXPECT_EQ(read.class_names, sample_.class_names);
-  for (const auto& [got, want] : {std::pair{&read.train, &sample_.train}, {&read.test, &sample_.test}}) {
+  for (const auto& [got, want] :
+       {std::pair{&read.train, &sample_.train}, {&read.test, &sample_.test}}) {
     const ImageSet expected = grouped_by_class(*want, 10);
     ASSERT_EQ(got->images.sizes(), expected.images.sizes());
     EXPECT_TRUE(got->images.equal(expected.images));

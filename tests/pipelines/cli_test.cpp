@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "lib/core/files.h"
+#include "tests/support/errors.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -14,6 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::expect_one_line_error;
 using testing::ProcessResult;
 
 ProcessResult run(const std::string& args) { return testing::run_kdpipe(args); }
@@ -25,12 +27,6 @@ class Cli : public ::testing::Test {
     return "teach --dataset mnist --data-dir " + (dir_ / "data").string() +
            " --val-size 100 --arch " + arch + " --epochs 1 --mi-examples 10 --threads 1 --out " +
            (dir_ / "out").string() + " " + extra;
-  }
-  // A failed command prints exactly one line that contains `needle`.
-  void expect_one_line_error(const ProcessResult& r, const std::string& needle) {
-    EXPECT_NE(r.status, 0) << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-    EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
   }
   testing::TempDir dir_;
 };

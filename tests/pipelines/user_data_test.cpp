@@ -10,6 +10,7 @@
 #include "lib/data/datasets.h"
 #include "lib/models/zoo.h"
 #include "storage/array_file.h"
+#include "tests/support/errors.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -18,6 +19,7 @@ namespace kd {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_one_line_error;
 using testing::ProcessResult;
 
 ProcessResult run(const std::string& args) { return testing::run_kdpipe(args); }
@@ -29,12 +31,6 @@ class UserData : public ::testing::Test {
     testing::write_image_folder(root_, testing::fashion_mnist_sample(400, 100));
   }
   std::string data() const { return " --dataset " + root_.string() + " --val-size 100 "; }
-  // A failed command prints exactly one line that contains `needle`.
-  static void expect_one_line_error(const ProcessResult& r, const std::string& needle) {
-    EXPECT_NE(r.status, 0) << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-    EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
-  }
   static nlohmann::json metrics(const fs::path& dir) {
     return nlohmann::json::parse(read_text(dir / "metrics.json"));
   }
@@ -43,8 +39,8 @@ class UserData : public ::testing::Test {
 };
 
 TEST_F(UserData, ImportedFileHoldsTheFoldersImages) {
-  const ProcessResult r = run("import " + root_.string() + " --out " +
-                              (dir_ / "fm.h5").string() + " --compress 1 --threads 2");
+  const ProcessResult r = run("import " + root_.string() + " --out " + (dir_ / "fm.h5").string() +
+                              " --compress 1 --threads 2");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("imported 400 training and 100 test images (1x28x28, 10 classes)"),
             std::string::npos)
@@ -67,8 +63,7 @@ TEST_F(UserData, H5pyArrayFileRunsTeachCacheDistill) {
   ProcessResult r = run("teach" + d + "--arch mlp:8 --epochs 1 --mi-classes 0,1 --mi-examples 2 " +
                         "--out " + (dir_ / "t").string());
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(metrics(dir_ / "t")["dataset"]["class_names"],
-            nlohmann::json({"cat", "dog", "eel"}));
+  EXPECT_EQ(metrics(dir_ / "t")["dataset"]["class_names"], nlohmann::json({"cat", "dog", "eel"}));
   r = run("cache --teacher " + (dir_ / "t").string() + d + "--out " + (dir_ / "c.h5").string());
   ASSERT_EQ(r.status, 0) << r.output;
   r = run("inspect " + (dir_ / "c.h5").string());
@@ -184,16 +179,14 @@ TEST_F(UserData, BadInputEndsWithOneLineNamingIt) {
   expect_one_line_error(run("teach --dataset " + (dir_ / "absent").string() + " --out x"),
                         "no such image folder or h5 file");
   fs::create_directories(dir_ / "empty-dir");
-  expect_one_line_error(
-      run("export " + (dir_ / "empty-dir").string() + " --torchscript x.pt"),
-      (dir_ / "empty-dir").string() + ": holds no model.pt");
+  expect_one_line_error(run("export " + (dir_ / "empty-dir").string() + " --torchscript x.pt"),
+                        (dir_ / "empty-dir").string() + ": holds no model.pt");
   const fs::path bad = root_ / "test" / "4-coat" / "zz-broken.png";
   { std::ofstream(bad) << "broken"; }
   expect_one_line_error(run("teach" + data() + "--epochs 1 --out " + (dir_ / "t").string()),
                         bad.string() + ": cannot read image");
-  expect_one_line_error(
-      run("import " + root_.string() + " --out " + (dir_ / "x.h5").string()),
-      bad.string());
+  expect_one_line_error(run("import " + root_.string() + " --out " + (dir_ / "x.h5").string()),
+                        bad.string());
   EXPECT_FALSE(fs::exists(dir_ / "x.h5"));
   expect_one_line_error(run("teach" + data() + "--image-size 12y3 --out x"), "--image-size");
 }

@@ -1,12 +1,13 @@
 // Array files written by h5py (Debian's python3-h5py) load as datasets; the import writer's
 // files read back; every malformed file ends in one line naming the file and the array.
+#include "storage/array_file.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "lib/core/error.h"
 #include "lib/data/datasets.h"
-#include "storage/array_file.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"

@@ -29,7 +29,8 @@ class CacheTest : public ::testing::Test {
     torch::manual_seed(1);
     for (const std::string spec : {"mlp:24", "cnn:4"}) {
       const Classifier model = make_model(spec, {1, 28, 28}, 10);
-      save_model(model, model_meta(spec, dataset_info("mnist")), dir_ / spec.substr(0, 3) / "model.pt");
+      save_model(model, model_meta(spec, dataset_info("mnist")),
+                 dir_ / spec.substr(0, 3) / "model.pt");
     }
     data_ = load_dataset(data_options());
   }

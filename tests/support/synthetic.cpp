@@ -1,13 +1,13 @@
 #include "tests/support/synthetic.h"
 
-#include "lib/data/datasets.h"
-#include "lib/data/idx.h"
-#include "lib/data/image_codec.h"
-
 #include <zlib.h>
 
 #include <fstream>
 #include <stdexcept>
+
+#include "lib/data/datasets.h"
+#include "lib/data/idx.h"
+#include "lib/data/image_codec.h"
 
 namespace kd::testing {
 
@@ -74,8 +74,8 @@ void write_synthetic_mnist(const std::filesystem::path& dir, int64_t n_train, in
 }
 
 void write_image_folder(const std::filesystem::path& root, const DatasetFiles& files) {
-  for (const auto& [split, set] : {std::pair<std::string, const ImageSet*>{"train", &files.train},
-                                   {"test", &files.test}}) {
+  for (const auto& [split, set] :
+       {std::pair<std::string, const ImageSet*>{"train", &files.train}, {"test", &files.test}}) {
     for (const std::string& name : files.class_names)
       std::filesystem::create_directories(root / split / name);
     for (int64_t i = 0; i < set->size(); ++i) {
@@ -96,7 +96,7 @@ DatasetFiles fashion_mnist_sample(int64_t n_train, int64_t n_test) {
   out.train = out.train.select(torch::arange(n_train));
   out.test = out.test.select(torch::arange(n_test));
   out.class_names = {"0-tshirt", "1-trouser", "2-pullover", "3-dress", "4-coat",
-                     "5-sandal", "6-shirt",   "7-sneaker",  "8-bag",     "9-boot"};
+                     "5-sandal", "6-shirt",   "7-sneaker",  "8-bag",   "9-boot"};
   return out;
 }
 

@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   const torch::Tensor logits = cache.logits(0);
   std::cout << "cache " << h.dataset << " " << h.split << " N=" << h.n << " C=" << h.c
             << " teacher=" << h.teacher_arch << " logits=" << logits.sizes()
-            << " labels=" << cache.labels().numel() << " first_label=" << cache.labels()[0].item<int64_t>()
-            << "\n";
+            << " labels=" << cache.labels().numel()
+            << " first_label=" << cache.labels()[0].item<int64_t>() << "\n";
   const kd::LoadedModel model = kd::load_model(argv[2]);
   std::cout << "model " << model.meta.spec << " parameters=" << kd::parameter_count(*model.model)
             << "\n";
