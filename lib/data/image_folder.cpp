@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include "lib/core/error.h"
@@ -104,8 +105,10 @@ ImageSet decode_split(const ImageListing& listing, const DecodePlan& plan, const
   if (failed_at < n) throw DataError(failure);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  progress.finish("decoded " + std::to_string(n) + " " + split + " images in " +
-                  std::to_string(seconds).substr(0, 4) + " s");
+  char line[128];
+  std::snprintf(line, sizeof line, "decoded %lld %s images in %.1f s (%.0f images/s)",
+                static_cast<long long>(n), split.c_str(), seconds, n / std::max(seconds, 1e-9));
+  progress.finish(line);
   return set;
 }
 

@@ -1,3 +1,5 @@
+#include <torch/script.h>
+
 #include <fstream>
 #include <iostream>
 
@@ -62,6 +64,31 @@ int inspect_cache(const fs::path& path) {
   return 1;
 }
 
+// kdpipe.json of a file `kdpipe export` wrote, or "" for any other file.
+std::string export_description_of(const fs::path& path) {
+  torch::jit::ExtraFilesMap extra{{"kdpipe.json", ""}};
+  try {
+    torch::jit::load(path.string(), torch::kCPU, extra);
+  } catch (const std::exception&) {
+    return "";
+  }
+  return extra["kdpipe.json"];
+}
+
+int inspect_export(const fs::path& path, const std::string& description) {
+  const auto d = nlohmann::json::parse(description);
+  std::cout << path.string() << ": TorchScript export of a kdpipe model (torch.jit.load reads it)\n"
+            << "  arch         " << d.value("arch", "?") << ", trained on "
+            << d.value("dataset", "?") << "\n"
+            << "  input        " << d["input_shape"].dump() << ", mean " << d["mean"].dump()
+            << ", std " << d["std"].dump() << "\n"
+            << "  classes      " << join_names(d["class_names"]) << "\n"
+            << "  methods      forward(x): " << d.value("forward", "") << "\n"
+            << "               classify(images): " << d.value("classify", "") << "\n"
+            << "  hash         " << hash_file(path) << "\n";
+  return 0;
+}
+
 int inspect_model(const fs::path& path) {
   const LoadedModel m = load_model(path);
   std::cout << path.string() << ": kdpipe model checkpoint\n"
@@ -97,7 +124,9 @@ int inspect_command(const std::vector<std::string>& args) {
   check<ConfigError>(vm.count("file") > 0, "inspect: name a cache or checkpoint file");
   const fs::path path = vm["file"].as<std::string>();
   check<StorageError>(fs::is_regular_file(path), path.string(), ": no such file");
-  return is_hdf5(path) ? inspect_cache(path) : inspect_model(path);
+  if (is_hdf5(path)) return inspect_cache(path);
+  const std::string exported = export_description_of(path);
+  return exported.empty() ? inspect_model(path) : inspect_export(path, exported);
 }
 
 }  // namespace kd::cli

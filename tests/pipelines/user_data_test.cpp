@@ -94,6 +94,9 @@ TEST_F(UserData, StudentsOfEveryFamilyLoadInPythonAndComeBackAsTeachers) {
     const fs::path exported = student / "exported.pt";
     r = run("export " + student.string() + " --torchscript " + exported.string());
     ASSERT_EQ(r.status, 0) << arch << r.output;
+    r = run("inspect " + exported.string());
+    EXPECT_NE(r.output.find("TorchScript export of a kdpipe model"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("arch         " + arch), std::string::npos) << r.output;
 
     // kdpipe's logits for the test images, next to the raw pixels, for Python to compare.
     const LoadedModel m = load_model(student / "model.pt");
