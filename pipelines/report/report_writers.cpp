@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "lib/core/error.h"
+#include "lib/core/child_process.h"
 #include "lib/core/files.h"
 #include "pipelines/report/report_model.h"
 
@@ -29,6 +30,30 @@ std::string plain(const json& v) {
   return o.str();
 }
 
+// A gnuplot string literal holding `text` as it is: single quotes, in which gnuplot interprets
+// nothing but a doubled quote. Class names and paths come from the user's files, and a name that
+// closed a double-quoted string could run gnuplot commands (system(), say). Line breaks would end
+// the command: they become spaces.
+std::string gnuplot_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "''";
+    } else {
+      out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+    }
+  }
+  return out + "'";
+}
+
+// A block title in the .tsv's comment line: one line.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return text;
+}
+
 // One figure: data blocks (a title and rows each) written as a .tsv, a gnuplot script that
 // draws every block as one series, and the PNG and SVG it makes.
 struct Figure {
@@ -43,7 +68,7 @@ json draw(const Figure& f, const fs::path& dir) {
   std::ostringstream tsv;
   for (std::size_t b = 0; b < f.blocks.size(); ++b) {
     if (b) tsv << "\n\n";
-    tsv << "# " << f.blocks[b].first << "\n";
+    tsv << "# " << one_line(f.blocks[b].first) << "\n";
     for (const auto& row : f.blocks[b].second) {
       for (std::size_t c = 0; c < row.size(); ++c) tsv << (c ? "\t" : "") << row[c];
       tsv << "\n";
@@ -53,24 +78,26 @@ json draw(const Figure& f, const fs::path& dir) {
   std::ostringstream gp;
   gp << "# Draws " << f.name << ".png and " << f.name << ".svg from " << f.name
      << ".tsv; run: gnuplot " << f.name << ".gp\n"
-     << "set title \"" << f.title << "\"\nset xlabel \"" << f.xlabel << "\"\nset ylabel \""
-     << f.ylabel
-     << "\"\nset key below\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n"
+     << "set title " << gnuplot_quoted(f.title) << "\nset xlabel " << gnuplot_quoted(f.xlabel)
+     << "\nset ylabel " << gnuplot_quoted(f.ylabel)
+     << "\nset key below\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n"
      << f.extra;
   std::ostringstream plot;
   plot << "plot ";
   for (std::size_t b = 0; b < f.blocks.size(); ++b) {
     plot << (b ? ", \\\n     " : "") << "'" << f.name << ".tsv' index " << b
          << (f.errorbars ? " using 1:2:3:4 with yerrorlines" : " using 1:2 with " + f.style)
-         << " title \"" << f.blocks[b].first << "\"";
+         << " title " << gnuplot_quoted(f.blocks[b].first);
   }
-  gp << "set terminal pngcairo size 900,540\nset output '" << f.name << ".png'\n"
-     << plot.str() << "\nset terminal svg size 900,540\nset output '" << f.name << ".svg'\n"
+  gp << "set terminal pngcairo noenhanced size 900,540\nset output '" << f.name << ".png'\n"
+     << plot.str() << "\nset terminal svg noenhanced size 900,540\nset output '" << f.name << ".svg'\n"
      << plot.str() << "\n";
   write_text_atomically(dir / (f.name + ".gp"), gp.str());
-  const std::string cmd = "cd '" + dir.string() + "' && gnuplot " + f.name + ".gp 2>&1";
-  check<StorageError>(std::system(cmd.c_str()) == 0, (dir / (f.name + ".gp")).string(),
-                      ": gnuplot failed (is gnuplot-nox installed?)");
+  // No shell: the run directory's name reaches nothing that interprets it. gnuplot's warnings go
+  // to figures/gnuplot.log, not the terminal.
+  check<StorageError>(run_child({"gnuplot", f.name + ".gp"}, dir, dir / "gnuplot.log") == 0,
+                      (dir / (f.name + ".gp")).string(), ": gnuplot failed (see ",
+                      (dir / "gnuplot.log").string(), "; is gnuplot-nox installed?)");
   return {{"name", f.name},
           {"title", f.title},
           {"png", "figures/" + f.name + ".png"},
@@ -251,6 +278,10 @@ std::string render_html(const json& r) {
         out += "&gt;";
       else if (c == '&')
         out += "&amp;";
+      else if (c == '"')
+        out += "&quot;";
+      else if (c == '\'')
+        out += "&#39;";
       else
         out += c;
     }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "lib/core/child_process.h"
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
@@ -40,36 +41,6 @@ std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
 }
 
 namespace {
-
-// Runs `args` as a child of this process in `cwd`, output appended to `log_path`; the child is
-// killed if this process dies. Returns the exit status (128 + signal when killed).
-int run_child(const fs::path& binary, const std::vector<std::string>& args, const fs::path& cwd,
-              const fs::path& log_path) {
-  std::vector<std::string> argv_s = {binary.string()};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(126);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::close(fd);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  check<Error>(pid > 0, "starting ", binary.string(), ": fork failed");
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
 
 // Held while this process runs a stage. Another kdpipe — a second local run of the same study, or a
 // cluster job — must not run the same stage at once: two writers of one FILE.partial would corrupt
@@ -204,7 +175,9 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     running["state"] = "running";
     write_text_atomically(dir / "stage.json", running.dump(2) + "\n");
     const auto start = std::chrono::steady_clock::now();
-    const int status = run_child(options.kdpipe, args, run_dir, dir / "stage.log");
+    std::vector<std::string> argv = {fs::absolute(options.kdpipe).string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const int status = run_child(argv, run_dir, dir / "stage.log");
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool ok = status == 0 && fs::exists(run_dir / stage.output);
     nlohmann::json final_record = record;

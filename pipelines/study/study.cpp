@@ -263,7 +263,9 @@ Study load_study(const fs::path& file) {
     r.fail("study.executor", "expected local or slurm, got '" + s.executor + "'");
   s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
 
-  std::string dataset = r.single("data.dataset");
+  // One value, which may be a path with spaces: the whole text, not the first word.
+  std::string dataset = r.text("data.dataset");
+  if (dataset.empty()) r.fail("data.dataset", "a dataset is required");
   // The user's own data: a path, relative to the study file like every other path in it.
   const auto builtin = dataset_names();
   if (std::count(builtin.begin(), builtin.end(), dataset) == 0 && fs::path(dataset).is_relative())

@@ -31,6 +31,42 @@ class UserData : public ::testing::Test {
     testing::write_image_folder(root_, testing::fashion_mnist_sample(400, 100));
   }
   std::string data() const { return " --dataset " + root_.string() + " --val-size 100 "; }
+  // A tiny study of the image folder `dataset` (relative to the study file).
+  static void write_study(const fs::path& file, const std::string& dataset) {
+    std::ofstream(file) << R"([study]
+name = folder
+jobs = 2
+threads = 1
+
+[data]
+dataset = )" << dataset << R"(
+val-size = 100
+
+[teacher]
+arch = mlp:16
+smoothing = 0 0.1
+epochs = 1
+mi-examples = 5
+
+[cache]
+views = 2
+temperatures = 2
+
+[student]
+arch = mlp:8
+temperature = 2
+train-subset = 100
+epochs = 1
+
+[baseline]
+hard = true
+smoothing =
+
+[report]
+projection-classes = 0 1 2
+projection-examples = 5
+)";
+  }
   static nlohmann::json metrics(const fs::path& dir) {
     return nlohmann::json::parse(read_text(dir / "metrics.json"));
   }
@@ -131,38 +167,7 @@ TEST_F(UserData, StudentsOfEveryFamilyLoadInPythonAndComeBackAsTeachers) {
 }
 
 TEST_F(UserData, StudyRunsOnAnImageFolder) {
-  std::ofstream(dir_ / "study.ini") << R"([study]
-name = folder
-jobs = 2
-threads = 1
-
-[data]
-dataset = images
-val-size = 100
-
-[teacher]
-arch = mlp:16
-smoothing = 0 0.1
-epochs = 1
-mi-examples = 5
-
-[cache]
-views = 2
-temperatures = 2
-
-[student]
-arch = mlp:8
-temperature = 2
-train-subset = 100
-epochs = 1
-
-[baseline]
-hard = true
-smoothing =
-
-[report]
-projection-examples = 5
-)";
+  write_study(dir_ / "study.ini", "images");
   const ProcessResult r =
       run("run " + (dir_ / "study.ini").string() + " --out " + (dir_ / "run").string());
   ASSERT_EQ(r.status, 0) << r.output;
@@ -176,6 +181,42 @@ projection-examples = 5
   fs::last_write_time(image, fs::last_write_time(image) + std::chrono::hours(1));
   const ProcessResult again = run(dry_run);
   EXPECT_EQ(again.output.find("0 would run"), std::string::npos) << again.output;
+}
+
+// Class names come from the user's folders and the run directory from the user's command line:
+// quotes, a command substitution and markup must reach the report as text and run nothing.
+TEST_F(UserData, HostileNamesReachTheReportAsText) {
+  DatasetFiles files = testing::fashion_mnist_sample(400, 100);
+  const std::vector<std::string> hostile = {"0 \"q\" $(touch PWNED)", "1 it's `touch PWNED`",
+                                            "2 <script>alert(1)<", "3 \\n; system('touch PWNED')"};
+  for (std::size_t c = 0; c < hostile.size(); ++c) files.class_names[c] = hostile[c];
+  const fs::path base = dir_ / "quote\" ' $(touch PWNED) <b>";
+  testing::write_image_folder(base / "data", files);
+  write_study(base / "study.ini", "data");
+  const fs::path run_dir = base / "run \"$(touch PWNED)\" '<i>'";
+  auto quoted = [](const std::string& text) {  // for the test's own shell command line
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  };
+  const ProcessResult r = testing::run_command(
+      "cd " + quoted(dir_.path().string()) + " && " + testing::kdpipe_binary().string() +
+      " run " + quoted((base / "study.ini").string()) + " --out " + quoted(run_dir.string()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_.path())) {
+    EXPECT_NE(entry.path().filename(), "PWNED") << entry.path();  // what the names would create
+  }
+  EXPECT_FALSE(fs::exists("PWNED"));
+  const auto report = nlohmann::json::parse(read_text(run_dir / "report" / "report.json"));
+  EXPECT_NE(report.dump().find(nlohmann::json(hostile[0]).dump()), std::string::npos);
+  const std::string html = read_text(run_dir / "report" / "report.html");
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;b&gt;"), std::string::npos);
+  EXPECT_NE(html.find("&quot;"), std::string::npos);
+  for (const auto& entry : fs::directory_iterator(run_dir / "report" / "figures")) {
+    if (entry.path().extension() != ".svg") continue;
+    EXPECT_EQ(read_text(entry.path()).find("<script>"), std::string::npos) << entry.path();
+  }
 }
 
 TEST_F(UserData, BadInputEndsWithOneLineNamingIt) {

@@ -1,0 +1,17 @@
+// Running another program without a shell: arguments are passed as they are, so paths and names
+// that hold quotes, `$(...)` or spaces reach the program intact and are never interpreted.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kd {
+
+/// Runs `argv` (argv[0] looked up on PATH unless it holds a '/') in `cwd`, its stdout and stderr
+/// appended to `log_path`, and waits. The child is killed if this process dies. Returns the exit
+/// status: 128 + the signal when killed, 127 when the program could not be started.
+int run_child(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+              const std::filesystem::path& log_path);
+
+}  // namespace kd
