@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "lib/core/hash.h"
+#include "lib/core/number_text.h"
 
 namespace kd {
 
@@ -12,11 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string num(double v) {
-  std::ostringstream o;
-  o << v;
-  return o.str();
-}
+std::string num(double v) { return exact_text(v); }
 
 // "mlp:800-800" → "mlp800-800": spec strings as folder names.
 std::string slug(const std::string& spec) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lib/core/error.h"
+#include "lib/core/number_text.h"
 #include "lib/models/zoo.h"
 
 namespace kd {
@@ -210,9 +211,9 @@ class Reader {
 };
 
 std::string join(const std::vector<double>& v) {
-  std::ostringstream out;
-  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
-  return out.str();
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + exact_text(v[i]);
+  return out;
 }
 template <typename T>
 std::string join_any(const std::vector<T>& v) {
@@ -387,8 +388,8 @@ std::string to_ini(const Study& s) {
     << "\nchannels = " << s.data.format().channels << "\n\n"
     << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
     << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
-    << "\nbatch-size = " << t.batch_size() << "\nlr = " << t.lr() << "\nmomentum = " << t.momentum()
-    << "\nweight-decay = " << t.weight_decay() << "\nschedule = " << to_string(t.schedule())
+    << "\nbatch-size = " << t.batch_size() << "\nlr = " << exact_text(t.lr()) << "\nmomentum = " << exact_text(t.momentum())
+    << "\nweight-decay = " << exact_text(t.weight_decay()) << "\nschedule = " << to_string(t.schedule())
     << "\naugment = " << to_string(t.augment()) << "\ntorchscript = " << join_paths(s.torchscript)
     << "\ntorchscript-smoothing = " << join(s.torchscript_smoothing)
     << "\ntorchscript-input = " << s.torchscript_input
@@ -399,10 +400,10 @@ std::string to_ini(const Study& s) {
     << "\nhalf = " << (s.half ? "true" : "false") << "\ncompress = " << s.compress << "\n\n"
     << "[student]\narch = " << join_any(s.student_archs)
     << "\ntemperature = " << join(s.student_temperatures) << "\nalpha = " << join(s.alphas)
-    << "\nstudent-temperature = " << s.student_temperature
+    << "\nstudent-temperature = " << exact_text(s.student_temperature)
     << "\nseeds = " << join_any(s.student_seeds) << "\ntrain-subset = " << s.train_subset
-    << "\nepochs = " << st.epochs() << "\nbatch-size = " << st.batch_size() << "\nlr = " << st.lr()
-    << "\nmomentum = " << st.momentum() << "\nweight-decay = " << st.weight_decay()
+    << "\nepochs = " << st.epochs() << "\nbatch-size = " << st.batch_size() << "\nlr = " << exact_text(st.lr())
+    << "\nmomentum = " << exact_text(st.momentum()) << "\nweight-decay = " << exact_text(st.weight_decay())
     << "\nschedule = " << to_string(st.schedule()) << "\n\n"
     << "[baseline]\nhard = " << (s.baseline_hard ? "true" : "false")
     << "\nsmoothing = " << join(s.baseline_smoothing) << "\n\n"

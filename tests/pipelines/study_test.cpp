@@ -418,6 +418,27 @@ TEST_F(StudyTest, OnlyRunsOneStageOnceItsDependenciesAreDone) {
   EXPECT_NE(run("--dry-run").output.find("7 would run, 2 done"), std::string::npos);
 }
 
+// Numbers reach the stage's process, its input hash and the resolved study exactly: 0.12345678
+// printed with 6 digits would be 0.123457.
+TEST_F(StudyTest, NumbersSurviveStudyToStageToChildExactly) {
+  std::string text = edited("smoothing = 0 0.1", "smoothing = 0.123456789");
+  text.replace(text.find("epochs = 1"), 10,
+               "epochs = 1\nlr = 0.12345678\nweight-decay = 0.000123456789");
+  write(text);
+  const testing::ProcessResult r = run("--only teach/eps0.123456789-seed0");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = nlohmann::json::parse(
+      read_text(dir_ / "run" / "teach" / "eps0.123456789-seed0" / "metrics.json"));
+  EXPECT_EQ(m["options"]["lr"].get<double>(), 0.12345678);
+  EXPECT_EQ(m["options"]["smoothing"].get<double>(), 0.123456789);
+  EXPECT_EQ(m["options"]["weight_decay"].get<double>(), 0.000123456789);
+  // The resolved study a run writes (and a cluster job reads back).
+  std::ofstream(dir_ / "resolved.ini") << to_ini(load_study(dir_ / "study.ini"));
+  const Study resolved = load_study(dir_ / "resolved.ini");
+  EXPECT_EQ(resolved.teacher_train.lr(), 0.12345678);
+  EXPECT_EQ(resolved.teacher_smoothing, (std::vector<double>{0.123456789}));
+}
+
 TEST_F(StudyTest, AStageAnotherProcessIsRunningIsLeftAlone) {
   // As a concurrent `kdpipe run` or cluster job does while it runs teach/eps0-seed0.
   const fs::path lock_path = dir_ / "run" / "teach" / "eps0-seed0" / "stage.lock";
