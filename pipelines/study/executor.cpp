@@ -147,55 +147,69 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
       out.state = "running";
       write_manifest();
     }
-    const fs::path dir = run_dir / stage.id;
-    ensure_directory(dir);
-    const StageLock stage_lock(dir / "stage.lock");
-    if (!stage_lock.held()) {
+    // A stage that cannot even start (its folder, its record, the child process) fails like one
+    // whose process failed: its dependants are blocked and the manifest stays complete.
+    try {
+      const fs::path dir = run_dir / stage.id;
+      ensure_directory(dir);
+      const StageLock stage_lock(dir / "stage.lock");
+      if (!stage_lock.held()) {
+        std::lock_guard<std::mutex> lock(mutex);
+        out.state = "failed";
+        out.reason = "another kdpipe process is running it now (it holds " +
+                     (dir / "stage.lock").string() + ")";
+        finish("FAILED " + stage.id + ": " + out.reason);
+        return;
+      }
+      if (pending_reason(stage, run_dir).empty()) {  // another process finished it meanwhile
+        std::lock_guard<std::mutex> lock(mutex);
+        out.state = "skipped";
+        out.reason.clear();
+        finish("skip " + stage.id + " (finished meanwhile by another kdpipe process)");
+        return;
+      }
+      std::vector<std::string> args = stage.args;
+      args.insert(args.end(), {"--out", stage.out, "--threads", std::to_string(threads_each),
+                               "--device", options.device});
+      const nlohmann::json record = {
+          {"id", stage.id},     {"kind", stage.kind}, {"input_hash", stage.input_hash},
+          {"deps", stage.deps}, {"command", args},    {"started", utc_timestamp()}};
+      nlohmann::json running = record;
+      running["state"] = "running";
+      write_text_atomically(dir / "stage.json", running.dump(2) + "\n");
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<std::string> argv = {fs::absolute(options.kdpipe).string()};
+      argv.insert(argv.end(), args.begin(), args.end());
+      const int status = run_child(argv, run_dir, dir / "stage.log");
+      // Other workers read every outcome when they write the manifest: set it under the mutex.
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const bool ok = status == 0 && fs::exists(run_dir / stage.output);
+      nlohmann::json final_record = record;
+      final_record["state"] = ok ? "done" : "failed";
+      final_record["seconds"] = seconds;
+      final_record["exit_status"] = status;
+      write_text_atomically(dir / "stage.json", final_record.dump(2) + "\n");
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        out.state = ok ? "ran" : "failed";
+        out.seconds = seconds;
+        if (!ok) {
+          out.reason = "exit status " + std::to_string(status) + ": " +
+                       last_line(dir / "stage.log") + " (log: " + (dir / "stage.log").string() +
+                       ")";
+        }
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f", seconds);
+        finish((ok ? "ran  " : "FAILED ") + stage.id + " in " + secs + " s" +
+               (ok ? "" : ": " + out.reason));
+      }
+    } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(mutex);
       out.state = "failed";
-      out.reason = "another kdpipe process is running it now (it holds " +
-                   (dir / "stage.lock").string() + ")";
+      out.reason = e.what();
       finish("FAILED " + stage.id + ": " + out.reason);
       return;
-    }
-    if (pending_reason(stage, run_dir).empty()) {  // another process finished it meanwhile
-      std::lock_guard<std::mutex> lock(mutex);
-      out.state = "skipped";
-      out.reason.clear();
-      finish("skip " + stage.id + " (finished meanwhile by another kdpipe process)");
-      return;
-    }
-    std::vector<std::string> args = stage.args;
-    args.insert(args.end(), {"--out", stage.out, "--threads", std::to_string(threads_each),
-                             "--device", options.device});
-    const nlohmann::json record = {
-        {"id", stage.id},     {"kind", stage.kind}, {"input_hash", stage.input_hash},
-        {"deps", stage.deps}, {"command", args},    {"started", utc_timestamp()}};
-    nlohmann::json running = record;
-    running["state"] = "running";
-    write_text_atomically(dir / "stage.json", running.dump(2) + "\n");
-    const auto start = std::chrono::steady_clock::now();
-    std::vector<std::string> argv = {fs::absolute(options.kdpipe).string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const int status = run_child(argv, run_dir, dir / "stage.log");
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const bool ok = status == 0 && fs::exists(run_dir / stage.output);
-    nlohmann::json final_record = record;
-    final_record["state"] = ok ? "done" : "failed";
-    final_record["seconds"] = out.seconds;
-    final_record["exit_status"] = status;
-    write_text_atomically(dir / "stage.json", final_record.dump(2) + "\n");
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      out.state = ok ? "ran" : "failed";
-      if (!ok) {
-        out.reason = "exit status " + std::to_string(status) + ": " + last_line(dir / "stage.log") +
-                     " (log: " + (dir / "stage.log").string() + ")";
-      }
-      char secs[32];
-      std::snprintf(secs, sizeof secs, "%.1f", out.seconds);
-      finish((ok ? "ran  " : "FAILED ") + stage.id + " in " + secs + " s" +
-             (ok ? "" : ": " + out.reason));
     }
     if (++ran == kill_after) std::raise(SIGKILL);
   };

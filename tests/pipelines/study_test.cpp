@@ -439,6 +439,23 @@ TEST_F(StudyTest, NumbersSurviveStudyToStageToChildExactly) {
   EXPECT_EQ(resolved.teacher_smoothing, (std::vector<double>{0.123456789}));
 }
 
+// A stage whose folder cannot be made (a file stands in its place) fails; what reads it is blocked;
+// the rest runs, and the manifest ends with every stage in a final state.
+TEST_F(StudyTest, AStageThatCannotStartFailsAndBlocksItsDependants) {
+  fs::create_directories(dir_ / "run" / "teach");
+  std::ofstream(dir_ / "run" / "teach" / "eps0-seed0") << "in the way";
+  const testing::ProcessResult r = run();
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("FAILED teach/eps0-seed0"), std::string::npos) << r.output;
+  const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
+  std::map<std::string, std::string> state;
+  for (const auto& st : manifest["stages"]) state[st["id"]] = st["state"];
+  EXPECT_EQ(state["teach/eps0-seed0"], "failed");
+  EXPECT_EQ(state["cache/eps0-seed0"], "blocked");
+  EXPECT_EQ(state["teach/eps0.1-seed0"], "ran");
+  for (const auto& [id, s] : state) EXPECT_NE(s, "running") << id;
+}
+
 TEST_F(StudyTest, AStageAnotherProcessIsRunningIsLeftAlone) {
   // As a concurrent `kdpipe run` or cluster job does while it runs teach/eps0-seed0.
   const fs::path lock_path = dir_ / "run" / "teach" / "eps0-seed0" / "stage.lock";
