@@ -24,8 +24,8 @@ void Handle::reset() {
 }
 
 void quiet_errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  thread_local bool quiet = false;
+  if (!quiet) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), quiet = true;
 }
 
 namespace {
@@ -53,6 +53,10 @@ hid_t require_id(hid_t id, const fs::path& file, const std::string& what) {
   return id;
 }
 
+Handle checked(hid_t id, herr_t (*close)(hid_t), const fs::path& file, const std::string& what) {
+  return {require_id(id, file, what), close};
+}
+
 Handle create_file(const fs::path& path) {
   quiet_errors();
   return {require_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path,
@@ -77,19 +81,22 @@ void flush(const Handle& file, const fs::path& path) {
 }
 
 Handle half_type() {
-  const hid_t t = H5Tcopy(H5T_IEEE_F32LE);
-  H5Tset_fields(t, 15, 10, 5, 0, 10);
-  H5Tset_size(t, 2);
-  H5Tset_ebias(t, 15);
-  return {t, H5Tclose};
+  quiet_errors();
+  const fs::path none = "(float16 type)";
+  Handle t = checked(H5Tcopy(H5T_IEEE_F32LE), H5Tclose, none, "copying a type");
+  require(H5Tset_fields(t.get(), 15, 10, 5, 0, 10), none, "setting fields");
+  require(H5Tset_size(t.get(), 2), none, "setting the size");
+  require(H5Tset_ebias(t.get(), 15), none, "setting the exponent bias");
+  return t;
 }
 
 Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const DatasetSpec& spec,
                       const fs::path& file) {
+  quiet_errors();
   const int rank = static_cast<int>(spec.shape.size());
   Handle space(require_id(H5Screate_simple(rank, spec.shape.data(), nullptr), file, "dataspace"),
                H5Sclose);
-  Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  Handle props = checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, file, "creation properties");
   if (!spec.chunk.empty()) {
     require(H5Pset_chunk(props.get(), rank, spec.chunk.data()), file, "chunking " + name);
     if (spec.deflate > 0) {
@@ -100,8 +107,8 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
       require(H5Pset_alloc_time(props.get(), H5D_ALLOC_TIME_EARLY), file, "allocating " + name);
     }
   }
-  Handle links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-  H5Pset_create_intermediate_group(links.get(), 1);
+  Handle links = checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, file, "link properties");
+  require(H5Pset_create_intermediate_group(links.get(), 1), file, "link properties");
   return {require_id(H5Dcreate2(loc, name.c_str(), type, space.get(), links.get(), props.get(),
                                 H5P_DEFAULT),
                      file, "creating dataset " + name),
@@ -109,12 +116,15 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
 }
 
 Handle open_dataset(hid_t loc, const std::string& name, const fs::path& file) {
+  quiet_errors();
   check<StorageError>(exists(loc, name), file.string(), ": dataset ", name, " is missing");
   return {require_id(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), file, "opening dataset " + name),
           H5Dclose};
 }
 
 bool exists(hid_t loc, const std::string& name) {
+  quiet_errors();
+  if (name.empty()) return false;
   // Check each path component: H5Lexists fails on a missing intermediate group.
   std::string prefix;
   std::size_t start = name.front() == '/' ? 1 : 0;
@@ -154,6 +164,7 @@ namespace {
 Handle select_block(const Handle& dataset, const std::vector<hsize_t>& start,
                     const std::vector<hsize_t>& count, const fs::path& file,
                     const std::string& what) {
+  quiet_errors();  // the TBB writer thread calls here first
   Handle space(require_id(H5Dget_space(dataset.get()), file, what), H5Sclose);
   require(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
                               nullptr),
@@ -166,8 +177,9 @@ void write_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_
                  const std::vector<hsize_t>& count, const void* data, const fs::path& file,
                  const std::string& what) {
   Handle file_space = select_block(dataset, start, count, file, what);
-  Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                   H5Sclose);
+  Handle mem_space =
+      checked(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose,
+              file, what + ": memory dataspace");
   require(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
           file, what);
 }
@@ -176,28 +188,11 @@ void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t
                 const std::vector<hsize_t>& count, void* data, const fs::path& file,
                 const std::string& what) {
   Handle file_space = select_block(dataset, start, count, file, what);
-  Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                   H5Sclose);
+  Handle mem_space =
+      checked(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose,
+              file, what + ": memory dataspace");
   require(H5Dread(dataset.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data),
           file, what);
-}
-
-namespace {
-herr_t collect(hid_t, const char* name, const H5L_info_t*, void* out) {
-  static_cast<std::vector<std::string>*>(out)->push_back(name);
-  return 0;
-}
-}  // namespace
-
-std::vector<std::string> members(hid_t loc, const std::string& name, const fs::path& file) {
-  std::vector<std::string> out;
-  if (!exists(loc, name)) return out;
-  Handle group(require_id(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file, "opening group " + name),
-               H5Gclose);
-  hsize_t idx = 0;
-  require(H5Literate(group.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &out), file,
-          "listing group " + name);
-  return out;
 }
 
 }  // namespace kd::h5

@@ -30,8 +30,13 @@ class Handle {
   herr_t (*close_)(hid_t) = nullptr;
 };
 
-/// Silences HDF5's own error printing for the life of the process (errors become exceptions).
+/// Silences HDF5's own error printing in the calling thread (errors become exceptions). In a
+/// thread-safe HDF5 the setting is per thread, so every entry point below calls it.
 void quiet_errors();
+
+/// An owned identifier from an HDF5 call, or StorageError "<file>: <what>" when the call failed.
+Handle checked(hid_t id, herr_t (*close)(hid_t), const std::filesystem::path& file,
+               const std::string& what);
 
 /// Throws StorageError "<file>: <what>: <HDF5's innermost message>" when status < 0.
 void require(herr_t status, const std::filesystem::path& file, const std::string& what);
@@ -72,9 +77,6 @@ void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t
                 const std::vector<hsize_t>& count, void* data, const std::filesystem::path& file,
                 const std::string& what);
 
-/// Names of a group's members, in creation order.
-std::vector<std::string> members(hid_t group, const std::string& name,
-                                 const std::filesystem::path& file);
 
 // Attributes on an object (a file's root, or a dataset). Writing replaces an existing one.
 void set_attr(hid_t obj, const std::string& name, const std::string& value,

@@ -12,6 +12,7 @@ namespace {
 
 void replace_attr(hid_t obj, const std::string& name, hid_t type, hid_t space, const void* data,
                   const fs::path& file) {
+  quiet_errors();
   if (H5Aexists(obj, name.c_str()) > 0) {
     require(H5Adelete(obj, name.c_str()), file, "replacing attribute " + name);
   }
@@ -22,14 +23,23 @@ void replace_attr(hid_t obj, const std::string& name, hid_t type, hid_t space, c
 }
 
 Handle open_attr(hid_t obj, const std::string& name, const fs::path& file) {
+  quiet_errors();
   check<StorageError>(H5Aexists(obj, name.c_str()) > 0, file.string(), ": attribute '", name,
                       "' is missing");
   return {require_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), file, "opening attribute " + name),
           H5Aclose};
 }
 
-H5T_class_t attr_class(const Handle& attr) {
-  Handle type(H5Aget_type(attr.get()), H5Tclose);
+// Variable-length UTF-8 strings: what h5py writes for a list of Python str.
+Handle utf8_type(const fs::path& file) {
+  Handle type = checked(H5Tcopy(H5T_C_S1), H5Tclose, file, "string type");
+  require(H5Tset_size(type.get(), H5T_VARIABLE), file, "string type");
+  require(H5Tset_cset(type.get(), H5T_CSET_UTF8), file, "string type");
+  return type;
+}
+
+H5T_class_t attr_class(const Handle& attr, const fs::path& file) {
+  Handle type = checked(H5Aget_type(attr.get()), H5Tclose, file, "attribute type");
   return H5Tget_class(type.get());
 }
 
@@ -37,42 +47,44 @@ H5T_class_t attr_class(const Handle& attr) {
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value, const fs::path& file) {
   // Variable-length UTF-8: what h5py reads back as a Python str.
-  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), H5T_VARIABLE);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  const Handle type = utf8_type(file);
+  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, file, "attribute dataspace");
   const char* text = value.c_str();
   replace_attr(obj, name, type.get(), space.get(), &text, file);
 }
 
 void set_attr(hid_t obj, const std::string& name, double value, const fs::path& file) {
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, file, "attribute dataspace");
   replace_attr(obj, name, H5T_NATIVE_DOUBLE, space.get(), &value, file);
 }
 
 void set_attr(hid_t obj, const std::string& name, int64_t value, const fs::path& file) {
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle space = checked(H5Screate(H5S_SCALAR), H5Sclose, file, "attribute dataspace");
   replace_attr(obj, name, H5T_NATIVE_INT64, space.get(), &value, file);
 }
 
 void set_attr(hid_t obj, const std::string& name, const std::vector<double>& value,
               const fs::path& file) {
   const hsize_t n = value.size();
-  Handle space(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Handle space = checked(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose,
+                         file, "attribute dataspace");
   replace_attr(obj, name, H5T_NATIVE_DOUBLE, space.get(), value.data(), file);
 }
 
-bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+bool has_attr(hid_t obj, const std::string& name) {
+  quiet_errors();
+  return H5Aexists(obj, name.c_str()) > 0;
+}
 
 std::string get_string(hid_t obj, const std::string& name, const fs::path& file) {
   Handle attr = open_attr(obj, name, file);
-  check<StorageError>(attr_class(attr) == H5T_STRING, file.string(), ": attribute '", name,
+  check<StorageError>(attr_class(attr, file) == H5T_STRING, file.string(), ": attribute '", name,
                       "' should be a string");
-  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  Handle type = checked(H5Aget_type(attr.get()), H5Tclose, file, "attribute type");
   if (H5Tis_variable_str(type.get()) > 0) {
-    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    Handle mem = checked(H5Tcopy(H5T_C_S1), H5Tclose, file, "string type");
+    require(H5Tset_size(mem.get(), H5T_VARIABLE), file, "string type");
+    require(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), file, "string type");
     char* text = nullptr;
     require(H5Aread(attr.get(), mem.get(), &text), file, "reading attribute " + name);
     std::string value = text ? text : "";
@@ -86,7 +98,7 @@ std::string get_string(hid_t obj, const std::string& name, const fs::path& file)
 
 double get_double(hid_t obj, const std::string& name, const fs::path& file) {
   Handle attr = open_attr(obj, name, file);
-  check<StorageError>(attr_class(attr) == H5T_FLOAT || attr_class(attr) == H5T_INTEGER,
+  check<StorageError>(attr_class(attr, file) == H5T_FLOAT || attr_class(attr, file) == H5T_INTEGER,
                       file.string(), ": attribute '", name, "' should be a number");
   double value = 0;
   require(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value), file, "reading attribute " + name);
@@ -95,7 +107,7 @@ double get_double(hid_t obj, const std::string& name, const fs::path& file) {
 
 int64_t get_int(hid_t obj, const std::string& name, const fs::path& file) {
   Handle attr = open_attr(obj, name, file);
-  check<StorageError>(attr_class(attr) == H5T_INTEGER, file.string(), ": attribute '", name,
+  check<StorageError>(attr_class(attr, file) == H5T_INTEGER, file.string(), ": attribute '", name,
                       "' should be an integer");
   int64_t value = 0;
   require(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), file, "reading attribute " + name);
@@ -104,11 +116,11 @@ int64_t get_int(hid_t obj, const std::string& name, const fs::path& file) {
 
 std::vector<double> get_doubles(hid_t obj, const std::string& name, const fs::path& file) {
   Handle attr = open_attr(obj, name, file);
-  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  Handle space = checked(H5Aget_space(attr.get()), H5Sclose, file, "attribute dataspace");
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   std::vector<double> value(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
   if (!value.empty()) {
-    check<StorageError>(attr_class(attr) == H5T_FLOAT || attr_class(attr) == H5T_INTEGER,
+    check<StorageError>(attr_class(attr, file) == H5T_FLOAT || attr_class(attr, file) == H5T_INTEGER,
                         file.string(), ": attribute '", name, "' should be numbers");
     require(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, value.data()), file,
             "reading attribute " + name);
@@ -116,40 +128,30 @@ std::vector<double> get_doubles(hid_t obj, const std::string& name, const fs::pa
   return value;
 }
 
-namespace {
-
-// Variable-length UTF-8 strings: what h5py writes for a list of Python str.
-Handle utf8_type() {
-  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), H5T_VARIABLE);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  return type;
-}
-
-}  // namespace
 
 void set_attr(hid_t obj, const std::string& name, const std::vector<std::string>& value,
               const fs::path& file) {
   const hsize_t n = value.size();
-  Handle space(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Handle space = checked(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose,
+                         file, "attribute dataspace");
   std::vector<const char*> texts;
   for (const std::string& v : value) texts.push_back(v.c_str());
-  const Handle type = utf8_type();
+  const Handle type = utf8_type(file);
   replace_attr(obj, name, type.get(), space.get(), texts.data(), file);
 }
 
 std::vector<std::string> get_strings(hid_t obj, const std::string& name, const fs::path& file) {
   Handle attr = open_attr(obj, name, file);
-  check<StorageError>(attr_class(attr) == H5T_STRING, file.string(), ": attribute '", name,
+  check<StorageError>(attr_class(attr, file) == H5T_STRING, file.string(), ": attribute '", name,
                       "' should be a list of strings");
-  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  Handle space = checked(H5Aget_space(attr.get()), H5Sclose, file, "attribute dataspace");
   const hssize_t n = std::max<hssize_t>(H5Sget_simple_extent_npoints(space.get()), 0);
   std::vector<std::string> out;
-  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  Handle type = checked(H5Aget_type(attr.get()), H5Tclose, file, "attribute type");
   if (H5Tis_variable_str(type.get()) > 0) {
-    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    Handle mem = checked(H5Tcopy(H5T_C_S1), H5Tclose, file, "string type");
+    require(H5Tset_size(mem.get(), H5T_VARIABLE), file, "string type");
+    require(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), file, "string type");
     std::vector<char*> texts(static_cast<std::size_t>(n), nullptr);
     if (n > 0) require(H5Aread(attr.get(), mem.get(), texts.data()), file, "reading " + name);
     for (char* t : texts) {

@@ -106,6 +106,7 @@ json build_report(const fs::path& run_dir) {
         json::parse(read_text(run_dir / stage["id"].get<std::string>() / "stage.json"));
     const json& cmd = record["command"];
     if (kind == "teach") {
+      const json scaling = m.value("temperature_scaling", json::object());
       teachers.push_back({{"id", stage["id"]},
                           {"arch", m["options"]["arch"]},
                           {"smoothing", m["options"]["smoothing"]},
@@ -113,8 +114,9 @@ json build_report(const fs::path& run_dir) {
                           {"test_accuracy", m["test"]["accuracy"]},
                           {"test_nll", m["test"]["nll"]},
                           {"test_ece", m["test"]["ece"]},
-                          {"temperature", m["temperature_scaling"]["temperature"]},
-                          {"test_ece_after_temperature", m["temperature_scaling"]["test_ece"]},
+                          // Absent with val-size = 0: nothing to fit a temperature on.
+                          {"temperature", scaling.value("temperature", json())},
+                          {"test_ece_after_temperature", scaling.value("test_ece", json())},
                           {"mi_final", m["mutual_information"]["final"]},
                           {"mi_per_epoch", m["mutual_information"]["per_epoch"]},
                           {"mi_upper_bound", m["mutual_information"]["upper_bound"]},

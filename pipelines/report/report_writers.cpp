@@ -4,8 +4,8 @@
 #include <map>
 #include <sstream>
 
-#include "lib/core/error.h"
 #include "lib/core/child_process.h"
+#include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "pipelines/report/report_model.h"
 
@@ -21,6 +21,11 @@ std::string num(double v, int digits = 4) {
   o.precision(digits);
   o << std::fixed << v;
   return o.str();
+}
+
+// A number of the report, or "-" where it has none (no temperature fitted with val-size = 0).
+std::string num(const json& v, int digits = 4) {
+  return v.is_number() ? num(v.get<double>(), digits) : "-";
 }
 
 std::string plain(const json& v) {
@@ -90,7 +95,8 @@ json draw(const Figure& f, const fs::path& dir) {
          << " title " << gnuplot_quoted(f.blocks[b].first);
   }
   gp << "set terminal pngcairo noenhanced size 900,540\nset output '" << f.name << ".png'\n"
-     << plot.str() << "\nset terminal svg noenhanced size 900,540\nset output '" << f.name << ".svg'\n"
+     << plot.str() << "\nset terminal svg noenhanced size 900,540\nset output '" << f.name
+     << ".svg'\n"
      << plot.str() << "\n";
   write_text_atomically(dir / (f.name + ".gp"), gp.str());
   // No shell: the run directory's name reaches nothing that interprets it. gnuplot's warnings go

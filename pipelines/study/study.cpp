@@ -334,7 +334,10 @@ Study load_study(const fs::path& file) {
     r.fail("cache.augment", "none with cache.views = " + std::to_string(s.views) +
                                 ": every view would be the same image");
   }
-  s.cache_seed = r.seeds("cache.seed").front();
+  const std::vector<std::uint64_t> cache_seeds = r.seeds("cache.seed");
+  if (cache_seeds.size() != 1)
+    r.fail("cache.seed", "expected one seed (a cache has one set of views)");
+  s.cache_seed = cache_seeds.front();
   s.half = r.flag("cache.half");
   s.compress = static_cast<int>(r.one_whole("cache.compress"));
   if (s.compress < 0 || s.compress > 9) r.fail("cache.compress", "expected a gzip level 0-9");
@@ -388,9 +391,11 @@ std::string to_ini(const Study& s) {
     << "\nchannels = " << s.data.format().channels << "\n\n"
     << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
     << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
-    << "\nbatch-size = " << t.batch_size() << "\nlr = " << exact_text(t.lr()) << "\nmomentum = " << exact_text(t.momentum())
-    << "\nweight-decay = " << exact_text(t.weight_decay()) << "\nschedule = " << to_string(t.schedule())
-    << "\naugment = " << to_string(t.augment()) << "\ntorchscript = " << join_paths(s.torchscript)
+    << "\nbatch-size = " << t.batch_size() << "\nlr = " << exact_text(t.lr())
+    << "\nmomentum = " << exact_text(t.momentum())
+    << "\nweight-decay = " << exact_text(t.weight_decay())
+    << "\nschedule = " << to_string(t.schedule()) << "\naugment = " << to_string(t.augment())
+    << "\ntorchscript = " << join_paths(s.torchscript)
     << "\ntorchscript-smoothing = " << join(s.torchscript_smoothing)
     << "\ntorchscript-input = " << s.torchscript_input
     << "\nmi-classes = " << join_any(std::vector<int64_t>(s.mi_classes.begin(), s.mi_classes.end()))
@@ -402,8 +407,9 @@ std::string to_ini(const Study& s) {
     << "\ntemperature = " << join(s.student_temperatures) << "\nalpha = " << join(s.alphas)
     << "\nstudent-temperature = " << exact_text(s.student_temperature)
     << "\nseeds = " << join_any(s.student_seeds) << "\ntrain-subset = " << s.train_subset
-    << "\nepochs = " << st.epochs() << "\nbatch-size = " << st.batch_size() << "\nlr = " << exact_text(st.lr())
-    << "\nmomentum = " << exact_text(st.momentum()) << "\nweight-decay = " << exact_text(st.weight_decay())
+    << "\nepochs = " << st.epochs() << "\nbatch-size = " << st.batch_size()
+    << "\nlr = " << exact_text(st.lr()) << "\nmomentum = " << exact_text(st.momentum())
+    << "\nweight-decay = " << exact_text(st.weight_decay())
     << "\nschedule = " << to_string(st.schedule()) << "\n\n"
     << "[baseline]\nhard = " << (s.baseline_hard ? "true" : "false")
     << "\nsmoothing = " << join(s.baseline_smoothing) << "\n\n"

@@ -456,6 +456,22 @@ TEST_F(StudyTest, AStageThatCannotStartFailsAndBlocksItsDependants) {
   for (const auto& [id, s] : state) EXPECT_NE(s, "running") << id;
 }
 
+// Without a validation split no teacher fits a temperature: the report says so instead of reading
+// a missing field.
+TEST_F(StudyTest, RefusesSeveralCacheSeeds) {
+  const std::string e = error_for(edited("views = 2", "views = 2\nseed = 1 2"));
+  EXPECT_NE(e.find("cache.seed: expected one seed"), std::string::npos) << e;
+}
+
+TEST_F(StudyTest, ReportsAStudyWithoutValidationSplit) {
+  write(edited("val-size = 50", "val-size = 0"));
+  const testing::ProcessResult r = run();
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto report = nlohmann::json::parse(read_text(dir_ / "run" / "report" / "report.json"));
+  EXPECT_TRUE(report["teachers"][0]["temperature"].is_null());
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "report" / "report.html"));
+}
+
 TEST_F(StudyTest, AStageAnotherProcessIsRunningIsLeftAlone) {
   // As a concurrent `kdpipe run` or cluster job does while it runs teach/eps0-seed0.
   const fs::path lock_path = dir_ / "run" / "teach" / "eps0-seed0" / "stage.lock";

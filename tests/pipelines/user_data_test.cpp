@@ -200,8 +200,8 @@ TEST_F(UserData, HostileNamesReachTheReportAsText) {
     return out + "'";
   };
   const ProcessResult r = testing::run_command(
-      "cd " + quoted(dir_.path().string()) + " && " + testing::kdpipe_binary().string() +
-      " run " + quoted((base / "study.ini").string()) + " --out " + quoted(run_dir.string()));
+      "cd " + quoted(dir_.path().string()) + " && " + testing::kdpipe_binary().string() + " run " +
+      quoted((base / "study.ini").string()) + " --out " + quoted(run_dir.string()));
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& entry : fs::recursive_directory_iterator(dir_.path())) {
     EXPECT_NE(entry.path().filename(), "PWNED") << entry.path();  // what the names would create
