@@ -60,7 +60,8 @@ Difference paired_difference(const std::vector<double>& a, const std::vector<dou
     return d;
   }
   d.df = static_cast<double>(d.n - 1);
-  t_interval(d, std::sqrt(variance(diff) / static_cast<double>(d.n)));
+  d.sd = std::sqrt(variance(diff));
+  t_interval(d, d.sd / std::sqrt(static_cast<double>(d.n)));
   return d;
 }
 

@@ -21,6 +21,7 @@ struct Difference {
   int64_t n = 0;        ///< pairs, or examples; for Welch the smaller group
   double df = 0;        ///< degrees of freedom of a t interval (0 otherwise)
   double p_value = 1;   ///< two-sided, for "no difference" (NaN when not computable)
+  double sd = 0;        ///< standard deviation of the paired differences (paired t only)
 
   /// Whether the interval excludes zero: the only case in which a difference is called real.
   bool excludes_zero() const { return low > 0 || high < 0; }

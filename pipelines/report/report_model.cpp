@@ -9,6 +9,7 @@
 #include "lib/core/runtime.h"
 #include "lib/data/datasets.h"
 #include "lib/metrics/projection.h"
+#include "lib/metrics/statistics.h"
 #include "lib/models/zoo.h"
 #include "lib/train/evaluate.h"
 #include "pipelines/study/study.h"
@@ -25,24 +26,6 @@ std::string arg_after(const json& command, const std::string& flag) {
     if (command[i] == flag) return command[i + 1].get<std::string>();
   }
   return "";
-}
-
-std::string plain(const json& v) {
-  std::ostringstream o;
-  o << v.get<double>();
-  return o.str();
-}
-
-std::string pct(double v) {
-  std::ostringstream o;
-  o.precision(2);
-  o << std::fixed << 100 * v;
-  return o.str();
-}
-
-// Whether [lo_a, hi_a] lies wholly above [lo_b, hi_b].
-bool separated(const json& a, const json& b) {
-  return a["accuracy_min"].get<double>() > b["accuracy_max"].get<double>();
 }
 
 // Müller et al.'s fig. 1 for one teacher: up to `examples` training and test examples of each of
@@ -149,11 +132,13 @@ json build_report(const fs::path& run_dir) {
       g = key;
       g["seeds"] = json::array();
       g["accuracies"] = json::array();
+      g["val_accuracies"] = json::array();
       g["eces"] = json::array();
       g["gammas"] = json::array();
     }
     g["seeds"].push_back(m["options"]["seed"]);
     g["accuracies"].push_back(m["test"]["accuracy"]);
+    if (m.contains("val")) g["val_accuracies"].push_back(m["val"]["accuracy"]);
     g["eces"].push_back(m["test"]["ece"]);
     g["gammas"].push_back(m["target_gamma"]);
   }
@@ -167,6 +152,11 @@ json build_report(const fs::path& run_dir) {
     std::vector<double> acc = g["accuracies"].get<std::vector<double>>();
     g["n"] = acc.size();
     g["accuracy_mean"] = mean(g["accuracies"]);
+    if (g["val_accuracies"].size() == acc.size())
+      g["val_accuracy_mean"] = mean(g["val_accuracies"]);
+    // The 95% t interval of the group's mean test accuracy over its seeds (null with one seed).
+    const Difference ci = paired_difference(acc, std::vector<double>(acc.size(), 0.0));
+    g["accuracy_ci95"] = acc.size() >= 2 ? json({ci.low, ci.high}) : json();
     g["accuracy_min"] = *std::min_element(acc.begin(), acc.end());
     g["accuracy_max"] = *std::max_element(acc.begin(), acc.end());
     g["ece_mean"] = mean(g["eces"]);
@@ -185,87 +175,6 @@ json build_report(const fs::path& run_dir) {
           {"teachers", teachers},
           {"students", students},
           {"verdict", verdict(teachers, students)}};
-}
-
-json verdict(const json& teachers, const json& students) {
-  json lines = json::array();
-  // Best distilled group per teacher ε.
-  std::map<double, json> best_by_teacher;
-  json best_alone;
-  for (const json& g : students) {
-    if (g["kind"] == "distill") {
-      const double eps = g["teacher_smoothing"].get<double>();
-      json& best = best_by_teacher[eps];
-      if (best.is_null() || g["accuracy_mean"] > best["accuracy_mean"]) best = g;
-    } else if (best_alone.is_null() || g["accuracy_mean"] > best_alone["accuracy_mean"]) {
-      best_alone = g;
-    }
-  }
-  auto describe = [](const json& g) {
-    std::ostringstream o;
-    o << pct(g["accuracy_mean"].get<double>()) << "% (" << pct(g["accuracy_min"].get<double>())
-      << "–" << pct(g["accuracy_max"].get<double>()) << "%, " << g["n"].get<int>() << " seeds)";
-    return o.str();
-  };
-  if (best_by_teacher.size() >= 2) {
-    std::vector<std::pair<double, json>> ranked(best_by_teacher.begin(), best_by_teacher.end());
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      return a.second["accuracy_mean"] > b.second["accuracy_mean"];
-    });
-    const json& top = ranked[0].second;
-    const json& next = ranked[1].second;
-    std::ostringstream o;
-    o << "The teacher with label smoothing " << ranked[0].first
-      << " teaches best: its best students (T = " << plain(top["temperature"]) << ") reach "
-      << describe(top) << ", against " << describe(next) << " for the teacher with "
-      << ranked[1].first << " (T = " << plain(next["temperature"]) << "); ";
-    if (separated(top, next)) {
-      o << "the seeds' ranges do not overlap.";
-    } else {
-      o << "the ranges overlap, so the seeds do not separate the two.";
-    }
-    lines.push_back(o.str());
-    // Is the more accurate teacher the better teacher?
-    std::map<double, double> teacher_acc;
-    std::map<double, int> teacher_n;
-    for (const json& t : teachers) {
-      teacher_acc[t["smoothing"].get<double>()] += t["test_accuracy"].get<double>();
-      ++teacher_n[t["smoothing"].get<double>()];
-    }
-    if (teacher_acc.count(ranked[0].first) && teacher_acc.count(ranked[1].first)) {
-      const double a = teacher_acc[ranked[0].first] / teacher_n[ranked[0].first];
-      const double b = teacher_acc[ranked[1].first] / teacher_n[ranked[1].first];
-      std::ostringstream q;
-      q << "Teacher test accuracy: " << pct(a) << "% (ε = " << ranked[0].first << ") vs " << pct(b)
-        << "% (ε = " << ranked[1].first << "); ";
-      if (a >= b) {
-        q << "here the better teacher is also the more accurate one";
-      } else {
-        q << "here the more accurate teacher is not the better teacher";
-      }
-      q << (teacher_n[ranked[0].first] < 2
-                ? " (one teacher seed each: teacher accuracy has no spread "
-                  "to judge the gap by)."
-                : ".");
-      lines.push_back(q.str());
-    }
-  }
-  if (!best_alone.is_null() && !best_by_teacher.empty()) {
-    json best_distilled;
-    for (const auto& [eps, g] : best_by_teacher) {
-      if (best_distilled.is_null() || g["accuracy_mean"] > best_distilled["accuracy_mean"])
-        best_distilled = g;
-    }
-    std::ostringstream o;
-    o << "Distillation "
-      << (separated(best_distilled, best_alone) ? "beat" : "did not clearly beat")
-      << " training alone: best distilled student " << describe(best_distilled)
-      << ", best student trained alone (" << best_alone["kind"].get<std::string>() << ") "
-      << describe(best_alone) << ".";
-    lines.push_back(o.str());
-  }
-  if (lines.empty()) lines.push_back("Not enough finished stages for a verdict.");
-  return lines;
 }
 
 }  // namespace kd

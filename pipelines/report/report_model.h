@@ -8,7 +8,7 @@
 namespace kd {
 
 constexpr const char* kReportSchema = "kdpipe-report";
-constexpr int kReportSchemaVersion = 1;
+constexpr int kReportSchemaVersion = 2;
 
 /// Reads run_dir/manifest.json and every finished stage's metrics.json: teachers (accuracy,
 /// NLL, ECE, temperature scaling, MI curve, stability, reliability bins), student groups
@@ -16,8 +16,9 @@ constexpr int kReportSchemaVersion = 1;
 /// StorageError naming the file when the run directory has no manifest.
 nlohmann::json build_report(const std::filesystem::path& run_dir);
 
-/// The verdict's sentences, computed from a report's teachers and students; they never claim a
-/// difference that the seeds' min–max ranges do not separate.
+/// The verdict's sentences, computed from a report's teachers and students (pipelines/report/
+/// verdict.cpp): each teacher's temperature is chosen on validation accuracy, and a difference is
+/// called real only when its 95% interval (paired t over shared seeds, Welch otherwise) excludes 0.
 nlohmann::json verdict(const nlohmann::json& teachers, const nlohmann::json& students);
 
 }  // namespace kd

@@ -112,6 +112,20 @@ json draw(const Figure& f, const fs::path& dir) {
           {"tsv", "figures/" + f.name + ".tsv"}};
 }
 
+// x, the group's mean test accuracy and its 95% interval (a bar of zero length with one seed).
+std::vector<double> mean_and_interval(double x, const json& g) {
+  const double mean = g["accuracy_mean"].get<double>();
+  const json& ci = g["accuracy_ci95"];
+  return ci.is_array() ? std::vector<double>{x, mean, ci[0].get<double>(), ci[1].get<double>()}
+                       : std::vector<double>{x, mean, mean, mean};
+}
+
+// "0.8612–0.8650", or "-" for a group of one seed.
+std::string interval(const json& g) {
+  const json& ci = g["accuracy_ci95"];
+  return ci.is_array() ? num(ci[0]) + "–" + num(ci[1]) : "-";
+}
+
 std::string student_label(const json& g) {
   if (g["kind"] == "hard") return "alone, hard labels";
   if (g["kind"] == "smooth") return "alone, label smoothing " + plain(g["smoothing"]);
@@ -129,7 +143,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
 
   // Student accuracy against temperature, a line per teacher ε; students alone as flat lines.
   Figure acc_t{"student_accuracy_vs_temperature", "Student test accuracy against temperature",
-               "temperature T", "test accuracy (mean, min-max over seeds)"};
+               "temperature T", "test accuracy (mean; bars: 95% t interval over seeds)"};
   acc_t.errorbars = 1;
   std::map<std::string, std::vector<std::vector<double>>> series;
   double t_lo = 1e300, t_hi = 0;
@@ -138,13 +152,13 @@ json write_figures(const json& report, const fs::path& report_dir) {
     const double t = g["temperature"].get<double>();
     t_lo = std::min(t_lo, t), t_hi = std::max(t_hi, t);
     series[student_label(g) + ", alpha " + plain(g["alpha"]) + ", " + g["arch"].get<std::string>()]
-        .push_back({t, g["accuracy_mean"], g["accuracy_min"], g["accuracy_max"]});
+        .push_back(mean_and_interval(t, g));
   }
   for (const json& g : report["students"]) {
     if (g["kind"] == "distill" || t_hi == 0) continue;
     for (double t : {t_lo, t_hi}) {
       series[student_label(g) + ", " + g["arch"].get<std::string>()].push_back(
-          {t, g["accuracy_mean"], g["accuracy_min"], g["accuracy_max"]});
+          mean_and_interval(t, g));
     }
   }
   for (auto& [title, rows] : series) {
@@ -256,14 +270,15 @@ std::string render_markdown(const json& r) {
       << " | " << num(t["test_ece_after_temperature"]) << " | " << num(t["mi_final"], 3) << " | "
       << num(t["stability"]) << " |\n";
   }
-  o << "\n## Students\n\n| learns from | T | α | arch | test acc. mean (min–max) | seeds | ECE | γ "
-       "|\n"
+  o << "\n## Students\n\n| learns from | T | α | arch | test acc. mean | 95% interval | seeds | "
+       "ECE "
+       "| γ |\n"
     << "|---|---|---|---|---|---|---|---|\n";
   for (const json& g : r["students"]) {
     o << "| " << student_label(g) << " | " << plain(g["temperature"]) << " | " << plain(g["alpha"])
-      << " | " << g["arch"].get<std::string>() << " | " << num(g["accuracy_mean"]) << " ("
-      << num(g["accuracy_min"]) << "–" << num(g["accuracy_max"]) << ") | " << g["n"] << " | "
-      << num(g["ece_mean"]) << " | " << num(g["gamma_mean"], 3) << " |\n";
+      << " | " << g["arch"].get<std::string>() << " | " << num(g["accuracy_mean"]) << " | "
+      << interval(g) << " | " << g["n"] << " | " << num(g["ece_mean"]) << " | "
+      << num(g["gamma_mean"], 3) << " |\n";
   }
   o << "\n## Figures\n\n";
   for (const json& f : r["figures"]) {
@@ -315,14 +330,14 @@ std::string render_html(const json& r) {
       << "</td></tr>\n";
   }
   o << "</table>\n<h2>Students</h2>\n<table><tr><th>learns from</th><th>T</th><th>α</th>"
-       "<th>arch</th><th>test acc. mean</th><th>min</th><th>max</th><th>seeds</th><th>ECE</th>"
+       "<th>arch</th><th>test acc. mean</th><th>95% interval</th><th>seeds</th><th>ECE</th>"
        "<th>γ</th></tr>\n";
   for (const json& g : r["students"]) {
     o << "<tr><td>" << esc(student_label(g)) << "</td><td>" << plain(g["temperature"])
       << "</td><td>" << plain(g["alpha"]) << "</td><td>" << esc(g["arch"]) << "</td><td>"
-      << num(g["accuracy_mean"]) << "</td><td>" << num(g["accuracy_min"]) << "</td><td>"
-      << num(g["accuracy_max"]) << "</td><td>" << g["n"] << "</td><td>" << num(g["ece_mean"])
-      << "</td><td>" << num(g["gamma_mean"], 3) << "</td></tr>\n";
+      << num(g["accuracy_mean"]) << "</td><td>" << interval(g) << "</td><td>" << g["n"]
+      << "</td><td>" << num(g["ece_mean"]) << "</td><td>" << num(g["gamma_mean"], 3)
+      << "</td></tr>\n";
   }
   o << "</table>\n<h2>Figures</h2>\n";
   for (const json& f : r["figures"]) {

@@ -1,0 +1,229 @@
+// The verdict: sentences that claim a difference only when its 95% interval excludes zero, and
+// name the test. Each teacher's temperature (and every other best-of choice) is picked on the
+// validation split; test accuracy is only reported.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "lib/metrics/statistics.h"
+#include "pipelines/report/report_model.h"
+
+namespace kd {
+
+using json = nlohmann::json;
+
+namespace {
+
+// One group of students (or the teachers of one ε) as the verdict sees it.
+struct Group {
+  std::vector<int64_t> seeds;
+  std::vector<double> test;  ///< test accuracy per seed
+  std::vector<double> val;   ///< validation accuracy per seed (empty without a validation split)
+
+  static double mean(const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? NAN : s / static_cast<double>(v.size());
+  }
+  double test_mean() const { return mean(test); }
+  bool has_val() const { return !val.empty() && val.size() == test.size(); }
+  double val_mean() const { return has_val() ? mean(val) : NAN; }
+};
+
+Group group_of(const json& g) {
+  Group out;
+  out.test = g.value("accuracies", std::vector<double>{});
+  out.val = g.value("val_accuracies", std::vector<double>{});
+  out.seeds = g.value("seeds", std::vector<int64_t>{});
+  return out;
+}
+
+std::string pct(double v) {
+  std::ostringstream o;
+  o.precision(2);
+  o << std::fixed << 100 * v;
+  return o.str();
+}
+
+std::string points(double v) {  // a difference in percentage points, signed
+  std::ostringstream o;
+  o.precision(2);
+  o << std::fixed << std::showpos << 100 * v;
+  return o.str();
+}
+
+std::string plain(const json& v) {
+  std::ostringstream o;
+  o << v.get<double>();
+  return o.str();
+}
+
+std::string seeds_text(int64_t n) { return std::to_string(n) + (n == 1 ? " seed" : " seeds"); }
+
+// First minus second: paired over the seeds when both groups have the same ones (the same
+// initialisation, data order and subset), Welch otherwise.
+Difference compare(const Group& a, const Group& b) {
+  std::vector<int64_t> sa = a.seeds, sb = b.seeds;
+  std::sort(sa.begin(), sa.end());
+  std::sort(sb.begin(), sb.end());
+  if (sa == sb && sa.size() == a.test.size() && sb.size() == b.test.size()) {
+    std::vector<double> x, y;
+    for (std::size_t i = 0; i < a.seeds.size(); ++i) {
+      const auto j = std::find(b.seeds.begin(), b.seeds.end(), a.seeds[i]) - b.seeds.begin();
+      x.push_back(a.test[i]);
+      y.push_back(b.test[static_cast<std::size_t>(j)]);
+    }
+    return paired_difference(x, y);
+  }
+  return welch_difference(a.test, b.test);
+}
+
+// "95% interval -0.10 to +0.30 points, paired t over 3 seeds, p = 0.21"
+std::string interval_text(const Difference& d) {
+  std::ostringstream o;
+  o << "95% interval " << points(d.low) << " to " << points(d.high) << " points, " << d.method
+    << " over " << seeds_text(d.n);
+  o.precision(2);
+  o << ", p = " << d.p_value;
+  return o.str();
+}
+
+// The sentence for "a against b": a claim only when the interval excludes zero, and then the one
+// that matches the difference's sign.
+std::string judged(const std::string& claim_if_higher, const std::string& claim_if_lower,
+                   const std::string& subject, const std::string& what_a, const Group& a,
+                   const std::string& what_b, const Group& b) {
+  const Difference d = compare(a, b);
+  const std::string& claim = d.estimate > 0 ? claim_if_higher : claim_if_lower;
+  std::ostringstream o;
+  const std::string both = pct(a.test_mean()) + "% (" + what_a + ") against " + pct(b.test_mean()) +
+                           "% (" + what_b + ") on the test set";
+  if (d.excludes_zero()) {
+    o << claim << ": " << both << ", " << points(d.estimate) << " points (" << interval_text(d)
+      << ").";
+  } else if (std::isnan(d.low)) {
+    o << "No difference between " << subject << " is detectable with " << seeds_text(d.n)
+      << " per group: " << both << ", a gap of " << points(d.estimate)
+      << " points; judging it needs at least 2 seeds per group.";
+  } else {
+    o << "No difference between " << subject << " is detectable with " << seeds_text(d.n) << ": "
+      << both << ", " << points(d.estimate) << " points (" << interval_text(d)
+      << "; the interval includes 0)";
+    const int64_t need = d.method == "paired t" ? seeds_to_resolve(d.estimate, d.sd) : 0;
+    if (need > d.n)
+      o << "; at this spread about " << need << " seeds would resolve a gap this large";
+    o << ".";
+  }
+  return o.str();
+}
+
+// The group of `candidates` with the best validation accuracy; by test accuracy only when some
+// lack a validation split (`by_val` says which).
+const json* best_of(const std::vector<const json*>& candidates, bool& by_val) {
+  by_val = std::all_of(candidates.begin(), candidates.end(),
+                       [](const json* g) { return group_of(*g).has_val(); });
+  const json* best = nullptr;
+  double best_score = -1;
+  for (const json* g : candidates) {
+    const Group x = group_of(*g);
+    const double score = by_val ? x.val_mean() : x.test_mean();
+    if (best == nullptr || score > best_score) best = g, best_score = score;
+  }
+  return best;
+}
+
+std::string student_what(const json& g) {
+  if (g["kind"] == "distill") {
+    return "ε = " + plain(g["teacher_smoothing"]) + ", T = " + plain(g["temperature"]);
+  }
+  if (g["kind"] == "smooth") return "alone, label smoothing " + plain(g["smoothing"]);
+  return "alone, hard labels";
+}
+
+}  // namespace
+
+json verdict(const json& teachers, const json& students) {
+  json lines = json::array();
+  std::map<double, std::vector<const json*>> distilled_by_eps;
+  std::vector<const json*> alone;
+  for (const json& g : students) {
+    if (g["kind"] == "distill") {
+      distilled_by_eps[g["teacher_smoothing"].get<double>()].push_back(&g);
+    } else {
+      alone.push_back(&g);
+    }
+  }
+  // Each teacher's best students, chosen on validation.
+  std::vector<std::pair<double, const json*>> chosen;
+  bool all_by_val = true;
+  std::ostringstream choice;
+  for (const auto& [eps, groups] : distilled_by_eps) {
+    bool by_val = true;
+    const json* best = best_of(groups, by_val);
+    all_by_val = all_by_val && by_val;
+    chosen.emplace_back(eps, best);
+    choice << (chosen.size() > 1 ? ", " : "") << "ε = " << eps
+           << " → T = " << plain((*best)["temperature"]);
+  }
+  if (!chosen.empty()) {
+    lines.push_back("Each teacher's students are taken at the temperature with the best " +
+                    std::string(all_by_val ? "validation" : "test") + " accuracy" +
+                    (all_by_val ? " (test accuracy is only reported)"
+                                : " (no validation split: chosen on the test set, which "
+                                  "flatters every best)") +
+                    ": " + choice.str() + ".");
+  }
+  if (chosen.size() >= 2) {
+    std::sort(chosen.begin(), chosen.end(), [](const auto& x, const auto& y) {
+      return group_of(*x.second).test_mean() > group_of(*y.second).test_mean();
+    });
+    const auto& [eps_a, a] = chosen[0];
+    const auto& [eps_b, b] = chosen[1];
+    std::ostringstream subject, better, worse;
+    subject << "the students of the teachers with label smoothing " << eps_a << " and " << eps_b;
+    better << "The teacher with label smoothing " << eps_a << " teaches better than the one with "
+           << eps_b;
+    worse << "The teacher with label smoothing " << eps_b << " teaches better than the one with "
+          << eps_a;
+    lines.push_back(judged(better.str(), worse.str(), subject.str(), student_what(*a), group_of(*a),
+                           student_what(*b), group_of(*b)));
+    // The teachers' own accuracy, over their training seeds.
+    std::map<double, Group> teacher_groups;
+    for (const json& t : teachers) {
+      Group& g = teacher_groups[t["smoothing"].get<double>()];
+      g.test.push_back(t["test_accuracy"].get<double>());
+      g.seeds.push_back(t.value("seed", int64_t{0}));
+    }
+    if (teacher_groups.count(eps_a) && teacher_groups.count(eps_b)) {
+      const Group& ta = teacher_groups[eps_a];
+      const Group& tb = teacher_groups[eps_b];
+      std::ostringstream s, more, less;
+      s << "the teachers with label smoothing " << eps_a << " and " << eps_b << " themselves";
+      more << "The teacher with label smoothing " << eps_a << " is the more accurate";
+      less << "The teacher with label smoothing " << eps_a << " is the less accurate";
+      std::string line = judged(more.str(), less.str(), s.str(), "ε = " + plain(json(eps_a)), ta,
+                                "ε = " + plain(json(eps_b)), tb);
+      if (ta.test.size() < 2 || tb.test.size() < 2) {
+        line +=
+            " With one training seed per teacher this compares two models, not two "
+            "recipes: training-seed variation is not covered.";
+      }
+      lines.push_back(line);
+    }
+  }
+  if (!alone.empty() && !chosen.empty()) {
+    bool by_val_a = true, by_val_b = true;
+    std::vector<const json*> all_distilled;
+    for (const auto& [eps, g] : chosen) all_distilled.push_back(g);
+    const json* d = best_of(all_distilled, by_val_a);
+    const json* s = best_of(alone, by_val_b);
+    lines.push_back(judged("Distillation beat training alone", "Training alone beat distillation",
+                           "distillation and training alone", student_what(*d), group_of(*d),
+                           student_what(*s), group_of(*s)));
+  }
+  if (lines.empty()) lines.push_back("Not enough finished stages for a verdict.");
+  return lines;
+}
+
+}  // namespace kd
