@@ -255,7 +255,7 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   const fs::path dir = dir_ / "run" / "report";
   const auto report = nlohmann::json::parse(read_text(dir / "report.json"));
   EXPECT_EQ(report["schema"], "kdpipe-report");
-  EXPECT_EQ(report["schema_version"], 1);
+  EXPECT_EQ(report["schema_version"], 2);
   ASSERT_EQ(report["teachers"].size(), 2u);
   ASSERT_EQ(report["students"].size(), 5u);  // 2 teachers x 2 temperatures, and hard labels alone
   EXPECT_FALSE(report["verdict"].empty());
@@ -266,7 +266,8 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   }
   for (const char* key :
        {"kind", "arch", "teacher_smoothing", "temperature", "alpha", "smoothing", "n",
-        "accuracy_mean", "accuracy_min", "accuracy_max", "ece_mean", "gamma_mean", "seeds"}) {
+        "accuracy_mean", "accuracy_min", "accuracy_max", "ece_mean", "gamma_mean", "seeds",
+        "accuracies", "val_accuracies", "val_accuracy_mean", "accuracy_ci95"}) {
     EXPECT_TRUE(report["students"][0].contains(key)) << key;
   }
   // Up to report.projection-examples training and test examples of each of the study's three
