@@ -271,9 +271,8 @@ std::string render_markdown(const json& r) {
       << num(t["stability"]) << " |\n";
   }
   o << "\n## Students\n\n| learns from | T | α | arch | test acc. mean | 95% interval | seeds | "
-       "ECE "
-       "| γ |\n"
-    << "|---|---|---|---|---|---|---|---|\n";
+       "ECE | γ |\n"
+    << "|---|---|---|---|---|---|---|---|---|\n";
   for (const json& g : r["students"]) {
     o << "| " << student_label(g) << " | " << plain(g["temperature"]) << " | " << plain(g["alpha"])
       << " | " << g["arch"].get<std::string>() << " | " << num(g["accuracy_mean"]) << " | "
