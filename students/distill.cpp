@@ -128,7 +128,8 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
 
   const fs::path model_path = options.out() / "model.pt";
   save_model(model, model_meta(options.arch(), data.info), model_path);
-  nlohmann::json metrics = evaluate_classifier(model, data, eval_options);
+  nlohmann::json metrics =
+      evaluate_classifier(model, data, eval_options, options.out() / "predictions.pt");
   metrics["kind"] = options.baseline() == Baseline::none ? "student" : "baseline";
   metrics["kdpipe_version"] = version();
   metrics["created"] = utc_timestamp();

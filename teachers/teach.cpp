@@ -88,7 +88,8 @@ nlohmann::json teacher_metrics(const Classifier& model, const Dataset& data,
                                const TeachOptions& options, const MiProbe& probe,
                                const nlohmann::json& mi_curve) {
   nlohmann::json metrics =
-      evaluate_classifier(model, data, PredictOptions().device(options.train().device()));
+      evaluate_classifier(model, data, PredictOptions().device(options.train().device()),
+                          options.out() / "predictions.pt");
   metrics["kind"] = "teacher";
   metrics["kdpipe_version"] = version();
   metrics["created"] = utc_timestamp();

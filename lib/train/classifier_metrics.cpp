@@ -1,5 +1,11 @@
 #include "lib/train/classifier_metrics.h"
 
+#include <torch/serialize.h>
+
+#include <fstream>
+
+#include "lib/core/error.h"
+#include "lib/core/files.h"
 #include "lib/core/hash.h"
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"
@@ -8,10 +14,15 @@
 namespace kd {
 
 nlohmann::json evaluate_classifier(const Classifier& model, const Dataset& data,
-                                   const PredictOptions& options) {
+                                   const PredictOptions& options,
+                                   const std::filesystem::path& predictions) {
   nlohmann::json out;
   const torch::Tensor test_logits = predict(model, data.test, data.info, options).logits;
   out["test"] = calibration(test_logits, data.test.labels);
+  if (!predictions.empty()) {
+    save_test_predictions(predictions, {test_logits, data.test.labels, data.test.fingerprint()});
+    out["test"]["predictions"] = predictions.filename().string();
+  }
   if (data.val.size() > 0) {
     const torch::Tensor val_logits = predict(model, data.val, data.info, options).logits;
     out["val"] = calibration(val_logits, data.val.labels);
@@ -37,6 +48,42 @@ nlohmann::json checkpoint_record(const Classifier& model, const std::string& arc
           {"parameters", parameter_count(*model)},
           {"checkpoint", checkpoint.filename().string()},
           {"checkpoint_hash", hash_file(checkpoint)}};
+}
+
+void save_test_predictions(const std::filesystem::path& path, const TestPredictions& p) {
+  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  d.insert(std::string("format"), std::string("kdpipe-predictions"));
+  const torch::Tensor logits = p.logits.to(torch::kCPU, torch::kFloat32).contiguous();
+  d.insert(std::string("logits"), logits);
+  d.insert(std::string("predicted"), logits.argmax(1));
+  d.insert(std::string("labels"), p.labels.to(torch::kCPU, torch::kInt64).contiguous());
+  d.insert(std::string("test_fingerprint"), p.test_fingerprint);
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(d));
+  write_atomically(path, [&](const std::filesystem::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    check<StorageError>(out.good(), "writing ", tmp.string(), ": write failed");
+  });
+}
+
+TestPredictions load_test_predictions(const std::filesystem::path& path) {
+  const std::string text = read_text(path);
+  c10::IValue v;
+  try {
+    v = torch::pickle_load(std::vector<char>(text.begin(), text.end()));
+  } catch (const c10::Error&) {
+    throw StorageError(path.string() + ": not a predictions file (unreadable pickle)");
+  }
+  check<StorageError>(v.isGenericDict(), path.string(), ": not a kdpipe predictions file");
+  const c10::Dict<c10::IValue, c10::IValue> d = v.toGenericDict();
+  for (const char* key : {"format", "logits", "labels", "test_fingerprint"}) {
+    check<StorageError>(d.contains(std::string(key)), path.string(), ": field '", key,
+                        "' is missing");
+  }
+  auto at = [&](const char* key) { return d.at(std::string(key)); };
+  check<StorageError>(at("format").toStringRef() == "kdpipe-predictions", path.string(),
+                      ": field 'format' is not kdpipe-predictions");
+  return {at("logits").toTensor(), at("labels").toTensor(), at("test_fingerprint").toStringRef()};
 }
 
 }  // namespace kd

@@ -11,6 +11,7 @@
 #include "lib/metrics/projection.h"
 #include "lib/metrics/statistics.h"
 #include "lib/models/zoo.h"
+#include "lib/train/classifier_metrics.h"
 #include "lib/train/evaluate.h"
 #include "pipelines/study/study.h"
 
@@ -62,6 +63,39 @@ json projection(const fs::path& model_path, const json& options,
                                {"class", which[i]},
                                {"x", xy[static_cast<int64_t>(i)][0].item<double>()},
                                {"y", xy[static_cast<int64_t>(i)][1].item<double>()}});
+    }
+  }
+  return out;
+}
+
+// Teachers of two label-smoothing values with one seed each, compared example by example on the
+// test set they share: a paired bootstrap interval of the accuracy difference and McNemar's exact
+// test (from the stages' predictions.pt). Pairs without predictions are left out.
+json teacher_comparisons(const fs::path& run_dir, const json& teachers) {
+  std::map<double, std::vector<const json*>> by_eps;
+  for (const json& t : teachers) by_eps[t["smoothing"].get<double>()].push_back(&t);
+  json out = json::array();
+  for (auto a = by_eps.begin(); a != by_eps.end(); ++a) {
+    for (auto b = std::next(a); b != by_eps.end(); ++b) {
+      if (a->second.size() != 1 || b->second.size() != 1) continue;
+      const fs::path pa = run_dir / (*a->second[0])["id"].get<std::string>() / "predictions.pt";
+      const fs::path pb = run_dir / (*b->second[0])["id"].get<std::string>() / "predictions.pt";
+      if (!fs::exists(pa) || !fs::exists(pb)) continue;
+      const TestPredictions x = load_test_predictions(pa), y = load_test_predictions(pb);
+      if (x.test_fingerprint != y.test_fingerprint) continue;
+      const torch::Tensor right_x = x.logits.argmax(1).eq(x.labels);
+      const torch::Tensor right_y = y.logits.argmax(1).eq(y.labels);
+      const Difference d = paired_accuracy_difference(right_x, right_y);
+      out.push_back(
+          {{"smoothing_a", a->first},
+           {"smoothing_b", b->first},
+           {"method", "paired bootstrap over test examples (2000 resamples); McNemar exact"},
+           {"estimate", d.estimate},
+           {"ci95", {d.low, d.high}},
+           {"mcnemar_p", d.p_value},
+           {"examples", d.n},
+           {"only_a_right", right_x.logical_and(right_y.logical_not()).sum().item<int64_t>()},
+           {"only_b_right", right_y.logical_and(right_x.logical_not()).sum().item<int64_t>()}});
     }
   }
   return out;
@@ -167,6 +201,7 @@ json build_report(const fs::path& run_dir) {
     return std::make_pair(a["smoothing"].get<double>(), a["seed"].get<int64_t>()) <
            std::make_pair(b["smoothing"].get<double>(), b["seed"].get<int64_t>());
   });
+  const json comparisons = teacher_comparisons(run_dir, teachers);
   return {{"schema", kReportSchema},
           {"schema_version", kReportSchemaVersion},
           {"kdpipe_version", version()},
@@ -174,7 +209,8 @@ json build_report(const fs::path& run_dir) {
           {"run_dir", fs::absolute(run_dir).string()},
           {"teachers", teachers},
           {"students", students},
-          {"verdict", verdict(teachers, students)}};
+          {"teacher_comparisons", comparisons},
+          {"verdict", verdict(teachers, students, comparisons)}};
 }
 
 }  // namespace kd

@@ -19,6 +19,9 @@ nlohmann::json build_report(const std::filesystem::path& run_dir);
 /// The verdict's sentences, computed from a report's teachers and students (pipelines/report/
 /// verdict.cpp): each teacher's temperature is chosen on validation accuracy, and a difference is
 /// called real only when its 95% interval (paired t over shared seeds, Welch otherwise) excludes 0.
-nlohmann::json verdict(const nlohmann::json& teachers, const nlohmann::json& students);
+/// `comparisons` are the report's teacher_comparisons (single-seed teachers compared example by
+/// example on the test set); without them such teachers are not judged.
+nlohmann::json verdict(const nlohmann::json& teachers, const nlohmann::json& students,
+                       const nlohmann::json& comparisons = nlohmann::json::array());
 
 }  // namespace kd

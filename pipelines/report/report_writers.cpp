@@ -1,5 +1,6 @@
 #include "pipelines/report/report_writers.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -69,7 +70,36 @@ struct Figure {
   int errorbars = 0;  ///< 1: columns x, y, ylow, yhigh drawn with error bars
 };
 
-json draw(const Figure& f, const fs::path& dir) {
+// One colour per teacher ε in every figure: a series whose title names "eps X" gets the colour
+// of X's place among the report's teachers; students trained alone get greys.
+class Palette {
+ public:
+  explicit Palette(const json& teachers) {
+    for (const json& t : teachers) eps_.push_back(t["smoothing"].get<double>());
+    std::sort(eps_.begin(), eps_.end());
+    eps_.erase(std::unique(eps_.begin(), eps_.end()), eps_.end());
+  }
+  /// " lc rgb '#1f77b4'", or "" for a series of no teacher (gnuplot picks).
+  std::string line_colour(const std::string& title) const {
+    static const char* kTeachers[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                      "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+    if (title.rfind("alone", 0) == 0 || title.rfind("students alone", 0) == 0) {
+      return title.find("smoothing") != std::string::npos ? " lc rgb '#888888'"
+                                                          : " lc rgb '#444444'";
+    }
+    const auto at = title.find("eps ");
+    if (at == std::string::npos) return "";
+    const double eps = std::strtod(title.c_str() + at + 4, nullptr);
+    const auto it = std::find(eps_.begin(), eps_.end(), eps);
+    if (it == eps_.end()) return "";
+    return std::string(" lc rgb '") + kTeachers[(it - eps_.begin()) % 8] + "'";
+  }
+
+ private:
+  std::vector<double> eps_;
+};
+
+json draw(const Figure& f, const fs::path& dir, const Palette& palette) {
   std::ostringstream tsv;
   for (std::size_t b = 0; b < f.blocks.size(); ++b) {
     if (b) tsv << "\n\n";
@@ -92,7 +122,8 @@ json draw(const Figure& f, const fs::path& dir) {
   for (std::size_t b = 0; b < f.blocks.size(); ++b) {
     plot << (b ? ", \\\n     " : "") << "'" << f.name << ".tsv' index " << b
          << (f.errorbars ? " using 1:2:3:4 with yerrorlines" : " using 1:2 with " + f.style)
-         << " title " << gnuplot_quoted(f.blocks[b].first);
+         << palette.line_colour(f.blocks[b].first) << " title "
+         << gnuplot_quoted(f.blocks[b].first);
   }
   gp << "set terminal pngcairo noenhanced size 900,540\nset output '" << f.name << ".png'\n"
      << plot.str() << "\nset terminal svg noenhanced size 900,540\nset output '" << f.name
@@ -140,6 +171,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
   check<StorageError>(std::system("command -v gnuplot > /dev/null 2>&1") == 0,
                       "report: gnuplot not found (apt-get install gnuplot-nox)");
   json figures = json::array();
+  const Palette palette(report["teachers"]);
 
   // Student accuracy against temperature, a line per teacher ε; students alone as flat lines.
   Figure acc_t{"student_accuracy_vs_temperature", "Student test accuracy against temperature",
@@ -165,7 +197,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
     std::sort(rows.begin(), rows.end());
     acc_t.blocks.emplace_back(title, rows);
   }
-  if (!acc_t.blocks.empty()) figures.push_back(draw(acc_t, dir));
+  if (!acc_t.blocks.empty()) figures.push_back(draw(acc_t, dir, palette));
 
   // Student accuracy against γ, the smoothness of the targets it learned from (Müller fig. 5).
   Figure acc_g{"student_accuracy_vs_gamma", "Student accuracy against target smoothness gamma",
@@ -180,7 +212,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
     std::sort(rows.begin(), rows.end());
     acc_g.blocks.emplace_back(title, rows);
   }
-  if (!acc_g.blocks.empty()) figures.push_back(draw(acc_g, dir));
+  if (!acc_g.blocks.empty()) figures.push_back(draw(acc_g, dir, palette));
 
   // Mutual information over training, a line per teacher (Müller fig. 6).
   Figure mi{"teacher_mutual_information", "Mutual information between input and logits", "epoch",
@@ -194,7 +226,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
         "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
         rows);
   }
-  if (!mi.blocks.empty()) figures.push_back(draw(mi, dir));
+  if (!mi.blocks.empty()) figures.push_back(draw(mi, dir, palette));
 
   // Reliability diagrams: accuracy against confidence in each non-empty bin (Guo et al.).
   Figure rel{"teacher_reliability", "Teacher reliability on the test set (15 bins)",
@@ -209,7 +241,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
         "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
         rows);
   }
-  if (rel.blocks.size() > 1) figures.push_back(draw(rel, dir));
+  if (rel.blocks.size() > 1) figures.push_back(draw(rel, dir, palette));
 
   // Penultimate-layer projections, one figure per teacher (Müller fig. 1).
   for (const json& t : report["teachers"]) {
@@ -231,7 +263,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
         proj.blocks.emplace_back(p["classes"][c].get<std::string>() + " (" + split + ")", rows);
       }
     }
-    figures.push_back(draw(proj, dir));
+    figures.push_back(draw(proj, dir, palette));
   }
 
   // Teacher accuracy against the accuracy of its best student.
@@ -250,7 +282,7 @@ json write_figures(const json& report, const fs::path& report_dir) {
                               std::vector<std::vector<double>>{{t["test_accuracy"], best}});
     }
   }
-  if (!tvs.blocks.empty()) figures.push_back(draw(tvs, dir));
+  if (!tvs.blocks.empty()) figures.push_back(draw(tvs, dir, palette));
   return figures;
 }
 

@@ -141,9 +141,44 @@ std::string student_what(const json& g) {
   return "alone, hard labels";
 }
 
+// The teachers' accuracy from one seed each, judged on the test examples both saw; the entry of
+// `comparisons` for the pair, in either order, or nullptr.
+std::string single_seed_teachers(const json& comparisons, double eps_a, double eps_b) {
+  for (const json& c : comparisons) {
+    const double x = c["smoothing_a"].get<double>(), y = c["smoothing_b"].get<double>();
+    if (!((x == eps_a && y == eps_b) || (x == eps_b && y == eps_a))) continue;
+    const double sign = x == eps_a ? 1 : -1;  // first minus second, as the sentence reads
+    const double est = sign * c["estimate"].get<double>();
+    const double lo = sign > 0 ? c["ci95"][0].get<double>() : -c["ci95"][1].get<double>();
+    const double hi = sign > 0 ? c["ci95"][1].get<double>() : -c["ci95"][0].get<double>();
+    const int64_t disagree = c["only_a_right"].get<int64_t>() + c["only_b_right"].get<int64_t>();
+    std::ostringstream o, detail;
+    detail.precision(2);
+    detail << points(est) << " points (95% bootstrap interval " << points(lo) << " to "
+           << points(hi) << " points over " << c["examples"].get<int64_t>()
+           << " test examples; McNemar's exact test on the " << disagree
+           << " examples where they disagree, p = " << c["mcnemar_p"].get<double>() << ")";
+    std::ostringstream a, b;
+    a << eps_a;
+    b << eps_b;
+    if (lo > 0 || hi < 0) {
+      o << "On this test set the teacher with label smoothing " << a.str() << " is "
+        << (est > 0 ? "more" : "less") << " accurate than the one with " << b.str() << ": "
+        << detail.str() << ".";
+    } else {
+      o << "No difference in accuracy between the teachers with label smoothing " << a.str()
+        << " and " << b.str() << " is detectable on this test set: " << detail.str() << ".";
+    }
+    o << " With one training seed per teacher this compares two models, not two recipes: "
+         "training-seed variation is not covered.";
+    return o.str();
+  }
+  return "";
+}
+
 }  // namespace
 
-json verdict(const json& teachers, const json& students) {
+json verdict(const json& teachers, const json& students, const json& comparisons) {
   json lines = json::array();
   std::map<double, std::vector<const json*>> distilled_by_eps;
   std::vector<const json*> alone;
@@ -204,7 +239,12 @@ json verdict(const json& teachers, const json& students) {
       less << "The teacher with label smoothing " << eps_a << " is the less accurate";
       std::string line = judged(more.str(), less.str(), s.str(), "ε = " + plain(json(eps_a)), ta,
                                 "ε = " + plain(json(eps_b)), tb);
-      if (ta.test.size() < 2 || tb.test.size() < 2) {
+      const std::string by_example = ta.test.size() == 1 && tb.test.size() == 1
+                                         ? single_seed_teachers(comparisons, eps_a, eps_b)
+                                         : "";
+      if (!by_example.empty()) {
+        line = by_example;
+      } else if (ta.test.size() < 2 || tb.test.size() < 2) {
         line +=
             " With one training seed per teacher this compares two models, not two "
             "recipes: training-seed variation is not covered.";

@@ -6,6 +6,7 @@
 #include "lib/core/files.h"
 #include "lib/data/datasets.h"
 #include "lib/models/zoo.h"
+#include "lib/train/classifier_metrics.h"
 #include "tests/support/temp_dir.h"
 
 namespace kd {
@@ -84,6 +85,18 @@ TEST(Checkpoint, WritesAtomically) {
                StorageError);
   EXPECT_FALSE(std::filesystem::exists(dir / "x.json"));
   EXPECT_FALSE(std::filesystem::exists(temporary_path_for(dir / "x.json")));
+}
+
+TEST(Predictions, RoundTripAndRefuseOtherFiles) {
+  testing::TempDir dir;
+  const TestPredictions p{torch::randn({7, 3}), torch::tensor({0, 1, 2, 0, 1, 2, 0}), "abc"};
+  save_test_predictions(dir / "predictions.pt", p);
+  const TestPredictions back = load_test_predictions(dir / "predictions.pt");
+  EXPECT_TRUE(back.logits.equal(p.logits));
+  EXPECT_TRUE(back.labels.equal(p.labels));
+  EXPECT_EQ(back.test_fingerprint, "abc");
+  std::ofstream(dir / "junk.pt") << "junk";
+  EXPECT_THROW(load_test_predictions(dir / "junk.pt"), StorageError);
 }
 
 }  // namespace

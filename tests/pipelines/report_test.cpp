@@ -59,6 +59,34 @@ TEST(Verdict, AClaimFollowsTheSignOfTheDifference) {
   EXPECT_NE(line(v, 1).find("Training alone beat distillation"), std::string::npos) << v.dump(2);
 }
 
+// Teachers with one seed each are compared example by example on the test set (the report's
+// teacher_comparisons): a claim only when the bootstrap interval excludes zero, always with the
+// caveat that training seeds are not covered.
+TEST(Verdict, SingleSeedTeachersAreJudgedOnTheTestExamples) {
+  const json students = json::array({group("distill", 0.0, 2.0, {0.870, 0.872, 0.869}),
+                                     group("distill", 0.1, 2.0, {0.860, 0.861, 0.857})});
+  auto comparison = [](double lo, double hi, double p) {
+    return json::array({{{"smoothing_a", 0.0},
+                         {"smoothing_b", 0.1},
+                         {"estimate", (lo + hi) / 2},
+                         {"ci95", {lo, hi}},
+                         {"mcnemar_p", p},
+                         {"examples", 10000},
+                         {"only_a_right", 300},
+                         {"only_b_right", 200}}});
+  };
+  json v = verdict(teachers(0.89, 0.88), students, comparison(0.004, 0.016, 0.0001));
+  EXPECT_NE(line(v, 2).find("the teacher with label smoothing 0 is more accurate than the one "
+                            "with 0.1"),
+            std::string::npos)
+      << line(v, 2);
+  EXPECT_NE(line(v, 2).find("McNemar's exact test on the 500 examples"), std::string::npos);
+  EXPECT_NE(line(v, 2).find("training-seed variation is not covered"), std::string::npos);
+  v = verdict(teachers(0.89, 0.88), students, comparison(-0.002, 0.006, 0.3));
+  EXPECT_NE(line(v, 2).find("No difference in accuracy between the teachers"), std::string::npos)
+      << line(v, 2);
+}
+
 TEST(Verdict, IdenticalGroupsShowNoDifference) {
   const std::vector<double> same = {0.861, 0.866, 0.858};
   const json students =

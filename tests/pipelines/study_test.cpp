@@ -256,6 +256,10 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   const auto report = nlohmann::json::parse(read_text(dir / "report.json"));
   EXPECT_EQ(report["schema"], "kdpipe-report");
   EXPECT_EQ(report["schema_version"], 2);
+  // The two single-seed teachers, compared on the test examples from their predictions.pt.
+  ASSERT_EQ(report["teacher_comparisons"].size(), 1u);
+  EXPECT_EQ(report["teacher_comparisons"][0]["examples"], 60);
+  EXPECT_NE(report["verdict"].dump().find("McNemar's exact test"), std::string::npos);
   ASSERT_EQ(report["teachers"].size(), 2u);
   ASSERT_EQ(report["students"].size(), 5u);  // 2 teachers x 2 temperatures, and hard labels alone
   EXPECT_FALSE(report["verdict"].empty());
@@ -332,6 +336,15 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   std::ostringstream first_mi;
   first_mi << report["teachers"][0]["mi_per_epoch"][0].get<double>();
   EXPECT_NE(mi.find(first_mi.str()), std::string::npos) << mi;
+  // Each teacher keeps its colour in every figure: ε = 0 is the first colour, ε = 0.1 the second.
+  for (const auto& [name, label] :
+       {std::pair<std::string, std::string>{"student_accuracy_vs_temperature", "teacher eps "},
+        {"teacher_mutual_information", "eps "},
+        {"teacher_reliability", "eps "}}) {
+    const std::string gp = read_text(dir / "figures" / (name + ".gp"));
+    EXPECT_NE(gp.find("lc rgb '#1f77b4' title '" + label + "0,"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("lc rgb '#d62728' title '" + label + "0.1,"), std::string::npos) << gp;
+  }
 
   // The page stands alone: nothing fetched from outside the report folder.
   const std::string html = read_text(dir / "report.html");

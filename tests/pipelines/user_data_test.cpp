@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "lib/core/files.h"
 #include "lib/data/augment.h"
@@ -108,6 +109,22 @@ TEST_F(UserData, H5pyArrayFileRunsTeachCacheDistill) {
           (dir_ / "s").string());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(metrics(dir_ / "s")["kind"], "student");
+  // Every teacher and student stage leaves its per-example test predictions for Python.
+  for (const char* stage : {"t", "s"}) {
+    const ProcessResult p = testing::run_command(
+        "/usr/bin/python3 -c \"import torch; p = torch.load('" + (dir_ / stage).string() +
+        "/predictions.pt'); print((p['predicted'] == p['labels']).double().mean().item(), "
+        "p['logits'].shape[0], p['format'])\"");
+    ASSERT_EQ(p.status, 0) << p.output;
+    std::istringstream in(p.output);
+    double accuracy = 0;
+    int64_t n = 0;
+    std::string format;
+    in >> accuracy >> n >> format;
+    EXPECT_NEAR(accuracy, metrics(dir_ / stage)["test"]["accuracy"].get<double>(), 1e-9) << stage;
+    EXPECT_EQ(n, 4);
+    EXPECT_EQ(format, "kdpipe-predictions");
+  }
 }
 
 TEST_F(UserData, StudentsOfEveryFamilyLoadInPythonAndComeBackAsTeachers) {
