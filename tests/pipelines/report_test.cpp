@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "lib/core/error.h"
 #include "pipelines/report/report_model.h"
 #include "tests/support/temp_dir.h"
@@ -8,6 +11,7 @@ namespace kd {
 namespace {
 
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 // A group of students: its test (and validation) accuracy per seed, seeds 0, 1, 2, ...
 json group(const std::string& kind, json teacher_eps, json t, std::vector<double> test,
@@ -126,6 +130,72 @@ TEST(Verdict, TemperatureFollowsValidationNotTest) {
   EXPECT_NE(line(v, 0).find("ε = 0 → T = 2"), std::string::npos) << line(v, 0);
   EXPECT_NE(line(v, 0).find("test accuracy is only reported"), std::string::npos) << line(v, 0);
   EXPECT_NE(line(v, 1).find("86.05% (ε = 0, T = 2)"), std::string::npos) << line(v, 1);
+}
+
+// A run directory written by the test: a manifest and each student stage's stage.json and
+// metrics.json, with accuracies whose truth is known. build_report reads it as it reads a real run.
+class SyntheticRun {
+ public:
+  // A distilled student (teacher ε, T, seed) or, with eps < 0, a student trained alone.
+  void add(double eps, double t, int seed, double test, double val) {
+    const bool alone = eps < 0;
+    std::ostringstream id;
+    id << (alone ? "baseline/hard/s" : "distill/eps") << (alone ? "" : std::to_string(eps))
+       << (alone ? "" : "-T" + std::to_string(t)) << "-seed" << seed;
+    const fs::path dir = dir_ / id.str();
+    fs::create_directories(dir);
+    const json command = alone ? json({"distill", "--baseline", "hard"}) : json({"distill"});
+    std::ofstream(dir / "stage.json") << json({{"command", command}}).dump();
+    json m = {{"options", {{"arch", "mlp:8"}, {"seed", seed}, {"temperature", t}, {"alpha", 1.0}}},
+              {"test", {{"accuracy", test}, {"ece", 0.01}}},
+              {"val", {{"accuracy", val}}},
+              {"target_gamma", 0.1}};
+    if (!alone) m["teacher"] = {{"smoothing", eps}};
+    std::ofstream(dir / "metrics.json") << m.dump();
+    stages_.push_back({{"id", id.str()},
+                       {"kind", alone ? "baseline" : "distill"},
+                       {"output", id.str() + "/metrics.json"}});
+  }
+  json report() {
+    std::ofstream(dir_ / "manifest.json") << json({{"stages", stages_}}).dump();
+    return build_report(dir_.path());
+  }
+
+ private:
+  testing::TempDir dir_;
+  json stages_ = json::array();
+};
+
+TEST(Report, VerdictOfSyntheticRunsFollowsTheirTruth) {
+  {  // A clear shift: ε = 0's students are a point better on every seed.
+    SyntheticRun run;
+    for (int seed = 0; seed < 3; ++seed) {
+      run.add(0.0, 2, seed, 0.870 + 0.001 * seed, 0.871);
+      run.add(0.1, 2, seed, 0.860 + 0.0012 * seed, 0.861);
+      run.add(-1, 0, seed, 0.850 + 0.0008 * seed, 0.851);
+    }
+    const json v = run.report()["verdict"];
+    EXPECT_NE(v.dump().find("teaches better"), std::string::npos) << v.dump(2);
+    EXPECT_NE(v.dump().find("Distillation beat training alone"), std::string::npos) << v.dump(2);
+  }
+  {  // Identical groups: no difference.
+    SyntheticRun run;
+    for (int seed = 0; seed < 3; ++seed) {
+      run.add(0.0, 2, seed, 0.86 + 0.003 * seed, 0.87);
+      run.add(0.1, 2, seed, 0.86 + 0.003 * seed, 0.87);
+    }
+    const json v = run.report()["verdict"];
+    EXPECT_NE(v.dump().find("No difference between the students"), std::string::npos) << v.dump(2);
+  }
+  {  // Validation prefers T = 2, the test set T = 4: T follows validation.
+    SyntheticRun run;
+    for (int seed = 0; seed < 2; ++seed) {
+      run.add(0.0, 2, seed, 0.860, 0.880);
+      run.add(0.0, 4, seed, 0.870, 0.870);
+    }
+    const json v = run.report()["verdict"];
+    EXPECT_NE(v.dump().find("ε = 0 → T = 2"), std::string::npos) << v.dump(2);
+  }
 }
 
 TEST(Report, RefusesADirectoryThatIsNotARun) {
