@@ -1,0 +1,261 @@
+// The report's figures: gnuplot scripts and data beside the PNG and SVG they draw.
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "lib/core/child_process.h"
+#include "lib/core/error.h"
+#include "lib/core/files.h"
+#include "pipelines/report/report_text.h"
+#include "pipelines/report/report_writers.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using report_text::num;
+using report_text::plain;
+using report_text::student_label;
+
+namespace {
+
+// A gnuplot string literal holding `text` as it is: single quotes, in which gnuplot interprets
+// nothing but a doubled quote. Class names and paths come from the user's files, and a name that
+// closed a double-quoted string could run gnuplot commands (system(), say). Line breaks would end
+// the command: they become spaces.
+std::string gnuplot_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "''";
+    } else {
+      out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+    }
+  }
+  return out + "'";
+}
+
+// A block title in the .tsv's comment line: one line.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return text;
+}
+
+// One figure: data blocks (a title and rows each) written as a .tsv, a gnuplot script that
+// draws every block as one series, and the PNG and SVG it makes.
+struct Figure {
+  Figure(std::string n, std::string t, std::string x, std::string y)
+      : name(std::move(n)), title(std::move(t)), xlabel(std::move(x)), ylabel(std::move(y)) {}
+  std::string name, title, xlabel, ylabel, style = "linespoints", extra;
+  std::vector<std::pair<std::string, std::vector<std::vector<double>>>> blocks;
+  int errorbars = 0;  ///< 1: columns x, y, ylow, yhigh drawn with error bars
+};
+
+// One colour per teacher ε in every figure: a series whose title names "eps X" gets the colour
+// of X's place among the report's teachers; students trained alone get greys.
+class Palette {
+ public:
+  explicit Palette(const json& teachers) {
+    for (const json& t : teachers) eps_.push_back(t["smoothing"].get<double>());
+    std::sort(eps_.begin(), eps_.end());
+    eps_.erase(std::unique(eps_.begin(), eps_.end()), eps_.end());
+  }
+  /// " lc rgb '#1f77b4'", or "" for a series of no teacher (gnuplot picks).
+  std::string line_colour(const std::string& title) const {
+    static const char* kTeachers[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                      "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+    if (title.rfind("alone", 0) == 0 || title.rfind("students alone", 0) == 0) {
+      return title.find("smoothing") != std::string::npos ? " lc rgb '#888888'"
+                                                          : " lc rgb '#444444'";
+    }
+    const auto at = title.find("eps ");
+    if (at == std::string::npos) return "";
+    const double eps = std::strtod(title.c_str() + at + 4, nullptr);
+    const auto it = std::find(eps_.begin(), eps_.end(), eps);
+    if (it == eps_.end()) return "";
+    return std::string(" lc rgb '") + kTeachers[(it - eps_.begin()) % 8] + "'";
+  }
+
+ private:
+  std::vector<double> eps_;
+};
+
+json draw(const Figure& f, const fs::path& dir, const Palette& palette) {
+  std::ostringstream tsv;
+  for (std::size_t b = 0; b < f.blocks.size(); ++b) {
+    if (b) tsv << "\n\n";
+    tsv << "# " << one_line(f.blocks[b].first) << "\n";
+    for (const auto& row : f.blocks[b].second) {
+      for (std::size_t c = 0; c < row.size(); ++c) tsv << (c ? "\t" : "") << row[c];
+      tsv << "\n";
+    }
+  }
+  write_text_atomically(dir / (f.name + ".tsv"), tsv.str());
+  std::ostringstream gp;
+  gp << "# Draws " << f.name << ".png and " << f.name << ".svg from " << f.name
+     << ".tsv; run: gnuplot " << f.name << ".gp\n"
+     << "set title " << gnuplot_quoted(f.title) << "\nset xlabel " << gnuplot_quoted(f.xlabel)
+     << "\nset ylabel " << gnuplot_quoted(f.ylabel)
+     << "\nset key below\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n"
+     << f.extra;
+  std::ostringstream plot;
+  plot << "plot ";
+  for (std::size_t b = 0; b < f.blocks.size(); ++b) {
+    plot << (b ? ", \\\n     " : "") << "'" << f.name << ".tsv' index " << b
+         << (f.errorbars ? " using 1:2:3:4 with yerrorlines" : " using 1:2 with " + f.style)
+         << palette.line_colour(f.blocks[b].first) << " title "
+         << gnuplot_quoted(f.blocks[b].first);
+  }
+  gp << "set terminal pngcairo noenhanced size 900,540\nset output '" << f.name << ".png'\n"
+     << plot.str() << "\nset terminal svg noenhanced size 900,540\nset output '" << f.name
+     << ".svg'\n"
+     << plot.str() << "\n";
+  write_text_atomically(dir / (f.name + ".gp"), gp.str());
+  // No shell: the run directory's name reaches nothing that interprets it. gnuplot's warnings go
+  // to figures/gnuplot.log, not the terminal.
+  check<StorageError>(run_child({"gnuplot", f.name + ".gp"}, dir, dir / "gnuplot.log") == 0,
+                      (dir / (f.name + ".gp")).string(), ": gnuplot failed (see ",
+                      (dir / "gnuplot.log").string(), "; is gnuplot-nox installed?)");
+  return {{"name", f.name},
+          {"title", f.title},
+          {"png", "figures/" + f.name + ".png"},
+          {"svg", "figures/" + f.name + ".svg"},
+          {"gp", "figures/" + f.name + ".gp"},
+          {"tsv", "figures/" + f.name + ".tsv"}};
+}
+
+// x, the group's mean test accuracy and its 95% interval (a bar of zero length with one seed).
+std::vector<double> mean_and_interval(double x, const json& g) {
+  const double mean = g["accuracy_mean"].get<double>();
+  const json& ci = g["accuracy_ci95"];
+  return ci.is_array() ? std::vector<double>{x, mean, ci[0].get<double>(), ci[1].get<double>()}
+                       : std::vector<double>{x, mean, mean, mean};
+}
+
+}  // namespace
+
+json write_figures(const json& report, const fs::path& report_dir) {
+  const fs::path dir = report_dir / "figures";
+  ensure_directory(dir);
+  check<StorageError>(std::system("command -v gnuplot > /dev/null 2>&1") == 0,
+                      "report: gnuplot not found (apt-get install gnuplot-nox)");
+  json figures = json::array();
+  const Palette palette(report["teachers"]);
+
+  // Student accuracy against temperature, a line per teacher ε; students alone as flat lines.
+  Figure acc_t{"student_accuracy_vs_temperature", "Student test accuracy against temperature",
+               "temperature T", "test accuracy (mean; bars: 95% t interval over seeds)"};
+  acc_t.errorbars = 1;
+  std::map<std::string, std::vector<std::vector<double>>> series;
+  double t_lo = 1e300, t_hi = 0;
+  for (const json& g : report["students"]) {
+    if (g["kind"] != "distill") continue;
+    const double t = g["temperature"].get<double>();
+    t_lo = std::min(t_lo, t), t_hi = std::max(t_hi, t);
+    series[student_label(g) + ", alpha " + plain(g["alpha"]) + ", " + g["arch"].get<std::string>()]
+        .push_back(mean_and_interval(t, g));
+  }
+  for (const json& g : report["students"]) {
+    if (g["kind"] == "distill" || t_hi == 0) continue;
+    for (double t : {t_lo, t_hi}) {
+      series[student_label(g) + ", " + g["arch"].get<std::string>()].push_back(
+          mean_and_interval(t, g));
+    }
+  }
+  for (auto& [title, rows] : series) {
+    std::sort(rows.begin(), rows.end());
+    acc_t.blocks.emplace_back(title, rows);
+  }
+  if (!acc_t.blocks.empty()) figures.push_back(draw(acc_t, dir, palette));
+
+  // Student accuracy against γ, the smoothness of the targets it learned from (Müller fig. 5).
+  Figure acc_g{"student_accuracy_vs_gamma", "Student accuracy against target smoothness gamma",
+               "gamma of the targets", "test accuracy (mean over seeds)"};
+  acc_g.style = "points pointsize 1.5";
+  std::map<std::string, std::vector<std::vector<double>>> by_source;
+  for (const json& g : report["students"]) {
+    const std::string source = g["kind"] == "distill" ? student_label(g) : "students alone";
+    by_source[source].push_back({g["gamma_mean"], g["accuracy_mean"]});
+  }
+  for (auto& [title, rows] : by_source) {
+    std::sort(rows.begin(), rows.end());
+    acc_g.blocks.emplace_back(title, rows);
+  }
+  if (!acc_g.blocks.empty()) figures.push_back(draw(acc_g, dir, palette));
+
+  // Mutual information over training, a line per teacher (Müller fig. 6).
+  Figure mi{"teacher_mutual_information", "Mutual information between input and logits", "epoch",
+            "I(X; Y) estimate, nats"};
+  for (const json& t : report["teachers"]) {
+    std::vector<std::vector<double>> rows;
+    int epoch = 1;
+    for (const auto& v : t["mi_per_epoch"])
+      rows.push_back({static_cast<double>(epoch++), v.get<double>()});
+    mi.blocks.emplace_back(
+        "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
+        rows);
+  }
+  if (!mi.blocks.empty()) figures.push_back(draw(mi, dir, palette));
+
+  // Reliability diagrams: accuracy against confidence in each non-empty bin (Guo et al.).
+  Figure rel{"teacher_reliability", "Teacher reliability on the test set (15 bins)",
+             "confidence (mean in bin)", "accuracy in bin"};
+  rel.blocks.emplace_back("perfect calibration", std::vector<std::vector<double>>{{0, 0}, {1, 1}});
+  for (const json& t : report["teachers"]) {
+    std::vector<std::vector<double>> rows;
+    for (const json& bin : t["reliability"]) {
+      if (bin["count"].get<int64_t>() > 0) rows.push_back({bin["confidence"], bin["accuracy"]});
+    }
+    rel.blocks.emplace_back(
+        "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
+        rows);
+  }
+  if (rel.blocks.size() > 1) figures.push_back(draw(rel, dir, palette));
+
+  // Penultimate-layer projections, one figure per teacher (Müller fig. 1).
+  for (const json& t : report["teachers"]) {
+    if (!t.contains("projection")) continue;
+    const std::string tag =
+        "eps" + plain(t["smoothing"]) + "-seed" + std::to_string(t["seed"].get<int64_t>());
+    Figure proj{"teacher_projection_" + tag,
+                "Penultimate layer on the plane of three class templates, teacher " + tag,
+                "template plane, axis 1", "template plane, axis 2"};
+    proj.style = "points pointsize 0.6";
+    const json& p = t["projection"];
+    for (const char* split : {"train", "test"}) {
+      for (std::size_t c = 0; c < p["classes"].size(); ++c) {
+        std::vector<std::vector<double>> rows;
+        for (const json& pt : p["points"]) {
+          if (pt["split"] == split && pt["class"].get<std::size_t>() == c)
+            rows.push_back({pt["x"], pt["y"]});
+        }
+        proj.blocks.emplace_back(p["classes"][c].get<std::string>() + " (" + split + ")", rows);
+      }
+    }
+    figures.push_back(draw(proj, dir, palette));
+  }
+
+  // Teacher accuracy against the accuracy of its best student.
+  Figure tvs{"teacher_vs_best_student", "Teacher accuracy against its best student's",
+             "teacher test accuracy", "best student test accuracy (mean over seeds)"};
+  tvs.style = "points pointsize 1.5";
+  for (const json& t : report["teachers"]) {
+    double best = -1;
+    for (const json& g : report["students"]) {
+      if (g["kind"] == "distill" && g["teacher_smoothing"] == t["smoothing"]) {
+        best = std::max(best, g["accuracy_mean"].get<double>());
+      }
+    }
+    if (best >= 0) {
+      tvs.blocks.emplace_back("eps " + plain(t["smoothing"]),
+                              std::vector<std::vector<double>>{{t["test_accuracy"], best}});
+    }
+  }
+  if (!tvs.blocks.empty()) figures.push_back(draw(tvs, dir, palette));
+  return figures;
+}
+
+}  // namespace kd
