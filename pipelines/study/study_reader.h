@@ -1,0 +1,161 @@
+// Reading a study file, for study.cpp: the table of every key and its default, where each key was
+// set, and typed access whose errors name the file, the line and the key.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lib/core/error.h"
+#include "lib/core/number_text.h"
+#include "lib/train/trainer.h"
+
+namespace kd::study_file {
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+/// Every key a study file may hold, with its default ("" where the key is required).
+const std::vector<std::pair<std::string, std::string>>& keys();
+
+/// Where each key was set, for messages: "section.key" → line number.
+std::map<std::string, int> key_lines(const fs::path& file);
+
+class Reader {
+ public:
+  Reader(fs::path file, po::variables_map vm, std::map<std::string, int> lines)
+      : file_(std::move(file)), vm_(std::move(vm)), lines_(std::move(lines)) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    const auto at = lines_.find(key);
+    throw ConfigError(file_.string() +
+                      (at == lines_.end() ? "" : ":" + std::to_string(at->second)) + ": " + key +
+                      ": " + what);
+  }
+  std::string text(const std::string& key) const { return vm_[key].as<std::string>(); }
+
+  std::vector<std::string> words(const std::string& key, bool allow_empty = false) const {
+    std::istringstream in(text(key));
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    if (out.empty() && !allow_empty) fail(key, "the list is empty");
+    return out;
+  }
+  double number(const std::string& key, const std::string& w) const {
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(w, &used);
+      if (used == w.size()) return v;
+    } catch (const std::exception&) {
+    }
+    fail(key, "expected a number, got '" + w + "'");
+  }
+  int64_t whole(const std::string& key, const std::string& w) const {
+    try {
+      std::size_t used = 0;
+      const long long v = std::stoll(w, &used);
+      if (used == w.size()) return v;
+    } catch (const std::exception&) {
+    }
+    fail(key, "expected a whole number, got '" + w + "'");
+  }
+  double one_number(const std::string& key) const { return number(key, single(key)); }
+  int64_t one_whole(const std::string& key) const { return whole(key, single(key)); }
+  std::vector<double> numbers(const std::string& key, bool allow_empty = false) const {
+    std::vector<double> out;
+    for (const auto& w : words(key, allow_empty)) out.push_back(number(key, w));
+    if (std::set<double>(out.begin(), out.end()).size() != out.size())
+      fail(key, "a value is listed twice");
+    return out;
+  }
+  std::vector<std::uint64_t> seeds(const std::string& key) const {
+    std::vector<std::uint64_t> out;
+    for (const auto& w : words(key)) {
+      const int64_t v = whole(key, w);
+      if (v < 0) fail(key, "expected seeds >= 0, got " + w);
+      out.push_back(static_cast<std::uint64_t>(v));
+    }
+    if (std::set<std::uint64_t>(out.begin(), out.end()).size() != out.size())
+      fail(key, "a seed is listed twice");
+    return out;
+  }
+  /// Exactly N different class indices of a dataset with `classes` classes.
+  template <std::size_t N>
+  std::array<int64_t, N> classes(const std::string& key, int64_t classes) const {
+    const auto w = words(key);
+    if (w.size() != N)
+      fail(key, "expected " + std::to_string(N) + " class indices, got '" + text(key) + "'");
+    std::array<int64_t, N> out{};
+    for (std::size_t i = 0; i < N; ++i) {
+      out[i] = whole(key, w[i]);
+      if (out[i] < 0 || out[i] >= classes)
+        fail(key, "expected classes in [0, " + std::to_string(classes) + "), got " + w[i]);
+    }
+    if (std::set<int64_t>(out.begin(), out.end()).size() != N) fail(key, "a class is listed twice");
+    return out;
+  }
+  bool flag(const std::string& key) const {
+    const std::string w = single(key);
+    if (w == "true" || w == "yes" || w == "1") return true;
+    if (w == "false" || w == "no" || w == "0") return false;
+    fail(key, "expected true or false, got '" + w + "'");
+  }
+  std::string single(const std::string& key) const {
+    const auto w = words(key);
+    if (w.size() != 1) fail(key, "expected one value, got '" + text(key) + "'");
+    return w[0];
+  }
+  // Runs a parser that throws ConfigError and re-throws it located at `key`.
+  template <typename F>
+  auto located(const std::string& key, F&& f) const -> decltype(f()) {
+    try {
+      return f();
+    } catch (const ConfigError& e) {
+      fail(key, e.what());
+    }
+  }
+  TrainOptions train(const std::string& section) const {
+    TrainOptions t;
+    t.epochs(one_whole(section + ".epochs"))
+        .batch_size(one_whole(section + ".batch-size"))
+        .lr(one_number(section + ".lr"))
+        .momentum(one_number(section + ".momentum"))
+        .weight_decay(one_number(section + ".weight-decay"))
+        .schedule(located(section + ".schedule",
+                          [&] { return parse_schedule(single(section + ".schedule")); }));
+    located(section + ".epochs", [&] {
+      t.validate();
+      return 0;
+    });
+    return t;
+  }
+
+ private:
+  fs::path file_;
+  po::variables_map vm_;
+  std::map<std::string, int> lines_;
+};
+
+inline std::string join(const std::vector<double>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + exact_text(v[i]);
+  return out;
+}
+template <typename T>
+inline std::string join_any(const std::vector<T>& v) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
+  return out.str();
+}
+
+inline std::string join_paths(const std::vector<fs::path>& v) {
+  std::string out;
+  for (const fs::path& p : v) out += (out.empty() ? "" : " ") + p.string();
+  return out;
+}
+
+}  // namespace kd::study_file
