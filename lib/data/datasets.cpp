@@ -226,8 +226,8 @@ Dataset load_dataset(const DataOptions& options) {
   if (kind == DatasetKind::builtin) {
     check<DataError>(fs::is_directory(source), "--data-dir: ", source.string(),
                      " is not a directory (", options.name(), " expected there)");
-    std::tie(files.train, files.test) = read_files(dataset_info(options.name()), source);
     const DatasetInfo native = dataset_info(options.name());
+    std::tie(files.train, files.test) = read_files(native, source);
     check<DataError>(files.train.images.size(1) == native.channels &&
                          files.train.images.size(2) == native.height &&
                          files.train.images.size(3) == native.width,

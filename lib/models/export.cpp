@@ -45,11 +45,11 @@ torch::jit::Module to_torchscript(const LoadedModel& model) {
   torch::jit::Module module("kdpipe_" + family_of(meta.spec));
   torch::NoGradGuard no_grad;
   for (const auto& p : model.model->named_parameters()) {
-    module.register_parameter(TorchScriptWriter::attribute(p.key()).substr(5),
-                              p.value().detach().clone(), /*is_buffer=*/false);
+    module.register_parameter(TorchScriptWriter::member_name(p.key()), p.value().detach().clone(),
+                              /*is_buffer=*/false);
   }
   for (const auto& b : model.model->named_buffers()) {
-    module.register_buffer(TorchScriptWriter::attribute(b.key()).substr(5), b.value().clone());
+    module.register_buffer(TorchScriptWriter::member_name(b.key()), b.value().clone());
   }
   // kdpipe's batches compute pixel * (1 / (255 std)) - mean / std; preprocess does the same.
   const torch::Tensor mean = per_channel(meta.mean), std = per_channel(meta.std);

@@ -27,10 +27,10 @@ std::string real(double v) {
 
 }  // namespace
 
-std::string TorchScriptWriter::attribute(const std::string& path) {
+std::string TorchScriptWriter::member_name(const std::string& path) {
   std::string name = path;
   std::replace(name.begin(), name.end(), '.', '_');
-  return "self." + name;
+  return name;
 }
 
 std::string TorchScriptWriter::let(const std::string& expr) {

@@ -15,8 +15,10 @@ namespace kd {
 
 class TorchScriptWriter {
  public:
-  /// A parameter or buffer of the model, as the exported module names it.
-  static std::string attribute(const std::string& path);
+  /// The exported module's name of a parameter or buffer: "layers.0.weight" → "layers_0_weight".
+  static std::string member_name(const std::string& path);
+  /// The same, as TorchScript source reads it: "self.layers_0_weight".
+  static std::string attribute(const std::string& path) { return "self." + member_name(path); }
 
   /// Emits `name = expr` under a fresh name and returns the name.
   std::string let(const std::string& expr);
