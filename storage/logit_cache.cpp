@@ -5,6 +5,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "storage/cache_header_h5.h"
 #include "storage/h5.h"
 
 namespace kd {
@@ -14,66 +15,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kChunksDone = "chunks_done";
-
-void write_header(hid_t root, const CacheHeader& h, const fs::path& file) {
-  h5::set_attr(root, "format", h.format, file);
-  h5::set_attr(root, "format_version", h.format_version, file);
-  h5::set_attr(root, "teacher_source", h.teacher_source, file);
-  h5::set_attr(root, "teacher_arch", h.teacher_arch, file);
-  h5::set_attr(root, "teacher_smoothing", h.teacher_smoothing, file);
-  h5::set_attr(root, "teacher_seed", h.teacher_seed, file);
-  h5::set_attr(root, "teacher_checkpoint", h.teacher_checkpoint, file);
-  h5::set_attr(root, "teacher_checkpoint_hash", h.teacher_checkpoint_hash, file);
-  h5::set_attr(root, "dataset", h.dataset, file);
-  h5::set_attr(root, "split", h.split, file);
-  h5::set_attr(root, "dataset_fingerprint", h.dataset_fingerprint, file);
-  h5::set_attr(root, "class_names", h.class_names, file);
-  h5::set_attr(root, "N", h.n, file);
-  h5::set_attr(root, "C", h.c, file);
-  h5::set_attr(root, "V", h.v, file);
-  h5::set_attr(root, "temperatures", h.temperatures, file);
-  h5::set_attr(root, "augment", h.augment, file);
-  h5::set_attr(root, "augment_seed", h.augment_seed, file);
-  h5::set_attr(root, "input", h.input, file);
-  h5::set_attr(root, "dtype", h.dtype, file);
-  h5::set_attr(root, "chunk", h.chunk, file);
-  h5::set_attr(root, "kdpipe_version", h.kdpipe_version, file);
-  h5::set_attr(root, "created", h.created, file);
-}
-
-CacheHeader read_header(hid_t root, const fs::path& file) {
-  CacheHeader h;
-  h.format = h5::has_attr(root, "format") ? h5::get_string(root, "format", file) : "(none)";
-  check<StorageError>(h.format == kCacheFormat, file.string(), ": field 'format' is '", h.format,
-                      "', expected '", kCacheFormat, "' (not a kdpipe logit cache)");
-  h.format_version = h5::get_int(root, "format_version", file);
-  check<StorageError>(h.format_version == kCacheFormatVersion, file.string(),
-                      ": field 'format_version' is ", h.format_version,
-                      ", this kdpipe reads version ", kCacheFormatVersion);
-  h.teacher_source = h5::get_string(root, "teacher_source", file);
-  h.teacher_arch = h5::get_string(root, "teacher_arch", file);
-  h.teacher_smoothing = h5::get_double(root, "teacher_smoothing", file);
-  h.teacher_seed = h5::get_int(root, "teacher_seed", file);
-  h.teacher_checkpoint = h5::get_string(root, "teacher_checkpoint", file);
-  h.teacher_checkpoint_hash = h5::get_string(root, "teacher_checkpoint_hash", file);
-  h.dataset = h5::get_string(root, "dataset", file);
-  h.split = h5::get_string(root, "split", file);
-  h.dataset_fingerprint = h5::get_string(root, "dataset_fingerprint", file);
-  // Added after the first caches were written; they stay readable without it.
-  if (h5::has_attr(root, "class_names")) h.class_names = h5::get_strings(root, "class_names", file);
-  h.n = h5::get_int(root, "N", file);
-  h.c = h5::get_int(root, "C", file);
-  h.v = h5::get_int(root, "V", file);
-  h.temperatures = h5::get_doubles(root, "temperatures", file);
-  h.augment = h5::get_string(root, "augment", file);
-  h.augment_seed = h5::get_int(root, "augment_seed", file);
-  h.input = h5::get_string(root, "input", file);
-  h.dtype = h5::get_string(root, "dtype", file);
-  h.chunk = h5::get_int(root, "chunk", file);
-  h.kdpipe_version = h5::get_string(root, "kdpipe_version", file);
-  h.created = h5::get_string(root, "created", file);
-  return h;
-}
 
 int64_t chunk_count_of(const CacheHeader& h) {
   return h.chunk > 0 ? (h.n + h.chunk - 1) / h.chunk : 0;

@@ -11,6 +11,7 @@
 #include "lib/models/zoo.h"
 #include "storage/cache_stage.h"
 #include "storage/logit_cache.h"
+#include "tests/storage/cache_fixture.h"
 #include "tests/storage/h5_edit.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
@@ -21,51 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A synthetic MNIST-layout dataset and an untrained kdpipe teacher for it.
-class CacheTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    testing::write_synthetic_mnist(dir_ / "data", 300, 60);
-    torch::manual_seed(1);
-    for (const std::string spec : {"mlp:24", "cnn:4"}) {
-      const Classifier model = make_model(spec, {1, 28, 28}, 10);
-      save_model(model, model_meta(spec, dataset_info("mnist")),
-                 dir_ / spec.substr(0, 3) / "model.pt");
-    }
-    data_ = load_dataset(data_options());
-  }
-  DataOptions data_options() const {
-    return DataOptions("mnist").data_dir(dir_ / "data").val_size(50);
-  }
-  CacheOptions options(const std::string& teacher = "mlp") const {
-    return CacheOptions()
-        .data(data_options())
-        .teacher(dir_ / teacher)
-        .views(3)
-        .temperatures({1, 2.5, 4})
-        .chunk(64)
-        .workers(2)
-        .out(dir_ / "cache.h5");
-  }
-  static void quiet(const std::string&) {}
-
-  // Logits of the model one example at a time, for view v of the training split.
-  torch::Tensor one_at_a_time(const Classifier& model, int64_t view, const CacheOptions& o) {
-    torch::NoGradGuard no_grad;
-    model->eval();
-    std::vector<torch::Tensor> rows;
-    for (int64_t i = 0; i < data_.train.size(); ++i) {
-      const torch::Tensor x = make_batch(data_.train, data_.info, torch::tensor({i}),
-                                         view == 0 ? Augment::none : o.augment(), o.seed(),
-                                         static_cast<uint64_t>(view));
-      rows.push_back(model->forward(x)[0]);
-    }
-    return torch::stack(rows);
-  }
-
-  testing::TempDir dir_;
-  Dataset data_;
-};
+using testing::CacheTest;
 
 TEST_F(CacheTest, LogitsMatchTheModelOneExampleAtATimeForEveryView) {
   for (const std::string teacher : {"mlp", "cnn"}) {
@@ -269,45 +226,6 @@ TEST_F(CacheTest, CliRefusesBadCacheRequestsWithOneLine) {
     EXPECT_NE(r.output.find(c.needle), std::string::npos) << r.output;
   }
   EXPECT_FALSE(fs::exists(dir_ / "x.h5"));
-}
-
-TEST_F(CacheTest, InterruptedRunResumesToTheSameLogits) {
-  build_cache(options(), quiet);
-  const torch::Tensor reference = LogitCache(dir_ / "cache.h5").logits();
-  fs::rename(dir_ / "cache.h5", dir_ / "reference.h5");
-
-  const std::string cmd = "cache --dataset mnist --data-dir " + (dir_ / "data").string() +
-                          " --val-size 50 --teacher " + (dir_ / "mlp").string() +
-                          " --views 3 --temperatures 1 2.5 4 --chunk 64 --threads 2 --out " +
-                          (dir_ / "cache.h5").string();
-  const testing::ProcessResult killed =
-      testing::run_kdpipe(cmd, "KDPIPE_FAULT_KILL_AFTER_CHUNKS=2");
-  EXPECT_EQ(killed.signal, SIGKILL) << killed.output;
-  EXPECT_FALSE(fs::exists(dir_ / "cache.h5"));  // no final name until complete
-  EXPECT_TRUE(fs::exists(LogitCacheWriter::partial_path(dir_ / "cache.h5")));
-  EXPECT_THROW(LogitCache(dir_ / "cache.h5"), StorageError);
-
-  const testing::ProcessResult resumed = testing::run_kdpipe(cmd);
-  ASSERT_EQ(resumed.status, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("after chunk 2 of 4"), std::string::npos) << resumed.output;
-  EXPECT_FALSE(fs::exists(LogitCacheWriter::partial_path(dir_ / "cache.h5")));
-  const LogitCache cache(dir_ / "cache.h5");
-  EXPECT_TRUE(cache.logits().equal(reference));
-  EXPECT_TRUE(cache.verify().empty());
-}
-
-TEST_F(CacheTest, PartialFileOfOtherSettingsIsReplacedNotResumed) {
-  const testing::ProcessResult killed = testing::run_kdpipe(
-      "cache --dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 50 --teacher " +
-          (dir_ / "mlp").string() + " --views 2 --chunk 64 --out " + (dir_ / "cache.h5").string(),
-      "KDPIPE_FAULT_KILL_AFTER_CHUNKS=1");
-  ASSERT_EQ(killed.signal, SIGKILL) << killed.output;
-  std::vector<std::string> lines;
-  const CacheSummary s = build_cache(options(), [&](const std::string& l) { lines.push_back(l); });
-  EXPECT_EQ(s.chunks_resumed, 0);
-  ASSERT_FALSE(lines.empty());
-  EXPECT_NE(lines[0].find("V: 3 vs 2"), std::string::npos) << lines[0];
-  EXPECT_EQ(LogitCache(dir_ / "cache.h5").header().v, 3);
 }
 
 TEST_F(CacheTest, CudaCacheMatchesTheCpuCache) {
