@@ -35,15 +35,6 @@ void CacheOptions::validate() const {
   describe_dataset(data());
 }
 
-namespace {
-
-int64_t fault_after_chunks() {
-  const char* env = std::getenv("KDPIPE_FAULT_KILL_AFTER_CHUNKS");
-  return env ? std::atoll(env) : -1;
-}
-
-}  // namespace
-
 CacheSummary build_cache(const CacheOptions& options,
                          const std::function<void(const std::string&)>& log) {
   options.validate();
@@ -96,7 +87,7 @@ CacheSummary build_cache(const CacheOptions& options,
     log("resuming " + LogitCacheWriter::partial_path(options.out()).string() + " after chunk " +
         std::to_string(summary.chunks_resumed) + " of " + std::to_string(summary.chunks));
   }
-  const int64_t kill_after = fault_after_chunks();
+  const int64_t kill_after = options.kill_after_chunks();
   const torch::Tensor labels = set.labels;
   const auto start = std::chrono::steady_clock::now();
   summary.images =

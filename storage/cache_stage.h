@@ -39,6 +39,9 @@ struct CacheOptions {
   TORCH_ARG(torch::Device, device) = torch::kCPU;
   /// The cache file to write.
   TORCH_ARG(std::filesystem::path, out);
+  /// Fault injection for the tests of resuming: kill this process with SIGKILL once this many
+  /// chunks are on disk (-1: never). The CLI fills it from KDPIPE_FAULT_KILL_AFTER_CHUNKS.
+  TORCH_ARG(int64_t, kill_after_chunks) = -1;
 };
 
 struct CacheSummary {
@@ -49,8 +52,6 @@ struct CacheSummary {
 };
 
 /// Writes the cache (see storage/logit_cache.h); `log` receives progress lines.
-/// Setting KDPIPE_FAULT_KILL_AFTER_CHUNKS=k in the environment kills the process with SIGKILL
-/// once k chunks are on disk: the tests use it to check resuming.
 CacheSummary build_cache(const CacheOptions& options,
                          const std::function<void(const std::string&)>& log);
 

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <iostream>
 
 #include "lib/core/error.h"
@@ -57,6 +58,9 @@ int cache_command(const std::vector<std::string>& args) {
       .workers(vm["threads"].as<int>())
       .device(resolve_device(vm["device"].as<std::string>()))
       .out(vm["out"].as<std::string>());
+  if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_CHUNKS")) {
+    options.kill_after_chunks(std::atoll(fault));
+  }
   options.validate();
   const CacheSummary s = build_cache(
       options, [](const std::string& line) { std::cerr << "kdpipe cache: " << line << "\n"; });

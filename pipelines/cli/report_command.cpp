@@ -23,8 +23,8 @@ int report_command(const std::vector<std::string>& args) {
   }
   check<ConfigError>(vm.count("run-dir") > 0, "report: name a run directory");
   const std::filesystem::path run_dir = vm["run-dir"].as<std::string>();
-  const nlohmann::json report = write_report(run_dir);
-  for (const auto& line : report["verdict"]) std::cout << line.get<std::string>() << "\n";
+  const Report report = write_report(run_dir);
+  for (const std::string& line : report.verdict) std::cout << line << "\n";
   std::cout << "report written to " << (run_dir / "report" / "report.html").string() << "\n";
   return 0;
 }

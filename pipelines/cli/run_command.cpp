@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -38,7 +39,7 @@ int run_one_stage(const std::vector<Stage>& stages, const std::string& id, Execu
   options.jobs = 1;
   options.write_manifest = false;  // other jobs are running the other stages
   const StageOutcome outcome = execute_stages({stage}, options, print_line).front();
-  return outcome.state == "ran" || outcome.state == "skipped" ? 0 : 1;
+  return outcome.state == StageState::done ? 0 : 1;
 }
 
 int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& options,
@@ -98,29 +99,30 @@ int run_command(const std::vector<std::string>& args) {
   options.kdpipe = fs::read_symlink("/proc/self/exe");
   options.jobs = vm.count("jobs") ? vm["jobs"].as<int>() : study.jobs;
   options.threads = vm.count("threads") ? vm["threads"].as<int>() : study.threads;
-  options.device = vm.count("device") ? vm["device"].as<std::string>() : study.device;
+  options.device = vm.count("device")
+                       ? parse_enum<DeviceChoice>(vm["device"].as<std::string>(), "--device")
+                       : study.device;
   options.dry_run = vm["dry-run"].as<bool>();
-  const std::string executor =
-      vm.count("executor") ? vm["executor"].as<std::string>() : study.executor;
-  check<ConfigError>(executor == "local" || executor == "slurm",
-                     "--executor: expected local or slurm, got '", executor, "'");
+  if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_STAGES")) {
+    options.kill_after_stages = std::atoi(fault);
+  }
+  const ExecutorKind executor =
+      vm.count("executor")
+          ? parse_enum<ExecutorKind>(vm["executor"].as<std::string>(), "--executor")
+          : study.executor;
   check<ConfigError>(options.jobs >= 1, "--jobs: expected at least 1, got ", options.jobs);
   check<ConfigError>(options.threads >= 0, "--threads: expected 0 (all) or a positive count, got ",
                      options.threads);
-  check<ConfigError>(executor == "local" || !vm.count("only"),
+  check<ConfigError>(executor == ExecutorKind::local || !vm.count("only"),
                      "--only runs one stage here: use it with --executor local");
-  if (executor == "local") {
+  if (executor == ExecutorKind::local) {
     // Jobs of the slurm executor check their device where they run, not on the submitting host.
     try {
-      resolve_device(options.device);
+      resolve_device(to_string(options.device));
     } catch (const ConfigError& e) {
       if (vm.count("device")) throw;
       throw ConfigError(study.file.string() + ": study.device: " + e.what());
     }
-  } else {
-    check<ConfigError>(
-        options.device == "cpu" || options.device == "cuda" || options.device == "auto",
-        "--device: expected cpu, cuda or auto, got '", options.device, "'");
   }
 
   const std::vector<Stage> stages = plan_stages(study);
@@ -131,7 +133,7 @@ int run_command(const std::vector<std::string>& args) {
   }
   std::cout << "study " << study.name << ": " << stages.size() << " stages in " << run_dir.string()
             << "\n";
-  if (executor == "slurm" && !options.dry_run) {
+  if (executor == ExecutorKind::slurm && !options.dry_run) {
     std::vector<std::string> sbatch = study.sbatch;
     if (vm.count("sbatch")) {
       std::istringstream words(vm["sbatch"].as<std::string>());
@@ -143,13 +145,14 @@ int run_command(const std::vector<std::string>& args) {
   int ran = 0, skipped = 0, failed = 0, would = 0;
   for (const StageOutcome& o : outcomes) {
     if (options.dry_run) {
-      std::cout << (o.state == "skipped" ? "skip  " : "run   ") << o.id
+      std::cout << (o.state == StageState::done ? "skip  " : "run   ") << o.id
                 << (o.reason.empty() ? "  (done)" : "  (" + o.reason + ")") << "\n";
     }
-    ran += o.state == "ran";
-    skipped += o.state == "skipped";
-    would += o.state == "would-run";
-    failed += o.state == "failed" || o.state == "blocked";
+    const bool done = o.state == StageState::done;
+    ran += done && o.ran;
+    skipped += done && !o.ran;
+    would += o.state == StageState::pending;
+    failed += o.state == StageState::failed || o.state == StageState::blocked;
   }
   if (options.dry_run) {
     std::cout << would << " would run, " << skipped << " done\n";
@@ -159,9 +162,9 @@ int run_command(const std::vector<std::string>& args) {
   if (failed > 0) return 1;
   std::cout << summarize(stages, run_dir);
   // The report is the run's last stage: rebuilt from the stages' metrics files every time.
-  const nlohmann::json report = write_report(run_dir);
+  const Report report = write_report(run_dir);
   std::cout << "verdict:\n";
-  for (const auto& line : report["verdict"]) std::cout << "  " << line.get<std::string>() << "\n";
+  for (const std::string& line : report.verdict) std::cout << "  " << line << "\n";
   std::cout << "report: " << (run_dir / "report" / "report.html").string() << "\n";
   return 0;
 }

@@ -13,7 +13,6 @@
 namespace kd {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 using report_text::num;
 using report_text::plain;
 using report_text::student_label;
@@ -58,8 +57,8 @@ struct Figure {
 // of X's place among the report's teachers; students trained alone get greys.
 class Palette {
  public:
-  explicit Palette(const json& teachers) {
-    for (const json& t : teachers) eps_.push_back(t["smoothing"].get<double>());
+  explicit Palette(const std::vector<TeacherResult>& teachers) {
+    for (const TeacherResult& t : teachers) eps_.push_back(t.smoothing);
     std::sort(eps_.begin(), eps_.end());
     eps_.erase(std::unique(eps_.begin(), eps_.end()), eps_.end());
   }
@@ -83,7 +82,7 @@ class Palette {
   std::vector<double> eps_;
 };
 
-json draw(const Figure& f, const fs::path& dir, const Palette& palette) {
+FigureFiles draw(const Figure& f, const fs::path& dir, const Palette& palette) {
   std::ostringstream tsv;
   for (std::size_t b = 0; b < f.blocks.size(); ++b) {
     if (b) tsv << "\n\n";
@@ -119,31 +118,31 @@ json draw(const Figure& f, const fs::path& dir, const Palette& palette) {
   check<StorageError>(run_child({"gnuplot", f.name + ".gp"}, dir, dir / "gnuplot.log") == 0,
                       (dir / (f.name + ".gp")).string(), ": gnuplot failed (see ",
                       (dir / "gnuplot.log").string(), "; is gnuplot-nox installed?)");
-  return {{"name", f.name},
-          {"title", f.title},
-          {"png", "figures/" + f.name + ".png"},
-          {"svg", "figures/" + f.name + ".svg"},
-          {"gp", "figures/" + f.name + ".gp"},
-          {"tsv", "figures/" + f.name + ".tsv"}};
+  const std::string stem = "figures/" + f.name;
+  return {f.name, f.title, stem + ".png", stem + ".svg", stem + ".gp", stem + ".tsv"};
 }
 
 // x, the group's mean test accuracy and its 95% interval (a bar of zero length with one seed).
-std::vector<double> mean_and_interval(double x, const json& g) {
-  const double mean = g["accuracy_mean"].get<double>();
-  const json& ci = g["accuracy_ci95"];
-  return ci.is_array() ? std::vector<double>{x, mean, ci[0].get<double>(), ci[1].get<double>()}
-                       : std::vector<double>{x, mean, mean, mean};
+std::vector<double> mean_and_interval(double x, const StudentGroup& g) {
+  const double mean = g.accuracy_mean;
+  return g.accuracy_ci95
+             ? std::vector<double>{x, mean, (*g.accuracy_ci95)[0], (*g.accuracy_ci95)[1]}
+             : std::vector<double>{x, mean, mean, mean};
+}
+
+std::string teacher_title(const TeacherResult& t) {
+  return "eps " + plain(t.smoothing) + ", seed " + std::to_string(t.seed);
 }
 
 }  // namespace
 
-json write_figures(const json& report, const fs::path& report_dir) {
+std::vector<FigureFiles> write_figures(const Report& report, const fs::path& report_dir) {
   const fs::path dir = report_dir / "figures";
   ensure_directory(dir);
   check<StorageError>(std::system("command -v gnuplot > /dev/null 2>&1") == 0,
                       "report: gnuplot not found (apt-get install gnuplot-nox)");
-  json figures = json::array();
-  const Palette palette(report["teachers"]);
+  std::vector<FigureFiles> figures;
+  const Palette palette(report.teachers);
 
   // Student accuracy against temperature, a line per teacher ε; students alone as flat lines.
   Figure acc_t{"student_accuracy_vs_temperature", "Student test accuracy against temperature",
@@ -151,18 +150,17 @@ json write_figures(const json& report, const fs::path& report_dir) {
   acc_t.errorbars = 1;
   std::map<std::string, std::vector<std::vector<double>>> series;
   double t_lo = 1e300, t_hi = 0;
-  for (const json& g : report["students"]) {
-    if (g["kind"] != "distill") continue;
-    const double t = g["temperature"].get<double>();
+  for (const StudentGroup& g : report.students) {
+    if (g.key.source != StudentSource::distill) continue;
+    const double t = *g.key.temperature;
     t_lo = std::min(t_lo, t), t_hi = std::max(t_hi, t);
-    series[student_label(g) + ", alpha " + plain(g["alpha"]) + ", " + g["arch"].get<std::string>()]
-        .push_back(mean_and_interval(t, g));
+    series[student_label(g.key) + ", alpha " + plain(g.key.alpha) + ", " + g.key.arch].push_back(
+        mean_and_interval(t, g));
   }
-  for (const json& g : report["students"]) {
-    if (g["kind"] == "distill" || t_hi == 0) continue;
+  for (const StudentGroup& g : report.students) {
+    if (g.key.source == StudentSource::distill || t_hi == 0) continue;
     for (double t : {t_lo, t_hi}) {
-      series[student_label(g) + ", " + g["arch"].get<std::string>()].push_back(
-          mean_and_interval(t, g));
+      series[student_label(g.key) + ", " + g.key.arch].push_back(mean_and_interval(t, g));
     }
   }
   for (auto& [title, rows] : series) {
@@ -176,9 +174,10 @@ json write_figures(const json& report, const fs::path& report_dir) {
                "gamma of the targets", "test accuracy (mean over seeds)"};
   acc_g.style = "points pointsize 1.5";
   std::map<std::string, std::vector<std::vector<double>>> by_source;
-  for (const json& g : report["students"]) {
-    const std::string source = g["kind"] == "distill" ? student_label(g) : "students alone";
-    by_source[source].push_back({g["gamma_mean"], g["accuracy_mean"]});
+  for (const StudentGroup& g : report.students) {
+    const std::string source =
+        g.key.source == StudentSource::distill ? student_label(g.key) : "students alone";
+    by_source[source].push_back({g.gamma_mean, g.accuracy_mean});
   }
   for (auto& [title, rows] : by_source) {
     std::sort(rows.begin(), rows.end());
@@ -189,14 +188,11 @@ json write_figures(const json& report, const fs::path& report_dir) {
   // Mutual information over training, a line per teacher (Müller fig. 6).
   Figure mi{"teacher_mutual_information", "Mutual information between input and logits", "epoch",
             "I(X; Y) estimate, nats"};
-  for (const json& t : report["teachers"]) {
+  for (const TeacherResult& t : report.teachers) {
     std::vector<std::vector<double>> rows;
     int epoch = 1;
-    for (const auto& v : t["mi_per_epoch"])
-      rows.push_back({static_cast<double>(epoch++), v.get<double>()});
-    mi.blocks.emplace_back(
-        "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
-        rows);
+    for (double v : t.mi_per_epoch) rows.push_back({static_cast<double>(epoch++), v});
+    mi.blocks.emplace_back(teacher_title(t), rows);
   }
   if (!mi.blocks.empty()) figures.push_back(draw(mi, dir, palette));
 
@@ -204,35 +200,31 @@ json write_figures(const json& report, const fs::path& report_dir) {
   Figure rel{"teacher_reliability", "Teacher reliability on the test set (15 bins)",
              "confidence (mean in bin)", "accuracy in bin"};
   rel.blocks.emplace_back("perfect calibration", std::vector<std::vector<double>>{{0, 0}, {1, 1}});
-  for (const json& t : report["teachers"]) {
+  for (const TeacherResult& t : report.teachers) {
     std::vector<std::vector<double>> rows;
-    for (const json& bin : t["reliability"]) {
-      if (bin["count"].get<int64_t>() > 0) rows.push_back({bin["confidence"], bin["accuracy"]});
+    for (const ReliabilityBin& bin : t.reliability) {
+      if (bin.count > 0) rows.push_back({bin.confidence, bin.accuracy});
     }
-    rel.blocks.emplace_back(
-        "eps " + plain(t["smoothing"]) + ", seed " + std::to_string(t["seed"].get<int64_t>()),
-        rows);
+    rel.blocks.emplace_back(teacher_title(t), rows);
   }
   if (rel.blocks.size() > 1) figures.push_back(draw(rel, dir, palette));
 
   // Penultimate-layer projections, one figure per teacher (Müller fig. 1).
-  for (const json& t : report["teachers"]) {
-    if (!t.contains("projection")) continue;
-    const std::string tag =
-        "eps" + plain(t["smoothing"]) + "-seed" + std::to_string(t["seed"].get<int64_t>());
+  for (const TeacherResult& t : report.teachers) {
+    if (!t.projection) continue;
+    const std::string tag = "eps" + plain(t.smoothing) + "-seed" + std::to_string(t.seed);
     Figure proj{"teacher_projection_" + tag,
                 "Penultimate layer on the plane of three class templates, teacher " + tag,
                 "template plane, axis 1", "template plane, axis 2"};
     proj.style = "points pointsize 0.6";
-    const json& p = t["projection"];
-    for (const char* split : {"train", "test"}) {
-      for (std::size_t c = 0; c < p["classes"].size(); ++c) {
+    const Projection& p = *t.projection;
+    for (const std::string split : {"train", "test"}) {
+      for (std::size_t c = 0; c < p.classes.size(); ++c) {
         std::vector<std::vector<double>> rows;
-        for (const json& pt : p["points"]) {
-          if (pt["split"] == split && pt["class"].get<std::size_t>() == c)
-            rows.push_back({pt["x"], pt["y"]});
+        for (const Projection::Point& pt : p.points) {
+          if (pt.split == split && pt.cls == static_cast<int64_t>(c)) rows.push_back({pt.x, pt.y});
         }
-        proj.blocks.emplace_back(p["classes"][c].get<std::string>() + " (" + split + ")", rows);
+        proj.blocks.emplace_back(p.classes[c] + " (" + split + ")", rows);
       }
     }
     figures.push_back(draw(proj, dir, palette));
@@ -242,16 +234,16 @@ json write_figures(const json& report, const fs::path& report_dir) {
   Figure tvs{"teacher_vs_best_student", "Teacher accuracy against its best student's",
              "teacher test accuracy", "best student test accuracy (mean over seeds)"};
   tvs.style = "points pointsize 1.5";
-  for (const json& t : report["teachers"]) {
+  for (const TeacherResult& t : report.teachers) {
     double best = -1;
-    for (const json& g : report["students"]) {
-      if (g["kind"] == "distill" && g["teacher_smoothing"] == t["smoothing"]) {
-        best = std::max(best, g["accuracy_mean"].get<double>());
+    for (const StudentGroup& g : report.students) {
+      if (g.key.source == StudentSource::distill && g.key.teacher_smoothing == t.smoothing) {
+        best = std::max(best, g.accuracy_mean);
       }
     }
     if (best >= 0) {
-      tvs.blocks.emplace_back("eps " + plain(t["smoothing"]),
-                              std::vector<std::vector<double>>{{t["test_accuracy"], best}});
+      tvs.blocks.emplace_back("eps " + plain(t.smoothing),
+                              std::vector<std::vector<double>>{{t.test_accuracy, best}});
     }
   }
   if (!tvs.blocks.empty()) figures.push_back(draw(tvs, dir, palette));

@@ -1,14 +1,14 @@
-// How the report's pages and figures write numbers and group names: shared by the Markdown and
-// HTML writers (report_writers.cpp) and the figures (report_figures.cpp).
+// How the report's pages and figures write numbers and group names: shared by the page writers
+// (report_pages.cpp) and the figures (report_figures.cpp).
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 
-namespace kd::report_text {
+#include "pipelines/report/results.h"
 
-using json = nlohmann::json;
+namespace kd::report_text {
 
 inline std::string num(double v, int digits = 4) {
   std::ostringstream o;
@@ -18,27 +18,27 @@ inline std::string num(double v, int digits = 4) {
 }
 
 // A number of the report, or "-" where it has none (no temperature fitted with val-size = 0).
-inline std::string num(const json& v, int digits = 4) {
-  return v.is_number() ? num(v.get<double>(), digits) : "-";
+inline std::string num(const std::optional<double>& v, int digits = 4) {
+  return v ? num(*v, digits) : "-";
 }
 
-inline std::string plain(const json& v) {
-  if (v.is_null()) return "-";
+inline std::string plain(double v) {
   std::ostringstream o;
-  o << v.get<double>();
+  o << v;
   return o.str();
 }
 
+inline std::string plain(const std::optional<double>& v) { return v ? plain(*v) : "-"; }
+
 // "0.8612–0.8650", or "-" for a group of one seed.
-inline std::string interval(const json& g) {
-  const json& ci = g["accuracy_ci95"];
-  return ci.is_array() ? num(ci[0]) + "–" + num(ci[1]) : "-";
+inline std::string interval(const StudentGroup& g) {
+  return g.accuracy_ci95 ? num((*g.accuracy_ci95)[0]) + "–" + num((*g.accuracy_ci95)[1]) : "-";
 }
 
-inline std::string student_label(const json& g) {
-  if (g["kind"] == "hard") return "alone, hard labels";
-  if (g["kind"] == "smooth") return "alone, label smoothing " + plain(g["smoothing"]);
-  return "teacher eps " + plain(g["teacher_smoothing"]);
+inline std::string student_label(const StudentGroupKey& k) {
+  if (k.source == StudentSource::hard) return "alone, hard labels";
+  if (k.source == StudentSource::smooth) return "alone, label smoothing " + plain(k.smoothing);
+  return "teacher eps " + plain(k.teacher_smoothing);
 }
 
 }  // namespace kd::report_text

@@ -4,14 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "lib/metrics/statistics.h"
 #include "pipelines/report/report_model.h"
 
 namespace kd {
-
-using json = nlohmann::json;
 
 namespace {
 
@@ -31,13 +30,7 @@ struct Group {
   double val_mean() const { return has_val() ? mean(val) : NAN; }
 };
 
-Group group_of(const json& g) {
-  Group out;
-  out.test = g.value("accuracies", std::vector<double>{});
-  out.val = g.value("val_accuracies", std::vector<double>{});
-  out.seeds = g.value("seeds", std::vector<int64_t>{});
-  return out;
-}
+Group group_of(const StudentGroup& g) { return {g.seeds, g.accuracies, g.val_accuracies}; }
 
 std::string pct(double v) {
   std::ostringstream o;
@@ -53,9 +46,9 @@ std::string points(double v) {  // a difference in percentage points, signed
   return o.str();
 }
 
-std::string plain(const json& v) {
+std::string plain(std::optional<double> v) {
   std::ostringstream o;
-  o << v.get<double>();
+  if (v) o << *v;
   return o.str();
 }
 
@@ -120,12 +113,12 @@ std::string judged(const std::string& claim_if_higher, const std::string& claim_
 
 // The group of `candidates` with the best validation accuracy; by test accuracy only when some
 // lack a validation split (`by_val` says which).
-const json* best_of(const std::vector<const json*>& candidates, bool& by_val) {
+const StudentGroup* best_of(const std::vector<const StudentGroup*>& candidates, bool& by_val) {
   by_val = std::all_of(candidates.begin(), candidates.end(),
-                       [](const json* g) { return group_of(*g).has_val(); });
-  const json* best = nullptr;
+                       [](const StudentGroup* g) { return g->has_val(); });
+  const StudentGroup* best = nullptr;
   double best_score = -1;
-  for (const json* g : candidates) {
+  for (const StudentGroup* g : candidates) {
     const Group x = group_of(*g);
     const double score = by_val ? x.val_mean() : x.test_mean();
     if (best == nullptr || score > best_score) best = g, best_score = score;
@@ -133,31 +126,34 @@ const json* best_of(const std::vector<const json*>& candidates, bool& by_val) {
   return best;
 }
 
-std::string student_what(const json& g) {
-  if (g["kind"] == "distill") {
-    return "ε = " + plain(g["teacher_smoothing"]) + ", T = " + plain(g["temperature"]);
+std::string student_what(const StudentGroup& g) {
+  if (g.key.source == StudentSource::distill) {
+    return "ε = " + plain(g.key.teacher_smoothing) + ", T = " + plain(g.key.temperature);
   }
-  if (g["kind"] == "smooth") return "alone, label smoothing " + plain(g["smoothing"]);
+  if (g.key.source == StudentSource::smooth) {
+    return "alone, label smoothing " + plain(g.key.smoothing);
+  }
   return "alone, hard labels";
 }
 
 // The teachers' accuracy from one seed each, judged on the test examples both saw; the entry of
 // `comparisons` for the pair, in either order, or nullptr.
-std::string single_seed_teachers(const json& comparisons, double eps_a, double eps_b) {
-  for (const json& c : comparisons) {
-    const double x = c["smoothing_a"].get<double>(), y = c["smoothing_b"].get<double>();
+std::string single_seed_teachers(const std::vector<TeacherComparison>& comparisons, double eps_a,
+                                 double eps_b) {
+  for (const TeacherComparison& c : comparisons) {
+    const double x = c.smoothing_a, y = c.smoothing_b;
     if (!((x == eps_a && y == eps_b) || (x == eps_b && y == eps_a))) continue;
     const double sign = x == eps_a ? 1 : -1;  // first minus second, as the sentence reads
-    const double est = sign * c["estimate"].get<double>();
-    const double lo = sign > 0 ? c["ci95"][0].get<double>() : -c["ci95"][1].get<double>();
-    const double hi = sign > 0 ? c["ci95"][1].get<double>() : -c["ci95"][0].get<double>();
-    const int64_t disagree = c["only_a_right"].get<int64_t>() + c["only_b_right"].get<int64_t>();
+    const double est = sign * c.estimate;
+    const double lo = sign > 0 ? c.ci95[0] : -c.ci95[1];
+    const double hi = sign > 0 ? c.ci95[1] : -c.ci95[0];
+    const int64_t disagree = c.only_a_right + c.only_b_right;
     std::ostringstream o, detail;
     detail.precision(2);
     detail << points(est) << " points (95% bootstrap interval " << points(lo) << " to "
-           << points(hi) << " points over " << c["examples"].get<int64_t>()
+           << points(hi) << " points over " << c.examples
            << " test examples; McNemar's exact test on the " << disagree
-           << " examples where they disagree, p = " << c["mcnemar_p"].get<double>() << ")";
+           << " examples where they disagree, p = " << c.mcnemar_p << ")";
     std::ostringstream a, b;
     a << eps_a;
     b << eps_b;
@@ -178,28 +174,30 @@ std::string single_seed_teachers(const json& comparisons, double eps_a, double e
 
 }  // namespace
 
-json verdict(const json& teachers, const json& students, const json& comparisons) {
-  json lines = json::array();
-  std::map<double, std::vector<const json*>> distilled_by_eps;
-  std::vector<const json*> alone;
-  for (const json& g : students) {
-    if (g["kind"] == "distill") {
-      distilled_by_eps[g["teacher_smoothing"].get<double>()].push_back(&g);
+std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
+                                 const std::vector<StudentGroup>& students,
+                                 const std::vector<TeacherComparison>& comparisons) {
+  std::vector<std::string> lines;
+  std::map<double, std::vector<const StudentGroup*>> distilled_by_eps;
+  std::vector<const StudentGroup*> alone;
+  for (const StudentGroup& g : students) {
+    if (g.key.source == StudentSource::distill) {
+      distilled_by_eps[*g.key.teacher_smoothing].push_back(&g);
     } else {
       alone.push_back(&g);
     }
   }
   // Each teacher's best students, chosen on validation.
-  std::vector<std::pair<double, const json*>> chosen;
+  std::vector<std::pair<double, const StudentGroup*>> chosen;
   bool all_by_val = true;
   std::ostringstream choice;
   for (const auto& [eps, groups] : distilled_by_eps) {
     bool by_val = true;
-    const json* best = best_of(groups, by_val);
+    const StudentGroup* best = best_of(groups, by_val);
     all_by_val = all_by_val && by_val;
     chosen.emplace_back(eps, best);
     choice << (chosen.size() > 1 ? ", " : "") << "ε = " << eps
-           << " → T = " << plain((*best)["temperature"]);
+           << " → T = " << plain(best->key.temperature);
   }
   if (!chosen.empty()) {
     lines.push_back("Each teacher's students are taken at the temperature with the best " +
@@ -225,10 +223,10 @@ json verdict(const json& teachers, const json& students, const json& comparisons
                            student_what(*b), group_of(*b)));
     // The teachers' own accuracy, over their training seeds.
     std::map<double, Group> teacher_groups;
-    for (const json& t : teachers) {
-      Group& g = teacher_groups[t["smoothing"].get<double>()];
-      g.test.push_back(t["test_accuracy"].get<double>());
-      g.seeds.push_back(t.value("seed", int64_t{0}));
+    for (const TeacherResult& t : teachers) {
+      Group& g = teacher_groups[t.smoothing];
+      g.test.push_back(t.test_accuracy);
+      g.seeds.push_back(t.seed);
     }
     if (teacher_groups.count(eps_a) && teacher_groups.count(eps_b)) {
       const Group& ta = teacher_groups[eps_a];
@@ -237,8 +235,8 @@ json verdict(const json& teachers, const json& students, const json& comparisons
       s << "the teachers with label smoothing " << eps_a << " and " << eps_b << " themselves";
       more << "The teacher with label smoothing " << eps_a << " is the more accurate";
       less << "The teacher with label smoothing " << eps_a << " is the less accurate";
-      std::string line = judged(more.str(), less.str(), s.str(), "ε = " + plain(json(eps_a)), ta,
-                                "ε = " + plain(json(eps_b)), tb);
+      std::string line = judged(more.str(), less.str(), s.str(), "ε = " + plain(eps_a), ta,
+                                "ε = " + plain(eps_b), tb);
       const std::string by_example = ta.test.size() == 1 && tb.test.size() == 1
                                          ? single_seed_teachers(comparisons, eps_a, eps_b)
                                          : "";
@@ -254,10 +252,10 @@ json verdict(const json& teachers, const json& students, const json& comparisons
   }
   if (!alone.empty() && !chosen.empty()) {
     bool by_val_a = true, by_val_b = true;
-    std::vector<const json*> all_distilled;
+    std::vector<const StudentGroup*> all_distilled;
     for (const auto& [eps, g] : chosen) all_distilled.push_back(g);
-    const json* d = best_of(all_distilled, by_val_a);
-    const json* s = best_of(alone, by_val_b);
+    const StudentGroup* d = best_of(all_distilled, by_val_a);
+    const StudentGroup* s = best_of(alone, by_val_b);
     lines.push_back(judged("Distillation beat training alone", "Training alone beat distillation",
                            "distillation and training alone", student_what(*d), group_of(*d),
                            student_what(*s), group_of(*s)));

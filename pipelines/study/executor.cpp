@@ -35,7 +35,8 @@ std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
     return "its stage.json is unreadable";
   }
   if (j.value("input_hash", "") != stage.input_hash) return "its inputs changed";
-  if (j.value("state", "") != "done") return "it did not finish (" + j.value("state", "?") + ")";
+  if (j.value("state", "") != to_string(StageState::done))
+    return "it did not finish (" + j.value("state", "?") + ")";
   if (!fs::exists(run_dir / stage.output)) return "its output " + stage.output + " is missing";
   return "";
 }
@@ -87,14 +88,12 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
   for (std::size_t i = 0; i < stages.size(); ++i) {
     outcomes[i].id = stages[i].id;
     outcomes[i].reason = pending_reason(stages[i], run_dir);
-    outcomes[i].state = outcomes[i].reason.empty() ? "skipped" : "would-run";
+    outcomes[i].state = outcomes[i].reason.empty() ? StageState::done : StageState::pending;
   }
   if (options.dry_run) return outcomes;
 
   const int cores = options.threads > 0 ? options.threads : available_cores();
   const int threads_each = std::max(1, cores / options.jobs);
-  const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_STAGES");
-  const int kill_after = fault ? std::atoi(fault) : -1;
   std::atomic<int> ran{0};
   std::mutex mutex;  // guards outcomes and the manifest
   std::size_t finished = 0;
@@ -104,11 +103,12 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     nlohmann::json list = nlohmann::json::array();
     for (std::size_t i = 0; i < stages.size(); ++i) {
       list.push_back({{"id", stages[i].id},
-                      {"kind", stages[i].kind},
+                      {"kind", to_string(stages[i].kind)},
                       {"deps", stages[i].deps},
                       {"input_hash", stages[i].input_hash},
                       {"output", stages[i].output},
-                      {"state", outcomes[i].state},
+                      {"state", to_string(outcomes[i].state)},
+                      {"ran", outcomes[i].ran},
                       {"seconds", outcomes[i].seconds}});
     }
     write_text_atomically(run_dir / "manifest.json", nlohmann::json({{"kdpipe_version", version()},
@@ -133,18 +133,21 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     {
       std::lock_guard<std::mutex> lock(mutex);
       for (const std::string& d : stage.deps) {
-        const std::string& s = outcomes[index.at(d)].state;
-        if (s == "failed" || s == "blocked") {
-          out.state = "blocked";
+        const StageState s = outcomes[index.at(d)].state;
+        if (s == StageState::failed || s == StageState::blocked) {
+          out.state = StageState::blocked;
           out.reason = d + " did not finish";
         }
       }
-      if (out.state == "skipped" || out.state == "blocked") {
-        finish((out.state == "skipped" ? "skip " : "blocked ") + stage.id +
-               (out.state == "blocked" ? " (" + out.reason + ")" : ""));
+      if (out.state == StageState::done) {
+        finish("skip " + stage.id);
         return;
       }
-      out.state = "running";
+      if (out.state == StageState::blocked) {
+        finish("blocked " + stage.id + " (" + out.reason + ")");
+        return;
+      }
+      out.state = StageState::running;
       write_manifest();
     }
     // A stage that cannot even start (its folder, its record, the child process) fails like one
@@ -155,7 +158,7 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
       const StageLock stage_lock(dir / "stage.lock");
       if (!stage_lock.held()) {
         std::lock_guard<std::mutex> lock(mutex);
-        out.state = "failed";
+        out.state = StageState::failed;
         out.reason = "another kdpipe process is running it now (it holds " +
                      (dir / "stage.lock").string() + ")";
         finish("FAILED " + stage.id + ": " + out.reason);
@@ -163,19 +166,22 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
       }
       if (pending_reason(stage, run_dir).empty()) {  // another process finished it meanwhile
         std::lock_guard<std::mutex> lock(mutex);
-        out.state = "skipped";
+        out.state = StageState::done;
         out.reason.clear();
         finish("skip " + stage.id + " (finished meanwhile by another kdpipe process)");
         return;
       }
       std::vector<std::string> args = stage.args;
       args.insert(args.end(), {"--out", stage.out, "--threads", std::to_string(threads_each),
-                               "--device", options.device});
-      const nlohmann::json record = {
-          {"id", stage.id},     {"kind", stage.kind}, {"input_hash", stage.input_hash},
-          {"deps", stage.deps}, {"command", args},    {"started", utc_timestamp()}};
+                               "--device", to_string(options.device)});
+      const nlohmann::json record = {{"id", stage.id},
+                                     {"kind", to_string(stage.kind)},
+                                     {"input_hash", stage.input_hash},
+                                     {"deps", stage.deps},
+                                     {"command", args},
+                                     {"started", utc_timestamp()}};
       nlohmann::json running = record;
-      running["state"] = "running";
+      running["state"] = to_string(StageState::running);
       write_text_atomically(dir / "stage.json", running.dump(2) + "\n");
       const auto start = std::chrono::steady_clock::now();
       std::vector<std::string> argv = {fs::absolute(options.kdpipe).string()};
@@ -186,13 +192,14 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const bool ok = status == 0 && fs::exists(run_dir / stage.output);
       nlohmann::json final_record = record;
-      final_record["state"] = ok ? "done" : "failed";
+      final_record["state"] = to_string(ok ? StageState::done : StageState::failed);
       final_record["seconds"] = seconds;
       final_record["exit_status"] = status;
       write_text_atomically(dir / "stage.json", final_record.dump(2) + "\n");
       {
         std::lock_guard<std::mutex> lock(mutex);
-        out.state = ok ? "ran" : "failed";
+        out.state = ok ? StageState::done : StageState::failed;
+        out.ran = ok;
         out.seconds = seconds;
         if (!ok) {
           out.reason = "exit status " + std::to_string(status) + ": " +
@@ -206,12 +213,12 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
       }
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(mutex);
-      out.state = "failed";
+      out.state = StageState::failed;
       out.reason = e.what();
       finish("FAILED " + stage.id + ": " + out.reason);
       return;
     }
-    if (++ran == kill_after) std::raise(SIGKILL);
+    if (++ran == options.kill_after_stages) std::raise(SIGKILL);
   };
 
   tbb::task_arena arena(options.jobs);

@@ -20,18 +20,22 @@ struct ExecuteOptions {
   int jobs = 1;
   /// Cores shared among the running stages (0: all): each gets max(1, threads / jobs).
   int threads = 0;
-  std::string device = "cpu";
+  DeviceChoice device = DeviceChoice::cpu;
   /// List what would run without running it.
   bool dry_run = false;
   /// Keep run_dir/manifest.json up to date. Off for a single stage run as a cluster job, where
   /// other jobs run the other stages at the same time.
   bool write_manifest = true;
+  /// Fault injection for the tests of resuming: after this many stages have run, this process
+  /// kills itself with SIGKILL (0: never). The CLI fills it from KDPIPE_FAULT_KILL_AFTER_STAGES.
+  int kill_after_stages = 0;
 };
 
 struct StageOutcome {
   std::string id;
-  /// skipped (done before), ran, failed, blocked (a dependency failed), or would-run (dry run).
-  std::string state;
+  /// done, failed or blocked (a dependency failed); pending in a dry run when it would run.
+  StageState state = StageState::pending;
+  bool ran = false;    ///< done by this call, rather than found done
   std::string reason;  ///< why it ran or would run; why it failed
   double seconds = 0;
 };
@@ -42,8 +46,6 @@ std::string pending_reason(const Stage& stage, const std::filesystem::path& run_
 
 /// Runs (or, dry, inspects) every stage. Each stage folder gets stage.json (its input hash and
 /// state) and stage.log; run_dir/manifest.json lists them all and is rewritten as they change.
-/// Environment KDPIPE_FAULT_KILL_AFTER_STAGES=k kills this process with SIGKILL after k stages
-/// have run: the tests use it to check resuming.
 std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
                                          const ExecuteOptions& options,
                                          const std::function<void(const std::string&)>& log);

@@ -33,7 +33,7 @@ std::string job_script(const std::string& name, const fs::path& log, const Execu
     << "#SBATCH --job-name=" << name << "\n"
     << "#SBATCH --output=" << log.string() << "\n";
   if (options.threads > 0) o << "#SBATCH --cpus-per-task=" << options.threads << "\n";
-  if (options.device == "cuda") o << "#SBATCH --gres=gpu:1\n";
+  if (options.device == DeviceChoice::cuda) o << "#SBATCH --gres=gpu:1\n";
   o << "exec " << quoted_words(command) << "\n";
   return o.str();
 }
@@ -79,7 +79,7 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
         job_script("kdpipe:" + stage.id, options.run_dir / stage.id / "slurm-%j.out", options,
                    {options.kdpipe.string(), "run", study_file.string(), "--out",
                     options.run_dir.string(), "--only", stage.id, "--executor", "local",
-                    "--threads", threads, "--device", options.device}));
+                    "--threads", threads, "--device", to_string(options.device)}));
     std::string after;
     for (const std::string& d : stage.deps) {
       if (job_of.count(d)) after += ":$" + job_of[d];
@@ -94,7 +94,7 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
                job_script("kdpipe:report", dir / "report-%j.out", options,
                           {options.kdpipe.string(), "run", study_file.string(), "--out",
                            options.run_dir.string(), "--executor", "local", "--threads", threads,
-                           "--device", options.device}));
+                           "--device", to_string(options.device)}));
   std::string all;
   for (const auto& [id, var] : job_of) all += ":$" + var;
   submit << "report=$(submit " << (all.empty() ? "" : "--dependency=afterok" + all + " ")

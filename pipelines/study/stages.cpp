@@ -67,11 +67,11 @@ void append(std::vector<std::string>& a, const std::vector<std::string>& b) {
 }
 
 // A student stage, distilled or baseline: `args` then the options every student shares.
-Stage student_stage(const Study& s, std::string id, std::string kind, std::vector<std::string> args,
+Stage student_stage(const Study& s, std::string id, StageKind kind, std::vector<std::string> args,
                     const std::string& arch, std::uint64_t seed) {
   Stage st;
   st.id = std::move(id);
-  st.kind = std::move(kind);
+  st.kind = kind;
   st.args = std::move(args);
   append(st.args, {"--arch", arch, "--train-subset", std::to_string(s.train_subset), "--seed",
                    std::to_string(seed)});
@@ -90,7 +90,7 @@ std::vector<Stage> plan_stages(const Study& s) {
   const std::string data_id = data_identity(s.data);
   auto add = [&](Stage st) {
     Hasher h;
-    h.update(st.kind);
+    h.update(to_string(st.kind));
     // Only when there is one, so that built-in studies keep the hashes of earlier runs.
     if (!data_id.empty()) h.update(data_id);
     for (const auto& a : st.args) h.update(a);
@@ -105,14 +105,14 @@ std::vector<Stage> plan_stages(const Study& s) {
   auto add_teacher = [&](const std::string& tname, Stage teach,
                          const std::vector<std::string>& cache_extra) {
     teach.id = "teach/" + tname;
-    teach.kind = "teach";
+    teach.kind = StageKind::teach;
     teach.out = teach.id;
     teach.output = teach.id + "/metrics.json";
     add(teach);
 
     Stage cache;
     cache.id = "cache/" + tname;
-    cache.kind = "cache";
+    cache.kind = StageKind::cache;
     cache.deps = {teach.id};
     cache.args = {"cache",
                   "--teacher",
@@ -143,7 +143,7 @@ std::vector<Stage> plan_stages(const Study& s) {
                 student_stage(s,
                               "distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" +
                                   num(alpha) + "-seed" + std::to_string(sseed),
-                              "distill",
+                              StageKind::distill,
                               {"distill", "--cache", cache.out, "--temperature", num(t), "--alpha",
                                num(alpha), "--student-temperature", num(s.student_temperature)},
                               arch, sseed);
@@ -206,12 +206,13 @@ std::vector<Stage> plan_stages(const Study& s) {
     for (const std::string& arch : s.student_archs) {
       for (std::uint64_t sseed : s.student_seeds) {
         const std::string name = kind == "hard" ? "hard" : "smooth" + num(eps);
-        add(student_stage(
-            s, "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed), "baseline",
-            {"distill", "--baseline", kind, "--smoothing", num(eps), "--views",
-             std::to_string(s.views), "--augment", to_string(s.cache_augment), "--view-seed",
-             std::to_string(s.cache_seed)},
-            arch, sseed));
+        add(student_stage(s,
+                          "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed),
+                          StageKind::baseline,
+                          {"distill", "--baseline", kind, "--smoothing", num(eps), "--views",
+                           std::to_string(s.views), "--augment", to_string(s.cache_augment),
+                           "--view-seed", std::to_string(s.cache_seed)},
+                          arch, sseed));
       }
     }
   }

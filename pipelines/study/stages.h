@@ -11,8 +11,8 @@
 namespace kd {
 
 struct Stage {
-  std::string id;    ///< e.g. "teach/eps0.1-seed0"; also its folder in the run directory
-  std::string kind;  ///< teach, cache, distill or baseline
+  std::string id;  ///< e.g. "teach/eps0.1-seed0"; also its folder in the run directory
+  StageKind kind = StageKind::teach;
   std::vector<std::string> deps;  ///< ids of the stages whose outputs it reads
   /// The kdpipe command and options, paths relative to the run directory (where it runs);
   /// --out, --threads and --device are added when it runs.

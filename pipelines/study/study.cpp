@@ -50,12 +50,10 @@ Study load_study(const fs::path& file) {
   if (s.jobs < 1) r.fail("study.jobs", "expected at least 1");
   s.threads = static_cast<int>(r.one_whole("study.threads"));
   if (s.threads < 0) r.fail("study.threads", "expected 0 (all cores) or a positive count");
-  s.device = r.single("study.device");
-  if (s.device != "cpu" && s.device != "cuda" && s.device != "auto")
-    r.fail("study.device", "expected cpu, cuda or auto, got '" + s.device + "'");
-  s.executor = r.single("study.executor");
-  if (s.executor != "local" && s.executor != "slurm")
-    r.fail("study.executor", "expected local or slurm, got '" + s.executor + "'");
+  s.device =
+      r.located("study.device", [&] { return parse_enum<DeviceChoice>(r.single("study.device")); });
+  s.executor = r.located("study.executor",
+                         [&] { return parse_enum<ExecutorKind>(r.single("study.executor")); });
   s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
 
   // One value, which may be a path with spaces: the whole text, not the first word.
@@ -178,7 +176,7 @@ std::string to_ini(const Study& s) {
   const TrainOptions& st = s.student_train;
   o << "# " << s.file.string() << ", as resolved by kdpipe\n"
     << "[study]\nname = " << s.name << "\njobs = " << s.jobs << "\nthreads = " << s.threads
-    << "\ndevice = " << s.device << "\nexecutor = " << s.executor
+    << "\ndevice = " << to_string(s.device) << "\nexecutor = " << to_string(s.executor)
     << "\nsbatch = " << join_any(s.sbatch) << "\n\n"
     << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
     << "\nval-size = " << s.data.val_size() << "\nimage-size = " << image_size_text(s.data.format())

@@ -10,6 +10,7 @@
 
 #include "lib/data/datasets.h"
 #include "lib/train/trainer.h"
+#include "pipelines/study/study_enums.h"
 
 namespace kd {
 
@@ -55,8 +56,8 @@ struct Study {
 
   int jobs = 1;
   int threads = 0;
-  std::string device = "cpu";       ///< cpu, cuda or auto: where every stage runs
-  std::string executor = "local";   ///< local (child processes here) or slurm (batch jobs)
+  DeviceChoice device = DeviceChoice::cpu;  ///< where every stage runs
+  ExecutorKind executor = ExecutorKind::local;
   std::vector<std::string> sbatch;  ///< extra sbatch options of every job (slurm executor)
 };
 

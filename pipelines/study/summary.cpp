@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "lib/core/files.h"
+#include "lib/core/json_reader.h"
 
 namespace kd {
 
@@ -41,15 +40,14 @@ std::string arg_after(const Stage& s, const std::string& flag) {
 std::string summarize(const std::vector<Stage>& stages, const fs::path& run_dir) {
   std::map<std::string, Spread> teachers, students;
   for (const Stage& s : stages) {
-    if (s.kind == "cache") continue;
+    if (s.kind == StageKind::cache) continue;
     const fs::path metrics = run_dir / s.output;
     if (!fs::exists(metrics)) continue;
-    const auto m = nlohmann::json::parse(read_text(metrics));
-    const double acc = m["test"]["accuracy"].get<double>();
-    if (s.kind == "teach") {
+    const double acc = JsonDocument(metrics)["test"]["accuracy"].number_in(0, 1);
+    if (s.kind == StageKind::teach) {
       teachers["teacher eps=" + arg_after(s, "--smoothing") + " " + arg_after(s, "--arch")]
           .values.push_back(acc);
-    } else if (s.kind == "baseline") {
+    } else if (s.kind == StageKind::baseline) {
       const std::string b = arg_after(s, "--baseline");
       students[arg_after(s, "--arch") + " alone, " +
                (b == "hard" ? std::string("hard labels")

@@ -40,7 +40,7 @@ TEST_F(StudyTest, ReadsEveryKeyAndResolvesDataRelativeToTheStudyFile) {
   EXPECT_EQ(s.student_archs, (std::vector<std::string>{"mlp:8"}));
   EXPECT_EQ(s.train_subset, 100);
   EXPECT_TRUE(s.baseline_smoothing.empty());
-  EXPECT_EQ(s.device, "cpu");                               // the default
+  EXPECT_EQ(s.device, DeviceChoice::cpu);                   // the default
   EXPECT_EQ(s.mi_classes, (std::array<int64_t, 2>{0, 1}));  // the default
   EXPECT_EQ(s.projection_classes, (std::array<int64_t, 3>{3, 1, 4}));
   EXPECT_EQ(s.projection_examples, 5);
@@ -119,7 +119,7 @@ TEST_F(StudyTest, StagesDependOnWhatTheyReadAndHashOnlyTheirInputs) {
   for (const Stage& s : stages) {
     for (const std::string& d : s.deps) EXPECT_TRUE(seen.count(d)) << s.id << " before " << d;
     seen.insert(s.id);
-    if (s.kind == "distill") {
+    if (s.kind == StageKind::distill) {
       EXPECT_EQ(s.deps.size(), 1u);
     }
   }
