@@ -3,13 +3,15 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/number_text.h"
 #include "lib/core/runtime.h"
 
 namespace kd::cli {
 
 po::options_description data_options() {
+  const DataOptions defaults;  // one source of defaults: the options struct
   po::options_description d("Data");
-  d.add_options()("dataset", po::value<std::string>()->default_value("fashion-mnist"),
+  d.add_options()("dataset", po::value<std::string>()->default_value(defaults.name()),
                   "fashion-mnist, mnist, cifar10, cifar100, an image folder "
                   "(ROOT/train/<class>/*.png|jpg, ROOT/test/<class>/...) or an h5 array file")(
       "data-dir", po::value<std::string>()->default_value(""),
@@ -18,7 +20,7 @@ po::options_description data_options() {
       "convert every image to HxW pixels (default: as stored)")(
       "channels", po::value<int64_t>()->default_value(0),
       "convert every image to 1 (grey) or 3 (RGB) channels (0: as stored)")(
-      "val-size", po::value<int64_t>()->default_value(5000),
+      "val-size", po::value<int64_t>()->default_value(defaults.val_size()),
       "training examples held out for validation (model selection, temperature scaling)");
   return d;
 }
@@ -33,19 +35,23 @@ DataOptions data_options_from(const po::variables_map& vm) {
 }
 
 po::options_description train_options(int64_t default_epochs, bool with_augment) {
+  const TrainOptions t;  // one source of defaults: the options struct
   po::options_description d("Training");
   d.add_options()("epochs", po::value<int64_t>()->default_value(default_epochs),
                   "passes over the training set")(
-      "batch-size", po::value<int64_t>()->default_value(128), "examples per SGD step")(
-      "lr", po::value<double>()->default_value(0.1, "0.1"), "peak learning rate")(
-      "momentum", po::value<double>()->default_value(0.9, "0.9"),
+      "batch-size", po::value<int64_t>()->default_value(t.batch_size()), "examples per SGD step")(
+      "lr", po::value<double>()->default_value(t.lr(), exact_text(t.lr())), "peak learning rate")(
+      "momentum", po::value<double>()->default_value(t.momentum(), exact_text(t.momentum())),
       "Nesterov momentum (0: plain SGD)")(
-      "weight-decay", po::value<double>()->default_value(5e-4, "5e-4"), "L2 weight decay")(
-      "schedule", po::value<std::string>()->default_value("cosine"),
-      "learning-rate schedule: constant, cosine, one-cycle or step")(
-      "seed", po::value<uint64_t>()->default_value(0), "seeds weights, shuffling and augmentation");
+      "weight-decay",
+      po::value<double>()->default_value(t.weight_decay(), exact_text(t.weight_decay())),
+      "L2 weight decay")("schedule",
+                         po::value<std::string>()->default_value(to_string(t.schedule())),
+                         "learning-rate schedule: constant, cosine, one-cycle or step")(
+      "seed", po::value<uint64_t>()->default_value(t.seed()),
+      "seeds weights, shuffling and augmentation");
   if (with_augment) {
-    d.add_options()("augment", po::value<std::string>()->default_value("none"),
+    d.add_options()("augment", po::value<std::string>()->default_value(to_string(t.augment())),
                     "none, shift (up to 2 pixels) or shift-flip (also mirror left-right)");
   }
   return d;

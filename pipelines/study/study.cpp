@@ -24,27 +24,11 @@ using study_file::key_lines;
 using study_file::keys;
 using study_file::Reader;
 
-Study load_study(const fs::path& file) {
-  check<ConfigError>(fs::is_regular_file(file), file.string(), ": no such study file");
-  po::options_description desc;
-  for (const auto& [key, def] : keys()) {
-    desc.add_options()(key.c_str(), po::value<std::string>()->default_value(def));
-  }
-  po::variables_map vm;
-  std::ifstream in(file);
-  try {
-    po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
-    po::notify(vm);
-  } catch (const po::unknown_option& e) {
-    const std::string key = e.get_option_name();
-    Reader(file, {}, key_lines(file)).fail(key, "unknown key");
-  } catch (const po::error& e) {
-    throw ConfigError(file.string() + ": " + e.what());
-  }
-  const Reader r(file, vm, key_lines(file));
+namespace {
 
-  Study s;
-  s.file = fs::absolute(file);
+// Each section of the file into its part of `s`, checked as it is read.
+
+void read_study_section(const Reader& r, Study& s) {
   s.name = r.single("study.name");
   s.jobs = static_cast<int>(r.one_whole("study.jobs"));
   if (s.jobs < 1) r.fail("study.jobs", "expected at least 1");
@@ -55,7 +39,10 @@ Study load_study(const fs::path& file) {
   s.executor = r.located("study.executor",
                          [&] { return parse_enum<ExecutorKind>(r.single("study.executor")); });
   s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
+}
 
+// Returns the dataset's class count, which the teacher and report sections check indices against.
+int64_t read_data_section(const Reader& r, Study& s) {
   // One value, which may be a path with spaces: the whole text, not the first word.
   std::string dataset = r.text("data.dataset");
   if (dataset.empty()) r.fail("data.dataset", "a dataset is required");
@@ -73,9 +60,10 @@ Study load_study(const fs::path& file) {
   s.data =
       DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size")).format(format);
   if (s.data.val_size() < 0) r.fail("data.val-size", "expected a count >= 0");
-  const int64_t classes =
-      r.located("data.dataset", [&] { return describe_dataset(s.data); }).classes;
+  return r.located("data.dataset", [&] { return describe_dataset(s.data); }).classes;
+}
 
+void read_teacher_section(const Reader& r, Study& s, int64_t classes) {
   s.teacher_arch = r.single("teacher.arch");
   r.located("teacher.arch", [&] { return parse_model_spec(s.teacher_arch); });
   for (const std::string& w : r.words("teacher.torchscript", /*allow_empty=*/true)) {
@@ -116,7 +104,9 @@ Study load_study(const fs::path& file) {
   if (s.mi_examples < 1) r.fail("teacher.mi-examples", "expected a positive count");
   s.mi_views = r.one_whole("teacher.mi-views");
   if (s.mi_views < 2) r.fail("teacher.mi-views", "expected at least 2 views");
+}
 
+void read_cache_section(const Reader& r, Study& s) {
   s.views = r.one_whole("cache.views");
   if (s.views < 1) r.fail("cache.views", "expected at least 1 (view 0 is the image itself)");
   s.temperatures = r.numbers("cache.temperatures");
@@ -133,16 +123,18 @@ Study load_study(const fs::path& file) {
   s.half = r.flag("cache.half");
   s.compress = static_cast<int>(r.one_whole("cache.compress"));
   if (s.compress < 0 || s.compress > 9) r.fail("cache.compress", "expected a gzip level 0-9");
+  for (double t : s.temperatures) {
+    if (!(t > 0)) r.fail("cache.temperatures", "expected positive temperatures, got " + join({t}));
+  }
+}
 
+void read_student_section(const Reader& r, Study& s) {
   s.student_archs = r.words("student.arch");
   for (const auto& a : s.student_archs)
     r.located("student.arch", [&] { return parse_model_spec(a); });
   s.student_temperatures = r.numbers("student.temperature");
   for (double t : s.student_temperatures) {
     if (!(t > 0)) r.fail("student.temperature", "expected positive temperatures, got " + join({t}));
-  }
-  for (double t : s.temperatures) {
-    if (!(t > 0)) r.fail("cache.temperatures", "expected positive temperatures, got " + join({t}));
   }
   s.alphas = r.numbers("student.alpha");
   for (double a : s.alphas) {
@@ -156,58 +148,69 @@ Study load_study(const fs::path& file) {
   s.train_subset = r.one_whole("student.train-subset");
   if (s.train_subset < 0) r.fail("student.train-subset", "expected 0 (all) or a positive count");
   s.student_train = r.train("student");
+}
 
+void read_baseline_section(const Reader& r, Study& s) {
   s.baseline_hard = r.flag("baseline.hard");
   s.baseline_smoothing = r.numbers("baseline.smoothing", /*allow_empty=*/true);
   for (double e : s.baseline_smoothing) {
     if (!(e > 0 && e < 1))
       r.fail("baseline.smoothing", "expected values in (0, 1), got " + join({e}));
   }
+}
 
+void read_report_section(const Reader& r, Study& s, int64_t classes) {
   s.projection_classes = r.classes<3>("report.projection-classes", classes);
   s.projection_examples = r.one_whole("report.projection-examples");
   if (s.projection_examples < 1) r.fail("report.projection-examples", "expected a positive count");
+}
+
+}  // namespace
+
+Study load_study(const fs::path& file) {
+  check<ConfigError>(fs::is_regular_file(file), file.string(), ": no such study file");
+  po::options_description desc;
+  for (const study_file::StudyKey& key : keys()) {
+    desc.add_options()(key.name.c_str(),
+                       po::value<std::string>()->default_value(key.default_value));
+  }
+  po::variables_map vm;
+  std::ifstream in(file);
+  try {
+    po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    const std::string key = e.get_option_name();
+    Reader(file, {}, key_lines(file)).fail(key, "unknown key");
+  } catch (const po::error& e) {
+    throw ConfigError(file.string() + ": " + e.what());
+  }
+  const Reader r(file, vm, key_lines(file));
+
+  Study s;
+  s.file = fs::absolute(file);
+  read_study_section(r, s);
+  const int64_t classes = read_data_section(r, s);
+  read_teacher_section(r, s, classes);
+  read_cache_section(r, s);
+  read_student_section(r, s);
+  read_baseline_section(r, s);
+  read_report_section(r, s, classes);
   return s;
 }
 
 std::string to_ini(const Study& s) {
   std::ostringstream o;
-  const TrainOptions& t = s.teacher_train;
-  const TrainOptions& st = s.student_train;
-  o << "# " << s.file.string() << ", as resolved by kdpipe\n"
-    << "[study]\nname = " << s.name << "\njobs = " << s.jobs << "\nthreads = " << s.threads
-    << "\ndevice = " << to_string(s.device) << "\nexecutor = " << to_string(s.executor)
-    << "\nsbatch = " << join_any(s.sbatch) << "\n\n"
-    << "[data]\ndataset = " << s.data.name() << "\ndata-dir = " << s.data.data_dir().string()
-    << "\nval-size = " << s.data.val_size() << "\nimage-size = " << image_size_text(s.data.format())
-    << "\nchannels = " << s.data.format().channels << "\n\n"
-    << "[teacher]\narch = " << s.teacher_arch << "\nsmoothing = " << join(s.teacher_smoothing)
-    << "\nseeds = " << join_any(s.teacher_seeds) << "\nepochs = " << t.epochs()
-    << "\nbatch-size = " << t.batch_size() << "\nlr = " << exact_text(t.lr())
-    << "\nmomentum = " << exact_text(t.momentum())
-    << "\nweight-decay = " << exact_text(t.weight_decay())
-    << "\nschedule = " << to_string(t.schedule()) << "\naugment = " << to_string(t.augment())
-    << "\ntorchscript = " << join_paths(s.torchscript)
-    << "\ntorchscript-smoothing = " << join(s.torchscript_smoothing)
-    << "\ntorchscript-input = " << s.torchscript_input
-    << "\nmi-classes = " << join_any(std::vector<int64_t>(s.mi_classes.begin(), s.mi_classes.end()))
-    << "\nmi-examples = " << s.mi_examples << "\nmi-views = " << s.mi_views << "\n\n"
-    << "[cache]\nviews = " << s.views << "\ntemperatures = " << join(s.temperatures)
-    << "\naugment = " << to_string(s.cache_augment) << "\nseed = " << s.cache_seed
-    << "\nhalf = " << (s.half ? "true" : "false") << "\ncompress = " << s.compress << "\n\n"
-    << "[student]\narch = " << join_any(s.student_archs)
-    << "\ntemperature = " << join(s.student_temperatures) << "\nalpha = " << join(s.alphas)
-    << "\nstudent-temperature = " << exact_text(s.student_temperature)
-    << "\nseeds = " << join_any(s.student_seeds) << "\ntrain-subset = " << s.train_subset
-    << "\nepochs = " << st.epochs() << "\nbatch-size = " << st.batch_size()
-    << "\nlr = " << exact_text(st.lr()) << "\nmomentum = " << exact_text(st.momentum())
-    << "\nweight-decay = " << exact_text(st.weight_decay())
-    << "\nschedule = " << to_string(st.schedule()) << "\n\n"
-    << "[baseline]\nhard = " << (s.baseline_hard ? "true" : "false")
-    << "\nsmoothing = " << join(s.baseline_smoothing) << "\n\n"
-    << "[report]\nprojection-classes = "
-    << join_any(std::vector<int64_t>(s.projection_classes.begin(), s.projection_classes.end()))
-    << "\nprojection-examples = " << s.projection_examples << "\n";
+  o << "# " << s.file.string() << ", as resolved by kdpipe\n";
+  std::string section;
+  for (const study_file::StudyKey& key : keys()) {
+    const auto dot = key.name.find('.');
+    if (key.name.substr(0, dot) != section) {
+      o << (section.empty() ? "" : "\n") << "[" << key.name.substr(0, dot) << "]\n";
+      section = key.name.substr(0, dot);
+    }
+    o << key.name.substr(dot + 1) << " = " << key.write(s) << "\n";
+  }
   return o.str();
 }
 

@@ -13,14 +13,24 @@
 #include "lib/core/error.h"
 #include "lib/core/number_text.h"
 #include "lib/train/trainer.h"
+#include "pipelines/study/study.h"
 
 namespace kd::study_file {
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
-/// Every key a study file may hold, with its default ("" where the key is required).
-const std::vector<std::pair<std::string, std::string>>& keys();
+/// A key a study file may hold: "section.key", its default ("" where the key is required), and
+/// how a resolved study writes its value (the study.ini of a run directory, which reads back as
+/// the same study).
+struct StudyKey {
+  std::string name;
+  std::string default_value;
+  std::string (*write)(const Study&);
+};
+
+/// Every key, section by section, in the order study.ini lists them (study_keys.cpp).
+const std::vector<StudyKey>& keys();
 
 /// Where each key was set, for messages: "section.key" → line number.
 std::map<std::string, int> key_lines(const fs::path& file);
