@@ -110,7 +110,9 @@ Timings time_model(const kd::Classifier& model, const std::filesystem::path& tea
     }
   });
   model->to(torch::kCPU);
-  // The TBB engine alone, results dropped.
+  // The TBB engine alone, results dropped: its workers fill the cores, each with
+  // single-threaded LibTorch ops on CPU (as kdpipe cache sets them).
+  torch::set_num_threads(setting.device.is_cuda() ? kd::available_cores() : 1);
   t.engine = best_of(reps, [&] {
     kd::run_inference(
         teacher, data.train, data.info,

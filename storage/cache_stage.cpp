@@ -32,6 +32,7 @@ void CacheOptions::validate() const {
   check<ConfigError>(compress() >= 0 && compress() <= 9,
                      "--compress: expected a gzip level 0-9, got ", compress());
   check<ConfigError>(!out().empty(), "--out: a cache file to write is required");
+  check_device(device());
   describe_dataset(data());
 }
 

@@ -1,8 +1,7 @@
 #include "storage/inference_engine.h"
 
-#include <ATen/Context.h>
 #include <tbb/enumerable_thread_specific.h>
-#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
 #include <tbb/parallel_pipeline.h>
 
 #include <optional>
@@ -33,34 +32,6 @@ struct Worker {
 #endif
 };
 
-// LibTorch's intra-op threads are process-wide: one per worker while the pipeline runs.
-class ThreadsGuard {
- public:
-  explicit ThreadsGuard(int threads) : saved_(torch::get_num_threads()) {
-    torch::set_num_threads(threads);
-  }
-  ~ThreadsGuard() { torch::set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
-
-// cuDNN convolutions use TF32 (a 10-bit mantissa) by default on Ampere and later GPUs. A cache
-// stores the model's float32 logits, so TF32 is off while the engine runs on CUDA.
-class Float32ConvolutionGuard {
- public:
-  explicit Float32ConvolutionGuard(bool active)
-      : active_(active), saved_(at::globalContext().allowTF32CuDNN()) {
-    if (active_) at::globalContext().setAllowTF32CuDNN(false);
-  }
-  ~Float32ConvolutionGuard() {
-    if (active_) at::globalContext().setAllowTF32CuDNN(saved_);
-  }
-
- private:
-  bool active_, saved_;
-};
-
 }  // namespace
 
 int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const DatasetInfo& info,
@@ -70,11 +41,8 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
   const int64_t n = set.size();
   const int64_t chunks = (n + options.chunk() - 1) / options.chunk();
   const torch::Device device = options.device();
+  check_device(device);
 
-  ThreadsGuard threads(cuda ? torch::get_num_threads() : 1);
-  Float32ConvolutionGuard float32(cuda);
-  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
-                                  static_cast<std::size_t>(workers));
   tbb::enumerable_thread_specific<Worker> pool([&] {
     Worker w;
     w.forward = teacher.replica(device);
@@ -87,6 +55,9 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
 
   int64_t next = options.first_chunk();
   int64_t images = 0;
+  // The workers of this call only: an arena of its own leaves the process's TBB settings alone.
+  tbb::task_arena arena(workers);
+  arena.execute([&] {
   tbb::parallel_pipeline(
       static_cast<std::size_t>(2 * workers),
       tbb::make_filter<void, std::shared_ptr<Token>>(
@@ -130,6 +101,7 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
                 images += t->logits.size(0) * t->logits.size(1);
                 sink(t->chunk, t->logits);
               }));
+  });
   return images;
 }
 

@@ -1,7 +1,11 @@
 // The TBB pipeline that runs a teacher over a dataset, V views at a time:
 //   serial in-order reader (example chunks) → parallel inference (a teacher replica per worker;
-//   on CPU each worker runs single-threaded LibTorch ops; on CUDA each worker owns a stream and
-//   pinned host buffers) → serial in-order sink (the HDF5 writer, or nothing when measuring).
+//   on CUDA each worker owns a stream and pinned host buffers) → serial in-order sink (the HDF5
+//   writer, or nothing when measuring).
+// The engine changes no process-wide setting: its workers run in a TBB arena of their own. The
+// caller owns LibTorch's settings: on CPU, set its intra-op threads to 1 so that the workers
+// fill the cores without oversubscribing them, and keep TF32 off (use_exact_float32) for logits
+// that are the model's float32 ones; `kdpipe cache` does both.
 #pragma once
 
 #include <torch/torch.h>
@@ -32,7 +36,8 @@ struct InferenceOptions {
 using ChunkSink = std::function<void(int64_t k, const torch::Tensor& logits)>;
 
 /// Runs `teacher` over every example of `set` (normalised as `info` says) and hands each chunk
-/// to `sink`. Returns the number of images (examples × views) run.
+/// to `sink`. Returns the number of images (examples × views) run. ConfigError before any work
+/// when the device is not usable by this build (see check_device).
 int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const DatasetInfo& info,
                       const InferenceOptions& options, const ChunkSink& sink);
 

@@ -55,13 +55,15 @@ int cache_command(const std::vector<std::string>& args) {
       .half(vm["half"].as<bool>())
       .compress(vm["compress"].as<int>())
       .chunk(vm["chunk"].as<int64_t>())
-      .workers(vm["threads"].as<int>())
+      .workers(thread_count(vm["threads"].as<int>()))
       .device(resolve_device(vm["device"].as<std::string>()))
       .out(vm["out"].as<std::string>());
   if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_CHUNKS")) {
     options.kill_after_chunks(std::atoll(fault));
   }
   options.validate();
+  // The engine's workers fill the cores; on CPU each runs single-threaded LibTorch ops.
+  configure_threads(options.device().is_cuda() ? options.workers() : 1);
   const CacheSummary s = build_cache(
       options, [](const std::string& line) { std::cerr << "kdpipe cache: " << line << "\n"; });
   std::cout << "cache written to " << options.out().string() << ": " << s.images

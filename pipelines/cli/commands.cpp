@@ -43,7 +43,9 @@ std::string first_line(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Process-wide choices belong here, at the edge, not inside the library calls.
   enable_array_files();
+  use_exact_float32();
   const std::vector<std::string> all(argv + 1, argv + argc);
   if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
     usage(std::cout);

@@ -113,6 +113,7 @@ int run_command(const std::vector<std::string>& args) {
   check<ConfigError>(options.jobs >= 1, "--jobs: expected at least 1, got ", options.jobs);
   check<ConfigError>(options.threads >= 0, "--threads: expected 0 (all) or a positive count, got ",
                      options.threads);
+  if (executor == ExecutorKind::local) thread_count(options.threads);  // CPUs of this machine
   check<ConfigError>(executor == ExecutorKind::local || !vm.count("only"),
                      "--only runs one stage here: use it with --executor local");
   if (executor == ExecutorKind::local) {
