@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 #include "lib/data/datasets.h"
 #include "lib/models/zoo.h"
@@ -191,7 +192,8 @@ int run(int argc, char** argv) {
     torch::manual_seed(0);
     const kd::Classifier model = kd::make_model(spec, {1, 28, 28}, 10);
     const fs::path teacher_dir = tmp / std::to_string(std::hash<std::string>{}(spec));
-    kd::save_model(model, kd::model_meta(spec, kd::dataset_info("fashion-mnist")), teacher_dir / "model.pt");
+    kd::save_model(model, kd::model_meta(spec, kd::dataset_info("fashion-mnist")),
+                   teacher_dir / "model.pt");
     const double flops = linear_flops(model);
     nlohmann::json& row = out["models"][spec];
     row["linear_mflop_per_image"] = flops / 1e6;

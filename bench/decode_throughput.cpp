@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 #include "lib/data/datasets.h"
 #include "lib/data/idx.h"

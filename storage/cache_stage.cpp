@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/runtime.h"
 #include "storage/logit_cache.h"

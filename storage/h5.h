@@ -77,7 +77,6 @@ void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t
                 const std::vector<hsize_t>& count, void* data, const std::filesystem::path& file,
                 const std::string& what);
 
-
 // Attributes on an object (a file's root, or a dataset). Writing replaces an existing one.
 void set_attr(hid_t obj, const std::string& name, const std::string& value,
               const std::filesystem::path& file);

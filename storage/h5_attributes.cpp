@@ -120,14 +120,14 @@ std::vector<double> get_doubles(hid_t obj, const std::string& name, const fs::pa
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   std::vector<double> value(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
   if (!value.empty()) {
-    check<StorageError>(attr_class(attr, file) == H5T_FLOAT || attr_class(attr, file) == H5T_INTEGER,
-                        file.string(), ": attribute '", name, "' should be numbers");
+    check<StorageError>(
+        attr_class(attr, file) == H5T_FLOAT || attr_class(attr, file) == H5T_INTEGER, file.string(),
+        ": attribute '", name, "' should be numbers");
     require(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, value.data()), file,
             "reading attribute " + name);
   }
   return value;
 }
-
 
 void set_attr(hid_t obj, const std::string& name, const std::vector<std::string>& value,
               const fs::path& file) {

@@ -1,11 +1,12 @@
 #include "storage/inference_engine.h"
 
 #include <tbb/enumerable_thread_specific.h>
-#include <tbb/task_arena.h>
 #include <tbb/parallel_pipeline.h>
+#include <tbb/task_arena.h>
 
 #include <optional>
 
+#include "lib/core/compute.h"
 #include "lib/core/config.h"
 #include "lib/core/runtime.h"
 
@@ -58,49 +59,49 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
   // The workers of this call only: an arena of its own leaves the process's TBB settings alone.
   tbb::task_arena arena(workers);
   arena.execute([&] {
-  tbb::parallel_pipeline(
-      static_cast<std::size_t>(2 * workers),
-      tbb::make_filter<void, std::shared_ptr<Token>>(
-          tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> std::shared_ptr<Token> {
-            if (next >= chunks) {
-              fc.stop();
-              return nullptr;
-            }
-            auto t = std::make_shared<Token>();
-            t->chunk = next++;
-            const int64_t begin = t->chunk * options.chunk();
-            t->rows = torch::arange(begin, std::min(n, begin + options.chunk()), torch::kInt64);
-            return t;
-          }) &
-          tbb::make_filter<std::shared_ptr<Token>, std::shared_ptr<Token>>(
-              tbb::filter_mode::parallel,
-              [&](std::shared_ptr<Token> t) -> std::shared_ptr<Token> {
-                torch::NoGradGuard no_grad;
-                Worker& w = pool.local();
-                std::vector<torch::Tensor> views;
-                for (int64_t v = 0; v < options.views(); ++v) {
-                  torch::Tensor x =
-                      make_batch(set, info, t->rows, v == 0 ? Augment::none : options.augment(),
-                                 options.seed(), static_cast<std::uint64_t>(v));
-                  if (cuda) {
+    tbb::parallel_pipeline(
+        static_cast<std::size_t>(2 * workers),
+        tbb::make_filter<void, std::shared_ptr<Token>>(
+            tbb::filter_mode::serial_in_order,
+            [&](tbb::flow_control& fc) -> std::shared_ptr<Token> {
+              if (next >= chunks) {
+                fc.stop();
+                return nullptr;
+              }
+              auto t = std::make_shared<Token>();
+              t->chunk = next++;
+              const int64_t begin = t->chunk * options.chunk();
+              t->rows = torch::arange(begin, std::min(n, begin + options.chunk()), torch::kInt64);
+              return t;
+            }) &
+            tbb::make_filter<std::shared_ptr<Token>, std::shared_ptr<Token>>(
+                tbb::filter_mode::parallel,
+                [&](std::shared_ptr<Token> t) -> std::shared_ptr<Token> {
+                  torch::NoGradGuard no_grad;
+                  Worker& w = pool.local();
+                  std::vector<torch::Tensor> views;
+                  for (int64_t v = 0; v < options.views(); ++v) {
+                    torch::Tensor x =
+                        make_batch(set, info, t->rows, v == 0 ? Augment::none : options.augment(),
+                                   options.seed(), static_cast<std::uint64_t>(v));
+                    if (cuda) {
 #if KD_WITH_CUDA
-                    c10::cuda::CUDAStreamGuard guard(*w.stream);
-                    torch::Tensor z = w.forward(x.pin_memory().to(device, /*non_blocking=*/true));
-                    views.push_back(z.to(torch::kCPU, torch::kFloat32));
+                      c10::cuda::CUDAStreamGuard guard(*w.stream);
+                      torch::Tensor z = w.forward(x.pin_memory().to(device, /*non_blocking=*/true));
+                      views.push_back(z.to(torch::kCPU, torch::kFloat32));
 #endif
-                  } else {
-                    views.push_back(w.forward(x).to(torch::kFloat32));
+                    } else {
+                      views.push_back(w.forward(x).to(torch::kFloat32));
+                    }
                   }
-                }
-                t->logits = torch::stack(views);
-                return t;
-              }) &
-          tbb::make_filter<std::shared_ptr<Token>, void>(
-              tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Token> t) {
-                images += t->logits.size(0) * t->logits.size(1);
-                sink(t->chunk, t->logits);
-              }));
+                  t->logits = torch::stack(views);
+                  return t;
+                }) &
+            tbb::make_filter<std::shared_ptr<Token>, void>(
+                tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Token> t) {
+                  images += t->logits.size(0) * t->logits.size(1);
+                  sink(t->chunk, t->logits);
+                }));
   });
   return images;
 }

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 #include "storage/array_file.h"
 

@@ -4,6 +4,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/number_text.h"
+#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 
 namespace kd::cli {

@@ -6,6 +6,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"

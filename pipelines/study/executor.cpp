@@ -4,8 +4,6 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <tbb/flow_graph.h>
-#include <tbb/task_arena.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/core/child_process.h"
+#include "lib/core/dependency_runner.h"
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
@@ -111,11 +110,15 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
                       {"ran", outcomes[i].ran},
                       {"seconds", outcomes[i].seconds}});
     }
-    write_text_atomically(run_dir / "manifest.json", nlohmann::json({{"kdpipe_version", version()},
-                                                                     {"updated", utc_timestamp()},
-                                                                     {"stages", list}})
-                                                             .dump(2) +
-                                                         "\n");
+    const nlohmann::json manifest = {
+        {"kdpipe_version", version()}, {"updated", utc_timestamp()}, {"stages", list}};
+    // A manifest that cannot be written (a full disk) must not stop the stages' bookkeeping: the
+    // stages' own records stay authoritative, and the next successful write catches up.
+    try {
+      write_text_atomically(run_dir / "manifest.json", manifest.dump(2) + "\n");
+    } catch (const Error& e) {
+      log(std::string("warning: ") + e.what());
+    }
   };
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -221,24 +224,11 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     if (++ran == options.kill_after_stages) std::raise(SIGKILL);
   };
 
-  tbb::task_arena arena(options.jobs);
-  arena.execute([&] {
-    tbb::flow::graph graph;
-    std::vector<std::unique_ptr<tbb::flow::continue_node<tbb::flow::continue_msg>>> nodes;
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-      nodes.push_back(std::make_unique<tbb::flow::continue_node<tbb::flow::continue_msg>>(
-          graph, [&, i](const tbb::flow::continue_msg&) { run_stage(i); }));
-    }
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-      for (const std::string& d : stages[i].deps) {
-        tbb::flow::make_edge(*nodes[index.at(d)], *nodes[i]);
-      }
-    }
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-      if (stages[i].deps.empty()) nodes[i]->try_put(tbb::flow::continue_msg());
-    }
-    graph.wait_for_all();
-  });
+  std::vector<std::vector<std::size_t>> deps(stages.size());
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    for (const std::string& d : stages[i].deps) deps[i].push_back(index.at(d));
+  }
+  run_in_dependency_order(deps, options.jobs, run_stage);
   return outcomes;
 }
 

@@ -1,5 +1,5 @@
 // Runs a study's stages in dependency order: each stage a `kdpipe` child process in its own
-// folder, independent stages concurrently on a TBB flow graph, skipping what is already done.
+// folder, independent stages concurrently (at most --jobs at once), skipping what is already done.
 #pragma once
 
 #include <filesystem>
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "pipelines/study/stages.h"
+#include "pipelines/study/stage.h"
 
 namespace kd {
 

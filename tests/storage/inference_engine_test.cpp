@@ -1,10 +1,12 @@
+#include "storage/inference_engine.h"
+
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <tbb/global_control.h>
 
+#include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/runtime.h"
-#include "storage/inference_engine.h"
 #include "tests/storage/cache_fixture.h"
 
 namespace kd {
@@ -30,7 +32,7 @@ TEST_F(CacheTest, EngineChangesNoProcessWideSetting) {
             tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
       });
   EXPECT_EQ(images, 2 * data_.train.size());
-  ASSERT_EQ(seen.size(), 4u);  // 250 examples in chunks of 64
+  ASSERT_EQ(seen.size(), 4u);                            // 250 examples in chunks of 64
   for (const auto& [threads, tbb_parallelism] : seen) {  // while it runs, too
     EXPECT_EQ(threads, 2);
     EXPECT_EQ(tbb_parallelism, parallelism);

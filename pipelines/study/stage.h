@@ -1,0 +1,29 @@
+// One stage of a study: a `kdpipe` command run in its own folder of the run directory. Plain data,
+// without LibTorch, so the executor builds (and is tested under ThreadSanitizer) on its own.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pipelines/study/study_enums.h"
+
+namespace kd {
+
+struct Stage {
+  std::string id;  ///< e.g. "teach/eps0.1-seed0"; also its folder in the run directory
+  StageKind kind = StageKind::teach;
+  std::vector<std::string> deps;  ///< ids of the stages whose outputs it reads
+  /// The kdpipe command and options, paths relative to the run directory (where it runs);
+  /// --out, --threads and --device are added when it runs.
+  std::vector<std::string> args;
+  std::string out;     ///< its --out, relative to the run directory
+  std::string output;  ///< the file whose presence means it finished, relative to the run directory
+  /// Files outside the run directory it reads (a TorchScript teacher): their content is hashed.
+  std::vector<std::filesystem::path> input_files;
+  /// Hash of kind, args, input files and the deps' input hashes: what the stage computes from.
+  /// Unchanged hash, finished stage: nothing to do.
+  std::string input_hash;
+};
+
+}  // namespace kd
