@@ -17,7 +17,6 @@ class Hasher {
   Hasher& update_value(const T& value) {
     return update(&value, sizeof(T));
   }
-  std::uint64_t digest() const { return state_; }
   /// The digest as 16 lower-case hex digits.
   std::string hex() const;
 

@@ -4,7 +4,10 @@
 // ThreadSanitizer (ctest label `tsan`, configured with -DKD_TSAN=ON).
 #include "pipelines/study/executor.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -162,6 +165,44 @@ TEST_F(ExecutorTest, AFailedStageBlocksItsDependantsAndTheManifestEndsComplete) 
   // The failed stage's record says so, in the manifest's words.
   std::ifstream record(dir_ / "cache/t1/stage.json");
   EXPECT_EQ(nlohmann::json::parse(record)["state"], "failed");
+}
+
+// A stage whose folder cannot be made (a file stands in its place) fails; what reads it is
+// blocked; the rest runs, and the manifest ends with every stage in a final state.
+TEST_F(ExecutorTest, AStageThatCannotStartFailsAndBlocksItsDependants) {
+  fs::create_directories(dir_ / "teach");
+  std::ofstream(dir_ / "teach" / "t0") << "in the way";
+  std::map<std::string, StageState> state;
+  for (const StageOutcome& o : run(fan_out(), 4)) state[o.id] = o.state;
+  EXPECT_EQ(state["teach/t0"], StageState::failed);
+  EXPECT_EQ(state["cache/t0"], StageState::blocked);
+  EXPECT_EQ(state["distill/t0/s1"], StageState::blocked);
+  EXPECT_EQ(state["teach/t1"], StageState::done);
+  EXPECT_NE(log_.find("FAILED teach/t0"), std::string::npos) << log_;
+  const nlohmann::json m = manifest();
+  for (const auto& s : m["stages"]) EXPECT_NE(s["state"], "running") << s["id"];
+}
+
+// As a concurrent `kdpipe run` or cluster job does while it runs teach/t0: the stage is left
+// alone (its record untouched), and runs once that process is gone.
+TEST_F(ExecutorTest, AStageAnotherProcessIsRunningIsLeftAlone) {
+  const fs::path lock_path = dir_ / "teach" / "t0" / "stage.lock";
+  fs::create_directories(lock_path.parent_path());
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  std::map<std::string, StageOutcome> busy;
+  for (const StageOutcome& o : run(fan_out(), 4)) busy[o.id] = o;
+  EXPECT_EQ(busy["teach/t0"].state, StageState::failed);
+  EXPECT_NE(busy["teach/t0"].reason.find("another kdpipe process is running it now"),
+            std::string::npos)
+      << busy["teach/t0"].reason;
+  EXPECT_EQ(busy["cache/t0"].state, StageState::blocked);
+  EXPECT_FALSE(fs::exists(dir_ / "teach" / "t0" / "stage.json"));
+  ::close(fd);  // that process ends
+  int ran = 0;
+  for (const StageOutcome& o : run(fan_out(), 4)) ran += o.ran;
+  EXPECT_EQ(ran, 5);  // teach/t0, its cache and its three students
 }
 
 TEST_F(ExecutorTest, ADryRunListsWhatWouldRunAndRunsNothing) {
