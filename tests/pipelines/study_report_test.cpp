@@ -29,6 +29,7 @@ using testing::kTinyStudy;
 using testing::StudyTest;
 
 TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   const testing::ProcessResult r = run();
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("verdict:"), std::string::npos) << r.output;
@@ -147,6 +148,7 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
 // Without a validation split no teacher fits a temperature: the report says so instead of reading
 // a missing field.
 TEST_F(StudyTest, ReportsAStudyWithoutValidationSplit) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   write(edited("val-size = 50", "val-size = 0"));
   const testing::ProcessResult r = run();
   ASSERT_EQ(r.status, 0) << r.output;

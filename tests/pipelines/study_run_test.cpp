@@ -29,6 +29,7 @@ using testing::StudyTest;
 // The end-to-end smoke study (ctest -R Smoke): real stages, real report. The executor's own
 // behaviour is tested against a stand-in binary in executor_test.cpp.
 TEST_F(StudyTest, SmokeEndToEndRunsSkipsAndRerunsOnlyWhatChanged) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   const testing::ProcessResult first = run();
   ASSERT_EQ(first.status, 0) << first.output;
   EXPECT_NE(first.output.find("9 ran, 0 skipped"), std::string::npos) << first.output;
@@ -72,6 +73,7 @@ echo "$n;cluster"
 )";
 
 TEST_F(StudyTest, SlurmExecutorWritesJobsThatRunTheStudy) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   const fs::path bin = dir_ / "bin", log = dir_ / "sbatch.log";
   write_text_atomically(bin / "sbatch", kFakeSbatch);
   fs::permissions(bin / "sbatch", fs::perms::owner_exec, fs::perm_options::add);
@@ -119,6 +121,7 @@ TEST_F(StudyTest, SlurmExecutorWritesJobsThatRunTheStudy) {
 }
 
 TEST_F(StudyTest, OnlyRunsOneStageOnceItsDependenciesAreDone) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   const testing::ProcessResult early = run("--only cache/eps0-seed0");
   EXPECT_EQ(early.status, 1) << early.output;
   EXPECT_NE(early.output.find("--only cache/eps0-seed0: it reads teach/eps0-seed0, which is not "
@@ -138,6 +141,7 @@ TEST_F(StudyTest, OnlyRunsOneStageOnceItsDependenciesAreDone) {
 // Numbers reach the stage's process, its input hash and the resolved study exactly: 0.12345678
 // printed with 6 digits would be 0.123457.
 TEST_F(StudyTest, NumbersSurviveStudyToStageToChildExactly) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   std::string text = edited("smoothing = 0 0.1", "smoothing = 0.123456789");
   text.replace(text.find("epochs = 1"), 10,
                "epochs = 1\nlr = 0.12345678\nweight-decay = 0.000123456789");
@@ -169,6 +173,7 @@ void save_linear_teacher(const fs::path& file, double scale) {
 }
 
 TEST_F(StudyTest, TorchScriptTeachersAreEvaluatedCachedAndDistilled) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   save_linear_teacher(dir_ / "ext.pt", 0.05);
   const std::string with_ext = edited(
       "smoothing = 0 0.1",
@@ -210,6 +215,7 @@ TEST_F(StudyTest, TorchScriptTeachersAreEvaluatedCachedAndDistilled) {
 }
 
 TEST_F(StudyTest, ResumesAfterTheRunIsKilled) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   const testing::ProcessResult killed = run("--jobs 1", "KDPIPE_FAULT_KILL_AFTER_STAGES=3");
   EXPECT_EQ(killed.signal, SIGKILL) << killed.output;
   const testing::ProcessResult resumed = run("--jobs 1");

@@ -184,6 +184,7 @@ TEST_F(UserData, StudentsOfEveryFamilyLoadInPythonAndComeBackAsTeachers) {
 }
 
 TEST_F(UserData, StudyRunsOnAnImageFolder) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   write_study(dir_ / "study.ini", "images");
   const ProcessResult r =
       run("run " + (dir_ / "study.ini").string() + " --out " + (dir_ / "run").string());
@@ -203,6 +204,7 @@ TEST_F(UserData, StudyRunsOnAnImageFolder) {
 // Class names come from the user's folders and the run directory from the user's command line:
 // quotes, a command substitution and markup must reach the report as text and run nothing.
 TEST_F(UserData, HostileNamesReachTheReportAsText) {
+  KD_SKIP_WITHOUT_GNUPLOT();
   DatasetFiles files = testing::fashion_mnist_sample(400, 100);
   const std::vector<std::string> hostile = {"0 \"q\" $(touch PWNED)", "1 it's `touch PWNED`",
                                             "2 <script>alert(1)<", "3 \\n; system('touch PWNED')"};

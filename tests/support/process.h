@@ -1,8 +1,16 @@
 // Running programs from tests: the kdpipe binary (end-to-end tests) and helper scripts.
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+
+// The report draws its figures with gnuplot; without it, a test that runs a whole study (whose
+// last stage is the report) skips and says why.
+#define KD_SKIP_WITHOUT_GNUPLOT()                                                             \
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)                                \
+  GTEST_SKIP() << "gnuplot not found (apt-get install gnuplot-nox): a study's report cannot " \
+                  "be drawn"
 
 namespace kd::testing {
 
