@@ -1,8 +1,12 @@
 #include "storage/h5.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
 #include <mutex>
 
 #include "lib/core/error.h"
+#include "storage/h5_process.h"
 
 namespace kd::h5 {
 
@@ -35,11 +39,22 @@ herr_t innermost(unsigned n, const H5E_error2_t* err, void* out) {
   return 0;
 }
 
+// HDF5's innermost message reduced to its meaning: a failed system call's description holds a
+// time, a descriptor and buffer addresses around the one part a user needs, the system's reason.
+std::string meaning(const std::string& detail) {
+  const std::string key = "error message = '";
+  const auto at = detail.find(key);
+  if (at == std::string::npos) return detail.substr(0, detail.find('\n'));
+  const auto start = at + key.size();
+  return detail.substr(start, detail.find('\'', start) - start);
+}
+
 [[noreturn]] void fail(const fs::path& file, const std::string& what) {
   std::string detail;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &detail);
   H5Eclear2(H5E_DEFAULT);
-  throw StorageError(file.string() + ": " + what + (detail.empty() ? "" : " (" + detail + ")"));
+  throw StorageError(file.string() + ": " + what +
+                     (detail.empty() ? "" : " (" + meaning(detail) + ")"));
 }
 
 }  // namespace
@@ -196,3 +211,15 @@ void read_block(const Handle& dataset, hid_t mem_type, const std::vector<hsize_t
 }
 
 }  // namespace kd::h5
+
+namespace kd {
+
+void exit_now_if_hdf5_files_open(int status) {
+  if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) <= 0) return;
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  std::_Exit(status);
+}
+
+}  // namespace kd

@@ -1,7 +1,10 @@
 #include "lib/core/files.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -32,15 +35,30 @@ void write_atomically(const fs::path& path, const std::function<void(const fs::p
   }
 }
 
+void write_file(const fs::path& path, const char* data, std::size_t size, const fs::path& shown) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  check<StorageError>(fd >= 0, "writing ", shown.string(), ": ", std::strerror(errno));
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      throw StorageError("writing " + shown.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // Some file systems report a full disk only when the data is flushed or the file closed.
+  const bool synced = ::fsync(fd) == 0 || errno == EINVAL;
+  const int sync_err = errno;
+  check<StorageError>(::close(fd) == 0 && synced, "writing ", shown.string(), ": ",
+                      std::strerror(synced ? errno : sync_err));
+}
+
 void write_text_atomically(const fs::path& path, const std::string& text) {
-  write_atomically(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    check<StorageError>(static_cast<bool>(out), "writing ", path.string(), ": cannot open ",
-                        tmp.string());
-    out << text;
-    out.flush();
-    check<StorageError>(static_cast<bool>(out), "writing ", path.string(), ": write failed");
-  });
+  write_atomically(path,
+                   [&](const fs::path& tmp) { write_file(tmp, text.data(), text.size(), path); });
 }
 
 std::string read_text(const fs::path& path) {

@@ -17,7 +17,12 @@ std::filesystem::path temporary_path_for(const std::filesystem::path& path);
 void write_atomically(const std::filesystem::path& path,
                       const std::function<void(const std::filesystem::path&)>& write);
 
-/// Writes `text` to `path` atomically.
+/// Writes `size` bytes to `path` (created or truncated) and syncs them; StorageError naming
+/// `shown` and the system's reason ("No space left on device") when any step fails.
+void write_file(const std::filesystem::path& path, const char* data, std::size_t size,
+                const std::filesystem::path& shown);
+
+/// Writes `text` (any bytes) to `path` atomically.
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 
 /// Reads a whole file; StorageError naming the file if it cannot be read.

@@ -1,6 +1,7 @@
 #include "lib/models/export.h"
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
@@ -84,9 +85,9 @@ torch::jit::Module to_torchscript(const LoadedModel& model) {
 
 void export_torchscript(const LoadedModel& model, const fs::path& path) {
   const torch::jit::Module module = to_torchscript(model);
-  write_atomically(path, [&](const fs::path& tmp) {
-    module.save(tmp.string(), {{"kdpipe.json", export_description(model.meta)}});
-  });
+  std::ostringstream bytes;  // in memory first: see save_model
+  module.save(bytes, {{"kdpipe.json", export_description(model.meta)}});
+  write_text_atomically(path, bytes.str());
 }
 
 }  // namespace kd

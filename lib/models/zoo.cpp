@@ -92,7 +92,10 @@ ModelMeta model_meta(const std::string& spec, const DatasetInfo& info) {
 }
 
 void save_model(const Classifier& model, const ModelMeta& meta, const std::filesystem::path& path) {
-  write_atomically(path, [&](const std::filesystem::path& tmp) {
+  // Serialised in memory first: LibTorch's file writer fails in a destructor on a full disk, which
+  // ends the process; written here, a full disk is one StorageError.
+  std::ostringstream bytes;
+  {
     torch::serialize::OutputArchive archive;
     model->save(archive);
     archive.write("kdpipe.format", torch::IValue(std::string("kdpipe-model")));
@@ -104,8 +107,9 @@ void save_model(const Classifier& model, const ModelMeta& meta, const std::files
     archive.write("kdpipe.mean", torch::tensor(meta.mean, torch::kFloat32));
     archive.write("kdpipe.std", torch::tensor(meta.std, torch::kFloat32));
     archive.write("kdpipe.class_names", torch::IValue(c10::List<std::string>(meta.class_names)));
-    archive.save_to(tmp.string());
-  });
+    archive.save_to(bytes);
+  }
+  write_text_atomically(path, bytes.str());
 }
 
 LoadedModel load_model(const std::filesystem::path& path) {

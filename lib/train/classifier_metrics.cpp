@@ -60,9 +60,7 @@ void save_test_predictions(const std::filesystem::path& path, const TestPredicti
   d.insert(std::string("test_fingerprint"), p.test_fingerprint);
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(d));
   write_atomically(path, [&](const std::filesystem::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    check<StorageError>(out.good(), "writing ", tmp.string(), ": write failed");
+    write_file(tmp, bytes.data(), bytes.size(), path);
   });
 }
 

@@ -3,10 +3,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include "lib/core/error.h"
 #include "lib/core/compute.h"
+#include "lib/core/error.h"
 #include "lib/core/runtime.h"
 #include "storage/array_file.h"
+#include "storage/h5_process.h"
 
 namespace kd::cli {
 
@@ -59,21 +60,24 @@ int main(int argc, char** argv) {
   for (const Command& c : commands()) {
     if (c.name != all[0]) continue;
     const std::string prefix = "kdpipe " + c.name + ": error: ";
+    int status = 0;
     try {
       return c.run(std::vector<std::string>(all.begin() + 1, all.end()));
     } catch (const ConfigError& e) {
       std::cerr << prefix << e.what() << "\n";
-      return 2;
+      status = 2;
     } catch (const Error& e) {
       std::cerr << prefix << e.what() << "\n";
-      return 1;
+      status = 1;
     } catch (const c10::Error& e) {
       std::cerr << prefix << first_line(e.what()) << "\n";
-      return 1;
+      status = 1;
     } catch (const std::exception& e) {
       std::cerr << prefix << first_line(e.what()) << "\n";
-      return 1;
+      status = 1;
     }
+    exit_now_if_hdf5_files_open(status);
+    return status;
   }
   std::cerr << "kdpipe: error: unknown command '" << all[0] << "'\n";
   usage(std::cerr);
