@@ -43,6 +43,17 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// Whether the last bytes of the file at `path` hold `tail` (a PNG's IEND chunk, an SVG's closing
+// tag and its line breaks): a file gnuplot finished.
+bool ends_with(const fs::path& path, const std::string& tail) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec || size < tail.size()) return false;
+  const std::string text = read_text(path);
+  return text.find(tail, text.size() - std::min<std::size_t>(text.size(), tail.size() + 4)) !=
+         std::string::npos;
+}
+
 // One figure: data blocks (a title and rows each) written as a .tsv, a gnuplot script that
 // draws every block as one series, and the PNG and SVG it makes.
 struct Figure {
@@ -108,16 +119,40 @@ FigureFiles draw(const Figure& f, const fs::path& dir, const Palette& palette) {
          << palette.line_colour(f.blocks[b].first) << " title "
          << gnuplot_quoted(f.blocks[b].first);
   }
-  gp << "set terminal pngcairo noenhanced size 900,540\nset output '" << f.name << ".png'\n"
-     << plot.str() << "\nset terminal svg noenhanced size 900,540\nset output '" << f.name
-     << ".svg'\n"
-     << plot.str() << "\n";
-  write_text_atomically(dir / (f.name + ".gp"), gp.str());
+  // The script a user reruns writes the final names; the one run here writes temporary names,
+  // renamed only once gnuplot has written each file whole (it can exit 0 on a full disk).
+  const auto drawing = [&](const std::string& png, const std::string& svg) {
+    return gp.str() + "set terminal pngcairo noenhanced size 900,540\nset output '" + png + "'\n" +
+           plot.str() + "\nset terminal svg noenhanced size 900,540\nset output '" + svg + "'\n" +
+           plot.str() + "\n";
+  };
+  const std::string png = f.name + ".png", svg = f.name + ".svg";
+  write_text_atomically(dir / (f.name + ".gp"), drawing(png, svg));
+  const fs::path tmp_png = temporary_path_for(dir / png), tmp_svg = temporary_path_for(dir / svg);
+  const fs::path run_script = temporary_path_for(dir / (f.name + ".gp"));
+  write_text_atomically(run_script,
+                        drawing(tmp_png.filename().string(), tmp_svg.filename().string()));
   // No shell: the run directory's name reaches nothing that interprets it. gnuplot's warnings go
   // to figures/gnuplot.log, not the terminal.
-  check<StorageError>(run_child({"gnuplot", f.name + ".gp"}, dir, dir / "gnuplot.log") == 0,
-                      (dir / (f.name + ".gp")).string(), ": gnuplot failed (see ",
-                      (dir / "gnuplot.log").string(), "; is gnuplot-nox installed?)");
+  const int status =
+      run_child({"gnuplot", run_script.filename().string()}, dir, dir / "gnuplot.log");
+  std::error_code ignored;
+  fs::remove(run_script, ignored);
+  const bool whole =
+      status == 0 && ends_with(tmp_png, "IEND\xae\x42\x60\x82") && ends_with(tmp_svg, "</svg>");
+  if (!whole) {
+    fs::remove(tmp_png, ignored);
+    fs::remove(tmp_svg, ignored);
+    throw StorageError((dir / (f.name + ".gp")).string() + ": gnuplot " +
+                       (status == 0 ? "wrote incomplete figures" : "failed") + " (see " +
+                       (dir / "gnuplot.log").string() +
+                       (status == 0 ? "; is the disk full?)" : "; is gnuplot-nox installed?)"));
+  }
+  for (const auto& [tmp, final_name] : {std::pair{tmp_png, png}, std::pair{tmp_svg, svg}}) {
+    std::error_code ec;
+    fs::rename(tmp, dir / final_name, ec);
+    check<StorageError>(!ec, "writing ", (dir / final_name).string(), ": ", ec.message());
+  }
   const std::string stem = "figures/" + f.name;
   return {f.name, f.title, stem + ".png", stem + ".svg", stem + ".gp", stem + ".tsv"};
 }

@@ -1,14 +1,20 @@
-// Every writer on a full disk (a small tmpfs mounted for the test): exit status 1, one error line
-// naming the file and the reason, no final-named partial file, no temporaries left behind, and a
-// correct run once space is freed. Skips with a message where mounting is not permitted.
+// Every writer on a full disk (teach, cache, distill, report) (a small tmpfs mounted for the test):
+// exit status 1, one error line naming the file and the reason, no final-named partial file, no
+// temporaries left behind, and a correct run once space is freed. Skips with a message where
+// mounting is not permitted.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "lib/core/files.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -108,6 +114,57 @@ TEST_F(DiskFull, CacheAndDistillFailCleanlyAndRunOnceThereIsSpace) {
   r = testing::run_kdpipe(distill + (disk_ / "student").string());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(fs::exists(disk_ / "student" / "metrics.json"));
+}
+
+// The report of a (synthetic) run on a disk with room for its data files but not its figures:
+// one error line, and no figure under its final name that gnuplot did not finish.
+TEST_F(DiskFull, ReportLeavesNoTruncatedFigure) {
+  grow();
+  const fs::path run = disk_ / "run";
+  nlohmann::json stages = nlohmann::json::array();
+  for (int seed = 0; seed < 2; ++seed) {
+    for (double t : {1.0, 4.0}) {
+      const std::string id =
+          "distill/T" + std::to_string(static_cast<int>(t)) + "-seed" + std::to_string(seed);
+      fs::create_directories(run / id);
+      std::ofstream(run / id / "metrics.json")
+          << nlohmann::json({{"options",
+                              {{"arch", "mlp:8"},
+                               {"baseline", "none"},
+                               {"smoothing", 0.0},
+                               {"seed", seed},
+                               {"temperature", t},
+                               {"alpha", 1.0}}},
+                             {"teacher", {{"smoothing", 0.1}}},
+                             {"test", {{"accuracy", 0.8 + 0.01 * t}, {"ece", 0.02}}},
+                             {"target_gamma", 0.1 * t}})
+                 .dump();
+      stages.push_back({{"id", id}, {"kind", "distill"}, {"output", id + "/metrics.json"}});
+    }
+  }
+  std::ofstream(run / "manifest.json") << nlohmann::json({{"stages", stages}}).dump();
+  // Leave 12 KB: the data and scripts fit, a PNG does not.
+  struct statvfs fs_info {};
+  ASSERT_EQ(::statvfs(disk_.c_str(), &fs_info), 0);
+  const std::size_t free_bytes = fs_info.f_bavail * fs_info.f_frsize;
+  ASSERT_GT(free_bytes, 12u << 10);
+  std::ofstream(disk_ / "filler", std::ios::binary) << std::string(free_bytes - (12u << 10), '\0');
+
+  const ProcessResult r = testing::run_kdpipe("report " + run.string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find(run.string()), std::string::npos) << r.output;
+  for (const auto& e : fs::directory_iterator(run / "report" / "figures")) {
+    const std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
+    const std::string text = read_text(e.path());
+    if (e.path().extension() == ".png") EXPECT_NE(text.find("IEND"), std::string::npos) << name;
+    if (e.path().extension() == ".svg") EXPECT_NE(text.find("</svg>"), std::string::npos) << name;
+  }
+  EXPECT_FALSE(fs::exists(run / "report" / "report.html"));
+  fs::remove(disk_ / "filler");
+  const ProcessResult again = testing::run_kdpipe("report " + run.string());
+  EXPECT_EQ(again.status, 0) << again.output;
 }
 
 }  // namespace
