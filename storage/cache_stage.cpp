@@ -90,24 +90,30 @@ CacheSummary build_cache(const CacheOptions& options,
         std::to_string(summary.chunks_resumed) + " of " + std::to_string(summary.chunks));
   }
   const int64_t kill_after = options.kill_after_chunks();
+  const std::string teacher_name =
+      (options.teacher().empty() ? options.torchscript() : options.teacher()).string();
   const torch::Tensor labels = set.labels;
   const auto start = std::chrono::steady_clock::now();
-  summary.images =
-      run_inference(teacher, set, info,
-                    InferenceOptions()
-                        .views(options.views())
-                        .augment(options.augment())
-                        .seed(options.seed())
-                        .chunk(options.chunk())
-                        .first_chunk(writer.chunks_done())
-                        .workers(options.workers())
-                        .device(options.device()),
-                    [&](int64_t k, const torch::Tensor& logits) {
-                      const int64_t begin = k * options.chunk();
-                      writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
-                      if (kill_after >= 0 && writer.chunks_done() >= kill_after)
-                        std::raise(SIGKILL);
-                    });
+  summary.images = run_inference(
+      teacher, set, info,
+      InferenceOptions()
+          .views(options.views())
+          .augment(options.augment())
+          .seed(options.seed())
+          .chunk(options.chunk())
+          .first_chunk(writer.chunks_done())
+          .workers(options.workers())
+          .device(options.device()),
+      [&](int64_t k, const torch::Tensor& logits) {
+        const int64_t begin = k * options.chunk();
+        const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>();
+        check<DataError>(bad == 0, teacher_name, ": ", bad,
+                         " non-finite logits (NaN or infinity) for examples [", begin, ", ",
+                         begin + logits.size(1),
+                         "): the teacher diverged or cannot take this data; nothing is cached");
+        writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
+        if (kill_after >= 0 && writer.chunks_done() >= kill_after) std::raise(SIGKILL);
+      });
   writer.finish();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;

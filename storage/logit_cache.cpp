@@ -181,15 +181,31 @@ struct LogitCache::Impl {
   CacheHeader header;
   h5::Handle half;
 
-  torch::Tensor read(const std::string& name, int64_t view_begin, int64_t views) const {
+  // Views [view_begin, view_begin + views) of dataset `name`, as float32; with `finite_only`,
+  // StorageError when any value is NaN or infinite.
+  torch::Tensor read(const std::string& name, int64_t view_begin, int64_t views,
+                     bool finite_only = true) const {
     const h5::Handle ds = h5::open_dataset(file.get(), name, path);
     const torch::ScalarType type = tensor_type(header);
+    // HDF5 converts any stored numbers to the type asked for: a dataset of other numbers than the
+    // dtype attribute says is damage, not data.
+    const auto [stored_class, stored_size] = h5::stored_type(ds, path);
+    const std::size_t want_size = type == torch::kHalf ? 2 : 4;
+    check<StorageError>(stored_class == H5T_FLOAT && stored_size == want_size, path.string(), ": ",
+                        name, " is stored as ",
+                        stored_class == H5T_FLOAT ? "floating point" : "integers", " of ",
+                        stored_size, " bytes, but the dtype attribute says ", header.dtype);
     torch::Tensor out = torch::empty({views, header.n, header.c}, type);
     h5::read_block(ds, type == torch::kHalf ? half.get() : H5T_NATIVE_FLOAT,
                    {static_cast<hsize_t>(view_begin), 0, 0},
                    {static_cast<hsize_t>(views), static_cast<hsize_t>(header.n),
                     static_cast<hsize_t>(header.c)},
                    out.data_ptr(), path, "reading " + name);
+    const int64_t bad =
+        finite_only ? torch::logical_not(torch::isfinite(out)).sum().item<int64_t>() : 0;
+    check<StorageError>(bad == 0, path.string(), ": ", name, " holds ", bad,
+                        " non-finite values (NaN or infinity): a damaged cache, or a teacher that "
+                        "diverged; `kdpipe inspect` shows more");
     return out.to(torch::kFloat32);
   }
 
@@ -282,12 +298,23 @@ void LogitCache::expect_data(const std::string& dataset, const std::string& spli
 std::vector<std::string> LogitCache::verify() const {
   std::vector<std::string> problems;
   const CacheHeader& h = impl_->header;
-  const torch::Tensor z = logits();
+  torch::Tensor z;
+  try {
+    z = impl_->read("/logits", 0, h.v, /*finite_only=*/false);
+  } catch (const StorageError& e) {
+    return {e.what()};
+  }
   const int64_t bad = (~torch::isfinite(z)).sum().item<int64_t>();
   if (bad > 0) problems.push_back("/logits: " + std::to_string(bad) + " values are NaN or Inf");
   const double tol = h.dtype == "float16" ? 2e-3 : 1e-5;
   for (double t : h.temperatures) {
-    const torch::Tensor p = probs(t);
+    torch::Tensor p;
+    try {
+      p = impl_->read(CacheHeader::probs_path(t), 0, h.v, /*finite_only=*/false);
+    } catch (const StorageError& e) {
+      problems.push_back(e.what());
+      continue;
+    }
     const torch::Tensor want = torch::softmax(z.to(torch::kFloat64) / t, 2);
     const double err = (p.to(torch::kFloat64) - want).abs().max().item<double>();
     if (!(err <= tol)) {

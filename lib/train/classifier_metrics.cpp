@@ -18,6 +18,9 @@ nlohmann::json evaluate_classifier(const Classifier& model, const Dataset& data,
                                    const std::filesystem::path& predictions) {
   nlohmann::json out;
   const torch::Tensor test_logits = predict(model, data.test, data.info, options).logits;
+  const int64_t bad = (~torch::isfinite(test_logits).all(1)).sum().item<int64_t>();
+  check<TrainingError>(bad == 0, "the model gives non-finite logits (NaN or infinity) for ", bad,
+                       " of ", test_logits.size(0), " test examples: it cannot be evaluated");
   out["test"] = calibration(test_logits, data.test.labels);
   if (!predictions.empty()) {
     save_test_predictions(predictions, {test_logits, data.test.labels, data.test.fingerprint()});

@@ -1,6 +1,7 @@
 #include "tests/storage/h5_edit.h"
 
 #include <cctype>
+#include <vector>
 
 #include "storage/h5.h"
 
@@ -25,6 +26,34 @@ void set_first_value(const std::filesystem::path& file, const std::string& datas
   const h5::Handle f = h5::open_file(file, /*writable=*/true);
   const h5::Handle ds = h5::open_dataset(f.get(), dataset, file);
   h5::write_block(ds, H5T_NATIVE_FLOAT, {0, 0, 0}, {1, 1, 1}, &value, file, "test edit");
+}
+
+}  // namespace kd::testing
+
+namespace kd::testing {
+
+void store_as_int32(const std::filesystem::path& file, const std::string& dataset) {
+  const h5::Handle f = h5::open_file(file, /*writable=*/true);
+  std::vector<hsize_t> shape;
+  std::vector<float> values;
+  {
+    const h5::Handle ds = h5::open_dataset(f.get(), dataset, file);
+    shape = h5::shape(ds, file);
+    hsize_t n = 1;
+    for (hsize_t d : shape) n *= d;
+    values.resize(n);
+    h5::read_block(ds, H5T_NATIVE_FLOAT, std::vector<hsize_t>(shape.size(), 0), shape,
+                   values.data(), file, "test edit");
+  }
+  h5::require(H5Ldelete(f.get(), dataset.c_str(), H5P_DEFAULT), file, "test edit");
+  const h5::Handle space =
+      h5::checked(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr), H5Sclose,
+                  file, "test edit");
+  const h5::Handle ds = h5::checked(H5Dcreate2(f.get(), dataset.c_str(), H5T_STD_I32LE, space.get(),
+                                               H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                    H5Dclose, file, "test edit");
+  h5::require(H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+              file, "test edit");
 }
 
 }  // namespace kd::testing

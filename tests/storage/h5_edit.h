@@ -19,3 +19,10 @@ namespace kd::testing {
 void set_first_value(const std::filesystem::path& file, const std::string& dataset, float value);
 
 }  // namespace kd::testing
+
+namespace kd::testing {
+
+/// Rewrites `dataset` with its values stored as 32-bit integers (a cache damaged in its types).
+void store_as_int32(const std::filesystem::path& file, const std::string& dataset);
+
+}  // namespace kd::testing

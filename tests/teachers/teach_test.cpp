@@ -132,6 +132,29 @@ TEST(Teach, EvaluatesATorchScriptTeacherWithoutTrainingIt) {
   EXPECT_THROW(tiny(dir, 0).torchscript(dir / "linear.pt").input("bytes").validate(), ConfigError);
 }
 
+// A teacher whose logits are NaN is an error, not an evaluation with "ECE nan".
+TEST(Teach, RefusesATeacherWhoseLogitsAreNotFinite) {
+  testing::TempDir dir;
+  testing::write_synthetic_mnist(dir / "data", 200, 60);
+  torch::jit::Module m("Broken");
+  m.register_parameter("w", torch::randn({784, 10}), false);
+  m.define(R"(
+    def forward(self, x):
+        return torch.matmul(x.flatten(1), self.w) * float('nan')
+  )");
+  m.save((dir / "nan.pt").string());
+  Progress quiet = Progress::silent();
+  try {
+    teach(tiny(dir, 0.1).arch("").torchscript(dir / "nan.pt").input("unit"), quiet);
+    ADD_FAILURE() << "no error";
+  } catch (const TrainingError& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite logits (NaN or infinity) for 60 of 60 test"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "teacher" / "metrics.json"));
+}
+
 TEST(MiProbe, SeparatesClassesOfAWellTrainedModelAndRefusesBadClasses) {
   const ImageSet train = testing::make_synthetic(400, 10, 1, 28, 3);
   DatasetInfo info = dataset_info("mnist");

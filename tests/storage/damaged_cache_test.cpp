@@ -1,0 +1,61 @@
+// Caches whose numbers cannot be trusted are refused when read, naming the file and the dataset;
+// teachers whose logits are not finite are refused before anything is cached.
+#include <gtest/gtest.h>
+#include <torch/script.h>
+
+#include "lib/core/error.h"
+#include "storage/logit_cache.h"
+#include "tests/storage/cache_fixture.h"
+#include "tests/storage/h5_edit.h"
+#include "tests/support/errors.h"
+
+namespace kd {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CacheTest;
+using testing::error_of;
+
+TEST_F(CacheTest, ReadingRefusesNonFiniteLogitsAndTypesTheHeaderDoesNotSay) {
+  build_cache(options(), quiet);
+  const fs::path file = dir_ / "cache.h5";
+  testing::set_first_value(file, "/logits", std::nanf(""));
+  std::string msg = error_of([&] { LogitCache(file).logits(); });
+  EXPECT_NE(msg.find(file.string() + ": /logits holds 1 non-finite values"), std::string::npos)
+      << msg;
+  EXPECT_FALSE(LogitCache(file).verify().empty());  // inspect lists it rather than stopping
+
+  build_cache(options().out(dir_ / "typed.h5"), quiet);
+  testing::store_as_int32(dir_ / "typed.h5", "/logits");
+  msg = error_of([&] { LogitCache(dir_ / "typed.h5").logits(); });
+  EXPECT_NE(msg.find("/logits is stored as integers of 4 bytes, but the dtype attribute says "
+                     "float32"),
+            std::string::npos)
+      << msg;
+
+  build_cache(options().out(dir_ / "half.h5"), quiet);
+  testing::set_h5_attribute(dir_ / "half.h5", "dtype", "float16");  // the data is float32
+  msg = error_of([&] { LogitCache(dir_ / "half.h5").logits(); });
+  EXPECT_NE(msg.find("floating point of 4 bytes, but the dtype attribute says float16"),
+            std::string::npos)
+      << msg;
+}
+
+TEST_F(CacheTest, ATeacherWithNonFiniteLogitsIsNotCached) {
+  torch::jit::Module m("Broken");
+  m.register_parameter("w", torch::randn({784, 10}), false);
+  m.define(R"(
+    def forward(self, x):
+        return torch.matmul(x.flatten(1), self.w) * float('nan')
+  )");
+  m.save((dir_ / "nan.pt").string());
+  const std::string msg =
+      error_of([&] { build_cache(options().teacher("").torchscript(dir_ / "nan.pt"), quiet); });
+  EXPECT_NE(msg.find("nan.pt: "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("non-finite logits (NaN or infinity) for examples [0, 64)"), std::string::npos)
+      << msg;
+  EXPECT_FALSE(fs::exists(dir_ / "cache.h5"));
+}
+
+}  // namespace
+}  // namespace kd
