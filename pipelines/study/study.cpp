@@ -30,6 +30,13 @@ namespace {
 
 void read_study_section(const Reader& r, Study& s) {
   s.name = r.single("study.name");
+  // The run goes to runs/NAME: one folder, not a path out of runs/.
+  if (s.name.size() > 100 || s.name == "." || s.name == ".." ||
+      s.name.find_first_of("/\\") != std::string::npos ||
+      std::any_of(s.name.begin(), s.name.end(), [](char c) { return c >= 0 && c < 0x20; })) {
+    r.fail("study.name", "expected one folder name (no / or \\, not . or .., at most 100 "
+                         "characters): the run goes to runs/NAME");
+  }
   s.jobs = static_cast<int>(r.one_whole("study.jobs"));
   if (s.jobs < 1) r.fail("study.jobs", "expected at least 1");
   s.threads = static_cast<int>(r.one_whole("study.threads"));
@@ -186,6 +193,10 @@ Study load_study(const fs::path& file) {
     throw ConfigError(file.string() + ": " + e.what());
   }
   const Reader r(file, vm, key_lines(file));
+  // An empty file would silently run the whole default study: say what to do instead.
+  check<ConfigError>(!key_lines(file).empty(), file.string(),
+                     ": the study sets no keys; to run the default study, name "
+                     "pipelines/configs/label-smoothing.ini (or set any key here)");
 
   Study s;
   s.file = fs::absolute(file);
