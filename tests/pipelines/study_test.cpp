@@ -181,7 +181,8 @@ TEST_F(StudyTest, CliRefusesABadStudyWithOneLine) {
 // A study's name becomes a folder under runs/: one component, never a path out of it; an empty
 // file does not silently stand for the default study.
 TEST_F(StudyTest, RefusesNamesThatLeaveRunsAndEmptyStudies) {
-  for (const std::string name : {"../../etc", "a/b", "..", std::string(200, 'x')}) {
+  for (const std::string& name :
+       std::vector<std::string>{"../../etc", "a/b", "..", std::string(200, 'x')}) {
     const std::string msg = error_for(edited("name = tiny", "name = " + name));
     EXPECT_NE(msg.find("study.name: expected one folder name"), std::string::npos) << msg;
     EXPECT_LT(msg.size(), 300u);  // the name is not echoed back
