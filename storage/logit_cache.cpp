@@ -1,9 +1,11 @@
 #include "storage/logit_cache.h"
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "lib/core/error.h"
+#include "lib/core/file_lock.h"
 #include "lib/core/files.h"
 #include "storage/cache_header_h5.h"
 #include "storage/h5.h"
@@ -31,9 +33,18 @@ torch::ScalarType tensor_type(const CacheHeader& h) {
 // ---------------------------------------------------------------------------------------------
 // Writer
 
+namespace {
+
+fs::path lock_path(const fs::path& cache) {
+  return cache.parent_path() / (cache.filename().string() + ".lock");
+}
+
+}  // namespace
+
 struct LogitCacheWriter::Impl {
   fs::path final_path;
   fs::path partial;
+  std::optional<FileLock> lock;  ///< held while this process writes the cache
   CacheHeader header;
   h5::Handle file;
   h5::Handle logits;
@@ -112,6 +123,12 @@ LogitCacheWriter::LogitCacheWriter(fs::path path, CacheHeader header, int deflat
   impl_->half = h5::half_type();
   impl_->chunks = chunk_count_of(impl_->header);
   if (impl_->final_path.has_parent_path()) ensure_directory(impl_->final_path.parent_path());
+  // A second writer of the same file would start over on the first's .partial.
+  impl_->lock.emplace(lock_path(impl_->final_path));
+  check<StorageError>(impl_->lock->held(), impl_->final_path.string(),
+                      ": another process is writing this cache now (it holds ",
+                      lock_path(impl_->final_path).string(),
+                      "); wait for it or choose another --out");
   if (!impl_->try_resume()) impl_->create(deflate);
 }
 
@@ -170,6 +187,8 @@ void LogitCacheWriter::finish() {
   fs::rename(m.partial, m.final_path, ec);
   check<StorageError>(!ec, "renaming ", m.partial.string(), " to ", m.final_path.string(), ": ",
                       ec.message());
+  fs::remove(lock_path(m.final_path), ec);
+  m.lock.reset();
 }
 
 // ---------------------------------------------------------------------------------------------

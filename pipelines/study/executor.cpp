@@ -1,7 +1,5 @@
 #include "pipelines/study/executor.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 #include "lib/core/child_process.h"
 #include "lib/core/dependency_runner.h"
 #include "lib/core/error.h"
+#include "lib/core/file_lock.h"
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
 
@@ -41,26 +40,6 @@ std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
 }
 
 namespace {
-
-// Held while this process runs a stage. Another kdpipe — a second local run of the same study, or a
-// cluster job — must not run the same stage at once: two writers of one FILE.partial would corrupt
-// it. An flock goes with its process, so a killed run leaves no stale lock behind.
-class StageLock {
- public:
-  explicit StageLock(const fs::path& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)),
-        held_(fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0) {}
-  ~StageLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  StageLock(const StageLock&) = delete;
-  StageLock& operator=(const StageLock&) = delete;
-  bool held() const { return held_; }
-
- private:
-  int fd_;
-  bool held_;
-};
 
 std::string last_line(const fs::path& path) {
   std::string text;
@@ -158,7 +137,7 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     try {
       const fs::path dir = run_dir / stage.id;
       ensure_directory(dir);
-      const StageLock stage_lock(dir / "stage.lock");
+      const FileLock stage_lock(dir / "stage.lock");
       if (!stage_lock.held()) {
         std::lock_guard<std::mutex> lock(mutex);
         out.state = StageState::failed;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "lib/core/error.h"
+#include "lib/core/file_lock.h"
 #include "lib/core/files.h"
 #include "lib/core/hash.h"
 #include "lib/models/zoo.h"
@@ -15,6 +16,7 @@
 #include "storage/logit_cache.h"
 #include "tests/storage/cache_fixture.h"
 #include "tests/storage/h5_edit.h"
+#include "tests/support/errors.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -62,6 +64,30 @@ TEST_F(CacheTest, PartialFileOfOtherSettingsIsReplacedNotResumed) {
   ASSERT_FALSE(lines.empty());
   EXPECT_NE(lines[0].find("V: 3 vs 2"), std::string::npos) << lines[0];
   EXPECT_EQ(LogitCache(dir_ / "cache.h5").header().v, 3);
+}
+
+// While one process writes a cache, a second writer of the same --out is refused by name and
+// leaves the first's unfinished file alone; once the first is gone, it resumes.
+TEST_F(CacheTest, ASecondWriterOfOneCacheIsRefused) {
+  // A first writer stopped after 2 chunks: its .partial stays, unfinished.
+  const testing::ProcessResult first = testing::run_kdpipe(
+      "cache --dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 50 --teacher " +
+          (dir_ / "mlp").string() + " --views 3 --temperatures 1 2.5 4 --chunk 64 --out " +
+          (dir_ / "cache.h5").string(),
+      "KDPIPE_FAULT_KILL_AFTER_CHUNKS=2");
+  ASSERT_EQ(first.signal, SIGKILL) << first.output;
+  const fs::path partial = LogitCacheWriter::partial_path(dir_ / "cache.h5");
+  const std::string before = hash_file(partial);
+  {
+    const FileLock running(dir_ / "cache.h5.lock");  // as the first writer holds it while it runs
+    ASSERT_TRUE(running.held());
+    const std::string msg = testing::error_of([&] { build_cache(options(), quiet); });
+    EXPECT_NE(msg.find("another process is writing this cache now"), std::string::npos) << msg;
+    EXPECT_EQ(hash_file(partial), before);
+  }
+  const CacheSummary s = build_cache(options(), quiet);
+  EXPECT_EQ(s.chunks_resumed, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "cache.h5.lock"));
 }
 
 }  // namespace
