@@ -1,5 +1,6 @@
 #include "storage/cache_stage.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -22,6 +23,10 @@ void CacheOptions::validate() const {
                      "--split: expected train, val or test, got '", split(), "'");
   check<ConfigError>(input() == "normalized" || input() == "unit",
                      "--input: expected normalized or unit, got '", input(), "'");
+  std::vector<double> sorted = temperatures();
+  std::sort(sorted.begin(), sorted.end());
+  check<ConfigError>(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
+                     "--temperatures: a temperature is listed twice");
   check<ConfigError>(views() >= 1, "--views: expected at least 1 (view 0 is un-augmented), got ",
                      views());
   check<ConfigError>(!temperatures().empty(), "--temperatures: give at least one temperature");

@@ -250,6 +250,8 @@ LogitCache::LogitCache(fs::path path) : impl_(std::make_unique<Impl>()) {
                        LogitCacheWriter::partial_path(m.path).string() +
                        " is an unfinished cache run (run kdpipe cache again to finish it)");
   }
+  check<StorageError>(!fs::is_directory(m.path), m.path.string(),
+                      ": a directory, not a cache file (.h5)");
   m.file = h5::open_file(m.path, /*writable=*/false);
   m.half = h5::half_type();
   m.header = read_header(m.file.get(), m.path);

@@ -84,6 +84,9 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   spdlog::logger& log = *log_ptr;
 
   const TrainOptions& train = options.train();
+  check<ConfigError>(options.train_subset() <= data.train.size(), "--train-subset ",
+                     options.train_subset(), ": the training split has only ", data.train.size(),
+                     " examples");
   const torch::Tensor ids = training_subset(data.train.size(), options.train_subset());
   const torch::Tensor labels = data.train.labels.index_select(0, ids);
   log.info("kdpipe {} distill: {} from {} on {} of {} training examples, {} views, seed {}",

@@ -22,6 +22,10 @@ namespace {
 
 std::vector<int64_t> parse_widths(const std::string& text, const std::string& list) {
   std::vector<int64_t> out;
+  if (list.empty() || list.front() == '-' || list.back() == '-' ||
+      list.find("--") != std::string::npos) {
+    bad_spec(text, "widths are positive whole numbers joined by '-', as in mlp:512-256");
+  }
   std::stringstream in(list);
   std::string item;
   while (std::getline(in, item, '-')) {
@@ -32,8 +36,12 @@ std::vector<int64_t> parse_widths(const std::string& text, const std::string& li
     } catch (const std::exception&) {
       bad_spec(text, "'" + item + "' is not a positive whole number");
     }
-    if (used != item.size() || v <= 0 || v > (1 << 20)) {
+    if (used != item.size() || v <= 0) {
       bad_spec(text, "'" + item + "' is not a positive whole number");
+    }
+    constexpr long long kMaxWidth = 1 << 16;
+    if (v > kMaxWidth) {
+      bad_spec(text, "width " + item + " is above kdpipe's limit of " + std::to_string(kMaxWidth));
     }
     out.push_back(v);
   }

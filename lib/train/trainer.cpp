@@ -15,7 +15,8 @@ constexpr std::uint64_t kShuffleKey = 0x73687566666c6521ULL;
 }
 
 void TrainOptions::validate() const {
-  check<ConfigError>(epochs() > 0, "--epochs: expected a positive count, got ", epochs());
+  check<ConfigError>(epochs() > 0 && epochs() <= 100000,
+                     "--epochs: expected a positive count of at most 100000, got ", epochs());
   check<ConfigError>(batch_size() > 0, "--batch-size: expected a positive count, got ",
                      batch_size());
   check<ConfigError>(lr() > 0 && std::isfinite(lr()), "--lr: expected a positive rate, got ", lr());

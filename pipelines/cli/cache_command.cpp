@@ -1,8 +1,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "lib/core/error.h"
 #include "lib/core/compute.h"
+#include "lib/core/error.h"
 #include "lib/core/runtime.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
@@ -25,7 +25,7 @@ int cache_command(const std::vector<std::string>& args) {
       "temperatures T whose softmax(z/T) is stored beside the logits")(
       "augment", po::value<std::string>()->default_value("shift-flip"),
       "augmentation of views 1..V-1: none, shift or shift-flip")(
-      "seed", po::value<uint64_t>()->default_value(0),
+      "seed", po::value<std::string>()->default_value("0"),
       "augmentation seed: view v of example i is the draw (seed, v, i)")(
       "half", po::bool_switch(), "store float16 instead of float32")(
       "compress", po::value<int>()->default_value(0), "gzip level 0-9 (0: none)")(
@@ -52,7 +52,7 @@ int cache_command(const std::vector<std::string>& args) {
       .views(vm["views"].as<int64_t>())
       .temperatures(vm["temperatures"].as<std::vector<double>>())
       .augment(parse_augment(vm["augment"].as<std::string>()))
-      .seed(vm["seed"].as<uint64_t>())
+      .seed(seed_option(vm, "seed"))
       .half(vm["half"].as<bool>())
       .compress(vm["compress"].as<int>())
       .chunk(vm["chunk"].as<int64_t>())

@@ -27,7 +27,7 @@ int distill_command(const std::vector<std::string>& args) {
       "baselines without --cache: views per example (epoch e uses view e mod V)")(
       "augment", po::value<std::string>()->default_value("shift-flip"),
       "baselines without --cache: augmentation of views 1..V-1")(
-      "view-seed", po::value<uint64_t>()->default_value(0),
+      "view-seed", po::value<std::string>()->default_value("0"),
       "baselines without --cache: view v of example i is the draw (view-seed, v, i)")(
       "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)");
   po::options_description desc;
@@ -58,7 +58,7 @@ int distill_command(const std::vector<std::string>& args) {
       .smoothing(vm["smoothing"].as<double>())
       .train_subset(vm["train-subset"].as<int64_t>())
       .views({vm["views"].as<int64_t>(), parse_augment(vm["augment"].as<std::string>()),
-              vm["view-seed"].as<uint64_t>()})
+              seed_option(vm, "view-seed")})
       .train(train_options_from(vm))
       .out(vm["out"].as<std::string>());
   options.validate();

@@ -2,9 +2,9 @@
 
 #include <iostream>
 
+#include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/number_text.h"
-#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 
 namespace kd::cli {
@@ -49,7 +49,7 @@ po::options_description train_options(int64_t default_epochs, bool with_augment)
       "L2 weight decay")("schedule",
                          po::value<std::string>()->default_value(to_string(t.schedule())),
                          "learning-rate schedule: constant, cosine, one-cycle or step")(
-      "seed", po::value<uint64_t>()->default_value(t.seed()),
+      "seed", po::value<std::string>()->default_value(std::to_string(t.seed())),
       "seeds weights, shuffling and augmentation");
   if (with_augment) {
     d.add_options()("augment", po::value<std::string>()->default_value(to_string(t.augment())),
@@ -66,7 +66,7 @@ TrainOptions train_options_from(const po::variables_map& vm) {
       .momentum(vm["momentum"].as<double>())
       .weight_decay(vm["weight-decay"].as<double>())
       .schedule(parse_schedule(vm["schedule"].as<std::string>()))
-      .seed(vm["seed"].as<uint64_t>())
+      .seed(seed_option(vm, "seed"))
       .augment(vm.count("augment") ? parse_augment(vm["augment"].as<std::string>()) : Augment::none)
       .device(resolve_device(vm["device"].as<std::string>()));
 }
@@ -76,6 +76,16 @@ po::options_description runtime_options() {
   d.add_options()("threads", po::value<int>()->default_value(0), "LibTorch threads (0: all cores)")(
       "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto");
   return d;
+}
+
+std::uint64_t seed_option(const po::variables_map& vm, const std::string& name) {
+  const std::string text = vm[name].as<std::string>();
+  // Read as text: Boost reads "-1" as an unsigned 18446744073709551615.
+  check<ConfigError>(!text.empty() && text.size() <= 19 &&
+                         text.find_first_not_of("0123456789") == std::string::npos,
+                     "--", name, ": expected a whole number >= 0 (at most 19 digits), got '",
+                     text.substr(0, 40), "'");
+  return std::stoull(text);
 }
 
 int apply_threads(const po::variables_map& vm) {

@@ -22,6 +22,9 @@ TrainOptions train_options_from(const po::variables_map& vm);
 /// --threads, --device.
 po::options_description runtime_options();
 /// Applies --threads to LibTorch and returns the count set.
+/// A seed option, read as text: a whole number >= 0; ConfigError naming the option otherwise.
+std::uint64_t seed_option(const po::variables_map& vm, const std::string& name);
+
 int apply_threads(const po::variables_map& vm);
 
 /// Parses `args` against `desc`; returns false (after printing usage) when --help was given.

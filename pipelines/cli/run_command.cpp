@@ -4,9 +4,9 @@
 #include <iterator>
 #include <sstream>
 
+#include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/files.h"
-#include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"

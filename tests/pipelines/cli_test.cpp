@@ -116,6 +116,29 @@ TEST_F(Cli, BadOptionsEndWithOneLineNamingTheOption) {
   EXPECT_FALSE(fs::exists(dir_ / "out" / "metrics.json"));
 }
 
+// Values that parsed into something else, or were silently ignored, before.
+TEST_F(Cli, OutOfRangeValuesAreRefusedNotReinterpreted) {
+  expect_one_line_error(run(teach("--seed -1")), "--seed: expected a whole number >= 0");
+  expect_one_line_error(run(teach("--epochs 4294967297")), "--epochs");
+  expect_one_line_error(run(teach("", "mlp:-5")), "widths are positive whole numbers");
+  expect_one_line_error(run(teach("", "mlp:999999999")), "above kdpipe's limit of 65536");
+  expect_one_line_error(
+      run("teach --threads 100000" + std::string(" --out ") + (dir_ / "t").string()),
+      "--threads 100000: this process may use");
+  const std::string data =
+      " --dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 50";
+  expect_one_line_error(run("cache --teacher " + dir_.path().string() + data +
+                            " --temperatures 1 1 --out " + (dir_ / "c.h5").string()),
+                        "--temperatures: a temperature is listed twice");
+  EXPECT_FALSE(fs::exists(dir_ / "c.h5.partial"));
+  expect_one_line_error(run("distill --cache " + (dir_ / "data").string() + data +
+                            " --arch mlp:8 --out " + (dir_ / "s").string()),
+                        "a directory, not a cache file");
+  expect_one_line_error(run("distill --baseline hard --train-subset 999999" + data +
+                            " --arch mlp:8 --out " + (dir_ / "s").string()),
+                        "--train-subset 999999: the training split has only 350 examples");
+}
+
 TEST_F(Cli, BadDataEndsWithOneLineNamingTheFile) {
   expect_one_line_error(run("teach --dataset mnist --data-dir " + (dir_ / "nowhere").string() +
                             " --out " + (dir_ / "o").string()),
