@@ -125,6 +125,11 @@ int inspect_command(const std::vector<std::string>& args) {
   const fs::path path = vm["file"].as<std::string>();
   check<StorageError>(fs::is_regular_file(path), path.string(), ": no such file");
   if (is_hdf5(path)) return inspect_cache(path);
+  // Named as a cache but not HDF5: say so, rather than that it is no LibTorch archive.
+  check<StorageError>(path.extension() != ".h5" && path.extension() != ".hdf5", path.string(),
+                      fs::file_size(path) == 0
+                          ? ": empty (0 bytes), not a logit cache"
+                          : ": not an HDF5 file (a damaged or truncated cache?)");
   const std::string exported = export_description_of(path);
   return exported.empty() ? inspect_model(path) : inspect_export(path, exported);
 }

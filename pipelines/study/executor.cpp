@@ -17,6 +17,7 @@
 #include "lib/core/error.h"
 #include "lib/core/file_lock.h"
 #include "lib/core/files.h"
+#include "lib/core/json_reader.h"
 #include "lib/core/runtime.h"
 
 namespace kd {
@@ -36,6 +37,14 @@ std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
   if (j.value("state", "") != to_string(StageState::done))
     return "it did not finish (" + j.value("state", "?") + ")";
   if (!fs::exists(run_dir / stage.output)) return "its output " + stage.output + " is missing";
+  // A stage killed while the disk filled, or a hand edit, can leave a damaged metrics file.
+  if (fs::path(stage.output).extension() == ".json") {
+    try {
+      JsonDocument{run_dir / stage.output};
+    } catch (const StorageError&) {
+      return "its output " + stage.output + " is damaged (not valid JSON)";
+    }
+  }
   return "";
 }
 

@@ -34,8 +34,9 @@ void read_study_section(const Reader& r, Study& s) {
   if (s.name.size() > 100 || s.name == "." || s.name == ".." ||
       s.name.find_first_of("/\\") != std::string::npos ||
       std::any_of(s.name.begin(), s.name.end(), [](char c) { return c >= 0 && c < 0x20; })) {
-    r.fail("study.name", "expected one folder name (no / or \\, not . or .., at most 100 "
-                         "characters): the run goes to runs/NAME");
+    r.fail("study.name",
+           "expected one folder name (no / or \\, not . or .., at most 100 "
+           "characters): the run goes to runs/NAME");
   }
   s.jobs = static_cast<int>(r.one_whole("study.jobs"));
   if (s.jobs < 1) r.fail("study.jobs", "expected at least 1");
@@ -182,7 +183,7 @@ Study load_study(const fs::path& file) {
                        po::value<std::string>()->default_value(key.default_value));
   }
   po::variables_map vm;
-  std::ifstream in(file);
+  std::istringstream in(study_file::study_text(file));
   try {
     po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
     po::notify(vm);

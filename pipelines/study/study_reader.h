@@ -32,6 +32,9 @@ struct StudyKey {
 /// Every key, section by section, in the order study.ini lists them (study_keys.cpp).
 const std::vector<StudyKey>& keys();
 
+/// The study file's text, without a UTF-8 byte-order mark (editors on Windows write one).
+std::string study_text(const fs::path& file);
+
 /// Where each key was set, for messages: "section.key" → line number.
 std::map<std::string, int> key_lines(const fs::path& file);
 

@@ -116,6 +116,15 @@ TEST_F(Cli, BadOptionsEndWithOneLineNamingTheOption) {
   EXPECT_FALSE(fs::exists(dir_ / "out" / "metrics.json"));
 }
 
+// A file named as a cache that is not HDF5 is described as such.
+TEST_F(Cli, InspectNamesADamagedCacheAsACache) {
+  std::ofstream(dir_ / "empty.h5").flush();
+  expect_one_line_error(run("inspect " + (dir_ / "empty.h5").string()),
+                        "empty.h5: empty (0 bytes), not a logit cache");
+  std::ofstream(dir_ / "junk.h5") << "not hdf5 at all";
+  expect_one_line_error(run("inspect " + (dir_ / "junk.h5").string()), "junk.h5: not an HDF5 file");
+}
+
 // Values that parsed into something else, or were silently ignored, before.
 TEST_F(Cli, OutOfRangeValuesAreRefusedNotReinterpreted) {
   expect_one_line_error(run(teach("--seed -1")), "--seed: expected a whole number >= 0");

@@ -205,6 +205,25 @@ TEST_F(ExecutorTest, AStageAnotherProcessIsRunningIsLeftAlone) {
   EXPECT_EQ(ran, 5);  // teach/t0, its cache and its three students
 }
 
+// A finished stage whose metrics file was damaged afterwards is not done: it runs again.
+TEST_F(ExecutorTest, AStageWithADamagedOutputRunsAgain) {
+  const std::vector<Stage> stages = fan_out();
+  run(stages, 2);
+  std::ofstream(dir_ / "distill/t2/s1/metrics.json") << R"({"stand_in": tr)";  // truncated
+  std::set<std::string> reran;
+  for (const StageOutcome& o : run(stages, 2)) {
+    if (o.ran) reran.insert(o.id);
+  }
+  EXPECT_EQ(reran, std::set<std::string>{"distill/t2/s1"});
+  ExecuteOptions dry = options(1);
+  dry.dry_run = true;
+  std::ofstream(dir_ / "teach/t3/metrics.json") << "";
+  for (const StageOutcome& o : execute_stages(stages, dry, [](const std::string&) {})) {
+    if (o.id == "teach/t3")
+      EXPECT_EQ(o.reason, "its output teach/t3/metrics.json is damaged (not valid JSON)");
+  }
+}
+
 TEST_F(ExecutorTest, ADryRunListsWhatWouldRunAndRunsNothing) {
   ExecuteOptions o = options(4);
   o.dry_run = true;

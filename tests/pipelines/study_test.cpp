@@ -191,5 +191,13 @@ TEST_F(StudyTest, RefusesNamesThatLeaveRunsAndEmptyStudies) {
   EXPECT_NE(msg.find("the study sets no keys"), std::string::npos) << msg;
 }
 
+// A byte-order mark, as Windows editors write, is not part of the first line.
+TEST_F(StudyTest, ReadsAStudyWithAByteOrderMark) {
+  write("\xEF\xBB\xBF" + std::string(testing::kTinyStudy));
+  EXPECT_EQ(load_study(dir_ / "study.ini").name, "tiny");
+  const std::string msg = error_for("\xEF\xBB\xBF[study]\nname = a/b\n");
+  EXPECT_NE(msg.find("study.ini:2: study.name"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace kd

@@ -9,7 +9,6 @@
 namespace kd {
 namespace {
 
-
 constexpr std::optional<double> kNone = std::nullopt;
 
 // A group of students: its test (and validation) accuracy per seed, seeds 0, 1, 2, ...; a
