@@ -2,6 +2,8 @@
 // mapping between CacheHeader's fields and the attribute names h5py users see.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <filesystem>
 
 #include "storage/cache_header.h"
@@ -15,5 +17,19 @@ void write_header(hid_t root, const CacheHeader& h, const std::filesystem::path&
 /// Reads a header; StorageError naming the file and the field when the format or version is not
 /// this kdpipe's, or an attribute is missing. Caches without class_names read as empty names.
 CacheHeader read_header(hid_t root, const std::filesystem::path& file);
+
+/// The attribute counting the chunks a writer has finished (present while a cache is unfinished
+/// and, equal to the chunk count, once it is whole).
+inline constexpr const char* kChunksDone = "chunks_done";
+
+inline int64_t chunk_count_of(const CacheHeader& h) {
+  return h.chunk > 0 ? (h.n + h.chunk - 1) / h.chunk : 0;
+}
+
+/// Type used in memory for the stored dtype: float32 tensors are written and read as float32,
+/// float16 ones as IEEE half (the bits of a torch kHalf tensor).
+inline torch::ScalarType tensor_type(const CacheHeader& h) {
+  return h.dtype == "float16" ? torch::kHalf : torch::kFloat32;
+}
 
 }  // namespace kd

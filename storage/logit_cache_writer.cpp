@@ -1,0 +1,178 @@
+// LogitCacheWriter: a cache written chunk by chunk to FILE.partial, resumable, renamed when whole.
+#include <cmath>
+#include <optional>
+#include <sstream>
+
+#include "lib/core/error.h"
+#include "lib/core/file_lock.h"
+#include "lib/core/files.h"
+#include "storage/cache_header_h5.h"
+#include "storage/h5.h"
+#include "storage/logit_cache.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+namespace {
+
+fs::path lock_path(const fs::path& cache) {
+  return cache.parent_path() / (cache.filename().string() + ".lock");
+}
+
+}  // namespace
+
+struct LogitCacheWriter::Impl {
+  fs::path final_path;
+  fs::path partial;
+  std::optional<FileLock> lock;  ///< held while this process writes the cache
+  CacheHeader header;
+  h5::Handle file;
+  h5::Handle logits;
+  std::vector<h5::Handle> probs;
+  h5::Handle labels;
+  h5::Handle half;
+  int64_t chunks = 0;
+  int64_t done = 0;
+  std::string restart_reason;
+
+  hid_t mem_type() const { return header.dtype == "float16" ? half.get() : H5T_NATIVE_FLOAT; }
+
+  bool try_resume() {
+    if (!fs::exists(partial)) return false;
+    try {
+      h5::Handle f = h5::open_file(partial, /*writable=*/true);
+      const CacheHeader found = read_header(f.get(), partial);
+      const std::string diff = header.differs_from(found);
+      if (!diff.empty()) {
+        restart_reason =
+            "the unfinished " + partial.string() + " is for other settings (" + diff + ")";
+        return false;
+      }
+      file = std::move(f);
+      logits = h5::open_dataset(file.get(), "/logits", partial);
+      for (double t : header.temperatures) {
+        probs.push_back(h5::open_dataset(file.get(), CacheHeader::probs_path(t), partial));
+      }
+      labels = h5::open_dataset(file.get(), "/labels", partial);
+      done = h5::get_int(file.get(), kChunksDone, partial);
+      check<StorageError>(done >= 0 && done <= chunks, partial.string(), ": chunks_done is ", done);
+      return true;
+    } catch (const StorageError& e) {
+      restart_reason = std::string("the unfinished file could not be resumed: ") + e.what();
+      probs.clear();
+      logits.reset();
+      labels.reset();
+      file.reset();
+      return false;
+    }
+  }
+
+  void create(int deflate) {
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    file = h5::create_file(partial);
+    write_header(file.get(), header, partial);
+    h5::set_attr(file.get(), kChunksDone, int64_t{0}, partial);
+    const hsize_t v = header.v, n = header.n, c = header.c;
+    const hsize_t chunk_n = std::min<hsize_t>(header.chunk, n);
+    h5::DatasetSpec spec{{v, n, c}, {1, chunk_n, c}, deflate};
+    const hid_t file_type = header.dtype == "float16" ? half.get() : H5T_IEEE_F32LE;
+    logits = h5::create_dataset(file.get(), "/logits", file_type, spec, partial);
+    for (double t : header.temperatures) {
+      probs.push_back(
+          h5::create_dataset(file.get(), CacheHeader::probs_path(t), file_type, spec, partial));
+    }
+    labels = h5::create_dataset(file.get(), "/labels", H5T_STD_I64LE, {{n}, {chunk_n}, deflate},
+                                partial);
+    h5::flush(file, partial);
+    done = 0;
+  }
+};
+
+LogitCacheWriter::LogitCacheWriter(fs::path path, CacheHeader header, int deflate)
+    : impl_(std::make_unique<Impl>()) {
+  check<ConfigError>(header.n > 0 && header.c > 0 && header.v > 0 && header.chunk > 0, "cache ",
+                     path.string(), ": N, C, V and chunk must be positive");
+  check<ConfigError>(header.dtype == "float32" || header.dtype == "float16", "cache dtype '",
+                     header.dtype, "' is neither float32 nor float16");
+  check<ConfigError>(deflate >= 0 && deflate <= 9, "--compress: expected a gzip level 0-9, got ",
+                     deflate);
+  impl_->final_path = std::move(path);
+  impl_->partial = partial_path(impl_->final_path);
+  impl_->header = std::move(header);
+  impl_->half = h5::half_type();
+  impl_->chunks = chunk_count_of(impl_->header);
+  if (impl_->final_path.has_parent_path()) ensure_directory(impl_->final_path.parent_path());
+  // A second writer of the same file would start over on the first's .partial.
+  impl_->lock.emplace(lock_path(impl_->final_path));
+  check<StorageError>(impl_->lock->held(), impl_->final_path.string(),
+                      ": another process is writing this cache now (it holds ",
+                      lock_path(impl_->final_path).string(),
+                      "); wait for it or choose another --out");
+  if (!impl_->try_resume()) impl_->create(deflate);
+}
+
+LogitCacheWriter::~LogitCacheWriter() = default;
+
+int64_t LogitCacheWriter::chunk_count() const { return impl_->chunks; }
+int64_t LogitCacheWriter::chunks_done() const { return impl_->done; }
+const std::string& LogitCacheWriter::restart_reason() const { return impl_->restart_reason; }
+
+fs::path LogitCacheWriter::partial_path(const fs::path& path) {
+  return path.parent_path() / (path.filename().string() + ".partial");
+}
+
+void LogitCacheWriter::write_chunk(int64_t k, const torch::Tensor& logits_in,
+                                   const torch::Tensor& labels_in) {
+  Impl& m = *impl_;
+  TORCH_CHECK(k == m.done, "cache chunks are written in order: expected chunk ", m.done, ", got ",
+              k);
+  const int64_t begin = k * m.header.chunk;
+  const int64_t n = std::min(m.header.chunk, m.header.n - begin);
+  TORCH_CHECK(logits_in.sizes() == torch::IntArrayRef({m.header.v, n, m.header.c}), "chunk ", k,
+              " logits have shape ", logits_in.sizes());
+  const torch::Tensor z = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  const std::vector<hsize_t> start{0, static_cast<hsize_t>(begin), 0};
+  const std::vector<hsize_t> count{static_cast<hsize_t>(m.header.v), static_cast<hsize_t>(n),
+                                   static_cast<hsize_t>(m.header.c)};
+  const torch::ScalarType stored = tensor_type(m.header);
+  const torch::Tensor zs = z.to(stored).contiguous();
+  h5::write_block(m.logits, m.mem_type(), start, count, zs.data_ptr(), m.partial,
+                  "writing /logits");
+  for (std::size_t i = 0; i < m.header.temperatures.size(); ++i) {
+    const double t = m.header.temperatures[i];
+    const torch::Tensor p = torch::softmax(z / t, 2).to(stored).contiguous();
+    h5::write_block(m.probs[i], m.mem_type(), start, count, p.data_ptr(), m.partial,
+                    "writing " + CacheHeader::probs_path(t));
+  }
+  const torch::Tensor y = labels_in.to(torch::kCPU, torch::kInt64).contiguous();
+  h5::write_block(m.labels, H5T_NATIVE_INT64, {static_cast<hsize_t>(begin)},
+                  {static_cast<hsize_t>(n)}, y.data_ptr<int64_t>(), m.partial, "writing /labels");
+  // Data first, then the marker: after a crash, chunks_done never counts an unwritten chunk.
+  h5::flush(m.file, m.partial);
+  h5::set_attr(m.file.get(), kChunksDone, k + 1, m.partial);
+  h5::flush(m.file, m.partial);
+  m.done = k + 1;
+}
+
+void LogitCacheWriter::finish() {
+  Impl& m = *impl_;
+  check<StorageError>(m.done == m.chunks, m.partial.string(), ": finishing with ", m.done, " of ",
+                      m.chunks, " chunks written");
+  m.probs.clear();
+  m.logits.reset();
+  m.labels.reset();
+  m.file.reset();
+  std::error_code ec;
+  fs::rename(m.partial, m.final_path, ec);
+  check<StorageError>(!ec, "renaming ", m.partial.string(), " to ", m.final_path.string(), ": ",
+                      ec.message());
+  fs::remove(lock_path(m.final_path), ec);
+  m.lock.reset();
+}
+
+}  // namespace kd
