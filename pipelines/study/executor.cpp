@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "lib/core/child_process.h"
 #include "lib/core/dependency_runner.h"
@@ -78,6 +79,17 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     outcomes[i].state = outcomes[i].reason.empty() ? StageState::done : StageState::pending;
   }
   if (options.dry_run) return outcomes;
+  // One whole run of a run directory at a time: a second `kdpipe run` would race the first for
+  // every stage and rewrite its manifest. Cluster jobs (one stage each, no manifest) take only
+  // their stage's lock.
+  std::optional<FileLock> run_lock;
+  if (options.write_manifest) {
+    ensure_directory(run_dir);
+    run_lock.emplace(run_dir / "run.lock");
+    check<Error>(run_lock->held(), run_dir.string(),
+                 ": another kdpipe run is running this study now (it holds ",
+                 (run_dir / "run.lock").string(), "); nothing was done");
+  }
 
   const int cores = options.threads > 0 ? options.threads : available_cores();
   const int threads_each = std::max(1, cores / options.jobs);

@@ -44,8 +44,10 @@ struct StageOutcome {
 /// input hash and its output exists.
 std::string pending_reason(const Stage& stage, const std::filesystem::path& run_dir);
 
-/// Runs (or, dry, inspects) every stage. Each stage folder gets stage.json (its input hash and
-/// state) and stage.log; run_dir/manifest.json lists them all and is rewritten as they change.
+/// Runs (or, dry, inspects) every stage. With write_manifest, the call holds run_dir/run.lock:
+/// Error, before anything runs, when another process holds it. Each stage folder gets stage.json
+/// (its input hash and state) and stage.log; run_dir/manifest.json lists them all and is rewritten
+/// as they change.
 std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
                                          const ExecuteOptions& options,
                                          const std::function<void(const std::string&)>& log);

@@ -9,12 +9,15 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "lib/core/error.h"
 #include "tests/support/paths.h"
 #include "tests/support/temp_dir.h"
 
@@ -222,6 +225,30 @@ TEST_F(ExecutorTest, AStageWithADamagedOutputRunsAgain) {
     if (o.id == "teach/t3")
       EXPECT_EQ(o.reason, "its output teach/t3/metrics.json is damaged (not valid JSON)");
   }
+}
+
+// A second whole run of the same directory while the first is going on does nothing and says
+// why; every stage runs once.
+TEST_F(ExecutorTest, ASecondRunOfOneDirectoryLeavesItAlone) {
+  const std::vector<Stage> stages = fan_out();
+  std::thread first([&] { run(stages, 1); });
+  while (!fs::exists(dir_ / "stand_in.log"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::string refused;
+  try {
+    execute_stages(stages, options(4), [](const std::string&) {});
+  } catch (const Error& e) {
+    refused = e.what();
+  }
+  first.join();
+  EXPECT_NE(refused.find("another kdpipe run is running this study now"), std::string::npos)
+      << refused;
+  std::map<std::string, int> starts;
+  for (const auto& [event, out] : events()) starts[out] += event == "start";
+  EXPECT_EQ(starts.size(), stages.size());
+  for (const auto& [out, n] : starts) EXPECT_EQ(n, 1) << out;
+  const nlohmann::json m = manifest();
+  for (const auto& s : m["stages"]) EXPECT_EQ(s["state"], "done") << s["id"];
 }
 
 TEST_F(ExecutorTest, ADryRunListsWhatWouldRunAndRunsNothing) {
