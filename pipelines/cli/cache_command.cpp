@@ -11,25 +11,26 @@
 namespace kd::cli {
 
 int cache_command(const std::vector<std::string>& args) {
+  const CacheOptions d;  // one source of defaults: the options struct
   po::options_description cache("Cache");
   cache.add_options()("teacher", po::value<std::string>()->default_value(""),
                       "teacher directory written by `kdpipe teach` (or its model.pt)")(
       "torchscript", po::value<std::string>()->default_value(""),
       "a TorchScript classifier instead: forward maps [B, C, H, W] images to [B, K] logits")(
-      "input", po::value<std::string>()->default_value("normalized"),
+      "input", po::value<std::string>()->default_value(d.input()),
       "how images reach the teacher: normalized (per-channel mean/std) or unit ([0, 1])")(
-      "split", po::value<std::string>()->default_value("train"), "train, val or test")(
-      "views", po::value<int64_t>()->default_value(1),
+      "split", po::value<std::string>()->default_value(d.split()), "train, val or test")(
+      "views", po::value<int64_t>()->default_value(d.views()),
       "views per example: view 0 is the image itself, views 1..V-1 are augmented")(
       "temperatures", po::value<std::vector<double>>()->multitoken()->default_value({1.0}, "1"),
       "temperatures T whose softmax(z/T) is stored beside the logits")(
-      "augment", po::value<std::string>()->default_value("shift-flip"),
+      "augment", po::value<std::string>()->default_value(to_string(d.augment())),
       "augmentation of views 1..V-1: none, shift or shift-flip")(
-      "seed", po::value<std::string>()->default_value("0"),
+      "seed", po::value<std::string>()->default_value(std::to_string(d.seed())),
       "augmentation seed: view v of example i is the draw (seed, v, i)")(
       "half", po::bool_switch(), "store float16 instead of float32")(
-      "compress", po::value<int>()->default_value(0), "gzip level 0-9 (0: none)")(
-      "chunk", po::value<int64_t>()->default_value(1024), "examples per HDF5 chunk")(
+      "compress", po::value<int>()->default_value(d.compress()), "gzip level 0-9 (0: none)")(
+      "chunk", po::value<int64_t>()->default_value(d.chunk()), "examples per HDF5 chunk")(
       "out", po::value<std::string>(), "the cache file to write (.h5)");
   po::options_description desc;
   desc.add(cache).add(data_options()).add(runtime_options());

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/number_text.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "students/distill.h"
@@ -8,20 +9,26 @@
 namespace kd::cli {
 
 int distill_command(const std::vector<std::string>& args) {
+  const DistillOptions d;  // one source of defaults: the options struct
   po::options_description student("Student");
   student.add_options()(
       "cache", po::value<std::string>()->default_value(""),
       "the teacher's logit cache of the training split (written by `kdpipe cache`)")(
-      "arch", po::value<std::string>()->default_value("mlp:800-800"), "student model spec")(
-      "temperature", po::value<double>()->default_value(4.0), "T: teacher targets softmax(z_t/T)")(
-      "alpha", po::value<double>()->default_value(1.0),
+      "arch", po::value<std::string>()->default_value(d.arch()), "student model spec")(
+      "temperature",
+      po::value<double>()->default_value(d.temperature(), exact_text(d.temperature())),
+      "T: teacher targets softmax(z_t/T)")(
+      "alpha", po::value<double>()->default_value(d.alpha(), exact_text(d.alpha())),
       "weight of the distillation term; 1-alpha weighs cross-entropy with the labels")(
-      "student-temperature", po::value<double>()->default_value(0.0),
+      "student-temperature",
+      po::value<double>()->default_value(d.student_temperature(),
+                                         exact_text(d.student_temperature())),
       "the student's temperature in the KL term (0: same as T; 1: Mueller et al.)")(
       "baseline", po::value<std::string>()->default_value("none"),
       "train alone instead: hard (cross-entropy) or smooth (label smoothing, --smoothing)")(
-      "smoothing", po::value<double>()->default_value(0.0), "eps of --baseline smooth")(
-      "train-subset", po::value<int64_t>()->default_value(0),
+      "smoothing", po::value<double>()->default_value(d.smoothing(), exact_text(d.smoothing())),
+      "eps of --baseline smooth")(
+      "train-subset", po::value<int64_t>()->default_value(d.train_subset()),
       "learn from this many training examples only (0: all); the same ones for every student")(
       "views", po::value<int64_t>()->default_value(1),
       "baselines without --cache: views per example (epoch e uses view e mod V)")(
