@@ -89,7 +89,19 @@ TeacherReplica TeacherModel::replica(const torch::Device& device) const {
     return [model](const torch::Tensor& x) { return model->forward(x); };
   }
   const std::shared_ptr<ScriptedClassifierImpl> module = load_torchscript(checkpoint_, device);
-  return [module](const torch::Tensor& x) { return module->forward(x); };
+  // A module from elsewhere may fail on some batches only (a size baked in, say): name it.
+  return [module, file = checkpoint_](const torch::Tensor& x) {
+    try {
+      return module->forward(x);
+    } catch (const std::exception& e) {
+      // The interpreter's message opens with a generic line; its reason is the last line.
+      std::string what = e.what();
+      while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+      what = what.substr(what.find_last_of('\n') + 1);
+      throw DataError(file.string() + ": the TorchScript teacher failed on a batch of " +
+                      std::to_string(x.size(0)) + " images: " + what);
+    }
+  };
 }
 
 }  // namespace kd

@@ -57,5 +57,24 @@ TEST_F(CacheTest, ATeacherWithNonFiniteLogitsIsNotCached) {
   EXPECT_FALSE(fs::exists(dir_ / "cache.h5"));
 }
 
+// A module that works on a small probe but fails on a real batch is named, with its reason.
+TEST_F(CacheTest, ATeacherFailingOnLargerBatchesIsNamed) {
+  torch::jit::Module m("Fixed");
+  m.register_parameter("w", torch::randn({784, 10}), false);
+  m.define(R"(
+    def forward(self, x):
+        assert x.size(0) <= 8, "built for batches of at most 8"
+        return torch.matmul(x.flatten(1), self.w)
+  )");
+  m.save((dir_ / "fixed.pt").string());
+  const std::string msg =
+      error_of([&] { build_cache(options().teacher("").torchscript(dir_ / "fixed.pt"), quiet); });
+  EXPECT_NE(msg.find("fixed.pt: the TorchScript teacher failed on a batch of 64 images"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("built for batches of at most 8"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace kd
