@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "lib/core/enum_names.h"
 #include "lib/metrics/calibration.h"
 
 namespace kd {
@@ -46,7 +47,10 @@ struct TeacherResult {
 
 /// How a student learned: from a teacher's cache, or alone on hard or smoothed labels.
 enum class StudentSource { distill, hard, smooth };
-std::string to_string(StudentSource s);
+template <>
+struct EnumNames<StudentSource> {
+  static constexpr std::array<const char*, 3> names = {"distill", "hard", "smooth"};
+};
 
 /// What makes students one group: everything but the seed. Ordered, so groups sort the same way
 /// in every file.

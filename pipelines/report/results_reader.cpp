@@ -29,18 +29,6 @@ std::vector<ReliabilityBin> reliability_bins(const JsonField& bins) {
 
 }  // namespace
 
-std::string to_string(StudentSource s) {
-  switch (s) {
-    case StudentSource::distill:
-      return "distill";
-    case StudentSource::hard:
-      return "hard";
-    case StudentSource::smooth:
-      return "smooth";
-  }
-  return "";
-}
-
 std::vector<ManifestStage> read_manifest(const fs::path& manifest) {
   const JsonDocument doc(manifest);
   const JsonField stages = doc["stages"];

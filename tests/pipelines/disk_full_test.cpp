@@ -158,8 +158,12 @@ TEST_F(DiskFull, ReportLeavesNoTruncatedFigure) {
     const std::string name = e.path().filename().string();
     EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
     const std::string text = read_text(e.path());
-    if (e.path().extension() == ".png") EXPECT_NE(text.find("IEND"), std::string::npos) << name;
-    if (e.path().extension() == ".svg") EXPECT_NE(text.find("</svg>"), std::string::npos) << name;
+    if (e.path().extension() == ".png") {
+      EXPECT_NE(text.find("IEND"), std::string::npos) << name;
+    }
+    if (e.path().extension() == ".svg") {
+      EXPECT_NE(text.find("</svg>"), std::string::npos) << name;
+    }
   }
   EXPECT_FALSE(fs::exists(run / "report" / "report.html"));
   fs::remove(disk_ / "filler");

@@ -222,8 +222,9 @@ TEST_F(ExecutorTest, AStageWithADamagedOutputRunsAgain) {
   dry.dry_run = true;
   std::ofstream(dir_ / "teach/t3/metrics.json") << "";
   for (const StageOutcome& o : execute_stages(stages, dry, [](const std::string&) {})) {
-    if (o.id == "teach/t3")
+    if (o.id == "teach/t3") {
       EXPECT_EQ(o.reason, "its output teach/t3/metrics.json is damaged (not valid JSON)");
+    }
   }
 }
 

@@ -42,13 +42,7 @@ TEST_F(CacheTest, ReadingRefusesNonFiniteLogitsAndTypesTheHeaderDoesNotSay) {
 }
 
 TEST_F(CacheTest, ATeacherWithNonFiniteLogitsIsNotCached) {
-  torch::jit::Module m("Broken");
-  m.register_parameter("w", torch::randn({784, 10}), false);
-  m.define(R"(
-    def forward(self, x):
-        return torch.matmul(x.flatten(1), self.w) * float('nan')
-  )");
-  m.save((dir_ / "nan.pt").string());
+  testing::save_nan_teacher(dir_ / "nan.pt");
   const std::string msg =
       error_of([&] { build_cache(options().teacher("").torchscript(dir_ / "nan.pt"), quiet); });
   EXPECT_NE(msg.find("nan.pt: "), std::string::npos) << msg;

@@ -1,5 +1,6 @@
 #include "tests/support/synthetic.h"
 
+#include <torch/script.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -98,6 +99,16 @@ DatasetFiles fashion_mnist_sample(int64_t n_train, int64_t n_test) {
   out.class_names = {"0-tshirt", "1-trouser", "2-pullover", "3-dress", "4-coat",
                      "5-sandal", "6-shirt",   "7-sneaker",  "8-bag",   "9-boot"};
   return out;
+}
+
+void save_nan_teacher(const std::filesystem::path& file) {
+  torch::jit::Module m("Broken");
+  m.register_parameter("w", torch::randn({784, 10}), false);
+  m.define(R"(
+    def forward(self, x):
+        return torch.matmul(x.flatten(1), self.w) * float('nan')
+  )");
+  m.save(file.string());
 }
 
 }  // namespace kd::testing

@@ -31,4 +31,8 @@ void write_image_folder(const std::filesystem::path& root, const DatasetFiles& f
 /// class names fit for folder names (DataError when the package is missing).
 DatasetFiles fashion_mnist_sample(int64_t n_train, int64_t n_test);
 
+/// Saves a TorchScript classifier of 1x28x28 images whose every logit is NaN: a teacher kdpipe
+/// must refuse.
+void save_nan_teacher(const std::filesystem::path& file);
+
 }  // namespace kd::testing

@@ -136,13 +136,7 @@ TEST(Teach, EvaluatesATorchScriptTeacherWithoutTrainingIt) {
 TEST(Teach, RefusesATeacherWhoseLogitsAreNotFinite) {
   testing::TempDir dir;
   testing::write_synthetic_mnist(dir / "data", 200, 60);
-  torch::jit::Module m("Broken");
-  m.register_parameter("w", torch::randn({784, 10}), false);
-  m.define(R"(
-    def forward(self, x):
-        return torch.matmul(x.flatten(1), self.w) * float('nan')
-  )");
-  m.save((dir / "nan.pt").string());
+  testing::save_nan_teacher(dir / "nan.pt");
   Progress quiet = Progress::silent();
   try {
     teach(tiny(dir, 0.1).arch("").torchscript(dir / "nan.pt").input("unit"), quiet);
