@@ -43,6 +43,39 @@ H5T_class_t attr_class(const Handle& attr, const fs::path& file) {
   return H5Tget_class(type.get());
 }
 
+// kdpipe's attributes are small: a damaged file may declare any count or string size, and nothing
+// is allocated from a declaration past these.
+constexpr hssize_t kMaxAttrValues = 1 << 20;
+constexpr std::size_t kMaxAttrBytes = std::size_t{64} << 20;
+
+// How many values the attribute holds (0 for an empty list), within kMaxAttrValues.
+std::size_t attr_values(const Handle& attr, const std::string& name, const fs::path& file) {
+  Handle space = checked(H5Aget_space(attr.get()), H5Sclose, file, "attribute dataspace");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  check<StorageError>(n >= 0 && n <= kMaxAttrValues, file.string(), ": attribute '", name,
+                      "' holds ", n, " values, more than any kdpipe file");
+  return static_cast<std::size_t>(n);
+}
+
+// The attribute, which must hold exactly one value (what a read into one variable assumes).
+Handle open_single(hid_t obj, const std::string& name, const fs::path& file) {
+  Handle attr = open_attr(obj, name, file);
+  const std::size_t n = attr_values(attr, name, file);
+  check<StorageError>(n == 1, file.string(), ": attribute '", name, "' should hold one value, holds ",
+                      n);
+  return attr;
+}
+
+// The byte size of one fixed-length string of `type`, within kMaxAttrBytes over `n` values.
+std::size_t fixed_string_size(hid_t type, std::size_t n, const std::string& name,
+                              const fs::path& file) {
+  const std::size_t size = H5Tget_size(type);
+  check<StorageError>(size > 0 && size * std::max<std::size_t>(n, 1) <= kMaxAttrBytes,
+                      file.string(), ": attribute '", name, "' declares strings of ", size,
+                      " bytes, more than any kdpipe file");
+  return size;
+}
+
 }  // namespace
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value, const fs::path& file) {
@@ -77,7 +110,7 @@ bool has_attr(hid_t obj, const std::string& name) {
 }
 
 std::string get_string(hid_t obj, const std::string& name, const fs::path& file) {
-  Handle attr = open_attr(obj, name, file);
+  Handle attr = open_single(obj, name, file);
   check<StorageError>(attr_class(attr, file) == H5T_STRING, file.string(), ": attribute '", name,
                       "' should be a string");
   Handle type = checked(H5Aget_type(attr.get()), H5Tclose, file, "attribute type");
@@ -91,13 +124,13 @@ std::string get_string(hid_t obj, const std::string& name, const fs::path& file)
     H5free_memory(text);
     return value;
   }
-  std::string value(H5Tget_size(type.get()), '\0');
+  std::string value(fixed_string_size(type.get(), 1, name, file), '\0');
   require(H5Aread(attr.get(), type.get(), value.data()), file, "reading attribute " + name);
   return value.substr(0, value.find('\0'));
 }
 
 double get_double(hid_t obj, const std::string& name, const fs::path& file) {
-  Handle attr = open_attr(obj, name, file);
+  Handle attr = open_single(obj, name, file);
   check<StorageError>(attr_class(attr, file) == H5T_FLOAT || attr_class(attr, file) == H5T_INTEGER,
                       file.string(), ": attribute '", name, "' should be a number");
   double value = 0;
@@ -106,7 +139,7 @@ double get_double(hid_t obj, const std::string& name, const fs::path& file) {
 }
 
 int64_t get_int(hid_t obj, const std::string& name, const fs::path& file) {
-  Handle attr = open_attr(obj, name, file);
+  Handle attr = open_single(obj, name, file);
   check<StorageError>(attr_class(attr, file) == H5T_INTEGER, file.string(), ": attribute '", name,
                       "' should be an integer");
   int64_t value = 0;
@@ -116,9 +149,7 @@ int64_t get_int(hid_t obj, const std::string& name, const fs::path& file) {
 
 std::vector<double> get_doubles(hid_t obj, const std::string& name, const fs::path& file) {
   Handle attr = open_attr(obj, name, file);
-  Handle space = checked(H5Aget_space(attr.get()), H5Sclose, file, "attribute dataspace");
-  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  std::vector<double> value(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
+  std::vector<double> value(attr_values(attr, name, file));
   if (!value.empty()) {
     check<StorageError>(
         attr_class(attr, file) == H5T_FLOAT || attr_class(attr, file) == H5T_INTEGER, file.string(),
@@ -144,15 +175,14 @@ std::vector<std::string> get_strings(hid_t obj, const std::string& name, const f
   Handle attr = open_attr(obj, name, file);
   check<StorageError>(attr_class(attr, file) == H5T_STRING, file.string(), ": attribute '", name,
                       "' should be a list of strings");
-  Handle space = checked(H5Aget_space(attr.get()), H5Sclose, file, "attribute dataspace");
-  const hssize_t n = std::max<hssize_t>(H5Sget_simple_extent_npoints(space.get()), 0);
+  const std::size_t n = attr_values(attr, name, file);
   std::vector<std::string> out;
   Handle type = checked(H5Aget_type(attr.get()), H5Tclose, file, "attribute type");
   if (H5Tis_variable_str(type.get()) > 0) {
     Handle mem = checked(H5Tcopy(H5T_C_S1), H5Tclose, file, "string type");
     require(H5Tset_size(mem.get(), H5T_VARIABLE), file, "string type");
     require(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), file, "string type");
-    std::vector<char*> texts(static_cast<std::size_t>(n), nullptr);
+    std::vector<char*> texts(n, nullptr);
     if (n > 0) require(H5Aread(attr.get(), mem.get(), texts.data()), file, "reading " + name);
     for (char* t : texts) {
       out.emplace_back(t ? t : "");
@@ -161,11 +191,11 @@ std::vector<std::string> get_strings(hid_t obj, const std::string& name, const f
     return out;
   }
   // Fixed-length strings (numpy's S dtype): n records of `size` bytes, NUL-padded or not.
-  const std::size_t size = H5Tget_size(type.get());
-  std::string bytes(size * static_cast<std::size_t>(n), '\0');
+  const std::size_t size = fixed_string_size(type.get(), n, name, file);
+  std::string bytes(size * n, '\0');
   if (n > 0) require(H5Aread(attr.get(), type.get(), bytes.data()), file, "reading " + name);
-  for (hssize_t i = 0; i < n; ++i) {
-    std::string one = bytes.substr(static_cast<std::size_t>(i) * size, size);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string one = bytes.substr(i * size, size);
     out.push_back(one.substr(0, one.find('\0')));
   }
   return out;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <memory>
+#include <vector>
 
 #include "lib/core/error.h"
 
@@ -46,6 +47,26 @@ class GzFile {
     return done;
   }
 
+  /// Reads `bytes` bytes into a tensor of `shape`, growing the buffer only as data arrives: a header
+  /// that declares more than the file holds is "truncated", not a huge allocation.
+  torch::Tensor read_tensor(int64_t bytes, torch::IntArrayRef shape, const char* what) {
+    constexpr int64_t kPiece = int64_t{64} << 20;
+    if (bytes == 0) return torch::empty(shape, torch::kUInt8);
+    auto data = std::make_unique<std::vector<uint8_t>>();
+    while (static_cast<int64_t>(data->size()) < bytes) {
+      const std::size_t at = data->size();
+      const auto want = static_cast<std::size_t>(std::min(kPiece, bytes - static_cast<int64_t>(at)));
+      data->resize(at + want);
+      const std::size_t got = read(data->data() + at, want, what);
+      data->resize(at + got);
+      check<DataError>(got == want, "reading ", what, " from ", path_.string(),
+                       ": truncated, expected ", bytes, " bytes, got ", data->size());
+    }
+    std::vector<uint8_t>* owned = data.release();
+    return torch::from_blob(
+        owned->data(), shape, [owned](void*) { delete owned; }, torch::kUInt8);
+  }
+
   void read_exactly(void* into, std::size_t bytes, const char* what) {
     const std::size_t got = read(into, bytes, what);
     check<DataError>(got == bytes, "reading ", what, " from ", path_.string(),
@@ -86,9 +107,7 @@ torch::Tensor read_idx_images(const fs::path& path) {
   const int64_t w = in.read_u32("the column count");
   check<DataError>(h > 0 && w > 0 && h <= 4096 && w <= 4096, "reading ", path.string(),
                    ": implausible image size ", h, "x", w);
-  torch::Tensor images = torch::empty({n, 1, h, w}, torch::kUInt8);
-  in.read_exactly(images.data_ptr<uint8_t>(), static_cast<std::size_t>(n * h * w), "pixels");
-  return images;
+  return in.read_tensor(n * h * w, {n, 1, h, w}, "pixels");
 }
 
 torch::Tensor read_idx_labels(const fs::path& path) {
@@ -97,9 +116,7 @@ torch::Tensor read_idx_labels(const fs::path& path) {
   check<DataError>(magic == kLabelMagic, "reading ", path.string(),
                    ": not an IDX label file, expected magic 0x00000801, got 0x", std::hex, magic);
   const int64_t n = in.read_u32("the label count");
-  torch::Tensor raw = torch::empty({n}, torch::kUInt8);
-  in.read_exactly(raw.data_ptr<uint8_t>(), static_cast<std::size_t>(n), "labels");
-  return raw.to(torch::kInt64);
+  return in.read_tensor(n, {n}, "labels").to(torch::kInt64);
 }
 
 ImageSet read_idx_split(const fs::path& dir, const std::string& prefix, int64_t classes) {

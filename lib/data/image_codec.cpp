@@ -1,5 +1,8 @@
 #include "lib/data/image_codec.h"
 
+#include <array>
+#include <fstream>
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -35,14 +38,30 @@ torch::Tensor to_tensor(const cv::Mat& mat) {
   } else {
     rgb = mat.isContinuous() ? mat : mat.clone();
   }
+  // A copy, always: for one channel the permuted view is already contiguous, and `contiguous()`
+  // would return a tensor over `rgb`'s pixels, freed when this function returns.
   return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, rgb.channels()}, torch::kUInt8)
       .permute({2, 0, 1})
-      .contiguous();
+      .clone(at::MemoryFormat::Contiguous);
+}
+
+// Only PNG and JPEG reach OpenCV, which would otherwise hand any file to whichever of its decoders
+// (TIFF, OpenEXR, ...) claims the first bytes.
+void expect_png_or_jpeg(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  check<DataError>(static_cast<bool>(in), path.string(), ": cannot read image (missing or unreadable)");
+  std::array<unsigned char, 8> head{};
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  const std::array<unsigned char, 8> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  const bool is_png = in.gcount() == 8 && head == png;
+  const bool is_jpeg = in.gcount() >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff;
+  check<DataError>(is_png || is_jpeg, path.string(), ": not a PNG or JPEG file");
 }
 
 }  // namespace
 
 torch::Tensor decode_image(const fs::path& path) {
+  expect_png_or_jpeg(path);
   cv::Mat raw;
   try {
     raw = cv::imread(path.string(), cv::IMREAD_UNCHANGED);

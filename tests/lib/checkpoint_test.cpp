@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/data/datasets.h"
 #include "lib/models/zoo.h"
 #include "lib/train/classifier_metrics.h"
+#include "tests/support/errors.h"
 #include "tests/support/temp_dir.h"
 
 namespace kd {
@@ -67,6 +69,49 @@ TEST(Checkpoint, RefusesMissingTruncatedAndForeignFiles) {
   foreign.write("weights", torch::ones({2}));
   foreign.save_to((dir / "foreign.pt").string());
   EXPECT_THROW(load_model(dir / "foreign.pt"), StorageError);
+}
+
+// A checkpoint whose meta has one field changed, the rest as save_model writes it.
+void write_meta(const std::filesystem::path& path, const std::string& key, const torch::IValue& v) {
+  std::map<std::string, torch::IValue> meta = {
+      {"kdpipe.format", torch::IValue(std::string("kdpipe-model"))},
+      {"kdpipe.spec", torch::IValue(std::string("mlp:8"))},
+      {"kdpipe.input", torch::tensor({int64_t{1}, int64_t{28}, int64_t{28}})},
+      {"kdpipe.classes", torch::IValue(int64_t{10})},
+      {"kdpipe.dataset", torch::IValue(std::string("mnist"))}};
+  meta[key] = v;
+  torch::serialize::OutputArchive archive;
+  for (const auto& [name, value] : meta) archive.write(name, value);
+  archive.save_to(path.string());
+}
+
+TEST(Checkpoint, RefusesMetaOfTheWrongTypeOrSizeNamingTheField) {
+  testing::TempDir dir;
+  const auto expect = [&](const std::string& key, const torch::IValue& v, const std::string& why) {
+    write_meta(dir / "bad.pt", key, v);
+    EXPECT_EQ(testing::error_of([&] { load_model(dir / "bad.pt"); }),
+              "loading model " + (dir / "bad.pt").string() + ": " + why)
+        << key;
+  };
+  expect("kdpipe.classes", torch::IValue(std::string("ten")),
+         "field 'kdpipe.classes' should be a whole number in [1, 100000]");
+  expect("kdpipe.spec", torch::IValue(int64_t{3}), "field 'kdpipe.spec' should be a string");
+  expect("kdpipe.input", torch::tensor({int64_t{1}, int64_t{28}}),
+         "field 'kdpipe.input' should be 3 values of type Long");
+  expect("kdpipe.input", torch::tensor({int64_t{1}, int64_t{100000}, int64_t{28}}),
+         "field 'kdpipe.input' should be channels (1 or 3), height and width (1 to 4096)");
+  expect("kdpipe.mean", torch::ones({3}), "field 'kdpipe.mean' should be 1 values of type Float");
+  expect("kdpipe.spec", torch::IValue(std::string("mlp:0")),
+         "field 'kdpipe.spec': --arch 'mlp:0': '0' is not a positive whole number; expected mlp:W1-W2-..., cnn:W, "
+         "resnet:D (D = 6n+2) or alexnet");
+}
+
+TEST(Checkpoint, AModelTooBigForMemoryIsNamedByItsSpec) {
+  const std::string e = testing::error_of([] { make_model("mlp:65536-65536", {3, 4096, 4096}, 10); });
+  EXPECT_EQ(e.rfind("--arch 'mlp:65536-65536': the model for 3x4096x4096 images and 10 classes does "
+                    "not fit in memory", 0),
+            0u)
+      << e;
 }
 
 TEST(Checkpoint, WritesAtomically) {

@@ -109,6 +109,9 @@ TEST_F(ImageFolder, BadInputEndsWithOneLineNamingTheFile) {
   std::string e = error_of([&] { read_image_folder(root, {}, quiet); });
   EXPECT_NE(e.find(bad.string()), std::string::npos) << e;
   EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  // A TIFF named .png never reaches a decoder other than PNG's and JPEG's.
+  { std::ofstream(bad, std::ios::trunc) << "II*" << '\0' << "tiff data"; }
+  EXPECT_EQ(error_of([&] { decode_image(bad); }), bad.string() + ": not a PNG or JPEG file");
   // An image of another size, without --image-size; with it, the folder loads.
   write_png(bad, torch::zeros({1, 20, 28}, torch::kUInt8));
   e = error_of([&] { read_image_folder(root, {}, quiet); });

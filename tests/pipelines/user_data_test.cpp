@@ -247,7 +247,7 @@ TEST_F(UserData, BadInputEndsWithOneLineNamingIt) {
   const fs::path bad = root_ / "test" / "4-coat" / "zz-broken.png";
   { std::ofstream(bad) << "broken"; }
   expect_one_line_error(run("teach" + data() + "--epochs 1 --out " + (dir_ / "t").string()),
-                        bad.string() + ": cannot read image");
+                        bad.string() + ": not a PNG or JPEG file");
   expect_one_line_error(run("import " + root_.string() + " --out " + (dir_ / "x.h5").string()),
                         bad.string());
   EXPECT_FALSE(fs::exists(dir_ / "x.h5"));
