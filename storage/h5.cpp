@@ -121,6 +121,7 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
     } else {
       require(H5Pset_alloc_time(props.get(), H5D_ALLOC_TIME_EARLY), file, "allocating " + name);
     }
+    if (spec.checksum) require(H5Pset_fletcher32(props.get()), file, "checksum filter for " + name);
   }
   Handle links = checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, file, "link properties");
   require(H5Pset_create_intermediate_group(links.get(), 1), file, "link properties");

@@ -54,6 +54,8 @@ struct DatasetSpec {
   std::vector<hsize_t> shape;
   std::vector<hsize_t> chunk;  ///< empty: contiguous
   int deflate = 0;             ///< gzip level 0-9 (0: none)
+  /// A Fletcher-32 checksum stored with each chunk, checked by HDF5 on every read (chunked only).
+  bool checksum = false;
 };
 /// Creates `name` (intermediate groups included) with file type `type`. Chunks are allocated
 /// up front when uncompressed, so later writes change raw data only, never the file's metadata.

@@ -79,14 +79,15 @@ struct LogitCacheWriter::Impl {
     h5::set_attr(file.get(), kChunksDone, int64_t{0}, partial);
     const hsize_t v = header.v, n = header.n, c = header.c;
     const hsize_t chunk_n = std::min<hsize_t>(header.chunk, n);
-    h5::DatasetSpec spec{{v, n, c}, {1, chunk_n, c}, deflate};
+    // Every chunk carries a checksum, so a flipped byte is an error on reading, not a number.
+    h5::DatasetSpec spec{{v, n, c}, {1, chunk_n, c}, deflate, true};
     const hid_t file_type = header.dtype == "float16" ? half.get() : H5T_IEEE_F32LE;
     logits = h5::create_dataset(file.get(), "/logits", file_type, spec, partial);
     for (double t : header.temperatures) {
       probs.push_back(
           h5::create_dataset(file.get(), CacheHeader::probs_path(t), file_type, spec, partial));
     }
-    labels = h5::create_dataset(file.get(), "/labels", H5T_STD_I64LE, {{n}, {chunk_n}, deflate},
+    labels = h5::create_dataset(file.get(), "/labels", H5T_STD_I64LE, {{n}, {chunk_n}, deflate, true},
                                 partial);
     h5::flush(file, partial);
     done = 0;

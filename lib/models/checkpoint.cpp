@@ -4,6 +4,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/zip_check.h"
 #include "lib/data/datasets.h"
 #include "lib/models/zoo.h"
 
@@ -147,6 +148,7 @@ void save_model(const Classifier& model, const ModelMeta& meta, const std::files
 LoadedModel load_model(const std::filesystem::path& path) {
   check<StorageError>(std::filesystem::is_regular_file(path), "loading model ", path.string(),
                       ": no such file");
+  check_zip_archive<StorageError>(path, "loading model");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());

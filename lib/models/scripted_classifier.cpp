@@ -1,6 +1,7 @@
 #include "lib/models/scripted_classifier.h"
 
 #include "lib/core/error.h"
+#include "lib/core/zip_check.h"
 
 namespace kd {
 
@@ -15,9 +16,10 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch::Device& device)
     : path_(path) {
   check<DataError>(fs::is_regular_file(path), "--torchscript ", path.string(), ": no such file");
+  check_zip_archive<DataError>(path, "--torchscript");
   try {
     module_ = torch::jit::load(path.string(), device);
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     throw DataError("--torchscript " + path.string() + ": not a TorchScript module (" +
                     first_line(e.what()) + ")");
   }

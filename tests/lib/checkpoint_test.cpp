@@ -65,6 +65,17 @@ TEST(Checkpoint, RefusesMissingTruncatedAndForeignFiles) {
   } catch (const StorageError& e) {
     EXPECT_NE(std::string(e.what()).find("cut.pt"), std::string::npos) << e.what();
   }
+  // One letter changed inside an entry: the archive's CRC-32 catches it before LibTorch parses it.
+  std::string damaged = bytes;
+  const auto at = damaged.find("kdpipe-model");
+  ASSERT_NE(at, std::string::npos);
+  damaged[at + 11] = 'm';
+  std::ofstream(dir / "damaged.pt", std::ios::binary) << damaged;
+  const std::string e = testing::error_of([&] { load_model(dir / "damaged.pt"); });
+  EXPECT_NE(e.find("loading model " + (dir / "damaged.pt").string() + ": entry '"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("' fails its CRC-32 check (damaged)"), std::string::npos) << e;
   torch::serialize::OutputArchive foreign;
   foreign.write("weights", torch::ones({2}));
   foreign.save_to((dir / "foreign.pt").string());

@@ -41,6 +41,22 @@ TEST_F(CacheTest, ReadingRefusesNonFiniteLogitsAndTypesTheHeaderDoesNotSay) {
       << msg;
 }
 
+TEST_F(CacheTest, AFlippedBitInTheDataIsCaughtByItsChunkChecksum) {
+  const fs::path file = dir_ / "cache.h5";
+  for (const std::string dataset : {"/logits", "/labels"}) {
+    build_cache(options(), quiet);
+    testing::flip_stored_bit(file, dataset, 5);
+    const std::string msg = error_of([&] {
+      const LogitCache cache(file);
+      cache.logits();
+      cache.labels();
+    });
+    EXPECT_NE(msg.find(file.string() + ": reading " + dataset), std::string::npos) << msg;
+    EXPECT_NE(msg.find("checksum"), std::string::npos) << msg;
+    fs::remove(file);
+  }
+}
+
 TEST_F(CacheTest, ATeacherWithNonFiniteLogitsIsNotCached) {
   testing::save_nan_teacher(dir_ / "nan.pt");
   const std::string msg =

@@ -1,6 +1,8 @@
 #include "tests/storage/h5_edit.h"
 
 #include <cctype>
+#include <fstream>
+#include <stdexcept>
 #include <vector>
 
 #include "storage/h5.h"
@@ -54,6 +56,31 @@ void store_as_int32(const std::filesystem::path& file, const std::string& datase
                                     H5Dclose, file, "test edit");
   h5::require(H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
               file, "test edit");
+}
+
+}  // namespace kd::testing
+
+namespace kd::testing {
+
+void flip_stored_bit(const std::filesystem::path& file, const std::string& dataset, int64_t at) {
+  haddr_t address = 0;
+  {
+    const h5::Handle f = h5::open_file(file, /*writable=*/false);
+    const h5::Handle ds = h5::open_dataset(f.get(), dataset, file);
+    const h5::Handle space(H5Dget_space(ds.get()), H5Sclose);
+    hsize_t chunk_size = 0;
+    unsigned filters = 0;
+    if (H5Dget_chunk_info(ds.get(), space.get(), 0, nullptr, &filters, &address, &chunk_size) < 0 ||
+        at >= static_cast<int64_t>(chunk_size)) {
+      throw std::runtime_error(file.string() + ": no chunk 0 of " + dataset + " to damage");
+    }
+  }
+  std::fstream bytes(file, std::ios::in | std::ios::out | std::ios::binary);
+  bytes.seekg(static_cast<std::streamoff>(address + static_cast<haddr_t>(at)));
+  char b = 0;
+  bytes.get(b);
+  bytes.seekp(static_cast<std::streamoff>(address + static_cast<haddr_t>(at)));
+  bytes.put(static_cast<char>(b ^ 1));
 }
 
 }  // namespace kd::testing

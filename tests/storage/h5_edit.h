@@ -26,3 +26,11 @@ namespace kd::testing {
 void store_as_int32(const std::filesystem::path& file, const std::string& dataset);
 
 }  // namespace kd::testing
+
+namespace kd::testing {
+
+/// Flips the lowest bit of byte `at` of the first chunk of `dataset` as stored in the file, as a
+/// disk or a copy might: the number stays finite, only a checksum can tell.
+void flip_stored_bit(const std::filesystem::path& file, const std::string& dataset, int64_t at);
+
+}  // namespace kd::testing
