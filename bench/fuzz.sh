@@ -46,7 +46,8 @@ fuzz_one() {
   corpus=$(($(find "$work" -type f | wc -l) + $(find "tests/fuzz/corpus/$t" -type f | wc -l)))
   for finding in "$found_dir"/*; do
     [[ -f "$finding" ]] || continue
-    timeout 120 "$build/fuzz/$t" -timeout=20 "$finding" > "$finding.report" 2>&1 || true
+    timeout 120 "$build/fuzz/$t" -timeout=20 -rss_limit_mb=2560 "$finding" > "$finding.report" 2>&1 \
+      || true
     local who
     who=$(/usr/bin/python3 bench/fuzz_triage.py "$finding.report")
     if [[ "$who" == kdpipe ]]; then

@@ -5,12 +5,14 @@ usage: fuzz_triage.py REPORT...   (each REPORT: what `TARGET FINDING` printed)
 
 Prints one line per report: "kdpipe" or the library (libhdf5, libtorch, opencv, ...) whose frame is
 the first one in the report's first stack that is not the sanitizer's, libFuzzer's or the C/C++
-runtime's. An exception escaping a reader is kdpipe's whatever threw it: readers owe a named error.
+runtime's. An exception escaping a reader is kdpipe's whatever threw it: readers owe a named error;
+so is running out of memory as a whole (no one frame to blame). "unreproduced": the input ran
+cleanly alone (the finding needed the state earlier inputs left, in HDF5's caches for instance).
 """
 import re
 import sys
 
-FRAME = re.compile(r"^\s+#\d+ 0x[0-9a-f]+(?: in (?P<func>.+?))?(?: \((?P<module>[^)+]+)(?:\+0x[0-9a-f]+)?\))?(?: \(BuildId: [0-9a-f]+\))?\s*(?P<source>/\S+)?$")
+FRAME = re.compile(r"^\s+#\d+ 0x[0-9a-f]+(?: in (?P<func>.+?))?(?:\s+\((?P<module>[^)+]+)(?:\+0x[0-9a-f]+)?\))?(?: \(BuildId: [0-9a-f]+\))?\s*(?P<source>/\S+)?$")
 PLUMBING = ("__sanitizer", "__asan", "__lsan", "__interceptor", "fuzzer::", "__libc", "raise",
             "abort", "pthread_kill", "__pthread_kill", "gsignal", "std::terminate", "__cxa_",
             "__gnu_cxx::__verbose_terminate_handler", "memcpy", "memmove", "memset", "malloc",
@@ -22,8 +24,10 @@ LIBRARIES = (("libhdf5", "libhdf5"), ("libtorch", "libtorch"), ("libc10", "libto
 
 
 def owner(report):
-    if "terminate called after throwing" in report:
+    if "terminate called after throwing" in report or "out-of-memory (used:" in report:
         return "kdpipe"
+    if "ERROR:" not in report and "leak of" not in report:
+        return "unreproduced"
     started = False
     for line in report.splitlines():
         if "ERROR:" in line or "leak of" in line:

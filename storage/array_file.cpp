@@ -41,6 +41,11 @@ SplitShape check_split(hid_t file, const fs::path& path, const std::string& spli
   check<DataError>(ls.size() == 1 && ls[0] == s[0], path.string(), ": ", labels, " has shape ",
                    h5::shape_text(ls), ", expected [", s[0], "] (one label per image)");
   check<DataError>(s[0] > 0, path.string(), ": ", images, " holds no images");
+  for (const auto& [name, ds] : {std::pair<std::string, const h5::Handle*>{images, &im}, {labels, &lb}}) {
+    check<DataError>(h5::holds_its_data(*ds, path), path.string(), ": ", name, " declares ",
+                     h5::shape_text(h5::shape(*ds, path)),
+                     " but the file holds far fewer bytes (truncated or damaged)");
+  }
   return {static_cast<int64_t>(s[0]), static_cast<int64_t>(s[1]), static_cast<int64_t>(s[2]),
           s.size() == 4 ? static_cast<int64_t>(s[3]) : 1};
 }
@@ -94,10 +99,17 @@ Opened open_checked(const fs::path& path) {
 }
 
 // Classes: class_names when the file has it, else one more than the largest label.
-int64_t class_count(const Opened& o, const torch::Tensor& train_labels,
+int64_t class_count(const Opened& o, const fs::path& path, const torch::Tensor& train_labels,
                     const torch::Tensor& test_labels) {
-  if (!o.class_names.empty()) return static_cast<int64_t>(o.class_names.size());
-  return std::max(train_labels.max().item<int64_t>(), test_labels.max().item<int64_t>()) + 1;
+  const int64_t classes =
+      o.class_names.empty()
+          ? std::max(train_labels.max().item<int64_t>(), test_labels.max().item<int64_t>()) + 1
+          : static_cast<int64_t>(o.class_names.size());
+  check<DataError>(classes <= kMaxClasses, path.string(), ": ",
+                   o.class_names.empty() ? "labels go up to " + std::to_string(classes - 1)
+                                         : std::to_string(classes) + " class_names",
+                   ", more than kdpipe's ", kMaxClasses, " classes");
+  return classes;
 }
 
 std::vector<std::string> numbered_classes(int64_t classes) {
@@ -113,7 +125,7 @@ DatasetInfo probe_array_file(const fs::path& path) {
   DatasetInfo info;
   info.name = path.stem().string();
   info.channels = o.train.channels, info.height = o.train.height, info.width = o.train.width;
-  info.classes = class_count(o, read_labels(o.file.get(), path, "train", o.train.n),
+  info.classes = class_count(o, path, read_labels(o.file.get(), path, "train", o.train.n),
                              read_labels(o.file.get(), path, "test", o.test.n));
   info.class_names = o.class_names.empty() ? numbered_classes(info.classes) : o.class_names;
   return info;
@@ -124,7 +136,7 @@ DatasetFiles read_array_file(const fs::path& path) {
   DatasetFiles files;
   files.train = read_split(o.file.get(), path, "train", o.train);
   files.test = read_split(o.file.get(), path, "test", o.test);
-  const int64_t classes = class_count(o, files.train.labels, files.test.labels);
+  const int64_t classes = class_count(o, path, files.train.labels, files.test.labels);
   files.class_names = o.class_names.empty() ? numbered_classes(classes) : o.class_names;
   return files;
 }

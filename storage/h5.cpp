@@ -165,6 +165,24 @@ std::vector<hsize_t> shape(const Handle& dataset, const fs::path& file) {
   return dims;
 }
 
+bool holds_its_data(const Handle& dataset, const fs::path& file) {
+  Handle type = checked(H5Dget_type(dataset.get()), H5Tclose, file, "dataset type");
+  double declared = static_cast<double>(H5Tget_size(type.get()));
+  for (hsize_t d : shape(dataset, file)) declared *= static_cast<double>(d);
+  const auto stored = static_cast<double>(H5Dget_storage_size(dataset.get()));
+  Handle props = checked(H5Dget_create_plist(dataset.get()), H5Pclose, file, "dataset properties");
+  bool compressed = false;
+  for (int i = 0, n = H5Pget_nfilters(props.get()); i < n; ++i) {
+    unsigned flags = 0;
+    std::size_t values = 0;
+    const H5Z_filter_t filter =
+        H5Pget_filter2(props.get(), static_cast<unsigned>(i), &flags, &values, nullptr, 0, nullptr,
+                       nullptr);
+    compressed = compressed || (filter != H5Z_FILTER_FLETCHER32 && filter != H5Z_FILTER_SHUFFLE);
+  }
+  return compressed ? declared <= 1100 * stored + (1 << 20) : declared <= stored;
+}
+
 std::string shape_text(const std::vector<hsize_t>& shape) {
   std::string out = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);

@@ -64,6 +64,10 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
 Handle open_dataset(hid_t loc, const std::string& name, const std::filesystem::path& file);
 bool exists(hid_t loc, const std::string& name);
 std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& file);
+/// Whether the file holds the bytes the dataset declares: all of them when stored as is, at least
+/// 1/1100 of them when compressed (deflate's best ratio is about 1:1030). A damaged file can
+/// declare terabytes in a few bytes; a reader checks this before allocating.
+bool holds_its_data(const Handle& dataset, const std::filesystem::path& file);
 /// "[60000, 28, 28, 1]", for messages.
 std::string shape_text(const std::vector<hsize_t>& shape);
 /// HDF5 class and size of a dataset's stored type (e.g. H5T_FLOAT, 4).

@@ -60,6 +60,9 @@ struct LogitCache::Impl {
     };
     check<StorageError>(got == want, path.string(), ": dataset ", name, " has shape ", show(got),
                         ", the attributes N, C, V say ", show(want));
+    check<StorageError>(h5::holds_its_data(ds, path), path.string(), ": dataset ", name,
+                        " declares ", show(got),
+                        " but the file holds far fewer bytes (truncated or damaged)");
   }
 };
 

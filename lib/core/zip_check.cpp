@@ -20,6 +20,8 @@ constexpr uint32_t kEndRecord = 0x06054b50;
 constexpr uint32_t kCentralEntry = 0x02014b50;
 constexpr uint32_t kLocalEntry = 0x04034b50;
 constexpr uint32_t kZip64Size = 0xffffffff;
+constexpr uint32_t kZip64End = 0x06064b50;
+constexpr uint32_t kZip64Locator = 0x07064b50;
 
 // The archive in memory, read little-endian at checked offsets.
 class Bytes {
@@ -29,11 +31,58 @@ class Bytes {
   bool has(std::size_t at, std::size_t n) const { return at <= size() && n <= size() - at; }
   uint32_t u16(std::size_t at) const { return data_[at] | (uint32_t{data_[at + 1]} << 8); }
   uint32_t u32(std::size_t at) const { return u16(at) | (u16(at + 2) << 16); }
+  uint64_t u64(std::size_t at) const { return u32(at) | (uint64_t{u32(at + 4)} << 32); }
   const unsigned char* at(std::size_t at) const { return data_.data() + at; }
 
  private:
   std::vector<unsigned char> data_;
 };
+
+// CRC-32 and length of what a raw deflate stream inflates to; false when it is not one.
+bool inflated_crc(const unsigned char* data, std::size_t packed, std::size_t expected, uLong* crc,
+                  std::size_t* size) {
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return false;
+  std::vector<unsigned char> out(1 << 16);
+  *crc = crc32(0L, Z_NULL, 0);
+  *size = 0;
+  z.next_in = const_cast<unsigned char*>(data);
+  z.avail_in = static_cast<uInt>(std::min<std::size_t>(packed, 1u << 30));
+  int status = Z_OK;
+  while (status == Z_OK) {
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    status = inflate(&z, Z_NO_FLUSH);
+    const std::size_t got = out.size() - z.avail_out;
+    *crc = crc32(*crc, out.data(), static_cast<uInt>(got));
+    *size += got;
+    if (status == Z_OK && got == 0 && z.avail_in == 0) status = Z_DATA_ERROR;  // cut short
+    if (*size > expected) status = Z_DATA_ERROR;                                // longer than said
+  }
+  inflateEnd(&z);
+  return status == Z_STREAM_END;
+}
+
+// An entry's sizes and offset past 4 GiB, from its ZIP64 extra field (id 1): each value that
+// overflowed, 8 bytes each, in this order.
+bool zip64_values(const Bytes& zip, std::size_t extra, std::size_t extra_len, uint64_t* size,
+                  uint64_t* packed, uint64_t* local) {
+  for (std::size_t at = extra; at + 4 <= extra + extra_len;) {
+    const std::size_t len = zip.u16(at + 2);
+    if (zip.u16(at) == 1) {
+      std::size_t p = at + 4;
+      for (uint64_t* v : {size, packed, local}) {
+        if (*v != kZip64Size) continue;
+        if (p + 8 > at + 4 + len || !zip.has(p, 8)) return false;
+        *v = zip.u64(p);
+        p += 8;
+      }
+      return true;
+    }
+    at += 4 + len;
+  }
+  return false;
+}
 
 // Returns "" when whole, else what is wrong.
 std::string zip_problem(const Bytes& zip) {
@@ -45,34 +94,54 @@ std::string zip_problem(const Bytes& zip) {
     if (end == lowest) return "no ZIP end record (truncated?)";
     --end;
   }
-  const uint32_t entries = zip.u16(end + 10);
-  std::size_t central = zip.u32(end + 16);
-  for (uint32_t i = 0; i < entries; ++i) {
+  uint64_t entries = zip.u16(end + 10);
+  uint64_t central = zip.u32(end + 16);
+  if (entries == 0xffff || central == kZip64Size) {  // ZIP64: the real counts are in its end record
+    if (end < 20 || zip.u32(end - 20) != kZip64Locator) return "damaged ZIP64 end record";
+    const uint64_t record = zip.u64(end - 12);
+    if (!zip.has(record, 56) || zip.u32(record) != kZip64End) return "damaged ZIP64 end record";
+    entries = zip.u64(record + 32);
+    central = zip.u64(record + 48);
+  }
+  for (uint64_t i = 0; i < entries; ++i) {
     if (!zip.has(central, 46) || zip.u32(central) != kCentralEntry) {
       return "central directory entry " + std::to_string(i) + " is damaged";
     }
     const uint32_t method = zip.u16(central + 10);
     const uint32_t crc = zip.u32(central + 16);
-    const uint32_t packed = zip.u32(central + 20);
-    const uint32_t size = zip.u32(central + 24);
+    uint64_t packed = zip.u32(central + 20);
+    uint64_t size = zip.u32(central + 24);
+    uint64_t local = zip.u32(central + 42);
     const std::size_t name_len = zip.u16(central + 28);
-    const std::size_t skip = name_len + zip.u16(central + 30) + zip.u16(central + 32);
-    const std::size_t local = zip.u32(central + 42);
+    const std::size_t extra_len = zip.u16(central + 30);
+    const std::size_t skip = name_len + extra_len + zip.u16(central + 32);
     if (!zip.has(central + 46, skip)) return "central directory entry " + std::to_string(i) + " is cut";
     const std::string name(reinterpret_cast<const char*>(zip.at(central + 46)), name_len);
+    if ((packed == kZip64Size || size == kZip64Size || local == kZip64Size) &&
+        !zip64_values(zip, central + 46 + name_len, extra_len, &size, &packed, &local)) {
+      return "entry '" + name + "' has a damaged ZIP64 field";
+    }
     central += 46 + skip;
-    if (packed == kZip64Size || size == kZip64Size || local == kZip64Size) continue;
     if (!zip.has(local, 30) || zip.u32(local) != kLocalEntry) return "entry '" + name + "' is missing";
     const std::size_t data = local + 30 + zip.u16(local + 26) + zip.u16(local + 28);
     if (!zip.has(data, packed)) return "entry '" + name + "' is cut";
-    if (method != 0) continue;  // LibTorch stores entries uncompressed; others are checked by zlib
-    if (packed != size) return "entry '" + name + "' has two sizes";
     uLong sum = crc32(0L, Z_NULL, 0);
-    for (std::size_t done = 0; done < size;) {  // zlib takes 32-bit lengths
-      const auto n = static_cast<uInt>(std::min<std::size_t>(size - done, 1u << 30));
-      sum = crc32(sum, zip.at(data + done), n);
-      done += n;
+    std::size_t unpacked = packed;
+    if (method == 8) {  // LibTorch's writer deflates its code files, and stores tensors as they are
+      if (!inflated_crc(zip.at(data), packed, size, &sum, &unpacked)) {
+        return "entry '" + name + "' is not a whole deflate stream (damaged)";
+      }
+    } else if (method == 0) {
+      for (std::size_t done = 0; done < packed;) {  // zlib takes 32-bit lengths
+        const auto n = static_cast<uInt>(std::min<std::size_t>(packed - done, 1u << 30));
+        sum = crc32(sum, zip.at(data + done), n);
+        done += n;
+      }
+    } else {
+      return "entry '" + name + "' uses compression method " + std::to_string(method) +
+             ", which LibTorch does not read";
     }
+    if (unpacked != size) return "entry '" + name + "' has the wrong size (damaged)";
     if (sum != crc) return "entry '" + name + "' fails its CRC-32 check (damaged)";
   }
   return "";

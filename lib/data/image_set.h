@@ -20,6 +20,9 @@ struct ImageSet {
 };
 
 /// Shape and normalisation of a dataset's images.
+/// The most classes kdpipe takes from a dataset or a checkpoint: more is damage, not data.
+constexpr int64_t kMaxClasses = 100000;
+
 struct DatasetInfo {
   std::string name;
   int64_t channels = 0;

@@ -80,9 +80,8 @@ class MetaReader {
   fs::path path_;
 };
 
-// The most of each dimension a checkpoint may declare: as the dataset readers allow.
+// The largest image side a checkpoint may declare: as the IDX reader allows.
 constexpr int64_t kMaxSide = 4096;
-constexpr int64_t kMaxClasses = 100000;
 
 ModelMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& path) {
   MetaReader read(archive, path);

@@ -182,6 +182,8 @@ Study load_study(const fs::path& file) {
     desc.add_options()(key.name.c_str(),
                        po::value<std::string>()->default_value(key.default_value));
   }
+  // Also refuses, by line number, a line that is no key, section or comment.
+  const std::map<std::string, int> lines = key_lines(file);
   po::variables_map vm;
   std::istringstream in(study_file::study_text(file));
   try {
@@ -189,13 +191,13 @@ Study load_study(const fs::path& file) {
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     const std::string key = e.get_option_name();
-    Reader(file, {}, key_lines(file)).fail(key, "unknown key");
+    Reader(file, {}, lines).fail(key, "unknown key");
   } catch (const po::error& e) {
     throw ConfigError(file.string() + ": " + e.what());
   }
-  const Reader r(file, vm, key_lines(file));
+  const Reader r(file, vm, lines);
   // An empty file would silently run the whole default study: say what to do instead.
-  check<ConfigError>(!key_lines(file).empty(), file.string(),
+  check<ConfigError>(!lines.empty(), file.string(),
                      ": the study sets no keys; to run the default study, name "
                      "pipelines/configs/label-smoothing.ini (or set any key here)");
 

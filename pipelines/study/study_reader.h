@@ -35,7 +35,8 @@ const std::vector<StudyKey>& keys();
 /// The study file's text, without a UTF-8 byte-order mark (editors on Windows write one).
 std::string study_text(const fs::path& file);
 
-/// Where each key was set, for messages: "section.key" → line number.
+/// Where each key was set, for messages: "section.key" → line number. ConfigError "FILE:LINE: …"
+/// for a line that is none of `key = value`, `[section]`, a comment or blank.
 std::map<std::string, int> key_lines(const fs::path& file);
 
 class Reader {

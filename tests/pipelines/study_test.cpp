@@ -199,5 +199,17 @@ TEST_F(StudyTest, ReadsAStudyWithAByteOrderMark) {
   EXPECT_NE(msg.find("study.ini:2: study.name"), std::string::npos) << msg;
 }
 
+// A line that is no key, section or comment is named by its number, and a long one is cut short.
+TEST_F(StudyTest, RefusesALineThatIsNoKeySectionOrComment) {
+  const std::string expected = "study.ini:3: expected 'key = value', '[section]' or a '#' comment, got ";
+  std::string msg = error_for("[study]\nname = x\nthis is no key\n");
+  EXPECT_NE(msg.find(expected + "'this is no key'"), std::string::npos) << msg;
+  msg = error_for("[study]\nname = x\n[teacher\narch = mlp:4\n");
+  EXPECT_NE(msg.find(expected + "'[teacher'"), std::string::npos) << msg;
+  msg = error_for("[study]\nname = x\n" + std::string(100000, 'y') + "\n");
+  EXPECT_NE(msg.find(expected + "'" + std::string(60, 'y') + "...'"), std::string::npos) << msg;
+  EXPECT_LT(msg.size(), 300u);
+}
+
 }  // namespace
 }  // namespace kd
