@@ -41,7 +41,8 @@ SplitShape check_split(hid_t file, const fs::path& path, const std::string& spli
   check<DataError>(ls.size() == 1 && ls[0] == s[0], path.string(), ": ", labels, " has shape ",
                    h5::shape_text(ls), ", expected [", s[0], "] (one label per image)");
   check<DataError>(s[0] > 0, path.string(), ": ", images, " holds no images");
-  for (const auto& [name, ds] : {std::pair<std::string, const h5::Handle*>{images, &im}, {labels, &lb}}) {
+  for (const auto& [name, ds] :
+       {std::pair<std::string, const h5::Handle*>{images, &im}, {labels, &lb}}) {
     check<DataError>(h5::holds_its_data(*ds, path), path.string(), ": ", name, " declares ",
                      h5::shape_text(h5::shape(*ds, path)),
                      " but the file holds far fewer bytes (truncated or damaged)");

@@ -175,9 +175,8 @@ bool holds_its_data(const Handle& dataset, const fs::path& file) {
   for (int i = 0, n = H5Pget_nfilters(props.get()); i < n; ++i) {
     unsigned flags = 0;
     std::size_t values = 0;
-    const H5Z_filter_t filter =
-        H5Pget_filter2(props.get(), static_cast<unsigned>(i), &flags, &values, nullptr, 0, nullptr,
-                       nullptr);
+    const H5Z_filter_t filter = H5Pget_filter2(props.get(), static_cast<unsigned>(i), &flags,
+                                               &values, nullptr, 0, nullptr, nullptr);
     compressed = compressed || (filter != H5Z_FILTER_FLETCHER32 && filter != H5Z_FILTER_SHUFFLE);
   }
   return compressed ? declared <= 1100 * stored + (1 << 20) : declared <= stored;

@@ -61,8 +61,8 @@ std::size_t attr_values(const Handle& attr, const std::string& name, const fs::p
 Handle open_single(hid_t obj, const std::string& name, const fs::path& file) {
   Handle attr = open_attr(obj, name, file);
   const std::size_t n = attr_values(attr, name, file);
-  check<StorageError>(n == 1, file.string(), ": attribute '", name, "' should hold one value, holds ",
-                      n);
+  check<StorageError>(n == 1, file.string(), ": attribute '", name,
+                      "' should hold one value, holds ", n);
   return attr;
 }
 

@@ -87,8 +87,8 @@ struct LogitCacheWriter::Impl {
       probs.push_back(
           h5::create_dataset(file.get(), CacheHeader::probs_path(t), file_type, spec, partial));
     }
-    labels = h5::create_dataset(file.get(), "/labels", H5T_STD_I64LE, {{n}, {chunk_n}, deflate, true},
-                                partial);
+    labels = h5::create_dataset(file.get(), "/labels", H5T_STD_I64LE,
+                                {{n}, {chunk_n}, deflate, true}, partial);
     h5::flush(file, partial);
     done = 0;
   }

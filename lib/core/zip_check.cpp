@@ -57,7 +57,7 @@ bool inflated_crc(const unsigned char* data, std::size_t packed, std::size_t exp
     *crc = crc32(*crc, out.data(), static_cast<uInt>(got));
     *size += got;
     if (status == Z_OK && got == 0 && z.avail_in == 0) status = Z_DATA_ERROR;  // cut short
-    if (*size > expected) status = Z_DATA_ERROR;                                // longer than said
+    if (*size > expected) status = Z_DATA_ERROR;                               // longer than said
   }
   inflateEnd(&z);
   return status == Z_STREAM_END;
@@ -115,14 +115,18 @@ std::string zip_problem(const Bytes& zip) {
     const std::size_t name_len = zip.u16(central + 28);
     const std::size_t extra_len = zip.u16(central + 30);
     const std::size_t skip = name_len + extra_len + zip.u16(central + 32);
-    if (!zip.has(central + 46, skip)) return "central directory entry " + std::to_string(i) + " is cut";
+    if (!zip.has(central + 46, skip)) {
+      return "central directory entry " + std::to_string(i) + " is cut";
+    }
     const std::string name(reinterpret_cast<const char*>(zip.at(central + 46)), name_len);
     if ((packed == kZip64Size || size == kZip64Size || local == kZip64Size) &&
         !zip64_values(zip, central + 46 + name_len, extra_len, &size, &packed, &local)) {
       return "entry '" + name + "' has a damaged ZIP64 field";
     }
     central += 46 + skip;
-    if (!zip.has(local, 30) || zip.u32(local) != kLocalEntry) return "entry '" + name + "' is missing";
+    if (!zip.has(local, 30) || zip.u32(local) != kLocalEntry) {
+      return "entry '" + name + "' is missing";
+    }
     const std::size_t data = local + 30 + zip.u16(local + 26) + zip.u16(local + 28);
     if (!zip.has(data, packed)) return "entry '" + name + "' is cut";
     uLong sum = crc32(0L, Z_NULL, 0);

@@ -47,15 +47,16 @@ class GzFile {
     return done;
   }
 
-  /// Reads `bytes` bytes into a tensor of `shape`, growing the buffer only as data arrives: a header
-  /// that declares more than the file holds is "truncated", not a huge allocation.
+  /// Reads `bytes` bytes into a tensor of `shape`, growing the buffer only as data arrives: a
+  /// header that declares more than the file holds is "truncated", not a huge allocation.
   torch::Tensor read_tensor(int64_t bytes, torch::IntArrayRef shape, const char* what) {
     constexpr int64_t kPiece = int64_t{64} << 20;
     if (bytes == 0) return torch::empty(shape, torch::kUInt8);
     auto data = std::make_unique<std::vector<uint8_t>>();
     while (static_cast<int64_t>(data->size()) < bytes) {
       const std::size_t at = data->size();
-      const auto want = static_cast<std::size_t>(std::min(kPiece, bytes - static_cast<int64_t>(at)));
+      const auto want =
+          static_cast<std::size_t>(std::min(kPiece, bytes - static_cast<int64_t>(at)));
       data->resize(at + want);
       const std::size_t got = read(data->data() + at, want, what);
       data->resize(at + got);

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <fstream>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -49,7 +48,8 @@ torch::Tensor to_tensor(const cv::Mat& mat) {
 // (TIFF, OpenEXR, ...) claims the first bytes.
 void expect_png_or_jpeg(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  check<DataError>(static_cast<bool>(in), path.string(), ": cannot read image (missing or unreadable)");
+  check<DataError>(static_cast<bool>(in), path.string(),
+                   ": cannot read image (missing or unreadable)");
   std::array<unsigned char, 8> head{};
   in.read(reinterpret_cast<char*>(head.data()), head.size());
   const std::array<unsigned char, 8> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};

@@ -41,8 +41,8 @@ class MetaReader {
   int64_t whole(const std::string& key, int64_t lo, int64_t hi) {
     const torch::IValue v = value(key);
     if (!v.isInt() || v.toInt() < lo || v.toInt() > hi) {
-      fail(key, "should be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                    "]");
+      fail(key,
+           "should be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
     }
     return v.toInt();
   }
@@ -89,7 +89,8 @@ ModelMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& pat
   torch::IValue format;
   if (!archive.try_read("kdpipe.format", format) || !format.isString() ||
       format.toStringRef() != "kdpipe-model") {
-    throw StorageError("loading model " + path.string() + ": not a kdpipe model (no kdpipe.format)");
+    throw StorageError("loading model " + path.string() +
+                       ": not a kdpipe model (no kdpipe.format)");
   }
   meta.spec = read.text("kdpipe.spec");
   meta.classes = read.whole("kdpipe.classes", 1, kMaxClasses);

@@ -77,7 +77,8 @@ ModelSpec parse_model_spec(const std::string& text) {
 namespace {
 
 Classifier build(const ModelSpec& spec, const InputShape& input, int64_t classes) {
-  if (spec.family == "mlp") return std::make_shared<MlpImpl>(MlpOptions(input, spec.values, classes));
+  if (spec.family == "mlp")
+    return std::make_shared<MlpImpl>(MlpOptions(input, spec.values, classes));
   if (spec.family == "cnn") {
     return std::make_shared<CnnImpl>(CnnOptions(input, spec.values[0], classes));
   }

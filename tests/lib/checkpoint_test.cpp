@@ -113,15 +113,20 @@ TEST(Checkpoint, RefusesMetaOfTheWrongTypeOrSizeNamingTheField) {
          "field 'kdpipe.input' should be channels (1 or 3), height and width (1 to 4096)");
   expect("kdpipe.mean", torch::ones({3}), "field 'kdpipe.mean' should be 1 values of type Float");
   expect("kdpipe.spec", torch::IValue(std::string("mlp:0")),
-         "field 'kdpipe.spec': --arch 'mlp:0': '0' is not a positive whole number; expected mlp:W1-W2-..., cnn:W, "
+         "field 'kdpipe.spec': --arch 'mlp:0': '0' is not a positive whole number; expected "
+         "mlp:W1-W2-..., cnn:W, "
          "resnet:D (D = 6n+2) or alexnet");
 }
 
 TEST(Checkpoint, AModelTooBigForMemoryIsNamedByItsSpec) {
-  const std::string e = testing::error_of([] { make_model("mlp:65536-65536", {3, 4096, 4096}, 10); });
-  EXPECT_EQ(e.rfind("--arch 'mlp:65536-65536': the model for 3x4096x4096 images and 10 classes does "
-                    "not fit in memory", 0),
-            0u)
+  const std::string e = testing::error_of([] {
+    make_model("mlp:65536-65536", {3, 4096, 4096}, 10);
+  });
+  EXPECT_EQ(
+      e.rfind("--arch 'mlp:65536-65536': the model for 3x4096x4096 images and 10 classes does "
+              "not fit in memory",
+              0),
+      0u)
       << e;
 }
 

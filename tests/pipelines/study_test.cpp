@@ -201,7 +201,8 @@ TEST_F(StudyTest, ReadsAStudyWithAByteOrderMark) {
 
 // A line that is no key, section or comment is named by its number, and a long one is cut short.
 TEST_F(StudyTest, RefusesALineThatIsNoKeySectionOrComment) {
-  const std::string expected = "study.ini:3: expected 'key = value', '[section]' or a '#' comment, got ";
+  const std::string expected =
+      "study.ini:3: expected 'key = value', '[section]' or a '#' comment, got ";
   std::string msg = error_for("[study]\nname = x\nthis is no key\n");
   EXPECT_NE(msg.find(expected + "'this is no key'"), std::string::npos) << msg;
   msg = error_for("[study]\nname = x\n[teacher\narch = mlp:4\n");

@@ -105,6 +105,17 @@ TEST_F(ArrayFile, MalformedFilesEndInOneLineNamingTheArray) {
   EXPECT_NE(error_of("other-test-shape").find("/test/images are 6x6x3"), std::string::npos);
   EXPECT_NE(error_of("label-out-of-range").find("labels must lie in [0, 3), found 4"),
             std::string::npos);
+  // Declared sizes are checked against what the file holds before anything is allocated.
+  EXPECT_NE(error_of("unwritten-images")
+                .find("/train/images declares [1000000, 28, 28] but the file holds far fewer "
+                      "bytes (truncated or damaged)"),
+            std::string::npos)
+      << error_of("unwritten-images");
+  EXPECT_NE(error_of("huge-label")
+                .find("labels go up to 1000000000, more than kdpipe's 100000 "
+                      "classes"),
+            std::string::npos)
+      << error_of("huge-label");
   // Not HDF5 at all.
   const fs::path junk = dir_ / "junk.h5";
   { std::ofstream(junk) << "junk"; }

@@ -8,6 +8,7 @@
 #include "tests/storage/cache_fixture.h"
 #include "tests/storage/h5_edit.h"
 #include "tests/support/errors.h"
+#include "tests/support/process.h"
 
 namespace kd {
 namespace {
@@ -53,6 +54,26 @@ TEST_F(CacheTest, AFlippedBitInTheDataIsCaughtByItsChunkChecksum) {
     });
     EXPECT_NE(msg.find(file.string() + ": reading " + dataset), std::string::npos) << msg;
     EXPECT_NE(msg.find("checksum"), std::string::npos) << msg;
+    fs::remove(file);
+  }
+}
+
+// An attribute read into one variable must hold one value: HDF5 would write all of them.
+TEST_F(CacheTest, AnAttributeOfManyValuesWhereOneBelongsIsRefused) {
+  const fs::path file = dir_ / "cache.h5";
+  for (const auto& [name, values] : {std::pair<std::string, std::string>{"format", "['a', 'b']"},
+                                     {"format_version", "list(range(100))"}}) {
+    build_cache(options(), quiet);
+    const testing::ProcessResult py =
+        testing::run_command("/usr/bin/python3 -c \"import h5py; f = h5py.File('" + file.string() +
+                             "', 'a'); "
+                             "f.attrs['" +
+                             name + "'] = " + values + "\"");
+    ASSERT_EQ(py.status, 0) << py.output;
+    const std::string msg = error_of([&] { LogitCache cache(file); });
+    EXPECT_NE(msg.find(file.string() + ": attribute '" + name + "' should hold one value, holds "),
+              std::string::npos)
+        << msg;
     fs::remove(file);
   }
 }

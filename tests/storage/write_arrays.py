@@ -17,6 +17,16 @@ def split(f, name, n, shape=(6, 5, 3), dtype=np.uint8, labels=None):
 
 def main(path, case):
     with h5py.File(path, "w") as f:
+        if case == "unwritten-images":  # declares a million images, holds none of them
+            f.create_dataset("train/images", shape=(1000000, 28, 28), dtype=np.uint8,
+                             chunks=(1, 28, 28))
+            f["train/labels"] = np.zeros(1000000, np.int64)
+            split(f, "test", 4, shape=(28, 28))
+            return
+        if case == "huge-label":  # one label that would make a billion classes
+            split(f, "train", 12, shape=(6, 5), labels=np.array([10**9] + [0] * 11))
+            split(f, "test", 4, shape=(6, 5))
+            return
         if case == "grey-nhw":
             split(f, "train", 12, shape=(6, 5))
             split(f, "test", 4, shape=(6, 5))
