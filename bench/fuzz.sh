@@ -40,26 +40,29 @@ fuzz_one() {
   export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
   "$build/fuzz/$t" "$work" "tests/fuzz/corpus/$t" -max_total_time="$seconds" \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-    -timeout=20 -rss_limit_mb=2560 -artifact_prefix="$found_dir/" > "$log" 2>&1 || true
-  local execs corpus ours=0 upstream=""
+    -timeout=60 -rss_limit_mb=2560 -artifact_prefix="$found_dir/" > "$log" 2>&1 || true
+  local execs corpus ours=0 alone=0 upstream=""
   execs=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$log" | tail -1)
   corpus=$(($(find "$work" -type f | wc -l) + $(find "tests/fuzz/corpus/$t" -type f | wc -l)))
   for finding in "$found_dir"/*; do
-    [[ -f "$finding" ]] || continue
-    timeout 120 "$build/fuzz/$t" -timeout=20 -rss_limit_mb=2560 "$finding" > "$finding.report" 2>&1 \
+    [[ -f "$finding" && "$finding" != *.report ]] || continue
+    timeout 120 "$build/fuzz/$t" -timeout=60 -rss_limit_mb=2560 "$finding" > "$finding.report" 2>&1 \
       || true
     local who
-    who=$(/usr/bin/python3 bench/fuzz_triage.py "$finding.report")
-    if [[ "$who" == kdpipe ]]; then
-      ours=$((ours + 1))
-      echo "  $t: kdpipe finding $finding (report: $finding.report)"
-    else
-      upstream+="$who "
-    fi
+    who=$(/usr/bin/python3 bench/fuzz_triage.py "$finding.report" || true)
+    who=${who:-untriaged}
+    case "$who" in
+      kdpipe | untriaged) ours=$((ours + 1)); echo "  $t: kdpipe finding $finding (report: $finding.report)" ;;
+      unreproduced) alone=$((alone + 1)) ;;
+      *) upstream+="$who " ;;
+    esac
   done
-  printf '%-16s %5ss %10s execs %6s corpus inputs  findings: %s in kdpipe, %s upstream%s\n' \
+  local libraries
+  libraries=$(tr ' ' '\n' <<< "$upstream" | sed '/^$/d' | sort | uniq -c |
+    awk '{printf "%s%s %s", s, $2, $1; s=", "}')
+  printf '%-16s %5ss %10s execs %6s corpus inputs  findings: %s in kdpipe, %s inside libraries%s, %s not reproducible alone\n' \
     "$t" "$seconds" "${execs:-?}" "$corpus" "$ours" "$(wc -w <<< "$upstream")" \
-    "$([[ -n "$upstream" ]] && echo " ($(tr ' ' '\n' <<< "$upstream" | sort | uniq -c | awk 'NF{printf "%s%s %s", s, $2, $1; s=", "}'))")"
+    "${libraries:+ ($libraries)}" "$alone"
   ((ours == 0))
 }
 export -f fuzz_one

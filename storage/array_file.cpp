@@ -77,8 +77,7 @@ struct Opened {
   std::vector<std::string> class_names;
 };
 
-Opened open_checked(const fs::path& path) {
-  check<DataError>(fs::is_regular_file(path), path.string(), ": no such file");
+Opened open_unguarded(const fs::path& path) {
   Opened o;
   try {
     o.file = h5::open_file(path, /*writable=*/false);
@@ -97,6 +96,15 @@ Opened open_checked(const fs::path& path) {
     check<DataError>(!o.class_names.empty(), path.string(), ": class_names is empty");
   }
   return o;
+}
+
+// The file opened and checked; its structure read first in a child, where a libhdf5 crash on a
+// damaged file ends only the child.
+Opened open_checked(const fs::path& path) {
+  check<DataError>(fs::is_regular_file(path), path.string(), ": no such file");
+  const std::string problem = h5::reading_problem([&] { open_unguarded(path); });
+  check<DataError>(problem.empty(), path.string(), ": ", problem);
+  return open_unguarded(path);
 }
 
 // Classes: class_names when the file has it, else one more than the largest label.

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "lib/core/crash_guard.h"
 #include "lib/core/error.h"
 #include "storage/h5_process.h"
 
@@ -163,6 +164,14 @@ std::vector<hsize_t> shape(const Handle& dataset, const fs::path& file) {
   std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   return dims;
+}
+
+std::string reading_problem(const std::function<void()>& read) {
+  const TrialEnd end = try_in_child(read, std::chrono::seconds(30));
+  if (end.kind == TrialEnd::finished) return "";
+  return std::string("damaged HDF5 file: the HDF5 library ") +
+         (end.kind == TrialEnd::crashed ? "crashed" : "hung") + " reading its structure (" +
+         end.how + ")";
 }
 
 bool holds_its_data(const Handle& dataset, const fs::path& file) {

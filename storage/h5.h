@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,11 @@ std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& f
 /// 1/1100 of them when compressed (deflate's best ratio is about 1:1030). A damaged file can
 /// declare terabytes in a few bytes; a reader checks this before allocating.
 bool holds_its_data(const Handle& dataset, const std::filesystem::path& file);
+/// Runs `read` (opening `file` and reading its structure: attributes, shapes) first in a forked
+/// child, where libhdf5 1.10 crashing or hanging on a damaged file ends only the child. Returns
+/// what happened there, for the caller's error ("" when the child finished, error or not: the
+/// caller then reads for real and meets any error itself).
+std::string reading_problem(const std::function<void()>& read);
 /// "[60000, 28, 28, 1]", for messages.
 std::string shape_text(const std::vector<hsize_t>& shape);
 /// HDF5 class and size of a dataset's stored type (e.g. H5T_FLOAT, 4).

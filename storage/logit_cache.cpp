@@ -49,6 +49,23 @@ struct LogitCache::Impl {
     return out.to(torch::kFloat32);
   }
 
+  // Opens the file and checks its header and every dataset's shape.
+  void open() {
+    file = h5::open_file(path, /*writable=*/false);
+    half = h5::half_type();
+    header = read_header(file.get(), path);
+    if (h5::has_attr(file.get(), kChunksDone)) {
+      const int64_t done = h5::get_int(file.get(), kChunksDone, path);
+      check<StorageError>(done == chunk_count_of(header), path.string(),
+                          ": field 'chunks_done' is ", done, ", a complete cache has ",
+                          chunk_count_of(header), " (an unfinished file)");
+    }
+    const hsize_t v = header.v, n = header.n, c = header.c;
+    expect_shape("/logits", {v, n, c});
+    for (double t : header.temperatures) expect_shape(CacheHeader::probs_path(t), {v, n, c});
+    expect_shape("/labels", {n});
+  }
+
   void expect_shape(const std::string& name, const std::vector<hsize_t>& want) const {
     const h5::Handle ds = h5::open_dataset(file.get(), name, path);
     const std::vector<hsize_t> got = h5::shape(ds, path);
@@ -76,19 +93,14 @@ LogitCache::LogitCache(fs::path path) : impl_(std::make_unique<Impl>()) {
   }
   check<StorageError>(!fs::is_directory(m.path), m.path.string(),
                       ": a directory, not a cache file (.h5)");
-  m.file = h5::open_file(m.path, /*writable=*/false);
-  m.half = h5::half_type();
-  m.header = read_header(m.file.get(), m.path);
-  if (h5::has_attr(m.file.get(), kChunksDone)) {
-    const int64_t done = h5::get_int(m.file.get(), kChunksDone, m.path);
-    check<StorageError>(done == chunk_count_of(m.header), m.path.string(),
-                        ": field 'chunks_done' is ", done, ", a complete cache has ",
-                        chunk_count_of(m.header), " (an unfinished file)");
-  }
-  const hsize_t v = m.header.v, n = m.header.n, c = m.header.c;
-  m.expect_shape("/logits", {v, n, c});
-  for (double t : m.header.temperatures) m.expect_shape(CacheHeader::probs_path(t), {v, n, c});
-  m.expect_shape("/labels", {n});
+  // The structure is read first in a child: a file that crashes libhdf5 is named, not fatal.
+  const std::string problem = h5::reading_problem([&] {
+    Impl trial;
+    trial.path = m.path;
+    trial.open();
+  });
+  check<StorageError>(problem.empty(), m.path.string(), ": ", problem);
+  m.open();
 }
 
 LogitCache::~LogitCache() = default;

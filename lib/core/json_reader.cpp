@@ -16,6 +16,9 @@ JsonDocument::JsonDocument(const std::filesystem::path& file) : file_(file.strin
   } catch (const json::parse_error& e) {
     throw StorageError(file_ + ": not valid JSON at byte " + std::to_string(e.byte) +
                        (text.empty() ? " (the file is empty)" : ""));
+  } catch (const json::exception& e) {  // a number past double's range, for one
+    const std::string what = e.what();
+    throw StorageError(file_ + ": not valid JSON (" + what.substr(what.find(']') + 2) + ")");
   }
 }
 

@@ -103,6 +103,7 @@ std::string zip_problem(const Bytes& zip) {
     entries = zip.u64(record + 32);
     central = zip.u64(record + 48);
   }
+  std::vector<std::string> names;
   for (uint64_t i = 0; i < entries; ++i) {
     if (!zip.has(central, 46) || zip.u32(central) != kCentralEntry) {
       return "central directory entry " + std::to_string(i) + " is damaged";
@@ -119,6 +120,7 @@ std::string zip_problem(const Bytes& zip) {
       return "central directory entry " + std::to_string(i) + " is cut";
     }
     const std::string name(reinterpret_cast<const char*>(zip.at(central + 46)), name_len);
+    names.push_back(name);
     if ((packed == kZip64Size || size == kZip64Size || local == kZip64Size) &&
         !zip64_values(zip, central + 46 + name_len, extra_len, &size, &packed, &local)) {
       return "entry '" + name + "' has a damaged ZIP64 field";
@@ -147,6 +149,15 @@ std::string zip_problem(const Bytes& zip) {
     }
     if (unpacked != size) return "entry '" + name + "' has the wrong size (damaged)";
     if (sum != crc) return "entry '" + name + "' fails its CRC-32 check (damaged)";
+  }
+  // What LibTorch opens first: <folder>/data.pkl and <folder>/version, one folder for all entries.
+  if (names.empty()) return "an empty ZIP archive";
+  const std::string folder = names.front().substr(0, names.front().find('/') + 1);
+  for (const char* needed : {"data.pkl", "version"}) {
+    if (folder.empty() || std::find(names.begin(), names.end(), folder + needed) == names.end()) {
+      return std::string("no entry ") + (folder.empty() ? "FOLDER/" : folder) + needed +
+             " (not a LibTorch archive)";
+    }
   }
   return "";
 }

@@ -5,6 +5,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <utility>
 
 #include "lib/core/error.h"
 
@@ -44,18 +45,48 @@ torch::Tensor to_tensor(const cv::Mat& mat) {
       .clone(at::MemoryFormat::Contiguous);
 }
 
+constexpr int64_t kMaxSide = 4096;  // as the IDX reader and checkpoints allow
+
+// Big-endian 16 or 32 bits of `b` at `at`.
+int64_t be(const std::string& b, std::size_t at, int bytes) {
+  int64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+
+// Width and height a JPEG's frame header (SOF) declares, or {0, 0} when none is found.
+std::pair<int64_t, int64_t> jpeg_size(const std::string& b) {
+  std::size_t at = 2;
+  while (at + 9 <= b.size() && static_cast<unsigned char>(b[at]) == 0xff) {
+    const int marker = static_cast<unsigned char>(b[at + 1]);
+    if (marker == 0xff) {  // fill byte
+      ++at;
+      continue;
+    }
+    const bool sof =
+        marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+    if (sof) return {be(b, at + 7, 2), be(b, at + 5, 2)};
+    at += 2 + static_cast<std::size_t>(be(b, at + 2, 2));
+  }
+  return {0, 0};
+}
+
 // Only PNG and JPEG reach OpenCV, which would otherwise hand any file to whichever of its decoders
-// (TIFF, OpenEXR, ...) claims the first bytes.
+// (TIFF, OpenEXR, ...) claims the first bytes; and only images up to kMaxSide on a side, whose
+// header is read here first: a few damaged bytes can declare a gigapixel image.
 void expect_png_or_jpeg(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   check<DataError>(static_cast<bool>(in), path.string(),
                    ": cannot read image (missing or unreadable)");
-  std::array<unsigned char, 8> head{};
-  in.read(reinterpret_cast<char*>(head.data()), head.size());
-  const std::array<unsigned char, 8> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  const bool is_png = in.gcount() == 8 && head == png;
-  const bool is_jpeg = in.gcount() >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff;
+  std::string head(64 << 10, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  const bool is_png = head.rfind(std::string("\x89PNG\r\n\x1a\n", 8), 0) == 0 && head.size() >= 24;
+  const bool is_jpeg = head.size() >= 3 && head.rfind("\xff\xd8\xff", 0) == 0;
   check<DataError>(is_png || is_jpeg, path.string(), ": not a PNG or JPEG file");
+  const auto [w, h] = is_png ? std::pair{be(head, 16, 4), be(head, 20, 4)} : jpeg_size(head);
+  check<DataError>(w <= kMaxSide && h <= kMaxSide, path.string(), ": image is ", w, "x", h,
+                   ", larger than kdpipe's ", kMaxSide, "x", kMaxSide, " (or a damaged header)");
 }
 
 }  // namespace
