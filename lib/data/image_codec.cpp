@@ -2,6 +2,7 @@
 
 #include <array>
 #include <fstream>
+#include <iterator>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -54,7 +55,8 @@ int64_t be(const std::string& b, std::size_t at, int bytes) {
   return v;
 }
 
-// Width and height a JPEG's frame header (SOF) declares, or {0, 0} when none is found.
+// Width and height a JPEG's frame header (SOF) declares, or {-1, -1} when the markers before it
+// are broken or there is none: libjpeg would look further, and maybe find a frame of any size.
 std::pair<int64_t, int64_t> jpeg_size(const std::string& b) {
   std::size_t at = 2;
   while (at + 9 <= b.size() && static_cast<unsigned char>(b[at]) == 0xff) {
@@ -63,12 +65,17 @@ std::pair<int64_t, int64_t> jpeg_size(const std::string& b) {
       ++at;
       continue;
     }
+    if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {  // markers without a length
+      at += 2;
+      continue;
+    }
     const bool sof =
         marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
     if (sof) return {be(b, at + 7, 2), be(b, at + 5, 2)};
+    if (marker == 0xda || be(b, at + 2, 2) < 2) break;  // scan data before any frame: damaged
     at += 2 + static_cast<std::size_t>(be(b, at + 2, 2));
   }
-  return {0, 0};
+  return {-1, -1};
 }
 
 // Only PNG and JPEG reach OpenCV, which would otherwise hand any file to whichever of its decoders
@@ -78,13 +85,12 @@ void expect_png_or_jpeg(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   check<DataError>(static_cast<bool>(in), path.string(),
                    ": cannot read image (missing or unreadable)");
-  std::string head(64 << 10, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
+  const std::string head((std::istreambuf_iterator<char>(in)), {});  // image files are small
   const bool is_png = head.rfind(std::string("\x89PNG\r\n\x1a\n", 8), 0) == 0 && head.size() >= 24;
   const bool is_jpeg = head.size() >= 3 && head.rfind("\xff\xd8\xff", 0) == 0;
   check<DataError>(is_png || is_jpeg, path.string(), ": not a PNG or JPEG file");
   const auto [w, h] = is_png ? std::pair{be(head, 16, 4), be(head, 20, 4)} : jpeg_size(head);
+  check<DataError>(w >= 0, path.string(), ": damaged JPEG (no frame header where one belongs)");
   check<DataError>(w <= kMaxSide && h <= kMaxSide, path.string(), ": image is ", w, "x", h,
                    ", larger than kdpipe's ", kMaxSide, "x", kMaxSide, " (or a damaged header)");
 }
