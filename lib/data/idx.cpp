@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lib/core/error.h"
+#include "lib/data/image_set.h"
 
 namespace kd {
 
@@ -106,8 +107,8 @@ torch::Tensor read_idx_images(const fs::path& path) {
   const int64_t n = in.read_u32("the image count");
   const int64_t h = in.read_u32("the row count");
   const int64_t w = in.read_u32("the column count");
-  check<DataError>(h > 0 && w > 0 && h <= 4096 && w <= 4096, "reading ", path.string(),
-                   ": implausible image size ", h, "x", w);
+  check<DataError>(h > 0 && w > 0 && h <= kMaxImageSide && w <= kMaxImageSide, "reading ",
+                   path.string(), ": implausible image size ", h, "x", w);
   return in.read_tensor(n * h * w, {n, 1, h, w}, "pixels");
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "lib/core/error.h"
+#include "lib/data/image_set.h"
 
 namespace kd {
 
@@ -46,8 +47,6 @@ torch::Tensor to_tensor(const cv::Mat& mat) {
       .clone(at::MemoryFormat::Contiguous);
 }
 
-constexpr int64_t kMaxSide = 4096;  // as the IDX reader and checkpoints allow
-
 // Big-endian 16 or 32 bits of `b` at `at`.
 int64_t be(const std::string& b, std::size_t at, int bytes) {
   int64_t v = 0;
@@ -79,7 +78,7 @@ std::pair<int64_t, int64_t> jpeg_size(const std::string& b) {
 }
 
 // Only PNG and JPEG reach OpenCV, which would otherwise hand any file to whichever of its decoders
-// (TIFF, OpenEXR, ...) claims the first bytes; and only images up to kMaxSide on a side, whose
+// (TIFF, OpenEXR, ...) claims the first bytes; and only images up to kMaxImageSide on a side, whose
 // header is read here first: a few damaged bytes can declare a gigapixel image.
 void expect_png_or_jpeg(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -91,8 +90,9 @@ void expect_png_or_jpeg(const fs::path& path) {
   check<DataError>(is_png || is_jpeg, path.string(), ": not a PNG or JPEG file");
   const auto [w, h] = is_png ? std::pair{be(head, 16, 4), be(head, 20, 4)} : jpeg_size(head);
   check<DataError>(w >= 0, path.string(), ": damaged JPEG (no frame header where one belongs)");
-  check<DataError>(w <= kMaxSide && h <= kMaxSide, path.string(), ": image is ", w, "x", h,
-                   ", larger than kdpipe's ", kMaxSide, "x", kMaxSide, " (or a damaged header)");
+  check<DataError>(w <= kMaxImageSide && h <= kMaxImageSide, path.string(), ": image is ", w, "x",
+                   h, ", larger than kdpipe's ", kMaxImageSide, "x", kMaxImageSide,
+                   " (or a damaged header)");
 }
 
 }  // namespace

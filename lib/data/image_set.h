@@ -22,6 +22,8 @@ struct ImageSet {
 /// Shape and normalisation of a dataset's images.
 /// The most classes kdpipe takes from a dataset or a checkpoint: more is damage, not data.
 constexpr int64_t kMaxClasses = 100000;
+/// The longest image side kdpipe reads from a file's header (IDX, PNG, JPEG, a checkpoint).
+constexpr int64_t kMaxImageSide = 4096;
 
 struct DatasetInfo {
   std::string name;

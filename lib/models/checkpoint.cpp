@@ -80,9 +80,6 @@ class MetaReader {
   fs::path path_;
 };
 
-// The largest image side a checkpoint may declare: as the IDX reader allows.
-constexpr int64_t kMaxSide = 4096;
-
 ModelMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& path) {
   MetaReader read(archive, path);
   ModelMeta meta;
@@ -100,9 +97,9 @@ ModelMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& pat
   const int64_t* shape = input->data_ptr<int64_t>();
   meta.input = {shape[0], shape[1], shape[2]};
   if ((meta.input.channels != 1 && meta.input.channels != 3) || shape[1] < 1 ||
-      shape[1] > kMaxSide || shape[2] < 1 || shape[2] > kMaxSide) {
+      shape[1] > kMaxImageSide || shape[2] < 1 || shape[2] > kMaxImageSide) {
     read.fail("kdpipe.input", "should be channels (1 or 3), height and width (1 to " +
-                                  std::to_string(kMaxSide) + ")");
+                                  std::to_string(kMaxImageSide) + ")");
   }
   const auto mean = read.tensor("kdpipe.mean", torch::kFloat32, meta.input.channels);
   const auto std = read.tensor("kdpipe.std", torch::kFloat32, meta.input.channels);
