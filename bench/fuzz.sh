@@ -37,7 +37,10 @@ fuzz_one() {
   local t="$1"
   local work="$build/corpus/$t" found_dir="$build/crashes/$t" log="$build/logs/$t.log"
   rm -rf "$work" "$found_dir" && mkdir -p "$work" "$found_dir" "$build/logs"
+  # Findings are replayed with whole stacks (the libraries have no frame pointers), so that a leak
+  # is traced through them to the kdpipe call that made it.
   export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
+  local whole_stacks="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
   "$build/fuzz/$t" "$work" "tests/fuzz/corpus/$t" -max_total_time="$seconds" \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -timeout=60 -rss_limit_mb=2560 -artifact_prefix="$found_dir/" > "$log" 2>&1 || true
@@ -46,8 +49,8 @@ fuzz_one() {
   corpus=$(($(find "$work" -type f | wc -l) + $(find "tests/fuzz/corpus/$t" -type f | wc -l)))
   for finding in "$found_dir"/*; do
     [[ -f "$finding" && "$finding" != *.report ]] || continue
-    timeout 120 "$build/fuzz/$t" -timeout=60 -rss_limit_mb=2560 "$finding" > "$finding.report" 2>&1 \
-      || true
+    ASAN_OPTIONS="$whole_stacks" timeout 120 "$build/fuzz/$t" -timeout=60 -rss_limit_mb=2560 \
+      "$finding" > "$finding.report" 2>&1 || true
     local who
     who=$(/usr/bin/python3 bench/fuzz_triage.py "$finding.report" || true)
     who=${who:-untriaged}

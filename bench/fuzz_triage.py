@@ -6,7 +6,9 @@ usage: fuzz_triage.py REPORT...   (each REPORT: what `TARGET FINDING` printed)
 Prints one line per report: "kdpipe" or the library (libhdf5, libtorch, opencv, ...) whose frame is
 the first one in the report's first stack that is not the sanitizer's, libFuzzer's or the C/C++
 runtime's. An exception escaping a reader is kdpipe's whatever threw it: readers owe a named error;
-so is running out of memory as a whole (no one frame to blame). "unreproduced": the input ran
+so is running out of memory as a whole (no one frame to blame), and so is a leak whose stack passes
+through kdpipe's code: kdpipe either owes the free (HDF5's strings, say) or should not have taken the
+library's leaking path (HDF5's error paths run only in crash_guard's child, which exits unchecked). "unreproduced": the input ran
 cleanly alone (the finding needed the state earlier inputs left, in HDF5's caches for instance).
 """
 import re
@@ -28,6 +30,8 @@ def owner(report):
         return "kdpipe"
     if "ERROR:" not in report and "leak of" not in report:
         return "unreproduced"
+    if "leak of" in report and re.search(r" in kd::", report):
+        return "kdpipe"
     started = False
     for line in report.splitlines():
         if "ERROR:" in line or "leak of" in line:

@@ -169,6 +169,7 @@ std::vector<hsize_t> shape(const Handle& dataset, const fs::path& file) {
 std::string reading_problem(const std::function<void()>& read) {
   const TrialEnd end = try_in_child(read, std::chrono::seconds(30));
   if (end.kind == TrialEnd::finished) return "";
+  if (end.kind == TrialEnd::refused) rethrow_refusal(end);
   return std::string("damaged HDF5 file: the HDF5 library ") +
          (end.kind == TrialEnd::crashed ? "crashed" : "hung") + " reading its structure (" +
          end.how + ")";

@@ -70,9 +70,10 @@ std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& f
 /// declare terabytes in a few bytes; a reader checks this before allocating.
 bool holds_its_data(const Handle& dataset, const std::filesystem::path& file);
 /// Runs `read` (opening `file` and reading its structure: attributes, shapes) first in a forked
-/// child, where libhdf5 1.10 crashing or hanging on a damaged file ends only the child. Returns
-/// what happened there, for the caller's error ("" when the child finished, error or not: the
-/// caller then reads for real and meets any error itself).
+/// child, where libhdf5 1.10 crashing or hanging on a damaged file ends only the child. An error
+/// `read` threw there is thrown here as it was, the file not read again: libhdf5's error paths
+/// leak, and run only in the child. Otherwise returns what happened there, for the caller's
+/// error ("" when the child finished: the caller then reads for real).
 std::string reading_problem(const std::function<void()>& read);
 /// "[60000, 28, 28, 1]", for messages.
 std::string shape_text(const std::vector<hsize_t>& shape);

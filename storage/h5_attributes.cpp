@@ -182,12 +182,17 @@ std::vector<std::string> get_strings(hid_t obj, const std::string& name, const f
     Handle mem = checked(H5Tcopy(H5T_C_S1), H5Tclose, file, "string type");
     require(H5Tset_size(mem.get(), H5T_VARIABLE), file, "string type");
     require(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), file, "string type");
+    // HDF5 allocates each string; they are ours to free, also those a read that then failed
+    // (a damaged heap) has already filled in.
     std::vector<char*> texts(n, nullptr);
+    struct FreeTexts {
+      std::vector<char*>& texts;
+      ~FreeTexts() {
+        for (char* t : texts) H5free_memory(t);
+      }
+    } free_texts{texts};
     if (n > 0) require(H5Aread(attr.get(), mem.get(), texts.data()), file, "reading " + name);
-    for (char* t : texts) {
-      out.emplace_back(t ? t : "");
-      H5free_memory(t);
-    }
+    for (char* t : texts) out.emplace_back(t ? t : "");
     return out;
   }
   // Fixed-length strings (numpy's S dtype): n records of `size` bytes, NUL-padded or not.

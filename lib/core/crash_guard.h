@@ -11,14 +11,23 @@ namespace kd {
 
 /// How the trial in the child ended.
 struct TrialEnd {
-  enum Kind { finished, crashed, hung } kind = finished;
-  std::string how;  ///< "signal 11 (Segmentation fault)", "exit status 1", "no end in 30 s"
+  enum Kind { finished, refused, crashed, hung } kind = finished;
+  /// crashed, hung: "signal 11 (Segmentation fault)", "exit status 1", "no end in 30 s";
+  /// refused: the message of the kd::Error the trial threw.
+  std::string how;
+  /// refused: which kd::Error it was ('D'ata, 'C'onfig, 'S'torage, 'T'raining, 'E'rror).
+  char error = 'E';
 };
 
-/// Runs `trial` in a forked child and waits up to `limit`. `finished` when it returned or threw
-/// (the caller repeats the work here, and meets the same error); `crashed` when the child died or
-/// exited any other way; `hung` when it outlived `limit` (it is killed). The child shares nothing
-/// with this process after the fork: it must only read.
+/// Runs `trial` in a forked child and waits up to `limit`. `finished` when it returned, or threw
+/// anything but a kd::Error (the caller repeats the work here and meets the same exception);
+/// `refused` when it threw a kd::Error, carried back whole (its first 16 KiB) so that the caller
+/// need not meet the library's error paths (which leak) a second time; `crashed` when the child
+/// died or exited any other way; `hung` when it outlived `limit` (it is killed). The child shares
+/// nothing with this process after the fork: it must only read.
 TrialEnd try_in_child(const std::function<void()>& trial, std::chrono::seconds limit);
+
+/// Throws the kd::Error a `refused` trial threw in the child, of the same class and message.
+[[noreturn]] void rethrow_refusal(const TrialEnd& end);
 
 }  // namespace kd

@@ -1,5 +1,5 @@
-// try_in_child: a crash or hang in the child is reported, never shared; a return or a throw is
-// "finished", for the caller to repeat the work itself.
+// try_in_child: a crash or hang in the child is reported, never shared; a kdpipe error comes back
+// as it was thrown; a return or another exception is "finished", for the caller to repeat.
 #include "lib/core/crash_guard.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +7,8 @@
 #include <csignal>
 #include <stdexcept>
 #include <thread>
+
+#include "lib/core/error.h"
 
 namespace kd {
 namespace {
@@ -23,6 +25,19 @@ TEST(CrashGuard, TellsAFinishedTrialFromACrashedOrHungOne) {
                                      std::chrono::seconds(1));
   EXPECT_EQ(hung.kind, TrialEnd::hung);
   EXPECT_EQ(hung.how, "no end in 1 s");
+}
+
+TEST(CrashGuard, CarriesAKdpipeErrorBackWithItsClassAndMessage) {
+  const TrialEnd end = try_in_child([] { throw DataError("images.h5: /train/labels is missing"); },
+                                    std::chrono::seconds(10));
+  ASSERT_EQ(end.kind, TrialEnd::refused);
+  EXPECT_EQ(end.how, "images.h5: /train/labels is missing");
+  EXPECT_THROW(rethrow_refusal(end), DataError);
+  const TrialEnd storage =
+      try_in_child([] { throw StorageError(std::string(100000, 'x')); }, std::chrono::seconds(10));
+  ASSERT_EQ(storage.kind, TrialEnd::refused);  // a long message is cut, never blocks the child
+  EXPECT_EQ(storage.how.size(), (16u << 10) - 1);
+  EXPECT_THROW(rethrow_refusal(storage), StorageError);
 }
 
 }  // namespace
