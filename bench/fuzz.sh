@@ -44,11 +44,14 @@ fuzz_one() {
   "$build/fuzz/$t" "$work" "tests/fuzz/corpus/$t" -max_total_time="$seconds" \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -timeout=60 -rss_limit_mb=2560 -artifact_prefix="$found_dir/" > "$log" 2>&1 || true
-  local execs corpus ours=0 alone=0 upstream=""
+  local execs corpus ours=0 alone=0 slow=0 upstream=""
   execs=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$log" | tail -1)
   corpus=$(($(find "$work" -type f | wc -l) + $(find "tests/fuzz/corpus/$t" -type f | wc -l)))
   for finding in "$found_dir"/*; do
     [[ -f "$finding" && "$finding" != *.report ]] || continue
+    # libFuzzer keeps inputs that took over 10 s as slow-unit-*: slow, not failing (a hang past
+    # -timeout is a timeout-* finding).
+    if [[ $(basename "$finding") == slow-unit-* ]]; then slow=$((slow + 1)); continue; fi
     ASAN_OPTIONS="$whole_stacks" timeout 120 "$build/fuzz/$t" -timeout=60 -rss_limit_mb=2560 \
       "$finding" > "$finding.report" 2>&1 || true
     local who
@@ -63,9 +66,9 @@ fuzz_one() {
   local libraries
   libraries=$(tr ' ' '\n' <<< "$upstream" | sed '/^$/d' | sort | uniq -c |
     awk '{printf "%s%s %s", s, $2, $1; s=", "}')
-  printf '%-16s %5ss %10s execs %6s corpus inputs  findings: %s in kdpipe, %s inside libraries%s, %s not reproducible alone\n' \
+  printf '%-16s %5ss %10s execs %6s corpus inputs  findings: %s in kdpipe, %s inside libraries%s, %s not reproducible alone; %s inputs slower than 10 s\n' \
     "$t" "$seconds" "${execs:-?}" "$corpus" "$ours" "$(wc -w <<< "$upstream")" \
-    "${libraries:+ ($libraries)}" "$alone"
+    "${libraries:+ ($libraries)}" "$alone" "$slow"
   ((ours == 0))
 }
 export -f fuzz_one

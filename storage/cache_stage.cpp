@@ -10,6 +10,7 @@
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/runtime.h"
+#include "lib/core/stage_progress.h"
 #include "storage/logit_cache.h"
 
 namespace kd {
@@ -99,6 +100,8 @@ CacheSummary build_cache(const CacheOptions& options,
       (options.teacher().empty() ? options.torchscript() : options.teacher()).string();
   const torch::Tensor labels = set.labels;
   const auto start = std::chrono::steady_clock::now();
+  ProgressReporter progress = ProgressReporter::from_environment();
+  int64_t images_here = 0;  // inferred by this run (not resumed)
   summary.images = run_inference(
       teacher, set, info,
       InferenceOptions()
@@ -118,6 +121,13 @@ CacheSummary build_cache(const CacheOptions& options,
                          "): the teacher diverged or cannot take this data; nothing is cached");
         writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
         if (kill_after >= 0 && writer.chunks_done() >= kill_after) std::raise(SIGKILL);
+        images_here += logits.size(0) * logits.size(1);  // views × examples
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        progress.report("caching",
+                        "chunk " + std::to_string(k + 1) + "/" + std::to_string(summary.chunks),
+                        static_cast<double>(k + 1) / static_cast<double>(summary.chunks),
+                        static_cast<double>(images_here) / std::max(seconds, 1e-9));
       });
   writer.finish();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

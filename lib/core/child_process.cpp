@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 
@@ -12,12 +13,39 @@
 
 namespace kd {
 
+namespace {
+
+// This process's environment with `extra` added or replacing, built before the fork (the child
+// of a threaded process may not allocate).
+std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry(*e);
+    const std::string name = entry.substr(0, entry.find('='));
+    const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& x) {
+      return x.compare(0, name.size() + 1, name + "=") == 0;
+    });
+    if (!replaced) out.push_back(entry);
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
 int run_child(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-              const std::filesystem::path& log_path) {
+              const std::filesystem::path& log_path, const std::vector<std::string>& environment) {
   std::vector<std::string> argv_s = args;
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  std::vector<std::string> env_s = environment_with(environment);
+  const std::vector<char*> argv = pointers(argv_s);
+  const std::vector<char*> envp = pointers(env_s);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -28,7 +56,7 @@ int run_child(const std::vector<std::string>& args, const std::filesystem::path&
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::close(fd);
-    ::execvp(argv[0], argv.data());
+    ::execvpe(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   check<Error>(pid > 0, "starting ", args.front(), ": fork failed");

@@ -9,9 +9,11 @@
 namespace kd {
 
 /// Runs `argv` (argv[0] looked up on PATH unless it holds a '/') in `cwd`, its stdout and stderr
-/// appended to `log_path`, and waits. The child is killed if this process dies. Returns the exit
-/// status: 128 + the signal when killed, 127 when the program could not be started.
+/// appended to `log_path`, and waits. The child gets this process's environment with `environment`
+/// ("NAME=value" each) added or replacing. The child is killed if this process dies. Returns the
+/// exit status: 128 + the signal when killed, 127 when the program could not be started.
 int run_child(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
-              const std::filesystem::path& log_path);
+              const std::filesystem::path& log_path,
+              const std::vector<std::string>& environment = {});
 
 }  // namespace kd

@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <new>
 #include <thread>
 
 #include "lib/core/error.h"
@@ -30,6 +33,7 @@ void become_quiet_child() {
 
 constexpr int kReturned = 0;
 constexpr int kThrew = 3;
+constexpr int kOutOfMemory = 4;
 constexpr std::size_t kMaxMessage = 16 << 10;  // within a pipe's buffer: the child never blocks
 
 char error_class(const Error& e) {
@@ -61,6 +65,30 @@ std::string receive(int fd) {
   }
 }
 
+struct Memory {
+  double resident_mb = 0;  ///< resident now (0 when /proc cannot tell)
+  double virtual_mb = 0;   ///< address space now
+};
+
+Memory memory_now() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  if (!(statm >> pages >> resident)) return {};
+  const double page_mb = static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1e6;
+  return {static_cast<double>(resident) * page_mb, static_cast<double>(pages) * page_mb};
+}
+
+// The child may grow its address space by kChildHeadroomMb at most: a size a library trusts from
+// a damaged file fails its allocation there instead of taking the machine's memory. Not under a
+// sanitizer, whose shadow mappings are terabytes of address space.
+constexpr double kChildHeadroomMb = 1024;
+void cap_child_memory(const Memory& at_fork) {
+  if (&__sanitizer_set_death_callback != nullptr || at_fork.virtual_mb <= 0) return;
+  const auto limit = static_cast<rlim_t>((at_fork.virtual_mb + kChildHeadroomMb) * 1e6);
+  const rlimit cap{limit, limit};
+  ::setrlimit(RLIMIT_AS, &cap);
+}
+
 struct Pipe {
   int fds[2] = {-1, -1};
   Pipe() {
@@ -81,16 +109,20 @@ struct Pipe {
 TrialEnd try_in_child(const std::function<void()>& trial, std::chrono::seconds limit) {
   Pipe pipe;
   if (pipe.fds[0] < 0) return {};  // no way to hear back: the caller reads unguarded, as before
+  const Memory at_fork = memory_now();
   const pid_t pid = ::fork();
   if (pid < 0) return {};
   if (pid == 0) {
     become_quiet_child();
+    cap_child_memory(at_fork);
     int status = kReturned;
     try {
       trial();
     } catch (const Error& e) {
       send_refusal(pipe.fds[1], e);
       status = kThrew;
+    } catch (const std::bad_alloc&) {
+      status = kOutOfMemory;
     } catch (...) {
       status = kThrew;
     }
@@ -100,8 +132,9 @@ TrialEnd try_in_child(const std::function<void()>& trial, std::chrono::seconds l
   const auto deadline = std::chrono::steady_clock::now() + limit;
   auto pause = std::chrono::microseconds(50);
   int status = 0;
+  rusage usage{};
   while (true) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    const pid_t done = ::wait4(pid, &status, WNOHANG, &usage);
     if (done == pid) break;
     if (done < 0 && errno != EINTR) return {};
     if (std::chrono::steady_clock::now() > deadline) {
@@ -112,12 +145,20 @@ TrialEnd try_in_child(const std::function<void()>& trial, std::chrono::seconds l
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(20000));
   }
+  const double growth =
+      std::max(0.0, static_cast<double>(usage.ru_maxrss) * 1e3 / 1e6 - at_fork.resident_mb);
   if (WIFEXITED(status) && WEXITSTATUS(status) == kThrew) {
     const std::string message = receive(pipe.fds[0]);
-    if (message.empty()) return {};  // not a kdpipe error: the caller meets it itself
-    return {TrialEnd::refused, message.substr(1), message[0]};
+    if (!message.empty()) return {TrialEnd::refused, message.substr(1), message[0], growth};
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == kReturned) return {};
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == kReturned || WEXITSTATUS(status) == kThrew)) {
+    TrialEnd end;  // returned, or threw what the caller is to meet itself
+    end.memory_growth_mb = growth;
+    return end;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kOutOfMemory) {
+    return {TrialEnd::crashed, "out of memory"};
+  }
   if (WIFSIGNALED(status)) {
     return {TrialEnd::crashed, "signal " + std::to_string(WTERMSIG(status)) + " (" +
                                    ::strsignal(WTERMSIG(status)) + ")"};

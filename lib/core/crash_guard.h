@@ -12,11 +12,14 @@ namespace kd {
 /// How the trial in the child ended.
 struct TrialEnd {
   enum Kind { finished, refused, crashed, hung } kind = finished;
-  /// crashed, hung: "signal 11 (Segmentation fault)", "exit status 1", "no end in 30 s";
+  /// crashed, hung: "signal 11 (Segmentation fault)", "out of memory", "no end in 30 s";
   /// refused: the message of the kd::Error the trial threw.
   std::string how;
   /// refused: which kd::Error it was ('D'ata, 'C'onfig, 'S'torage, 'T'raining, 'E'rror).
   char error = 'E';
+  /// finished, refused: how much the child's resident memory grew over this process's at the
+  /// fork, at its peak (a damaged size a library trusted shows here before it can here).
+  double memory_growth_mb = 0;
 };
 
 /// Runs `trial` in a forked child and waits up to `limit`. `finished` when it returned, or threw
@@ -24,7 +27,8 @@ struct TrialEnd {
 /// `refused` when it threw a kd::Error, carried back whole (its first 16 KiB) so that the caller
 /// need not meet the library's error paths (which leak) a second time; `crashed` when the child
 /// died or exited any other way; `hung` when it outlived `limit` (it is killed). The child shares
-/// nothing with this process after the fork: it must only read.
+/// nothing with this process after the fork: it must only read. Outside sanitizer builds its
+/// address space may grow by 1 GiB at most (an allocation past that fails in the child).
 TrialEnd try_in_child(const std::function<void()>& trial, std::chrono::seconds limit);
 
 /// Throws the kd::Error a `refused` trial threw in the child, of the same class and message.

@@ -2,7 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 namespace kd {
 
@@ -12,6 +19,25 @@ FileLock::FileLock(const std::filesystem::path& path)
 
 FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+long lock_holder(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  char device[64];
+  std::snprintf(device, sizeof device, "%02x:%02x:%llu", ::major(st.st_dev), ::minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  // "1: FLOCK  ADVISORY  WRITE 4242 00:2a:1234567 0 EOF"; waiters' lines have "->" after the id.
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string id, type, mode, access, where;
+    long pid = 0;
+    if (!(fields >> id >> type) || type == "->") continue;
+    if (fields >> mode >> access >> pid >> where && where == device) return pid;
+  }
+  return 0;
 }
 
 }  // namespace kd

@@ -22,4 +22,8 @@ class FileLock {
   bool held_;
 };
 
+/// The process that holds a lock on `path` now, as /proc/locks shows it (the lock is not touched,
+/// so a process about to take it never finds it taken); 0 when no process on this machine does.
+long lock_holder(const std::filesystem::path& path);
+
 }  // namespace kd

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 
 namespace kd {
@@ -31,6 +32,11 @@ Progress Progress::for_stderr() { return Progress(stderr, ::isatty(::fileno(stde
 
 void Progress::step(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss,
                     double accuracy, double images_per_second) {
+  const double fraction =
+      (static_cast<double>(epoch - 1) + static_cast<double>(done) / std::max<int64_t>(total, 1)) /
+      static_cast<double>(std::max<int64_t>(epochs, 1));
+  reporter_.report("training", "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs),
+                   fraction, images_per_second);
   if (!out_ || !live_) return;
   const auto now = std::chrono::steady_clock::now();
   if (done < total && now - last_draw_ < std::chrono::milliseconds(250)) return;
@@ -44,6 +50,8 @@ void Progress::step(int64_t epoch, int64_t epochs, int64_t done, int64_t total, 
 }
 
 void Progress::count(const std::string& what, int64_t done, int64_t total) {
+  reporter_.report(what, what + " " + std::to_string(done) + "/" + std::to_string(total),
+                   static_cast<double>(done) / static_cast<double>(std::max<int64_t>(total, 1)), 0);
   if (!out_ || !live_) return;
   const auto now = std::chrono::steady_clock::now();
   if (done < total && now - last_draw_ < std::chrono::milliseconds(250)) return;

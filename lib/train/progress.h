@@ -1,9 +1,12 @@
-// Training progress for a person: a live line on a terminal, a plain line per epoch otherwise.
+// Training progress for a person: a live line on a terminal, a plain line per epoch otherwise;
+// and, in a stage of a study, the stage's progress file (lib/core/stage_progress.h).
 #pragma once
 
 #include <chrono>
 #include <cstdio>
 #include <string>
+
+#include "lib/core/stage_progress.h"
 
 namespace kd {
 
@@ -44,6 +47,7 @@ class Progress {
  private:
   std::FILE* out_;
   bool live_;
+  ProgressReporter reporter_ = ProgressReporter::from_environment();
   std::chrono::steady_clock::time_point last_draw_{};
 };
 

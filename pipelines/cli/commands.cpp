@@ -17,6 +17,8 @@ const std::vector<Command>& commands() {
       {"teach", "train one teacher with label smoothing and evaluate it", &teach_command},
       {"cache", "cache a teacher's logits for one dataset split in HDF5", &cache_command},
       {"distill", "train one student from a logit cache, or a baseline alone", &distill_command},
+      {"status", "show where every stage of a study run stands, while it runs or after",
+       &status_command},
       {"report", "write the report of a study run: tables, figures, verdict", &report_command},
       {"inspect", "describe a cache or checkpoint and check that it is intact", &inspect_command},
       {"import", "decode an image folder once into an h5 array file", &import_command},

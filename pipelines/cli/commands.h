@@ -27,6 +27,9 @@ int distill_command(const std::vector<std::string>& args);
 /// `kdpipe run`: a whole study.
 int run_command(const std::vector<std::string>& args);
 
+/// `kdpipe status`: where every stage of a study run stands.
+int status_command(const std::vector<std::string>& args);
+
 /// `kdpipe report`: the report of a study run.
 int report_command(const std::vector<std::string>& args);
 

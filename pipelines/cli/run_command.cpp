@@ -1,9 +1,12 @@
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
 #include <sstream>
 
+#include "lib/core/child_process.h"
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/files.h"
@@ -12,6 +15,7 @@
 #include "pipelines/cli/options.h"
 #include "pipelines/report/report_writers.h"
 #include "pipelines/study/executor.h"
+#include "pipelines/study/live_view.h"
 #include "pipelines/study/slurm.h"
 #include "pipelines/study/summary.h"
 
@@ -22,6 +26,12 @@ namespace fs = std::filesystem;
 namespace {
 
 void print_line(const std::string& line) { std::cout << line << std::endl; }
+
+// Live progress on a terminal that can redraw; plain lines in a pipe, a file or a dumb terminal.
+bool live_view_wanted(bool plain) {
+  const char* term = std::getenv("TERM");
+  return !plain && ::isatty(::fileno(stderr)) && term && std::string(term) != "dumb";
+}
 
 // `kdpipe run --only ID`: one stage, as a cluster job runs it. Its dependencies must be done.
 int run_one_stage(const std::vector<Stage>& stages, const std::string& id, ExecuteOptions options) {
@@ -44,7 +54,7 @@ int run_one_stage(const std::vector<Stage>& stages, const std::string& id, Execu
 }
 
 int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& options,
-                    const Study& study, const std::vector<std::string>& sbatch) {
+                    const Study& study, const std::vector<std::string>& sbatch, bool submit) {
   const SlurmJobs jobs = write_slurm_jobs(stages, options, options.run_dir / "study.ini", sbatch);
   if (jobs.stages == 0) {
     std::cout << "all " << stages.size() << " stages are done: nothing to submit ("
@@ -52,8 +62,21 @@ int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& opti
     return 0;
   }
   std::cout << "wrote " << jobs.stages << " SLURM job scripts (and report.sh, after them) in "
-            << (options.run_dir / "slurm").string() << "\nsubmit them with: bash "
-            << jobs.submit.string() << "\n";
+            << (options.run_dir / "slurm").string() << "\n";
+  if (!submit) {
+    std::cout << "submit them with: bash " << jobs.submit.string() << "\n";
+    return 0;
+  }
+  const fs::path log = options.run_dir / "slurm" / "submit.log";
+  std::error_code ignored;
+  fs::remove(log, ignored);
+  const int status = run_child({"bash", jobs.submit.string()}, options.run_dir / "slurm", log);
+  std::string said = read_text(log);
+  while (!said.empty() && said.back() == '\n') said.pop_back();
+  check<Error>(status == 0, "--submit: ", jobs.submit.string(), " failed (exit status ", status,
+               "): ", said.substr(said.find_last_of('\n') + 1), " (log: ", log.string(), ")");
+  std::cout << said << "\nkdpipe status " << options.run_dir.string()
+            << " shows where each stage stands\n";
   return 0;
 }
 
@@ -75,9 +98,13 @@ int run_command(const std::vector<std::string>& args) {
       "them (default: the study's study.executor)")(
       "sbatch", po::value<std::string>(),
       "extra sbatch options for every job, as one string (default: the study's study.sbatch)")(
+      "submit", po::bool_switch(),
+      "with --executor slurm: submit the jobs (sbatch) instead of only writing them")(
       "only", po::value<std::string>(),
       "run this one stage (its dependencies must be done), as a cluster job does")(
-      "dry-run", po::bool_switch(), "list every stage and whether it would run; run nothing");
+      "dry-run", po::bool_switch(), "list every stage and whether it would run; run nothing")(
+      "plain", po::bool_switch(),
+      "no live progress on a terminal: only the line printed as each stage ends");
   po::positional_options_description positional;
   positional.add("study", 1);
   po::variables_map vm;
@@ -117,6 +144,8 @@ int run_command(const std::vector<std::string>& args) {
   if (executor == ExecutorKind::local) thread_count(options.threads);  // CPUs of this machine
   check<ConfigError>(executor == ExecutorKind::local || !vm.count("only"),
                      "--only runs one stage here: use it with --executor local");
+  check<ConfigError>(executor == ExecutorKind::slurm || !vm["submit"].as<bool>(),
+                     "--submit sends the stages to SLURM: use it with --executor slurm");
   if (executor == ExecutorKind::local) {
     // Jobs of the slurm executor check their device where they run, not on the submitting host.
     try {
@@ -141,9 +170,16 @@ int run_command(const std::vector<std::string>& args) {
       std::istringstream words(vm["sbatch"].as<std::string>());
       sbatch.assign(std::istream_iterator<std::string>(words), {});
     }
-    return submit_to_slurm(stages, options, study, sbatch);
+    return submit_to_slurm(stages, options, study, sbatch, vm["submit"].as<bool>());
   }
-  const auto outcomes = execute_stages(stages, options, print_line);
+  std::vector<StageOutcome> outcomes;
+  if (live_view_wanted(options.dry_run || vm["plain"].as<bool>())) {
+    LiveView view(stderr, stdout, stages, run_dir, options.jobs);
+    options.on_state = [&](const std::string& id, StageState state) { view.on_state(id, state); };
+    outcomes = execute_stages(stages, options, [&](const std::string& line) { view.log(line); });
+  } else {
+    outcomes = execute_stages(stages, options, print_line);
+  }
   int ran = 0, skipped = 0, failed = 0, would = 0;
   for (const StageOutcome& o : outcomes) {
     if (options.dry_run) {

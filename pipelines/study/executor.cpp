@@ -20,6 +20,7 @@
 #include "lib/core/files.h"
 #include "lib/core/json_reader.h"
 #include "lib/core/runtime.h"
+#include "lib/core/stage_progress.h"
 
 namespace kd {
 
@@ -124,7 +125,8 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
     std::lock_guard<std::mutex> lock(mutex);
     write_manifest();
   }
-  auto finish = [&](const std::string& line) {  // called with `mutex` held
+  auto finish = [&](std::size_t i, const std::string& line) {  // called with `mutex` held
+    if (options.on_state) options.on_state(stages[i].id, outcomes[i].state);
     ++finished;
     log("[" + std::to_string(finished) + "/" + std::to_string(stages.size()) + "] " + line);
     write_manifest();
@@ -143,14 +145,15 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
         }
       }
       if (out.state == StageState::done) {
-        finish("skip " + stage.id);
+        finish(i, "skip " + stage.id);
         return;
       }
       if (out.state == StageState::blocked) {
-        finish("blocked " + stage.id + " (" + out.reason + ")");
+        finish(i, "blocked " + stage.id + " (" + out.reason + ")");
         return;
       }
       out.state = StageState::running;
+      if (options.on_state) options.on_state(stage.id, StageState::running);
       write_manifest();
     }
     // A stage that cannot even start (its folder, its record, the child process) fails like one
@@ -164,14 +167,14 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
         out.state = StageState::failed;
         out.reason = "another kdpipe process is running it now (it holds " +
                      (dir / "stage.lock").string() + ")";
-        finish("FAILED " + stage.id + ": " + out.reason);
+        finish(i, "FAILED " + stage.id + ": " + out.reason);
         return;
       }
       if (pending_reason(stage, run_dir).empty()) {  // another process finished it meanwhile
         std::lock_guard<std::mutex> lock(mutex);
         out.state = StageState::done;
         out.reason.clear();
-        finish("skip " + stage.id + " (finished meanwhile by another kdpipe process)");
+        finish(i, "skip " + stage.id + " (finished meanwhile by another kdpipe process)");
         return;
       }
       std::vector<std::string> args = stage.args;
@@ -189,7 +192,11 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
       const auto start = std::chrono::steady_clock::now();
       std::vector<std::string> argv = {fs::absolute(options.kdpipe).string()};
       argv.insert(argv.end(), args.begin(), args.end());
-      const int status = run_child(argv, run_dir, dir / "stage.log");
+      const fs::path progress = dir / "progress.json";
+      std::error_code ignored;
+      fs::remove(progress, ignored);  // an earlier run's
+      const int status = run_child(argv, run_dir, dir / "stage.log",
+                                   {std::string(kProgressFileVariable) + "=" + progress.string()});
       // Other workers read every outcome when they write the manifest: set it under the mutex.
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -211,14 +218,14 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
         }
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", seconds);
-        finish((ok ? "ran  " : "FAILED ") + stage.id + " in " + secs + " s" +
-               (ok ? "" : ": " + out.reason));
+        finish(i, (ok ? "ran  " : "FAILED ") + stage.id + " in " + secs + " s" +
+                      (ok ? "" : ": " + out.reason));
       }
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(mutex);
       out.state = StageState::failed;
       out.reason = e.what();
-      finish("FAILED " + stage.id + ": " + out.reason);
+      finish(i, "FAILED " + stage.id + ": " + out.reason);
       return;
     }
     if (++ran == options.kill_after_stages) std::raise(SIGKILL);

@@ -29,6 +29,9 @@ struct ExecuteOptions {
   /// Fault injection for the tests of resuming: after this many stages have run, this process
   /// kills itself with SIGKILL (0: never). The CLI fills it from KDPIPE_FAULT_KILL_AFTER_STAGES.
   int kill_after_stages = 0;
+  /// Told when a stage starts running and when it ends (done, failed, blocked, or found done),
+  /// one call at a time, from the threads that run the stages: for a live view of the run.
+  std::function<void(const std::string& id, StageState state)> on_state;
 };
 
 struct StageOutcome {
@@ -46,8 +49,9 @@ std::string pending_reason(const Stage& stage, const std::filesystem::path& run_
 
 /// Runs (or, dry, inspects) every stage. With write_manifest, the call holds run_dir/run.lock:
 /// Error, before anything runs, when another process holds it. Each stage folder gets stage.json
-/// (its input hash and state) and stage.log; run_dir/manifest.json lists them all and is rewritten
-/// as they change.
+/// (its input hash and state) and stage.log, and its process reports its progress to progress.json
+/// there (lib/core/stage_progress.h); run_dir/manifest.json lists them all and is rewritten as they
+/// change.
 std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
                                          const ExecuteOptions& options,
                                          const std::function<void(const std::string&)>& log);

@@ -63,7 +63,9 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
          << "set -euo pipefail\n"
          << "cd \"$(dirname \"$0\")\"\n"
          << "extra=(" << quoted_words(sbatch_args) << ")\n"
-         << "submit() { sbatch --parsable \"${extra[@]}\" \"$@\" | cut -d';' -f1; }\n";
+         << "submit() { sbatch --parsable \"${extra[@]}\" \"$@\" | cut -d';' -f1; }\n"
+         << "# Each stage's job id, for kdpipe status.\n"
+         << ": > submitted.tsv\n";
   std::map<std::string, std::string> job_of;  // stage id → shell variable holding its job id
   SlurmJobs jobs;
   for (const Stage& stage : stages) {
@@ -86,7 +88,9 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
     }
     const std::string var = "job" + std::string(number);
     submit << var << "=$(submit " << (after.empty() ? "" : "--dependency=afterok" + after + " ")
-           << "jobs/" << file << ")\n";
+           << "jobs/" << file << ")\n"
+           << "printf '%s\\t%s\\n' \"$" << var << "\" " << shell_quote(stage.id)
+           << " >> submitted.tsv\n";
     job_of[stage.id] = var;
   }
   // The last job: every stage is done by then, so `run` only rewrites the manifest and the report.

@@ -1,6 +1,7 @@
 // Caches whose numbers cannot be trusted are refused when read, naming the file and the dataset;
 // teachers whose logits are not finite are refused before anything is cached.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <torch/script.h>
 
 #include "lib/core/error.h"
@@ -76,6 +77,22 @@ TEST_F(CacheTest, AnAttributeOfManyValuesWhereOneBelongsIsRefused) {
         << msg;
     fs::remove(file);
   }
+}
+
+// Found by fuzzing: a 22 KB file whose global heap declares a 2 GB string for the attribute
+// 'dataset'. libhdf5 allocates what it declares (4 GB resident); the structure is read first in a
+// child whose address space may grow 1 GiB at most, so the allocation fails there and the file is
+// refused by the child's error, never read here.
+TEST_F(CacheTest, AStringOfAFalseSizeIsRefusedWithoutTakingTheMemory) {
+  const fs::path file =
+      testing::source_dir() / "tests/fuzz/corpus/cache_fuzz/crash-vlen-string-of-2gb";
+  const std::string msg = error_of([&] { LogitCache cache(file); });
+  EXPECT_NE(msg.find(file.string() + ": reading attribute dataset (memory allocation failed"),
+            std::string::npos)
+      << msg;
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  EXPECT_LT(usage.ru_maxrss, 2'000'000) << "kB at the peak: the declared size was allocated here";
 }
 
 TEST_F(CacheTest, ATeacherWithNonFiniteLogitsIsNotCached) {

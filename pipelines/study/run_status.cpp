@@ -1,0 +1,173 @@
+#include "pipelines/study/run_status.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "lib/core/error.h"
+#include "lib/core/file_lock.h"
+#include "lib/core/files.h"
+#include "lib/core/json_reader.h"
+#include "pipelines/study/executor.h"
+#include "pipelines/study/stages.h"
+#include "pipelines/study/study.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string last_log_line(const fs::path& log) {
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (const auto cr = line.find_last_of('\r'); cr != std::string::npos)
+      line = line.substr(cr + 1);
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+// The stage's own record, or null when it has none or it is unreadable.
+nlohmann::json stage_record(const fs::path& dir) {
+  try {
+    return nlohmann::json::parse(read_text(dir / "stage.json"));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+std::string headline(const Stage& stage, const fs::path& run_dir) {
+  const fs::path output = run_dir / stage.output;
+  try {
+    if (stage.kind == StageKind::cache) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.1f MB cache",
+                    static_cast<double>(fs::file_size(output)) / 1e6);
+      return buf;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "test accuracy %.4f",
+                  JsonDocument(output)["test"]["accuracy"].number_in(0, 1));
+    return buf;
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+// Job ids of the stages submitted to SLURM (slurm/submitted.tsv: "JOB<TAB>STAGE" per line).
+std::map<std::string, std::string> submitted_jobs(const fs::path& run_dir) {
+  std::map<std::string, std::string> jobs;
+  std::ifstream in(run_dir / "slurm" / "submitted.tsv");
+  std::string job, stage;
+  while (in >> job >> stage) jobs[stage] = job;
+  return jobs;
+}
+
+// squeue's state and reason of each job still queued or running; nullopt when squeue cannot be
+// asked. Job ids are digits only (checked), so the command line holds nothing to interpret.
+std::optional<std::map<std::string, std::string>> queue_states(
+    const std::map<std::string, std::string>& jobs) {
+  std::string list;
+  for (const auto& [stage, job] : jobs) {
+    if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos) continue;
+    list += (list.empty() ? "" : ",") + job;
+  }
+  if (list.empty()) return std::nullopt;
+  const std::string command =
+      "squeue --noheader --format='%i %T %r' --jobs=" + list + " 2>/dev/null";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe)) text += buf;
+  if (::pclose(pipe) != 0) return std::nullopt;
+  std::map<std::string, std::string> states;
+  std::istringstream lines(text);
+  std::string id, state, reason;
+  while (lines >> id >> state >> reason) {
+    states[id] = reason == "None" ? state : state + " (" + reason + ")";
+  }
+  return states;
+}
+
+}  // namespace
+
+RunStatus read_run_status(const fs::path& run_dir) {
+  const fs::path study_file = run_dir / "study.ini";
+  check<StorageError>(fs::is_regular_file(study_file), run_dir.string(),
+                      ": not a run directory (it has no study.ini; `kdpipe run` writes one there)");
+  const Study study = load_study(study_file);
+  const std::vector<Stage> stages = plan_stages(study);
+  RunStatus out;
+  out.run_dir = run_dir;
+  out.study = study.name;
+  out.run_pid = lock_holder(run_dir / "run.lock");
+  const auto jobs = submitted_jobs(run_dir);
+  out.slurm = !jobs.empty();
+  const auto queue = out.slurm ? queue_states(jobs) : std::nullopt;
+  out.squeue = queue.has_value();
+
+  std::map<std::string, StageStatusKind> state_of;
+  for (const Stage& stage : stages) {
+    StageStatus s;
+    s.id = stage.id;
+    s.kind = stage.kind;
+    const fs::path dir = run_dir / stage.id;
+    const nlohmann::json record = stage_record(dir);
+    const std::string recorded = record.is_object() ? record.value("state", "") : "";
+    if (record.is_object() && record.contains("seconds") && record["seconds"].is_number()) {
+      s.seconds = record["seconds"].get<double>();
+    }
+    if (const auto job = jobs.find(stage.id); job != jobs.end()) {
+      s.job = job->second;
+      if (queue && queue->count(s.job)) s.queue_state = queue->at(s.job);
+    }
+    const std::string reason = pending_reason(stage, run_dir);
+    if (reason.empty()) {
+      s.state = StageStatusKind::done;
+      s.detail = headline(stage, run_dir);
+    } else if (recorded == "running" && lock_holder(dir / "stage.lock") != 0) {
+      s.state = StageStatusKind::running;
+      s.progress = read_progress(dir / "progress.json");
+    } else if (s.queue_state.rfind("RUNNING", 0) == 0) {
+      s.state = StageStatusKind::running;  // on another node: its lock is not visible here
+      s.progress = read_progress(dir / "progress.json");
+    } else if (!s.queue_state.empty()) {
+      s.state = StageStatusKind::queued;
+      s.detail = "job " + s.job + " " + s.queue_state;
+    } else if (recorded == "running") {
+      s.state = StageStatusKind::interrupted;
+      s.detail = "started " + record.value("started", std::string("?")) +
+                 "; its process is gone (the next kdpipe run resumes it)";
+    } else if (recorded == "failed") {
+      s.state = StageStatusKind::failed;
+      s.detail = last_log_line(dir / "stage.log");
+    } else {
+      s.state = StageStatusKind::pending;
+      s.detail = reason;
+    }
+    if (s.state == StageStatusKind::pending || s.state == StageStatusKind::queued) {
+      for (const std::string& d : stage.deps) {
+        const auto known = state_of.find(d);  // stages come in dependency order
+        const StageStatusKind ds =
+            known == state_of.end() ? StageStatusKind::pending : known->second;
+        if (ds == StageStatusKind::failed || ds == StageStatusKind::blocked) {
+          s.state = StageStatusKind::blocked;
+          s.detail = d + " failed";
+          if (ds == StageStatusKind::blocked) s.detail = d + " is blocked";
+          break;
+        }
+      }
+    }
+    state_of[s.id] = s.state;
+    out.stages.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace kd
