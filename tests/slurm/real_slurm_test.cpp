@@ -1,0 +1,95 @@
+// A real one-node SLURM cluster (tests/slurm/cluster.sh: munged, slurmctld, slurmd) runs the tiny
+// study with `--executor slurm --submit`; its results must equal a local run's, byte for byte.
+// Skips, saying why, where the daemons cannot start (not root, SLURM not installed). The stand-in
+// tests (study_run_test.cpp, watch_test.cpp) cover machines without it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "lib/core/files.h"
+#include "tests/pipelines/study_fixture.h"
+
+namespace kd {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::StudyTest;
+
+class RealSlurmTest : public StudyTest {
+ protected:
+  void TearDown() override {
+    if (started_) testing::run_command("bash " + script() + " stop " + (dir_ / "cluster").string());
+  }
+  static std::string script() { return (testing::source_dir() / "tests/slurm/cluster.sh").string(); }
+  bool started_ = false;
+};
+
+TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
+  KD_SKIP_WITHOUT_GNUPLOT();
+  const testing::ProcessResult cluster =
+      testing::run_command("bash " + script() + " start " + (dir_ / "cluster").string());
+  started_ = true;
+  if (cluster.status == 3) GTEST_SKIP() << cluster.output;
+  ASSERT_EQ(cluster.status, 0) << cluster.output;
+  const std::string env = "SLURM_CONF=" + (dir_ / "cluster" / "slurm.conf").string();
+
+  const testing::ProcessResult submitted = run("--executor slurm --submit --threads 1", env);
+  ASSERT_EQ(submitted.status, 0) << submitted.output;
+  EXPECT_NE(submitted.output.find("submitted 9 stage jobs"), std::string::npos)
+      << submitted.output;
+  // While the jobs run, status names each stage's job.
+  const testing::ProcessResult watching =
+      testing::run_kdpipe("status " + (dir_ / "run").string() + " --json", env);
+  ASSERT_EQ(watching.status, 0) << watching.output;
+  for (const auto& s : nlohmann::json::parse(watching.output)["stages"]) {
+    EXPECT_FALSE(s["job"].is_null()) << s;
+  }
+  // Wait for the queue to drain (the report job last).
+  bool drained = false;
+  for (int i = 0; i < 600 && !drained; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const testing::ProcessResult queue = testing::run_command("squeue --noheader", env);
+    drained = queue.status == 0 && queue.output.find_first_not_of(" \n") == std::string::npos;
+  }
+  ASSERT_TRUE(drained) << testing::run_command("squeue", env).output;
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "report" / "report.json"))
+      << testing::run_command("cat " + (dir_ / "run/slurm/report-*.out").string()).output;
+  const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
+  for (const auto& s : manifest["stages"]) EXPECT_EQ(s["state"], "done") << s["id"];
+  const testing::ProcessResult status = testing::run_kdpipe("status " + (dir_ / "run").string(), env);
+  EXPECT_NE(status.output.find("9 stages: 9 done"), std::string::npos) << status.output;
+
+  // The same study here, one stage at a time with one thread each, as every job ran.
+  const testing::ProcessResult local = testing::run_kdpipe(
+      "run " + (dir_ / "study.ini").string() + " --out " + (dir_ / "local").string() +
+      " --jobs 1 --threads 1");
+  ASSERT_EQ(local.status, 0) << local.output;
+  // Models and predictions byte for byte; caches dataset by dataset (their headers name the
+  // teacher's path and the time they were made).
+  int compared = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "local")) {
+    const std::string name = entry.path().filename().string();
+    const fs::path twin = dir_ / "run" / fs::relative(entry.path(), dir_ / "local");
+    if (name == "model.pt" || name == "predictions.pt") {
+      EXPECT_TRUE(read_text(entry.path()) == read_text(twin)) << twin << " differs";
+      ++compared;
+    } else if (entry.path().extension() == ".h5") {
+      const testing::ProcessResult same = testing::run_command(
+          "/usr/bin/python3 -c \"import sys, h5py, numpy as np\n"
+          "a, b = (h5py.File(p, 'r') for p in sys.argv[1:])\n"
+          "names = []\n"
+          "a.visit(lambda n: names.append(n) if isinstance(a[n], h5py.Dataset) else None)\n"
+          "bad = [n for n in names if not np.array_equal(a[n][()], b[n][()])]\n"
+          "print('differ:', bad) if bad else None; sys.exit(1 if bad or not names else 0)\" " +
+          entry.path().string() + " " + twin.string());
+      EXPECT_EQ(same.status, 0) << twin << ": " << same.output;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 11);  // 2 teachers, 2 caches, 5 students and baselines (model, predictions)
+}
+
+}  // namespace
+}  // namespace kd
