@@ -6,6 +6,8 @@
 # cache intact, no stage left unfinished, no temporary file behind.
 #
 #   bash bench/kill_soak.sh [STUDY.ini] [KILLS] [SEED]
+#   KD_SOAK_REFERENCE=DIR KD_SOAK_SPAN_S=S   reuse a finished reference run (an earlier soak's
+#                                            work folder's ref/) that took S seconds
 #
 # Default study: a small one on Fashion-MNIST written to the work folder (about a minute a run on
 # 2 cores). Results repeat exactly only for the same --jobs and --threads, so both are fixed here.
@@ -45,12 +47,19 @@ INI
 fi
 run() { "$kdpipe" run "$study" --jobs 1 --threads 2 --out "$1"; }
 
-echo "== reference run"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-start=$(now_ms)
-run "$work/ref" > "$work/ref.log" 2>&1
-span_ms=$(( $(now_ms) - start ))
-echo "   $(grep -m1 ' ran, ' "$work/ref.log") in $(( span_ms / 1000 )) s"
+if [[ -n ${KD_SOAK_REFERENCE:-} ]]; then
+  # An earlier soak's finished reference run of the same study and binary, and its span.
+  cp -a "$KD_SOAK_REFERENCE" "$work/ref"
+  span_ms=$(( ${KD_SOAK_SPAN_S:?KD_SOAK_REFERENCE needs KD_SOAK_SPAN_S} * 1000 ))
+  echo "== reference run: $KD_SOAK_REFERENCE (${KD_SOAK_SPAN_S} s)"
+else
+  echo "== reference run"
+  start=$(now_ms)
+  run "$work/ref" > "$work/ref.log" 2>&1
+  span_ms=$(( $(now_ms) - start ))
+  echo "   $(grep -m1 ' ran, ' "$work/ref.log") in $(( span_ms / 1000 )) s"
+fi
 
 # Every dataset of two HDF5 files equal; every stage of a manifest done.
 cat > "$work/same_h5.py" <<'PY'

@@ -45,6 +45,9 @@ std::string CacheHeader::differs_from(const CacheHeader& o) const {
   KD_FIELD(input)
   KD_FIELD(dtype)
   KD_FIELD(chunk)
+  KD_FIELD(shard_index)
+  KD_FIELD(shard_count)
+  KD_FIELD(first_example)
 #undef KD_FIELD
 #undef KD_NAMED
   return "";

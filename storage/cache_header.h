@@ -39,6 +39,11 @@ struct CacheHeader {
   int64_t chunk = 0;  ///< examples per chunk
   std::string kdpipe_version;
   std::string created;
+  // A shard (kdpipe cache --shard i/n): whole chunks of the split, examples [first_example,
+  // first_example + n). shard_count 0: a whole cache.
+  int64_t shard_index = 0;
+  int64_t shard_count = 0;
+  int64_t first_example = 0;
 
   /// The name of the probabilities at temperature t: "/probs/T=<t>", t printed shortest.
   static std::string probs_path(double t);

@@ -30,6 +30,11 @@ void write_header(hid_t root, const CacheHeader& h, const fs::path& file) {
   h5::set_attr(root, "chunk", h.chunk, file);
   h5::set_attr(root, "kdpipe_version", h.kdpipe_version, file);
   h5::set_attr(root, "created", h.created, file);
+  if (h.shard_count > 0) {
+    h5::set_attr(root, "shard_index", h.shard_index, file);
+    h5::set_attr(root, "shard_count", h.shard_count, file);
+    h5::set_attr(root, "first_example", h.first_example, file);
+  }
 }
 
 CacheHeader read_header(hid_t root, const fs::path& file) {
@@ -63,6 +68,15 @@ CacheHeader read_header(hid_t root, const fs::path& file) {
   h.chunk = h5::get_int(root, "chunk", file);
   h.kdpipe_version = h5::get_string(root, "kdpipe_version", file);
   h.created = h5::get_string(root, "created", file);
+  if (h5::has_attr(root, "shard_count")) {
+    h.shard_index = h5::get_int(root, "shard_index", file);
+    h.shard_count = h5::get_int(root, "shard_count", file);
+    h.first_example = h5::get_int(root, "first_example", file);
+    check<StorageError>(h.shard_count > 0 && h.shard_index >= 0 && h.shard_index < h.shard_count &&
+                            h.first_example >= 0,
+                        file.string(), ": field 'shard_index' is ", h.shard_index,
+                        " of 'shard_count' ", h.shard_count, " (a damaged shard header)");
+  }
   return h;
 }
 

@@ -36,6 +36,9 @@ void CacheOptions::validate() const {
                        t);
   }
   check<ConfigError>(chunk() >= 1, "--chunk: expected a positive count, got ", chunk());
+  check<ConfigError>(shard_count() == 0 || (shard_index() >= 0 && shard_index() < shard_count()),
+                     "--shard: expected i/n with 0 <= i < n, got ", shard_index(), "/",
+                     shard_count());
   check<ConfigError>(compress() >= 0 && compress() <= 9,
                      "--compress: expected a gzip level 0-9, got ", compress());
   check<ConfigError>(!out().empty(), "--out: a cache file to write is required");
@@ -74,7 +77,21 @@ CacheSummary build_cache(const CacheOptions& options,
   h.split = options.split();
   h.dataset_fingerprint = set.fingerprint();
   h.class_names = info.class_names;
-  h.n = set.size();
+  // A shard: whole chunks [first, end) of the split's.
+  const int64_t all_chunks = (set.size() + options.chunk() - 1) / options.chunk();
+  int64_t first = 0, end = all_chunks;
+  if (options.shard_count() > 0) {
+    check<ConfigError>(options.shard_count() <= all_chunks, "--shard ", options.shard_index(), "/",
+                       options.shard_count(), ": the ", options.split(), " split has ", all_chunks,
+                       " chunks of ", options.chunk(),
+                       " examples, fewer than the shards (use fewer shards or a smaller --chunk)");
+    first = options.shard_index() * all_chunks / options.shard_count();
+    end = (options.shard_index() + 1) * all_chunks / options.shard_count();
+    h.shard_index = options.shard_index();
+    h.shard_count = options.shard_count();
+    h.first_example = first * options.chunk();
+  }
+  h.n = std::min(set.size(), end * options.chunk()) - first * options.chunk();
   h.c = info.classes;
   h.v = options.views();
   h.temperatures = options.temperatures();
@@ -109,11 +126,13 @@ CacheSummary build_cache(const CacheOptions& options,
           .augment(options.augment())
           .seed(options.seed())
           .chunk(options.chunk())
-          .first_chunk(writer.chunks_done())
+          .first_chunk(first + writer.chunks_done())
+          .end_chunk(end)
           .workers(options.workers())
           .device(options.device()),
-      [&](int64_t k, const torch::Tensor& logits) {
-        const int64_t begin = k * options.chunk();
+      [&](int64_t global, const torch::Tensor& logits) {
+        const int64_t k = global - first;  // the chunk's number in this file
+        const int64_t begin = global * options.chunk();
         const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>();
         check<DataError>(bad == 0, teacher_name, ": ", bad,
                          " non-finite logits (NaN or infinity) for examples [", begin, ", ",

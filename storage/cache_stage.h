@@ -39,6 +39,11 @@ struct CacheOptions {
   TORCH_ARG(torch::Device, device) = torch::kCPU;
   /// The cache file to write.
   TORCH_ARG(std::filesystem::path, out);
+  /// Shard `shard_index` of `shard_count` (0: the whole split): whole chunks only, chunks
+  /// [i·K/n, (i+1)·K/n) of the split's K, so that merged shards hold exactly the unsharded cache
+  /// (each chunk is one batch of the teacher's, the same in both).
+  TORCH_ARG(int64_t, shard_index) = 0;
+  TORCH_ARG(int64_t, shard_count) = 0;
   /// Fault injection for the tests of resuming: kill this process with SIGKILL once this many
   /// chunks are on disk (-1: never). The CLI fills it from KDPIPE_FAULT_KILL_AFTER_CHUNKS.
   TORCH_ARG(int64_t, kill_after_chunks) = -1;

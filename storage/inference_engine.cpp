@@ -40,7 +40,9 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
   const int workers = options.workers() > 0 ? options.workers() : available_cores();
   const bool cuda = options.device().is_cuda();
   const int64_t n = set.size();
-  const int64_t chunks = (n + options.chunk() - 1) / options.chunk();
+  const int64_t all_chunks = (n + options.chunk() - 1) / options.chunk();
+  const int64_t chunks =
+      options.end_chunk() >= 0 ? std::min(options.end_chunk(), all_chunks) : all_chunks;
   const torch::Device device = options.device();
   check_device(device);
 

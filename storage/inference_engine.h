@@ -25,8 +25,10 @@ struct InferenceOptions {
   TORCH_ARG(std::uint64_t, seed) = 0;
   /// Examples per chunk (one pipeline token; also the HDF5 chunk).
   TORCH_ARG(int64_t, chunk) = 1024;
-  /// Chunks before this one are skipped (a resumed run).
+  /// Chunks before this one are skipped (a resumed run, a shard).
   TORCH_ARG(int64_t, first_chunk) = 0;
+  /// Chunks from this one on are skipped (a shard); -1: none.
+  TORCH_ARG(int64_t, end_chunk) = -1;
   /// Parallel inference workers (0: all cores).
   TORCH_ARG(int, workers) = 0;
   TORCH_ARG(torch::Device, device) = torch::kCPU;

@@ -141,6 +141,9 @@ void LogitCache::expect_data(const std::string& dataset, const std::string& spli
                              const std::string& fingerprint, int64_t n) const {
   const CacheHeader& h = impl_->header;
   const std::string file = impl_->path.string();
+  check<StorageError>(h.shard_count == 0, file, ": shard ", h.shard_index, "/", h.shard_count,
+                      " of a cache (examples ", h.first_example, " to ", h.first_example + h.n,
+                      "), not a whole one: join the shards with kdpipe cache-merge");
   check<StorageError>(h.dataset == dataset, file, ": field 'dataset' is '", h.dataset,
                       "', the data given is '", dataset, "'");
   check<StorageError>(h.split == split, file, ": field 'split' is '", h.split,

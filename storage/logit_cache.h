@@ -39,6 +39,11 @@ class LogitCacheWriter {
   /// Writes chunk k: logits float [V, n_k, C] and labels [n_k] of examples [k·chunk, k·chunk+n_k).
   /// Stores softmax(logits / t) for every temperature, then flushes and marks the chunk done.
   void write_chunk(int64_t k, const torch::Tensor& logits, const torch::Tensor& labels);
+  /// Writes chunk k as stored elsewhere (merging shards): logits and the probabilities at each
+  /// of the header's temperatures, each [V, n_k, C], stored as they are (no softmax recomputed),
+  /// so that a merged cache holds exactly the values its shards hold.
+  void copy_chunk(int64_t k, const torch::Tensor& logits, const std::vector<torch::Tensor>& probs,
+                  const torch::Tensor& labels);
   /// Closes the file and renames it to its final name. Every chunk must have been written.
   void finish();
 

@@ -129,26 +129,38 @@ fs::path LogitCacheWriter::partial_path(const fs::path& path) {
 
 void LogitCacheWriter::write_chunk(int64_t k, const torch::Tensor& logits_in,
                                    const torch::Tensor& labels_in) {
+  const torch::Tensor z = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<torch::Tensor> probs;
+  for (double t : impl_->header.temperatures) probs.push_back(torch::softmax(z / t, 2));
+  copy_chunk(k, z, probs, labels_in);
+}
+
+void LogitCacheWriter::copy_chunk(int64_t k, const torch::Tensor& logits,
+                                  const std::vector<torch::Tensor>& probs,
+                                  const torch::Tensor& labels_in) {
   Impl& m = *impl_;
   TORCH_CHECK(k == m.done, "cache chunks are written in order: expected chunk ", m.done, ", got ",
               k);
   const int64_t begin = k * m.header.chunk;
   const int64_t n = std::min(m.header.chunk, m.header.n - begin);
-  TORCH_CHECK(logits_in.sizes() == torch::IntArrayRef({m.header.v, n, m.header.c}), "chunk ", k,
-              " logits have shape ", logits_in.sizes());
-  const torch::Tensor z = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  const std::vector<int64_t> shape{m.header.v, n, m.header.c};
+  TORCH_CHECK(logits.sizes() == torch::IntArrayRef(shape), "chunk ", k, " logits have shape ",
+              logits.sizes());
+  TORCH_CHECK(probs.size() == m.header.temperatures.size(), "chunk ", k, ": ", probs.size(),
+              " probabilities for ", m.header.temperatures.size(), " temperatures");
   const std::vector<hsize_t> start{0, static_cast<hsize_t>(begin), 0};
   const std::vector<hsize_t> count{static_cast<hsize_t>(m.header.v), static_cast<hsize_t>(n),
                                    static_cast<hsize_t>(m.header.c)};
   const torch::ScalarType stored = tensor_type(m.header);
-  const torch::Tensor zs = z.to(stored).contiguous();
+  const torch::Tensor zs = logits.to(torch::kCPU).to(stored).contiguous();
   h5::write_block(m.logits, m.mem_type(), start, count, zs.data_ptr(), m.partial,
                   "writing /logits");
-  for (std::size_t i = 0; i < m.header.temperatures.size(); ++i) {
-    const double t = m.header.temperatures[i];
-    const torch::Tensor p = torch::softmax(z / t, 2).to(stored).contiguous();
+  for (std::size_t i = 0; i < probs.size(); ++i) {
+    TORCH_CHECK(probs[i].sizes() == torch::IntArrayRef(shape), "chunk ", k,
+                " probabilities have shape ", probs[i].sizes());
+    const torch::Tensor p = probs[i].to(torch::kCPU).to(stored).contiguous();
     h5::write_block(m.probs[i], m.mem_type(), start, count, p.data_ptr(), m.partial,
-                    "writing " + CacheHeader::probs_path(t));
+                    "writing " + CacheHeader::probs_path(m.header.temperatures[i]));
   }
   const torch::Tensor y = labels_in.to(torch::kCPU, torch::kInt64).contiguous();
   h5::write_block(m.labels, H5T_NATIVE_INT64, {static_cast<hsize_t>(begin)},

@@ -10,6 +10,29 @@
 
 namespace kd::cli {
 
+namespace {
+
+// "i/n" with 0 <= i < n.
+std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  int64_t index = -1, count = 0;
+  try {
+    std::size_t used_i = 0, used_n = 0;
+    if (slash != std::string::npos) {
+      index = std::stoll(text.substr(0, slash), &used_i);
+      count = std::stoll(text.substr(slash + 1), &used_n);
+    }
+    if (used_i != slash || used_n != text.size() - slash - 1) count = 0;
+  } catch (const std::exception&) {
+    count = 0;
+  }
+  check<ConfigError>(count > 0 && index >= 0 && index < count,
+                     "--shard: expected i/n with 0 <= i < n (e.g. 0/4), got '", text, "'");
+  return {index, count};
+}
+
+}  // namespace
+
 int cache_command(const std::vector<std::string>& args) {
   const CacheOptions d;  // one source of defaults: the options struct
   po::options_description cache("Cache");
@@ -31,7 +54,10 @@ int cache_command(const std::vector<std::string>& args) {
       "half", po::bool_switch(), "store float16 instead of float32")(
       "compress", po::value<int>()->default_value(d.compress()), "gzip level 0-9 (0: none)")(
       "chunk", po::value<int64_t>()->default_value(d.chunk()), "examples per HDF5 chunk")(
-      "out", po::value<std::string>(), "the cache file to write (.h5)");
+      "out", po::value<std::string>(), "the cache file to write (.h5)")(
+      "shard", po::value<std::string>()->default_value(""),
+      "i/n: write shard i (0 to n-1) of n, whole chunks of the split; kdpipe cache-merge joins "
+      "them");
   po::options_description desc;
   desc.add(cache).add(data_options()).add(runtime_options());
   po::variables_map vm;
@@ -60,6 +86,10 @@ int cache_command(const std::vector<std::string>& args) {
       .workers(thread_count(vm["threads"].as<int>()))
       .device(resolve_device(vm["device"].as<std::string>()))
       .out(vm["out"].as<std::string>());
+  if (const std::string shard = vm["shard"].as<std::string>(); !shard.empty()) {
+    const auto [index, count] = parse_shard(shard);
+    options.shard_index(index).shard_count(count);
+  }
   if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_CHUNKS")) {
     options.kill_after_chunks(std::atoll(fault));
   }

@@ -1,5 +1,6 @@
 #include "pipelines/cli/commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -16,6 +17,8 @@ const std::vector<Command>& commands() {
       {"run", "run a whole study; skips what is done, resumes what was interrupted", &run_command},
       {"teach", "train one teacher with label smoothing and evaluate it", &teach_command},
       {"cache", "cache a teacher's logits for one dataset split in HDF5", &cache_command},
+      {"cache-merge", "join the shards of one cache (cache --shard i/n) into the whole cache",
+       &cache_merge_command},
       {"distill", "train one student from a logit cache, or a baseline alone", &distill_command},
       {"status", "show where every stage of a study run stands, while it runs or after",
        &status_command},
@@ -32,8 +35,10 @@ namespace {
 
 void usage(std::ostream& out) {
   out << "Usage: kdpipe <command> [options]\n\nCommands:\n";
+  std::size_t width = 0;
+  for (const Command& c : commands()) width = std::max(width, c.name.size());
   for (const Command& c : commands())
-    out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
+    out << "  " << c.name << std::string(width + 2 - c.name.size(), ' ') << c.summary << "\n";
   out << "\n`kdpipe <command> --help` documents each command's options.\n";
 }
 

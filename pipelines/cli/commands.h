@@ -24,6 +24,9 @@ int cache_command(const std::vector<std::string>& args);
 /// `kdpipe distill`: train one student from a cache, or a baseline alone.
 int distill_command(const std::vector<std::string>& args);
 
+/// `kdpipe cache-merge`: the shards of one cache into the whole cache.
+int cache_merge_command(const std::vector<std::string>& args);
+
 /// `kdpipe run`: a whole study.
 int run_command(const std::vector<std::string>& args);
 

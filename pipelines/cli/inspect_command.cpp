@@ -54,6 +54,11 @@ int inspect_cache(const fs::path& path) {
             << "  views        " << h.v << " (view 0 un-augmented; views 1.." << h.v - 1 << ": "
             << h.augment << ", seed " << h.augment_seed << "), input " << h.input << "\n"
             << "  written by   kdpipe " << h.kdpipe_version << " at " << h.created << "\n";
+  if (h.shard_count > 0) {
+    std::cout << "  shard        " << h.shard_index << "/" << h.shard_count << ": examples "
+              << h.first_example << " to " << h.first_example + h.n
+              << " of the split (kdpipe cache-merge joins the shards)\n";
+  }
   const std::vector<std::string> problems = cache.verify();
   if (problems.empty()) {
     std::cout << "intact: shapes and attributes agree, no NaN or Inf, probabilities match "

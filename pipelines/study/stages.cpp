@@ -129,11 +129,34 @@ std::vector<Stage> plan_stages(const Study& s) {
     for (double t : s.temperatures) cache.args.push_back(num(t));
     if (s.half) cache.args.push_back("--half");
     if (s.compress > 0) append(cache.args, {"--compress", std::to_string(s.compress)});
+    // Only when not the default, so that the stages of earlier runs keep their input hashes.
+    if (s.cache_chunk != 1024) append(cache.args, {"--chunk", std::to_string(s.cache_chunk)});
     append(cache.args, cache_extra);
     append(cache.args, data_args(s));
     cache.out = cache.id + "/train.h5";
     cache.output = cache.out;
-    add(cache);
+    if (s.cache_shards > 1) {
+      // n shard stages, then the merge stage under the cache's own id and output: the students
+      // read the same file either way.
+      Stage merge = cache;
+      merge.args = {"cache-merge"};
+      if (s.compress > 0) append(merge.args, {"--compress", std::to_string(s.compress)});
+      merge.deps.clear();
+      for (int i = 0; i < s.cache_shards; ++i) {
+        const std::string part = std::to_string(i) + "/" + std::to_string(s.cache_shards);
+        Stage shard = cache;
+        shard.id = cache.id + "/shard-" + std::to_string(i) + "of" + std::to_string(s.cache_shards);
+        append(shard.args, {"--shard", part});
+        shard.out = shard.id + "/train.h5";
+        shard.output = shard.out;
+        add(shard);
+        merge.deps.push_back(shard.id);
+        merge.args.push_back(shard.out);
+      }
+      add(merge);
+    } else {
+      add(cache);
+    }
 
     for (const std::string& arch : s.student_archs) {
       for (double t : s.student_temperatures) {

@@ -131,6 +131,12 @@ void read_cache_section(const Reader& r, Study& s) {
   s.half = r.flag("cache.half");
   s.compress = static_cast<int>(r.one_whole("cache.compress"));
   if (s.compress < 0 || s.compress > 9) r.fail("cache.compress", "expected a gzip level 0-9");
+  s.cache_chunk = r.one_whole("cache.chunk");
+  if (s.cache_chunk < 1) r.fail("cache.chunk", "expected a positive count of examples");
+  s.cache_shards = static_cast<int>(r.one_whole("cache.shards"));
+  if (s.cache_shards < 1 || s.cache_shards > 1000) {
+    r.fail("cache.shards", "expected 1 (no sharding) to 1000 shards");
+  }
   for (double t : s.temperatures) {
     if (!(t > 0)) r.fail("cache.temperatures", "expected positive temperatures, got " + join({t}));
   }

@@ -38,6 +38,11 @@ struct Study {
   std::uint64_t cache_seed = 0;
   bool half = false;
   int compress = 0;  ///< gzip level of the cache's datasets (0: none)
+  /// Shards per cache (1: none): n `cache --shard i/n` stages and a merge stage, so that on a
+  /// cluster one teacher's logits are computed on n nodes at once.
+  int cache_shards = 1;
+  /// Examples per cache chunk (the HDF5 chunk, the teacher's batch, the unit of shards).
+  int64_t cache_chunk = 1024;
 
   std::vector<std::string> student_archs;
   std::vector<double> student_temperatures;

@@ -64,6 +64,8 @@ const std::vector<StudyKey>& keys() {
       {"cache.seed", "0", [](const Study& s) { return std::to_string(s.cache_seed); }},
       {"cache.half", "false", [](const Study& s) { return flag(s.half); }},
       {"cache.compress", "0", [](const Study& s) { return std::to_string(s.compress); }},
+      {"cache.chunk", "1024", [](const Study& s) { return std::to_string(s.cache_chunk); }},
+      {"cache.shards", "1", [](const Study& s) { return std::to_string(s.cache_shards); }},
       {"student.arch", "mlp:800-800", [](const Study& s) { return join_any(s.student_archs); }},
       {"student.temperature", "1 2 4 8",
        [](const Study& s) { return join(s.student_temperatures); }},

@@ -1,7 +1,8 @@
 // A real one-node SLURM cluster (tests/slurm/cluster.sh: munged, slurmctld, slurmd) runs the tiny
-// study with `--executor slurm --submit`; its results must equal a local run's, byte for byte.
-// Skips, saying why, where the daemons cannot start (not root, SLURM not installed). The stand-in
-// tests (study_run_test.cpp, watch_test.cpp) cover machines without it.
+// study, its caches in 2 shards each, with `--executor slurm --submit`; its results must equal a
+// local run's, byte for byte. Skips, saying why, where the daemons cannot start (not root, SLURM
+// not installed). The stand-in tests (study_run_test.cpp, watch_test.cpp) cover machines without
+// it.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -22,7 +23,9 @@ class RealSlurmTest : public StudyTest {
   void TearDown() override {
     if (started_) testing::run_command("bash " + script() + " stop " + (dir_ / "cluster").string());
   }
-  static std::string script() { return (testing::source_dir() / "tests/slurm/cluster.sh").string(); }
+  static std::string script() {
+    return (testing::source_dir() / "tests/slurm/cluster.sh").string();
+  }
   bool started_ = false;
 };
 
@@ -34,10 +37,12 @@ TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
   if (cluster.status == 3) GTEST_SKIP() << cluster.output;
   ASSERT_EQ(cluster.status, 0) << cluster.output;
   const std::string env = "SLURM_CONF=" + (dir_ / "cluster" / "slurm.conf").string();
+  write(
+      edited("views = 2", "views = 2\nchunk = 64\nshards = 2"));  // each cache on two jobs at once
 
   const testing::ProcessResult submitted = run("--executor slurm --submit --threads 1", env);
   ASSERT_EQ(submitted.status, 0) << submitted.output;
-  EXPECT_NE(submitted.output.find("submitted 9 stage jobs"), std::string::npos)
+  EXPECT_NE(submitted.output.find("submitted 13 stage jobs"), std::string::npos)
       << submitted.output;
   // While the jobs run, status names each stage's job.
   const testing::ProcessResult watching =
@@ -58,13 +63,14 @@ TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
       << testing::run_command("cat " + (dir_ / "run/slurm/report-*.out").string()).output;
   const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
   for (const auto& s : manifest["stages"]) EXPECT_EQ(s["state"], "done") << s["id"];
-  const testing::ProcessResult status = testing::run_kdpipe("status " + (dir_ / "run").string(), env);
-  EXPECT_NE(status.output.find("9 stages: 9 done"), std::string::npos) << status.output;
+  const testing::ProcessResult status =
+      testing::run_kdpipe("status " + (dir_ / "run").string(), env);
+  EXPECT_NE(status.output.find("13 stages: 13 done"), std::string::npos) << status.output;
 
   // The same study here, one stage at a time with one thread each, as every job ran.
-  const testing::ProcessResult local = testing::run_kdpipe(
-      "run " + (dir_ / "study.ini").string() + " --out " + (dir_ / "local").string() +
-      " --jobs 1 --threads 1");
+  const testing::ProcessResult local =
+      testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --out " +
+                          (dir_ / "local").string() + " --jobs 1 --threads 1");
   ASSERT_EQ(local.status, 0) << local.output;
   // Models and predictions byte for byte; caches dataset by dataset (their headers name the
   // teacher's path and the time they were made).
