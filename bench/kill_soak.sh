@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Kill soak: runs a study once undisturbed, then again while SIGKILLing `kdpipe run` at KILLS
-# random moments (each rerun resumes what the last left; when a run is nearly through, the next
-# starts a fresh run directory), and checks that the interrupted run
+# Kill soak: runs a study once undisturbed, then again while SIGKILLing `kdpipe run` until KILLS
+# kills have interrupted it at random moments (each rerun resumes what the last left; when a run is
+# nearly through, or finished before its kill, the next starts a fresh run directory), and checks
+# that the interrupted run
 # ends with exactly the reference's results: every model, prediction file and cache equal, every
 # cache intact, no stage left unfinished, no temporary file behind.
 #
@@ -101,8 +102,11 @@ finish_and_compare() {
 
 echo "== $kills kills"
 interrupted=0
-done_ms=0  # how much of the reference's span the interrupted runs have got through
-for k in $(seq 1 "$kills"); do
+attempt=0
+done_ms=0  # how much of the span the interrupted runs of this run directory have got through
+# Until KILLS kills have interrupted a run (a kill that comes after the run finished does not count).
+while (( interrupted < kills && attempt < 3 * kills )); do
+  attempt=$((attempt + 1))
   # A moment uniformly in what is left of the study, so that kills land in teach, cache, distill
   # and report alike; when little is left, the soak starts a fresh run directory.
   if (( span_ms - done_ms < 1000 )); then
@@ -111,26 +115,39 @@ for k in $(seq 1 "$kills"); do
     done_ms=0
     echo "   (fresh run directory)"
   fi
+  fresh=$(( done_ms == 0 ))
   at_ms=$(( (RANDOM * 32768 + RANDOM) % (span_ms - done_ms) ))
   done_ms=$(( done_ms + at_ms ))
   at=$(printf '%d.%03d' $(( at_ms / 1000 )) $(( at_ms % 1000 )))
   # kdpipe itself in the background (not a subshell around it): the kill must reach `kdpipe run`,
   # whose stage processes die with it.
-  "$kdpipe" run "$study" --jobs 1 --threads 2 --out "$work/soak" > "$work/soak-$k.log" 2>&1 &
+  log=$work/soak-$attempt.log
+  started_s=$(date +%s)
+  "$kdpipe" run "$study" --jobs 1 --threads 2 --out "$work/soak" > "$log" 2>&1 &
   pid=$!
   sleep "$at"
-  if kill -9 "$pid" 2> /dev/null; then
+  # A run that printed its report line had finished, whatever kill says of its process.
+  if kill -9 "$pid" 2> /dev/null && ! grep -q '^report: ' "$log"; then
     interrupted=$((interrupted + 1))
-    state="killed at ${at} s"
+    echo "   kill $interrupted: killed at ${at} s"
+    wait "$pid" 2> /dev/null || true
   else
-    state="had finished before ${at} s"
+    wait "$pid" 2> /dev/null || true
+    # It finished before the kill: runs take less than the span assumed. From a fresh directory,
+    # that run's time is the span from now on; the directory is complete, so start afresh.
+    took_s=$(( $(stat -c %Y "$log") - started_s + 1 ))
+    if (( fresh && took_s * 1000 < span_ms )); then span_ms=$(( took_s * 1000 )); fi
+    done_ms=$span_ms
+    echo "   (the run had finished before ${at} s: not counted; span now $(( span_ms / 1000 )) s)"
   fi
-  wait "$pid" 2> /dev/null || true
-  echo "   kill $k: $state"
 done
 echo "== final run and comparison"
 finish_and_compare
 n=$(wc -l < "$work/files")
+if ((interrupted < kills)); then
+  echo "FAIL: only $interrupted of $kills kills interrupted a run in $attempt tries"
+  fail=1
+fi
 if [[ $fail -eq 0 ]]; then
   echo "PASS: $interrupted of $kills kills interrupted the run; after each of $checked resumed runs," \
        "$n model and prediction files and every cache identical to the reference (work folder $work)"
