@@ -142,12 +142,14 @@ double LiveView::estimate_left_locked(bool* complete) const {
 
 std::vector<std::string> LiveView::block_locked(int width) const {
   std::vector<std::string> out;
+  int id_width = 0;  // the running stages' ids, aligned
+  for (const auto& [id, r] : running_) id_width = std::max(id_width, static_cast<int>(id.size()));
   for (const auto& [id, r] : running_) {
     const double since = std::chrono::duration<double>(Clock::now() - r.since).count();
     const auto p = read_progress(run_dir_ / id / "progress.json");
     char buf[512];
     if (!p) {
-      std::snprintf(buf, sizeof buf, "  %-32s starting   %s", id.c_str(),
+      std::snprintf(buf, sizeof buf, "  %-*s  starting  %s", id_width, id.c_str(),
                     clock_text(since).c_str());
     } else {
       const std::string rate = p->items_per_second > 0
@@ -155,9 +157,9 @@ std::vector<std::string> LiveView::block_locked(int width) const {
                                    : std::string();
       const std::string eta =
           p->eta_seconds >= 0 ? "  ETA " + clock_text(p->eta_seconds) : std::string();
-      std::snprintf(buf, sizeof buf, "  %-32s %-14s %3d%%  %-12s %s%s", id.c_str(), p->task.c_str(),
-                    static_cast<int>(100 * std::clamp(p->fraction, 0.0, 1.0)), rate.c_str(),
-                    clock_text(since).c_str(), eta.c_str());
+      std::snprintf(buf, sizeof buf, "  %-*s  %-11s %3d%%  %-11s %s%s", id_width, id.c_str(),
+                    p->task.c_str(), static_cast<int>(100 * std::clamp(p->fraction, 0.0, 1.0)),
+                    rate.c_str(), clock_text(since).c_str(), eta.c_str());
     }
     out.push_back(fit(buf, width));
   }
