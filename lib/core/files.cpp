@@ -70,6 +70,18 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
+std::string last_line(const fs::path& path) {
+  std::string text;
+  try {
+    text = read_text(path);
+  } catch (const Error&) {
+    return "";
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const auto nl = text.find_last_of("\r\n");
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
 void ensure_directory(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -28,6 +28,10 @@ void write_text_atomically(const std::filesystem::path& path, const std::string&
 /// Reads a whole file; StorageError naming the file if it cannot be read.
 std::string read_text(const std::filesystem::path& path);
 
+/// The last non-empty line of a text file (after its last '\r' too: a progress bar's last state);
+/// "" when the file is missing or unreadable.
+std::string last_line(const std::filesystem::path& path);
+
 /// Creates `dir` (and parents) or throws StorageError naming it.
 void ensure_directory(const std::filesystem::path& dir);
 

@@ -50,22 +50,6 @@ std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
   return "";
 }
 
-namespace {
-
-std::string last_line(const fs::path& path) {
-  std::string text;
-  try {
-    text = read_text(path);
-  } catch (const Error&) {
-    return "";
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const auto nl = text.find_last_of("\r\n");
-  return nl == std::string::npos ? text : text.substr(nl + 1);
-}
-
-}  // namespace
-
 std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
                                          const ExecuteOptions& options,
                                          const std::function<void(const std::string&)>& log) {

@@ -108,7 +108,7 @@ std::vector<std::string> LiveView::block(int width) {
 // mean of their kind that ran here, less their time so far), pending ones by their kind's mean.
 // `complete` is false when some kind has no finished stage yet to go by (the figure is then a
 // lower bound).
-double LiveView::estimate_left_locked(bool* complete) const {
+double LiveView::estimate_left_locked(const ProgressOf& progress, bool* complete) const {
   *complete = true;
   auto mean_of = [&](StageKind kind) {
     const auto it = seconds_of_kind_.find(kind);
@@ -118,7 +118,7 @@ double LiveView::estimate_left_locked(bool* complete) const {
   };
   double left = 0;
   for (const auto& [id, r] : running_) {
-    const auto p = read_progress(run_dir_ / id / "progress.json");
+    const auto& p = progress.at(id);
     const double since = std::chrono::duration<double>(Clock::now() - r.since).count();
     if (p && p->eta_seconds >= 0) {
       left += p->eta_seconds;
@@ -142,11 +142,15 @@ double LiveView::estimate_left_locked(bool* complete) const {
 
 std::vector<std::string> LiveView::block_locked(int width) const {
   std::vector<std::string> out;
-  int id_width = 0;  // the running stages' ids, aligned
-  for (const auto& [id, r] : running_) id_width = std::max(id_width, static_cast<int>(id.size()));
+  int id_width = 0;     // the running stages' ids, aligned
+  ProgressOf progress;  // each stage's file read once per drawing
+  for (const auto& [id, r] : running_) {
+    id_width = std::max(id_width, static_cast<int>(id.size()));
+    progress[id] = read_progress(run_dir_ / id / "progress.json");
+  }
   for (const auto& [id, r] : running_) {
     const double since = std::chrono::duration<double>(Clock::now() - r.since).count();
-    const auto p = read_progress(run_dir_ / id / "progress.json");
+    const auto& p = progress.at(id);
     char buf[512];
     if (!p) {
       std::snprintf(buf, sizeof buf, "  %-*s  starting  %s", id_width, id.c_str(),
@@ -164,7 +168,7 @@ std::vector<std::string> LiveView::block_locked(int width) const {
     out.push_back(fit(buf, width));
   }
   bool complete = true;
-  const double left = estimate_left_locked(&complete);
+  const double left = estimate_left_locked(progress, &complete);
   const double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
   const std::size_t total = kinds_.size();
   std::string overall = "[" + std::to_string(finished_) + "/" + std::to_string(total) +

@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "lib/core/stage_progress.h"
 #include "pipelines/study/stage.h"
 
 namespace kd {
@@ -46,7 +48,8 @@ class LiveView {
   void redraw_locked();
   void clear_locked();
   std::vector<std::string> block_locked(int width) const;
-  double estimate_left_locked(bool* complete) const;
+  using ProgressOf = std::map<std::string, std::optional<StageProgress>>;
+  double estimate_left_locked(const ProgressOf& progress, bool* complete) const;
 
   std::FILE* terminal_;
   std::FILE* lines_;

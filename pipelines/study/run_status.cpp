@@ -20,18 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string last_log_line(const fs::path& log) {
-  std::ifstream in(log);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (const auto cr = line.find_last_of('\r'); cr != std::string::npos)
-      line = line.substr(cr + 1);
-    if (!line.empty()) last = line;
-  }
-  return last;
-}
-
 // The stage's own record, or null when it has none or it is unreadable.
 nlohmann::json stage_record(const fs::path& dir) {
   try {
@@ -146,7 +134,7 @@ RunStatus read_run_status(const fs::path& run_dir) {
                  "; its process is gone (the next kdpipe run resumes it)";
     } else if (recorded == "failed") {
       s.state = StageStatusKind::failed;
-      s.detail = last_log_line(dir / "stage.log");
+      s.detail = last_line(dir / "stage.log");
     } else {
       s.state = StageStatusKind::pending;
       s.detail = reason;
