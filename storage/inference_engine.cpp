@@ -4,11 +4,14 @@
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
 
+#include <mutex>
 #include <optional>
 
 #include "lib/core/compute.h"
 #include "lib/core/config.h"
 #include "lib/core/runtime.h"
+#include "lib/core/work_ledger.h"
+#include "lib/models/flops.h"
 
 #if KD_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -46,9 +49,18 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
   const torch::Device device = options.device();
   check_device(device);
 
+  const PhaseScope phase(Phase::infer);
+  // The teacher's FLOPs per image, counted on the first replica with the first image.
+  double flops = 0;
+  std::once_flag counted;
   tbb::enumerable_thread_specific<Worker> pool([&] {
     Worker w;
     w.forward = teacher.replica(device);
+    std::call_once(counted, [&] {
+      const torch::Tensor first =
+          make_batch(set, info, torch::zeros({1}, torch::kInt64), Augment::none, 0, 0);
+      flops = forward_flops(w.forward, first.to(device));
+    });
 #if KD_WITH_CUDA
     if (cuda)
       w.stream = c10::cuda::getStreamFromPool(false, device.index() < 0 ? 0 : device.index());
@@ -105,6 +117,7 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
                   sink(t->chunk, t->logits);
                 }));
   });
+  record_forward(flops, images, false);
   return images;
 }
 

@@ -5,6 +5,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/work_ledger.h"
 #include "storage/cache_header_h5.h"
 #include "storage/h5.h"
 
@@ -110,7 +111,10 @@ LogitCache& LogitCache::operator=(LogitCache&&) noexcept = default;
 const fs::path& LogitCache::path() const { return impl_->path; }
 const CacheHeader& LogitCache::header() const { return impl_->header; }
 
-torch::Tensor LogitCache::logits() const { return impl_->read("/logits", 0, impl_->header.v); }
+torch::Tensor LogitCache::logits() const {
+  const PhaseScope phase(Phase::load);
+  return impl_->read("/logits", 0, impl_->header.v);
+}
 
 torch::Tensor LogitCache::logits(int64_t view) const {
   TORCH_CHECK(view >= 0 && view < impl_->header.v, "view ", view, " of ", impl_->header.v);

@@ -174,6 +174,7 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   metrics["epochs"] = epochs;
   metrics["timing"] = {{"train_seconds", train_seconds},
                        {"threads", options.threads()},
+                       {"blas", blas_kernels()},
                        {"device", train.device().str()}};
   write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
   log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}, target gamma {:.4f}",

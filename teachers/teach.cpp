@@ -137,6 +137,7 @@ nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
       {"evaluate_seconds",
        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
       {"threads", options.threads()},
+      {"blas", blas_kernels()},
       {"device", options.train().device().str()}};
   write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
   log_result(log, metrics);
@@ -211,6 +212,7 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   metrics["timing"] = {{"train_seconds", train_seconds},
                        {"images_per_second", images / std::max(train_seconds, 1e-9)},
                        {"threads", options.threads()},
+                       {"blas", blas_kernels()},
                        {"device", train.device().str()}};
   write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
   log_result(log, metrics);

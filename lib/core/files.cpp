@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "lib/core/error.h"
+#include "lib/core/work_ledger.h"
 
 namespace kd {
 
@@ -20,6 +21,7 @@ fs::path temporary_path_for(const fs::path& path) {
 }
 
 void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write) {
+  const PhaseScope phase(Phase::write);
   if (path.has_parent_path()) ensure_directory(path.parent_path());
   const fs::path tmp = temporary_path_for(path);
   try {

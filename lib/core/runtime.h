@@ -10,6 +10,25 @@ namespace kd {
 /// `taskset`, not the whole machine.
 int available_cores();
 
+/// Makes glibc's malloc keep the memory a process frees for its next allocation instead of
+/// handing large blocks back to the kernel: LibTorch frees and re-allocates its activation
+/// buffers every batch, and by default each buffer past 128 KiB–32 MiB is mmap'ed, unmapped and
+/// page-faulted back in, which made a third of a CNN's training time system time. Blocks above
+/// 1 GiB are still mapped and returned; all threads share one arena. Call once at start-up, before
+/// threads exist.
+void keep_freed_memory();
+
+/// OpenBLAS picks its kernels from the CPU's model when it loads. A CPU it does not know (a newer
+/// one, or a virtual machine that reports a plain "Intel Xeon Processor") gets its generic
+/// "Prescott" kernels, 5x slower for sgemm. When that happened and the CPU has AVX-512 (or
+/// AVX2 and FMA), this re-runs the program with OPENBLAS_CORETYPE naming those kernels (SkylakeX,
+/// Haswell); it returns, changing nothing, when OPENBLAS_CORETYPE is already set, the BLAS is not
+/// OpenBLAS, OpenBLAS recognised the CPU, or the re-run fails. Call first thing in main.
+void use_fast_blas_kernels(char** argv);
+
+/// The BLAS kernels in use ("OpenBLAS SkylakeX"), or "" when the BLAS is not OpenBLAS.
+std::string blas_kernels();
+
 /// kdpipe's version string, recorded in every file it writes.
 const char* version();
 

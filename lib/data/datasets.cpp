@@ -8,6 +8,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
+#include "lib/core/work_ledger.h"
 #include "lib/data/array_file.h"
 #include "lib/data/cifar.h"
 #include "lib/data/idx.h"
@@ -215,6 +216,7 @@ DatasetInfo describe_dataset(const DataOptions& options) {
 }
 
 Dataset load_dataset(const DataOptions& options) {
+  const PhaseScope phase(Phase::load);
   Dataset data;
   data.info = describe_dataset(options);
   const DatasetKind kind = dataset_kind(options);

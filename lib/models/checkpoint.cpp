@@ -4,6 +4,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/work_ledger.h"
 #include "lib/core/zip_check.h"
 #include "lib/data/datasets.h"
 #include "lib/models/zoo.h"
@@ -122,6 +123,7 @@ ModelMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& pat
 }  // namespace
 
 void save_model(const Classifier& model, const ModelMeta& meta, const std::filesystem::path& path) {
+  const PhaseScope phase(Phase::write);
   // Serialised in memory first: LibTorch's file writer fails in a destructor on a full disk, which
   // ends the process; written here, a full disk is one StorageError.
   std::ostringstream bytes;

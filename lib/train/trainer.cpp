@@ -7,6 +7,8 @@
 
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
+#include "lib/core/work_ledger.h"
+#include "lib/models/flops.h"
 
 namespace kd {
 
@@ -42,8 +44,10 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
   options.validate();
   const int64_t n = train.size();
   check<ConfigError>(n > 0, "training set is empty");
+  const PhaseScope phase(Phase::train);
   model->to(options.device());
   model->train();
+  const double flops = forward_flops(model, {info.channels, info.height, info.width});
   const bool nesterov = options.momentum() > 0;
   torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(options.lr())
                                                  .momentum(options.momentum())
@@ -87,6 +91,7 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       loss_sum += loss_value * rows.numel();
       correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
       seen += rows.numel();
+      record_forward(flops, rows.numel(), true);
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       progress.step(epoch + 1, options.epochs(), step + 1, steps_per_epoch, loss_sum / seen,

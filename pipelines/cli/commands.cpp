@@ -7,6 +7,7 @@
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/runtime.h"
+#include "lib/core/work_ledger.h"
 #include "storage/array_file.h"
 #include "storage/h5_process.h"
 
@@ -53,6 +54,8 @@ std::string first_line(const std::string& text) {
 
 int main(int argc, char** argv) {
   // Process-wide choices belong here, at the edge, not inside the library calls.
+  use_fast_blas_kernels(argv);
+  keep_freed_memory();
   enable_array_files();
   use_exact_float32();
   const std::vector<std::string> all(argv + 1, argv + argc);
@@ -69,7 +72,9 @@ int main(int argc, char** argv) {
     const std::string prefix = "kdpipe " + c.name + ": error: ";
     int status = 0;
     try {
-      return c.run(std::vector<std::string>(all.begin() + 1, all.end()));
+      status = c.run(std::vector<std::string>(all.begin() + 1, all.end()));
+      if (status == 0) write_work_record();
+      return status;
     } catch (const ConfigError& e) {
       std::cerr << prefix << e.what() << "\n";
       status = 2;

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/work_ledger.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/report/report_writers.h"
@@ -23,7 +24,10 @@ int report_command(const std::vector<std::string>& args) {
   }
   check<ConfigError>(vm.count("run-dir") > 0, "report: name a run directory");
   const std::filesystem::path run_dir = vm["run-dir"].as<std::string>();
-  const Report report = write_report(run_dir);
+  const Report report = [&] {
+    const PhaseScope phase(Phase::write);
+    return write_report(run_dir);
+  }();
   for (const std::string& line : report.verdict) std::cout << line << "\n";
   std::cout << "report written to " << (run_dir / "report" / "report.html").string() << "\n";
   return 0;

@@ -21,6 +21,7 @@
 #include "lib/core/json_reader.h"
 #include "lib/core/runtime.h"
 #include "lib/core/stage_progress.h"
+#include "lib/core/work_ledger.h"
 
 namespace kd {
 
@@ -176,11 +177,13 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
       const auto start = std::chrono::steady_clock::now();
       std::vector<std::string> argv = {fs::absolute(options.kdpipe).string()};
       argv.insert(argv.end(), args.begin(), args.end());
-      const fs::path progress = dir / "progress.json";
+      const fs::path progress = dir / "progress.json", work = dir / "work.json";
       std::error_code ignored;
       fs::remove(progress, ignored);  // an earlier run's
+      fs::remove(work, ignored);
       const int status = run_child(argv, run_dir, dir / "stage.log",
-                                   {std::string(kProgressFileVariable) + "=" + progress.string()});
+                                   {std::string(kProgressFileVariable) + "=" + progress.string(),
+                                    std::string(kWorkFileVariable) + "=" + work.string()});
       // Other workers read every outcome when they write the manifest: set it under the mutex.
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

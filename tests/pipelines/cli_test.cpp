@@ -171,3 +171,26 @@ TEST_F(Cli, BadDataEndsWithOneLineNamingTheFile) {
 
 }  // namespace
 }  // namespace kd
+
+namespace kd {
+namespace {
+
+// OpenBLAS falls back to its generic "Prescott" kernels on a CPU it does not recognise (this
+// machine, some days); kdpipe then re-runs itself with the kernels the CPU's instructions allow.
+// OPENBLAS_VERBOSE=2 prints the core OpenBLAS chose each time it loads: the last one counts.
+TEST(Blas, GenericKernelsAreReplacedWhereTheCpuAllowsBetter) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    GTEST_SKIP() << "this CPU has no AVX2 and FMA: the generic kernels are the right ones";
+  const testing::ProcessResult r =
+      testing::run_command("env -u OPENBLAS_CORETYPE OPENBLAS_VERBOSE=2 " +
+                           testing::kdpipe_binary().string() + " --version");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto at = r.output.rfind("Core: ");
+  if (at == std::string::npos) GTEST_SKIP() << "LibTorch's BLAS here is not OpenBLAS";
+  const std::string core = r.output.substr(at + 6, r.output.find('\n', at) - at - 6);
+  EXPECT_NE(core, "Prescott") << r.output;
+}
+
+}  // namespace
+}  // namespace kd

@@ -40,6 +40,28 @@ TEST_F(StudyTest, SmokeEndToEndRunsSkipsAndRerunsOnlyWhatChanged) {
     EXPECT_EQ(s["state"], "done") << s["id"];
     EXPECT_EQ(s["ran"], true) << s["id"];
   }
+  // Each stage records where its time went and its arithmetic (work.json, for bench/roofline.py):
+  // a teacher mlp:16 trains once over 250 images, its cache infers 2 views of them, a student
+  // mlp:8 trains twice over its 100.
+  const auto work = [&](const std::string& stage) {
+    return nlohmann::json::parse(read_text(dir_ / "run" / stage / "work.json"));
+  };
+  const double teacher_flops = 2.0 * (784 * 16 + 16 * 10), student_flops = 2.0 * (784 * 8 + 8 * 10);
+  const auto teach = work("teach/eps0-seed0");
+  EXPECT_EQ(teach["trained_images"], 250);
+  EXPECT_GE(teach["forward_flops"].get<double>(), 3 * 250 * teacher_flops);
+  EXPECT_GT(teach["phases"]["train"].get<double>(), 0);
+  EXPECT_GT(teach["phases"]["evaluate"].get<double>(), 0);
+  EXPECT_GT(teach["phases"]["load"].get<double>(), 0);
+  EXPECT_GT(teach["phases"]["write"].get<double>(), 0);
+  const auto cache = work("cache/eps0-seed0");
+  EXPECT_EQ(cache["evaluated_images"], 500);
+  EXPECT_DOUBLE_EQ(cache["forward_flops"].get<double>(), 500 * teacher_flops);
+  EXPECT_GT(cache["phases"]["infer"].get<double>(), 0);
+  const auto student_work = work("distill/eps0.1-seed0/mlp8-T4-a1-seed0");
+  EXPECT_EQ(student_work["trained_images"], 200);
+  EXPECT_GE(student_work["forward_flops"].get<double>(), 3 * 200 * student_flops);
+
   const fs::path student = dir_ / "run" / "distill" / "eps0.1-seed0" / "mlp8-T4-a1-seed0";
   const auto stamp = fs::last_write_time(student / "model.pt");
 
