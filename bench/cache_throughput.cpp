@@ -227,6 +227,8 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  kd::use_fast_blas_kernels(argv);  // as kdpipe runs
+  kd::keep_freed_memory();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -122,6 +122,7 @@ nlohmann::json measure(const std::vector<std::string>& argv) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+  kd::use_fast_blas_kernels(argv);  // as kdpipe runs
   Args a;
   std::string child_work, child_setting;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -37,6 +37,9 @@ void DistillOptions::validate() const {
                      "--baseline smooth needs --smoothing above 0");
   check<ConfigError>(train_subset() >= 0,
                      "--train-subset: expected 0 (all) or a positive count, got ", train_subset());
+  check<ConfigError>(val_every() >= 0,
+                     "--val-every: expected 0 (after the last epoch only) or a positive count, got ",
+                     val_every());
   check<ConfigError>(views().views >= 1, "--views: expected at least 1, got ", views().views);
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   parse_model_spec(arch());
@@ -109,19 +112,22 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   double train_seconds = 0;
   const EpochFn on_epoch = [&](const EpochStats& s) {
     train_seconds += s.seconds;
-    const double val_acc =
-        data.val.size() > 0
-            ? calibration(predict(model, data.val, data.info, eval_options).logits, data.val.labels)
-                  .accuracy
-            : 0.0;
-    epochs.push_back({{"epoch", s.epoch},
-                      {"loss", s.loss},
-                      {"train_accuracy", s.accuracy},
-                      {"val_accuracy", val_acc},
-                      {"lr", s.lr},
-                      {"seconds", s.seconds},
-                      {"images_per_second", s.images_per_second}});
-    const std::string extra = fmt::format("  val acc {:.4f}", val_acc);
+    nlohmann::json row = {{"epoch", s.epoch},
+                          {"loss", s.loss},
+                          {"train_accuracy", s.accuracy},
+                          {"lr", s.lr},
+                          {"seconds", s.seconds},
+                          {"images_per_second", s.images_per_second}};
+    std::string extra;
+    const int64_t every = options.val_every();
+    if (data.val.size() > 0 && (s.epoch == s.epochs || (every > 0 && s.epoch % every == 0))) {
+      const double val_acc =
+          calibration(predict(model, data.val, data.info, eval_options).logits, data.val.labels)
+              .accuracy;
+      row["val_accuracy"] = val_acc;
+      extra = fmt::format("  val acc {:.4f}", val_acc);
+    }
+    epochs.push_back(row);
     log.info("{}{}", format_epoch(s), extra);
     progress.epoch_done(s, extra);
   };
@@ -149,6 +155,7 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
                         {"alpha", options.alpha()},
                         {"student_temperature", options.student_temperature()},
                         {"train_subset", ids.numel()},
+                        {"val_every", options.val_every()},
                         {"epochs", train.epochs()},
                         {"batch_size", train.batch_size()},
                         {"lr", train.lr()},

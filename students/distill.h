@@ -31,6 +31,10 @@ struct DistillOptions {
   TORCH_ARG(double, smoothing) = 0.0;
   /// Learn from this many training examples only (0: all), a fixed choice shared by all students.
   TORCH_ARG(int64_t, train_subset) = 0;
+  /// Evaluate the validation split after every N-th epoch and after the last (0: the last only).
+  /// Each evaluation is a forward pass over the split: every epoch, it was a quarter of a
+  /// default-study student's arithmetic, for a curve no result depends on.
+  TORCH_ARG(int64_t, val_every) = 5;
   /// Views of a baseline without a cache: V, their augmentation and seed (as `kdpipe cache`).
   TORCH_ARG(ViewRecipe, views);
   /// Epochs, batch size, learning rate, schedule, seed (its augment is not used: views are).

@@ -30,6 +30,9 @@ int distill_command(const std::vector<std::string>& args) {
       "eps of --baseline smooth")(
       "train-subset", po::value<int64_t>()->default_value(d.train_subset()),
       "learn from this many training examples only (0: all); the same ones for every student")(
+      "val-every", po::value<int64_t>()->default_value(d.val_every()),
+      "evaluate the validation split every N epochs and after the last (0: after the last "
+      "only)")(
       "views", po::value<int64_t>()->default_value(1),
       "baselines without --cache: views per example (epoch e uses view e mod V)")(
       "augment", po::value<std::string>()->default_value("shift-flip"),
@@ -64,6 +67,7 @@ int distill_command(const std::vector<std::string>& args) {
       .baseline(parse_baseline(vm["baseline"].as<std::string>()))
       .smoothing(vm["smoothing"].as<double>())
       .train_subset(vm["train-subset"].as<int64_t>())
+      .val_every(vm["val-every"].as<int64_t>())
       .views({vm["views"].as<int64_t>(), parse_augment(vm["augment"].as<std::string>()),
               seed_option(vm, "view-seed")})
       .train(train_options_from(vm))

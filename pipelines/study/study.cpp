@@ -159,6 +159,9 @@ void read_student_section(const Reader& r, Study& s) {
   if (s.student_temperature < 0)
     r.fail("student.student-temperature", "expected 0 (same as T) or positive");
   s.student_seeds = r.seeds("student.seeds");
+  s.student_val_every = r.one_whole("student.val-every");
+  if (s.student_val_every < 0)
+    r.fail("student.val-every", "expected 0 (after the last epoch only) or a positive count");
   s.train_subset = r.one_whole("student.train-subset");
   if (s.train_subset < 0) r.fail("student.train-subset", "expected 0 (all) or a positive count");
   s.student_train = r.train("student");

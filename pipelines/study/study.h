@@ -50,6 +50,8 @@ struct Study {
   double student_temperature = 0;  ///< T_s (0: same as T)
   std::vector<std::uint64_t> student_seeds;
   int64_t train_subset = 0;
+  /// Students evaluate the validation split every N epochs and after the last (0: last only).
+  int64_t student_val_every = 5;
   TrainOptions student_train;
 
   bool baseline_hard = true;

@@ -142,6 +142,30 @@ TEST_F(DistillTest, BaselinesTrainAloneAndRecordTheirGamma) {
   EXPECT_EQ(smooth["views"]["seed"], 5);  // a baseline given a cache sees the cache's views
 }
 
+// The validation split is evaluated every --val-every epochs and after the last, and nothing
+// else changes: the weights and final metrics equal those of a student evaluated every epoch.
+TEST_F(DistillTest, ValidationCadenceChangesNoResult) {
+  Progress quiet = Progress::silent();
+  const nlohmann::json every = distill(options().val_every(1).out(dir_ / "every"), quiet);
+  const nlohmann::json sparse = distill(options().val_every(3).out(dir_ / "sparse"), quiet);
+  const nlohmann::json last = distill(options().val_every(0).out(dir_ / "last"), quiet);
+  const auto evaluated = [](const nlohmann::json& m) {
+    std::vector<int64_t> epochs;
+    for (const auto& e : m["epochs"])
+      if (e.contains("val_accuracy")) epochs.push_back(e["epoch"]);
+    return epochs;
+  };
+  EXPECT_EQ(evaluated(every), (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(evaluated(sparse), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(evaluated(last), (std::vector<int64_t>{4}));
+  EXPECT_EQ(sparse["epochs"][3]["val_accuracy"], every["epochs"][3]["val_accuracy"]);
+  for (const char* split : {"test", "val"})
+    EXPECT_EQ(sparse[split], every[split]) << split;
+  EXPECT_EQ(sparse["model"]["checkpoint_hash"], every["model"]["checkpoint_hash"]);
+  EXPECT_EQ(last["model"]["checkpoint_hash"], every["model"]["checkpoint_hash"]);
+  EXPECT_THROW(options().val_every(-1).validate(), ConfigError);
+}
+
 TEST_F(DistillTest, RefusesMissingCachesAndCachesOfOtherData) {
   Progress quiet = Progress::silent();
   EXPECT_THROW(distill(options().cache(""), quiet), ConfigError);
