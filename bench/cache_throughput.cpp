@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/sgemm.h"
 #include "lib/core/compute.h"
 #include "lib/core/runtime.h"
 #include "lib/data/datasets.h"
@@ -41,19 +42,6 @@ double best_of(int reps, F&& f) {
     best = std::min(best, seconds_since(t));
   }
   return best;
-}
-
-double sgemm_gflops(int threads) {
-  torch::set_num_threads(threads);
-  const torch::Tensor a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
-  torch::Tensor c = torch::mm(a, b);
-  int64_t iters = 0;
-  const auto t = Clock::now();
-  while (seconds_since(t) < 1.5) {
-    c = torch::mm(a, b);
-    ++iters;
-  }
-  return 2.0 * 1024 * 1024 * 1024 * iters / seconds_since(t) / 1e9;
 }
 
 // FLOPs of one forward pass counted over the model's linear layers (2 · in · out each).
@@ -183,7 +171,7 @@ int run(int argc, char** argv) {
   out["machine_cores"] = kd::available_cores();
   out["images"] = data.train.size();
   for (int t : threads) {
-    const double rate = sgemm_gflops(t);
+    const double rate = kd::bench::sgemm_gflops(t);
     out["sgemm_gflops"][std::to_string(t)] = rate;
     std::printf("sgemm 1024^2 through LibTorch, %d thread(s): %.1f GFLOP/s\n", t, rate);
   }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bench/sgemm.h"
 #include "lib/core/runtime.h"
 #include "lib/data/datasets.h"
 #include "lib/models/flops.h"
@@ -19,20 +20,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double sgemm_gflops(int threads) {
-  torch::set_num_threads(threads);
-  const torch::Tensor a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
-  torch::Tensor c = torch::mm(a, b);
-  int64_t iters = 0;
-  const auto t = Clock::now();
-  while (std::chrono::duration<double>(Clock::now() - t).count() < 1.5) {
-    c = torch::mm(a, b);
-    ++iters;
-  }
-  return 2.0 * 1024 * 1024 * 1024 * iters /
-         std::chrono::duration<double>(Clock::now() - t).count() / 1e9;
-}
 
 // One epoch of a fresh `arch` student (seed 1), in seconds.
 double epoch_seconds(const std::string& arch, const kd::Dataset& data, const torch::Tensor& ids,
@@ -88,7 +75,7 @@ int main(int argc, char** argv) {
     torch::NoGradGuard no_grad;
     return teacher->forward(kd::view_inputs(data.train, data.info, recipe, rows, view));
   };
-  const double sgemm[3] = {0, sgemm_gflops(1), sgemm_gflops(2)};
+  const double sgemm[3] = {0, kd::bench::sgemm_gflops(1), kd::bench::sgemm_gflops(2)};
   std::printf("sgemm 1024^2 through LibTorch: %.1f GFLOP/s at 1 thread, %.1f at 2\n", sgemm[1],
               sgemm[2]);
   std::printf(
