@@ -37,9 +37,9 @@ void DistillOptions::validate() const {
                      "--baseline smooth needs --smoothing above 0");
   check<ConfigError>(train_subset() >= 0,
                      "--train-subset: expected 0 (all) or a positive count, got ", train_subset());
-  check<ConfigError>(val_every() >= 0,
-                     "--val-every: expected 0 (after the last epoch only) or a positive count, got ",
-                     val_every());
+  check<ConfigError>(
+      val_every() >= 0,
+      "--val-every: expected 0 (after the last epoch only) or a positive count, got ", val_every());
   check<ConfigError>(views().views >= 1, "--views: expected at least 1, got ", views().views);
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   parse_model_spec(arch());
@@ -112,12 +112,9 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
   double train_seconds = 0;
   const EpochFn on_epoch = [&](const EpochStats& s) {
     train_seconds += s.seconds;
-    nlohmann::json row = {{"epoch", s.epoch},
-                          {"loss", s.loss},
-                          {"train_accuracy", s.accuracy},
-                          {"lr", s.lr},
-                          {"seconds", s.seconds},
-                          {"images_per_second", s.images_per_second}};
+    nlohmann::json row = {
+        {"epoch", s.epoch}, {"loss", s.loss},       {"train_accuracy", s.accuracy},
+        {"lr", s.lr},       {"seconds", s.seconds}, {"images_per_second", s.images_per_second}};
     std::string extra;
     const int64_t every = options.val_every();
     if (data.val.size() > 0 && (s.epoch == s.epochs || (every > 0 && s.epoch % every == 0))) {

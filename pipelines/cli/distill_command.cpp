@@ -31,8 +31,7 @@ int distill_command(const std::vector<std::string>& args) {
       "train-subset", po::value<int64_t>()->default_value(d.train_subset()),
       "learn from this many training examples only (0: all); the same ones for every student")(
       "val-every", po::value<int64_t>()->default_value(d.val_every()),
-      "evaluate the validation split every N epochs and after the last (0: after the last "
-      "only)")(
+      "validate every N epochs and after the last (0: after the last only)")(
       "views", po::value<int64_t>()->default_value(1),
       "baselines without --cache: views per example (epoch e uses view e mod V)")(
       "augment", po::value<std::string>()->default_value("shift-flip"),

@@ -24,7 +24,8 @@ class DistillTest : public ::testing::Test {
     data_ = load_dataset(data_options());
     torch::manual_seed(3);
     teacher_ = make_model("mlp:32", {1, 28, 28}, 10);
-    save_model(teacher_, model_meta("mlp:32", dataset_info("mnist")), dir_ / "teacher" / "model.pt");
+    save_model(teacher_, model_meta("mlp:32", dataset_info("mnist")),
+               dir_ / "teacher" / "model.pt");
     build_cache(CacheOptions()
                     .data(data_options())
                     .teacher(dir_ / "teacher")
@@ -159,8 +160,7 @@ TEST_F(DistillTest, ValidationCadenceChangesNoResult) {
   EXPECT_EQ(evaluated(sparse), (std::vector<int64_t>{3, 4}));
   EXPECT_EQ(evaluated(last), (std::vector<int64_t>{4}));
   EXPECT_EQ(sparse["epochs"][3]["val_accuracy"], every["epochs"][3]["val_accuracy"]);
-  for (const char* split : {"test", "val"})
-    EXPECT_EQ(sparse[split], every[split]) << split;
+  for (const char* split : {"test", "val"}) EXPECT_EQ(sparse[split], every[split]) << split;
   EXPECT_EQ(sparse["model"]["checkpoint_hash"], every["model"]["checkpoint_hash"]);
   EXPECT_EQ(last["model"]["checkpoint_hash"], every["model"]["checkpoint_hash"]);
   EXPECT_THROW(options().val_every(-1).validate(), ConfigError);
