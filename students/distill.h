@@ -11,6 +11,9 @@
 
 namespace kd {
 
+/// The default of --val-every (and of a study's student.val-every).
+inline constexpr int64_t kDefaultValEvery = 5;
+
 struct DistillOptions {
   /// ConfigError naming the option for an impossible value; called before any work starts.
   void validate() const;
@@ -34,7 +37,7 @@ struct DistillOptions {
   /// Evaluate the validation split after every N-th epoch and after the last (0: the last only).
   /// Each evaluation is a forward pass over the split: every epoch, it was a quarter of a
   /// default-study student's arithmetic, for a curve no result depends on.
-  TORCH_ARG(int64_t, val_every) = 5;
+  TORCH_ARG(int64_t, val_every) = kDefaultValEvery;
   /// Views of a baseline without a cache: V, their augmentation and seed (as `kdpipe cache`).
   TORCH_ARG(ViewRecipe, views);
   /// Epochs, batch size, learning rate, schedule, seed (its augment is not used: views are).

@@ -76,7 +76,7 @@ Stage student_stage(const Study& s, std::string id, StageKind kind, std::vector<
   append(st.args, {"--arch", arch, "--train-subset", std::to_string(s.train_subset), "--seed",
                    std::to_string(seed)});
   // Only when it is not the default, so that earlier runs keep their hashes.
-  if (s.student_val_every != 5)
+  if (s.student_val_every != kDefaultValEvery)
     append(st.args, {"--val-every", std::to_string(s.student_val_every)});
   append(st.args, data_args(s));
   append(st.args, train_args(s.student_train));

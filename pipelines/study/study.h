@@ -11,6 +11,7 @@
 #include "lib/data/datasets.h"
 #include "lib/train/trainer.h"
 #include "pipelines/study/study_enums.h"
+#include "students/distill.h"
 
 namespace kd {
 
@@ -51,7 +52,7 @@ struct Study {
   std::vector<std::uint64_t> student_seeds;
   int64_t train_subset = 0;
   /// Students evaluate the validation split every N epochs and after the last (0: last only).
-  int64_t student_val_every = 5;
+  int64_t student_val_every = kDefaultValEvery;
   TrainOptions student_train;
 
   bool baseline_hard = true;

@@ -74,7 +74,7 @@ const std::vector<StudyKey>& keys() {
        [](const Study& s) { return exact_text(s.student_temperature); }},
       {"student.seeds", "0", [](const Study& s) { return join_any(s.student_seeds); }},
       {"student.train-subset", "0", [](const Study& s) { return std::to_string(s.train_subset); }},
-      {"student.val-every", "5",
+      {"student.val-every", std::to_string(kDefaultValEvery),
        [](const Study& s) { return std::to_string(s.student_val_every); }},
       {"student.epochs", "30",
        [](const Study& s) { return std::to_string(s.student_train.epochs()); }},
