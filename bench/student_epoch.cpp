@@ -2,7 +2,7 @@
 //   - from the cache: teacher logits looked up in the cached [V, N, C] tensor (what kdpipe does);
 //   - online: the usual distillation loop, the teacher run forward in every step;
 // and a small student (mlp:100) from the cache against the sgemm rate measured in the same run.
-// Usage: kd_bench_student_epoch [--data-dir DIR] [--subset N] [--reps R]
+// Usage: kd_bench_student_epoch [--data-dir DIR] [--subset N] [--reps R] [--small-only 1]
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   fs::path data_dir = kd::default_data_dir("fashion-mnist");
   int64_t subset = 5000;
   int reps = 3;
+  bool small_only = false;  // only the mlp:100 case (for profiling)
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--data-dir")
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
       subset = std::stoll(argv[i + 1]);
     else if (flag == "--reps")
       reps = std::stoi(argv[i + 1]);
+    else if (flag == "--small-only")
+      small_only = std::string(argv[i + 1]) == "1";
   }
   const kd::DataOptions data_options = kd::DataOptions("fashion-mnist").data_dir(data_dir);
   const kd::Dataset data = kd::load_dataset(data_options);
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
       "student mlp:800-800, teacher mlp:1200-1200, %lld training examples, T=4, best of %d\n",
       static_cast<long long>(ids.numel()), reps);
   for (int threads : {1, 2}) {
+    if (small_only) break;
     torch::set_num_threads(threads);
     double best[2] = {1e300, 1e300};
     for (int r = 0; r < reps; ++r) {

@@ -9,6 +9,7 @@
 #include "lib/core/hash.h"
 #include "lib/core/work_ledger.h"
 #include "lib/models/flops.h"
+#include "lib/train/sgd.h"
 
 namespace kd {
 
@@ -49,10 +50,7 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
   model->train();
   const double flops = forward_flops(model, {info.channels, info.height, info.width});
   const bool nesterov = options.momentum() > 0;
-  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(options.lr())
-                                                 .momentum(options.momentum())
-                                                 .nesterov(nesterov)
-                                                 .weight_decay(options.weight_decay()));
+  Sgd sgd(model->parameters(), {options.momentum(), 0, options.weight_decay(), nesterov});
   const int64_t bs = std::min(options.batch_size(), n);
   const int64_t steps_per_epoch = (n + bs - 1) / bs;
   const int64_t total_steps = steps_per_epoch * options.epochs();
@@ -69,9 +67,6 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       if (rows.numel() < 2 && steps_per_epoch > 1) continue;
       lr = learning_rate(options.schedule(), options.lr(),
                          static_cast<double>(epoch * steps_per_epoch + step) / total_steps);
-      for (auto& group : sgd.param_groups()) {
-        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-      }
       Batch batch;
       batch.rows = rows;
       batch.epoch = epoch;
@@ -87,7 +82,7 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       check<TrainingError>(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
                            ", step ", step + 1, ": loss is ", loss_value, " (try a lower --lr)");
       loss.backward();
-      sgd.step();
+      sgd.step(lr);
       loss_sum += loss_value * rows.numel();
       correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
       seen += rows.numel();
