@@ -1,5 +1,7 @@
 #include "lib/data/augment.h"
 
+#include <algorithm>
+
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
 
@@ -36,6 +38,10 @@ AugmentDraw draw_augmentation(Augment augment, std::uint64_t seed, std::uint64_t
   return d;
 }
 
+namespace {
+constexpr int64_t kPrefetchAhead = 4;
+}
+
 torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
                          Augment augment, std::uint64_t seed, std::uint64_t stream,
                          const torch::Tensor& ids) {
@@ -53,20 +59,37 @@ torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const tor
   const int64_t plane = H * W;
 
   at::parallel_for(0, B, 16, [&](int64_t begin, int64_t end) {
+    // Rows come in random order: images are requested a few ahead of the one being copied, or
+    // each would cost a round trip to memory.
+    const auto prefetch = [&](int64_t b) {
+      const uint8_t* image = src + row[b] * C * plane;
+      for (int64_t at = 0; at < C * plane; at += 64) __builtin_prefetch(image + at);
+    };
+    for (int64_t b = begin; b < std::min(end, begin + kPrefetchAhead); ++b) prefetch(b);
     for (int64_t b = begin; b < end; ++b) {
+      if (b + kPrefetchAhead < end) prefetch(b + kPrefetchAhead);
       const AugmentDraw d = draw_augmentation(augment, seed, stream, static_cast<uint64_t>(id[b]));
       for (int64_t c = 0; c < C; ++c) {
         const float scale = 1.0f / (255.0f * info.std[c]);
         const float shift = -info.mean[c] / info.std[c];  // value of a zero pixel
         const uint8_t* in = src + (row[b] * C + c) * plane;
         float* o = dst + (b * C + c) * plane;
+        // Output x reads source column x - dx (mirrored when flipped); columns [x0, x1) exist.
+        const int64_t x0 = std::max<int64_t>(0, d.dx), x1 = std::min<int64_t>(W, W + d.dx);
         for (int64_t y = 0; y < H; ++y) {
           const int64_t sy = y - d.dy;
-          for (int64_t x = 0; x < W; ++x) {
-            int64_t sx = x - d.dx;
-            if (d.flip) sx = W - 1 - sx;
-            const bool inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
-            o[y * W + x] = inside ? in[sy * W + sx] * scale + shift : shift;
+          float* line = o + y * W;
+          if (sy < 0 || sy >= H || x0 >= x1) {
+            std::fill(line, line + W, shift);
+            continue;
+          }
+          std::fill(line, line + x0, shift);
+          std::fill(line + x1, line + W, shift);
+          const uint8_t* source = in + sy * W;
+          if (d.flip) {
+            for (int64_t x = x0; x < x1; ++x) line[x] = source[W - 1 - x + d.dx] * scale + shift;
+          } else {
+            for (int64_t x = x0; x < x1; ++x) line[x] = source[x - d.dx] * scale + shift;
           }
         }
       }
