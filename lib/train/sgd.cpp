@@ -62,8 +62,16 @@ bool fusable(const torch::Tensor& p) {
          p.is_contiguous() && p.grad().is_contiguous() && p.grad().scalar_type() == torch::kFloat;
 }
 
-void fused_update(const torch::Tensor& p, torch::Tensor& buf, const Step& s) {
+void fused_update(const torch::Tensor& p, torch::Tensor& buf, const SgdOptions& o, double lr) {
 #if defined(__x86_64__)
+  const Step s{static_cast<float>(o.weight_decay),
+               static_cast<float>(o.momentum),
+               static_cast<float>(1 - o.dampening),
+               static_cast<float>(-1 * lr),
+               o.weight_decay != 0,
+               o.momentum != 0,
+               !buf.defined(),
+               o.nesterov};
   if (s.with_momentum && s.first) buf = torch::empty_like(p);
   float* const pp = p.data_ptr<float>();
   float* const gp = p.grad().data_ptr<float>();
@@ -71,7 +79,7 @@ void fused_update(const torch::Tensor& p, torch::Tensor& buf, const Step& s) {
   at::parallel_for(0, p.numel(), 1 << 15,
                    [&](int64_t begin, int64_t end) { update_range(pp, gp, bp, begin, end, s); });
 #else
-  (void)p, (void)buf, (void)s;
+  (void)p, (void)buf, (void)o, (void)lr;
   TORCH_CHECK(false, "the fused SGD step exists only for x86-64");
 #endif
 }
@@ -131,22 +139,12 @@ void Sgd::step(double lr) {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const torch::Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
-    torch::Tensor& buf = momentum_[i];
-    if (!fusable(p)) {
-      aten_update(p, buf, options_, lr);
-      cleared_[i] = {p.grad().unsafeGetTensorImpl(), p.grad()._version()};
-      continue;
+    if (fusable(p)) {
+      fused_update(p, momentum_[i], options_, lr);
+    } else {
+      aten_update(p, momentum_[i], options_, lr);
     }
-    const Step s{static_cast<float>(options_.weight_decay),
-                 static_cast<float>(options_.momentum),
-                 static_cast<float>(1 - options_.dampening),
-                 static_cast<float>(-1 * lr),
-                 options_.weight_decay != 0,
-                 options_.momentum != 0,
-                 !buf.defined(),
-                 options_.nesterov};
-    fused_update(p, buf, s);
-    // The fused pass cleared the gradient without a tensor operation, so its version counter
+    // The fused pass clears the gradient without a tensor operation, so its version counter
     // still shows the value zero_grad() would have to clear; backward() will move it on.
     cleared_[i] = {p.grad().unsafeGetTensorImpl(), p.grad()._version()};
   }

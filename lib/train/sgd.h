@@ -2,7 +2,7 @@
 // pass over each parameter.
 //
 // torch::optim::SGD makes five passes a step over every parameter and allocates two temporaries
-// of its size; for a student mlp:800-800 that was about a third of a training step. This class
+// of its size; for a student mlp:800-800 that was about a quarter of a training step. This class
 // gives the same result bit for bit: on the CPU it applies, element by element, the same
 // single-rounded operations as ATen's vectorised kernels (`fma(p, wd, g)`, `buf * m`,
 // `buf + g`, `fma(buf, m, g)`, `fma(d, -lr, p)`), and it clears the gradient in the same pass so
