@@ -12,12 +12,12 @@ include(CMakePackageConfigHelpers)
 add_library(kd_all INTERFACE)
 target_link_libraries(kd_all INTERFACE kd_pipelines kd_students kd_teachers kd_storage kd_lib)
 set_target_properties(kd_all PROPERTIES EXPORT_NAME kdpipe)
-foreach(target lib storage teachers students pipelines warnings opencv)
+foreach(target lib storage teachers students pipelines warnings opencv xxhash)
   set_target_properties(kd_${target} PROPERTIES EXPORT_NAME ${target})
 endforeach()
 
 install(TARGETS kdpipe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS kd_lib kd_storage kd_teachers kd_students kd_pipelines kd_warnings kd_opencv kd_all
+install(TARGETS kd_lib kd_storage kd_teachers kd_students kd_pipelines kd_warnings kd_opencv kd_xxhash kd_all
         EXPORT kdpipeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -41,6 +41,9 @@ SplitShape check_split(hid_t file, const fs::path& path, const std::string& spli
   check<DataError>(ls.size() == 1 && ls[0] == s[0], path.string(), ": ", labels, " has shape ",
                    h5::shape_text(ls), ", expected [", s[0], "] (one label per image)");
   check<DataError>(s[0] > 0, path.string(), ": ", images, " holds no images");
+  check<DataError>(s[1] > 0 && s[2] > 0, path.string(), ": ", images, " has shape ",
+                   h5::shape_text(s), ": images of ", s[1], "x", s[2],
+                   " pixels (expected at least 1x1)");
   for (const auto& [name, ds] :
        {std::pair<std::string, const h5::Handle*>{images, &im}, {labels, &lb}}) {
     check<DataError>(h5::holds_its_data(*ds, path), path.string(), ": ", name, " declares ",

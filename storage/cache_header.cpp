@@ -2,13 +2,13 @@
 
 #include <sstream>
 
+#include "lib/core/number_text.h"
+
 namespace kd {
 
-std::string CacheHeader::probs_path(double t) {
-  std::ostringstream out;
-  out << "/probs/T=" << t;
-  return out.str();
-}
+// The shortest text that reads back as t: 2.0000001 and 2.0000002 are two datasets, and the
+// usual temperatures keep the names of earlier caches (T=1, T=2.5, T=4).
+std::string CacheHeader::probs_path(double t) { return "/probs/T=" + exact_text(t); }
 
 namespace {
 template <typename T>

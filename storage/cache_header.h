@@ -9,7 +9,9 @@
 namespace kd {
 
 constexpr const char* kCacheFormat = "kdpipe-logits";
-constexpr int64_t kCacheFormatVersion = 1;
+/// 2 (kdpipe 0.3): fingerprints and hashes are XXH3-128 (32 hex digits), and /probs/T=<t> names
+/// use the shortest text that reads back as t. Version 1 (FNV-1a fingerprints) is refused, named.
+constexpr int64_t kCacheFormatVersion = 2;
 
 struct CacheHeader {
   std::string format = kCacheFormat;

@@ -43,9 +43,6 @@ CacheHeader read_header(hid_t root, const fs::path& file) {
   check<StorageError>(h.format == kCacheFormat, file.string(), ": field 'format' is '", h.format,
                       "', expected '", kCacheFormat, "' (not a kdpipe logit cache)");
   h.format_version = h5::get_int(root, "format_version", file);
-  check<StorageError>(h.format_version == kCacheFormatVersion, file.string(),
-                      ": field 'format_version' is ", h.format_version,
-                      ", this kdpipe reads version ", kCacheFormatVersion);
   h.teacher_source = h5::get_string(root, "teacher_source", file);
   h.teacher_arch = h5::get_string(root, "teacher_arch", file);
   h.teacher_smoothing = h5::get_double(root, "teacher_smoothing", file);
@@ -77,6 +74,16 @@ CacheHeader read_header(hid_t root, const fs::path& file) {
                         file.string(), ": field 'shard_index' is ", h.shard_index,
                         " of 'shard_count' ", h.shard_count, " (a damaged shard header)");
   }
+  // The version last, once every field has been read: the attributes of format 1 are those of
+  // format 2, and a damaged header is named as damage, whatever its version says.
+  check<StorageError>(h.format_version != 1, file.string(),
+                      ": field 'format_version' is 1: a cache made by kdpipe before 0.3, whose "
+                      "fingerprints used a weaker hash; this kdpipe reads version ",
+                      kCacheFormatVersion,
+                      " (make the cache again with kdpipe cache; in a study, kdpipe run does)");
+  check<StorageError>(h.format_version == kCacheFormatVersion, file.string(),
+                      ": field 'format_version' is ", h.format_version,
+                      ", this kdpipe reads version ", kCacheFormatVersion);
   return h;
 }
 

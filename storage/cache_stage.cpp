@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -45,6 +46,39 @@ void CacheOptions::validate() const {
   check_device(device());
   describe_dataset(data());
 }
+
+namespace {
+
+// An uncompressed cache takes its whole size on disk as soon as it is created: refuse one the
+// disk cannot hold (--views 100000) before writing a byte. A .partial being resumed already
+// holds its space. Compressed caches are smaller than this by an amount only writing tells.
+void check_cache_fits(const CacheOptions& options, const CacheHeader& h) {
+  if (options.compress() > 0) return;
+  const double bytes = static_cast<double>(h.v) * static_cast<double>(h.n) *
+                           static_cast<double>(h.c) * (1.0 + h.temperatures.size()) *
+                           (h.dtype == "float16" ? 2 : 4) +
+                       8.0 * static_cast<double>(h.n);
+  const fs::path out = fs::absolute(options.out());
+  fs::path disk = out.parent_path();  // the folder, or the nearest one that exists
+  while (!fs::exists(disk) && disk.has_relative_path()) disk = disk.parent_path();
+  std::error_code ec;
+  const fs::space_info space = fs::space(disk, ec);
+  if (ec) return;  // the writer names any failure to make or write the file
+  const fs::path partial = LogitCacheWriter::partial_path(out);
+  const double held =
+      fs::exists(partial, ec) ? static_cast<double>(fs::file_size(partial, ec)) : 0.0;
+  const double free_bytes = static_cast<double>(space.available) + (ec ? 0.0 : held);
+  char need[32], have[32];
+  std::snprintf(need, sizeof need, "%.3g GB", bytes / 1e9);
+  std::snprintf(have, sizeof have, "%.3g GB", free_bytes / 1e9);
+  check<StorageError>(
+      bytes <= free_bytes, "--out ", options.out().string(), ": the cache needs ", need, " (", h.v,
+      " views x ", h.n, " examples x ", h.c, " classes x ", 1 + h.temperatures.size(),
+      " datasets), and ", disk.string(), " has ", have,
+      " free; use fewer --views or temperatures, --half, --compress, or another disk");
+}
+
+}  // namespace
 
 CacheSummary build_cache(const CacheOptions& options,
                          const std::function<void(const std::string&)>& log) {
@@ -103,6 +137,7 @@ CacheSummary build_cache(const CacheOptions& options,
   h.kdpipe_version = version();
   h.created = utc_timestamp();
 
+  check_cache_fits(options, h);
   LogitCacheWriter writer(options.out(), h, options.compress());
   if (!writer.restart_reason().empty()) log("starting over: " + writer.restart_reason());
   CacheSummary summary;
@@ -119,35 +154,50 @@ CacheSummary build_cache(const CacheOptions& options,
   const auto start = std::chrono::steady_clock::now();
   ProgressReporter progress = ProgressReporter::from_environment();
   int64_t images_here = 0;  // inferred by this run (not resumed)
-  summary.images = run_inference(
-      teacher, set, info,
-      InferenceOptions()
-          .views(options.views())
-          .augment(options.augment())
-          .seed(options.seed())
-          .chunk(options.chunk())
-          .first_chunk(first + writer.chunks_done())
-          .end_chunk(end)
-          .workers(options.workers())
-          .device(options.device()),
-      [&](int64_t global, const torch::Tensor& logits) {
-        const int64_t k = global - first;  // the chunk's number in this file
-        const int64_t begin = global * options.chunk();
-        const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>();
-        check<DataError>(bad == 0, teacher_name, ": ", bad,
-                         " non-finite logits (NaN or infinity) for examples [", begin, ", ",
-                         begin + logits.size(1),
-                         "): the teacher diverged or cannot take this data; nothing is cached");
-        writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
-        if (kill_after >= 0 && writer.chunks_done() >= kill_after) std::raise(SIGKILL);
-        images_here += logits.size(0) * logits.size(1);  // views × examples
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        progress.report("caching",
-                        "chunk " + std::to_string(k + 1) + "/" + std::to_string(summary.chunks),
-                        static_cast<double>(k + 1) / static_cast<double>(summary.chunks),
-                        static_cast<double>(images_here) / std::max(seconds, 1e-9));
-      });
+  // A teacher or temperature that gives non-finite numbers fails the same way on every rerun:
+  // its unfinished file is of no use to resume, so nothing is left behind.
+  const auto discarding = [&](auto&& body) {
+    try {
+      return body();
+    } catch (const DataError&) {
+      writer.discard();
+      throw;
+    } catch (const ConfigError&) {
+      writer.discard();
+      throw;
+    }
+  };
+  summary.images = discarding([&] {
+    return run_inference(
+        teacher, set, info,
+        InferenceOptions()
+            .views(options.views())
+            .augment(options.augment())
+            .seed(options.seed())
+            .chunk(options.chunk())
+            .first_chunk(first + writer.chunks_done())
+            .end_chunk(end)
+            .workers(options.workers())
+            .device(options.device()),
+        [&](int64_t global, const torch::Tensor& logits) {
+          const int64_t k = global - first;  // the chunk's number in this file
+          const int64_t begin = global * options.chunk();
+          const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>();
+          check<DataError>(bad == 0, teacher_name, ": ", bad,
+                           " non-finite logits (NaN or infinity) for examples [", begin, ", ",
+                           begin + logits.size(1),
+                           "): the teacher diverged or cannot take this data; nothing is cached");
+          writer.write_chunk(k, logits, labels.slice(0, begin, begin + logits.size(1)));
+          if (kill_after >= 0 && writer.chunks_done() >= kill_after) std::raise(SIGKILL);
+          images_here += logits.size(0) * logits.size(1);  // views × examples
+          const double seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          progress.report("caching",
+                          "chunk " + std::to_string(k + 1) + "/" + std::to_string(summary.chunks),
+                          static_cast<double>(k + 1) / static_cast<double>(summary.chunks),
+                          static_cast<double>(images_here) / std::max(seconds, 1e-9));
+        });
+  });
   writer.finish();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;

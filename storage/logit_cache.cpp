@@ -26,6 +26,12 @@ struct LogitCache::Impl {
   // StorageError when any value is NaN or infinite.
   torch::Tensor read(const std::string& name, int64_t view_begin, int64_t views,
                      bool finite_only = true) const {
+    return read_rows(name, view_begin, views, 0, header.n, finite_only);
+  }
+
+  // The same, of examples [row_begin, row_begin + rows) only.
+  torch::Tensor read_rows(const std::string& name, int64_t view_begin, int64_t views,
+                          int64_t row_begin, int64_t rows, bool finite_only = true) const {
     const h5::Handle ds = h5::open_dataset(file.get(), name, path);
     const torch::ScalarType type = tensor_type(header);
     // HDF5 converts any stored numbers to the type asked for: a dataset of other numbers than the
@@ -36,12 +42,12 @@ struct LogitCache::Impl {
                         name, " is stored as ",
                         stored_class == H5T_FLOAT ? "floating point" : "integers", " of ",
                         stored_size, " bytes, but the dtype attribute says ", header.dtype);
-    torch::Tensor out = torch::empty({views, header.n, header.c}, type);
-    h5::read_block(ds, type == torch::kHalf ? half.get() : H5T_NATIVE_FLOAT,
-                   {static_cast<hsize_t>(view_begin), 0, 0},
-                   {static_cast<hsize_t>(views), static_cast<hsize_t>(header.n),
-                    static_cast<hsize_t>(header.c)},
-                   out.data_ptr(), path, "reading " + name);
+    torch::Tensor out = torch::empty({views, rows, header.c}, type);
+    h5::read_block(
+        ds, type == torch::kHalf ? half.get() : H5T_NATIVE_FLOAT,
+        {static_cast<hsize_t>(view_begin), static_cast<hsize_t>(row_begin), 0},
+        {static_cast<hsize_t>(views), static_cast<hsize_t>(rows), static_cast<hsize_t>(header.c)},
+        out.data_ptr(), path, "reading " + name);
     const int64_t bad =
         finite_only ? torch::logical_not(torch::isfinite(out)).sum().item<int64_t>() : 0;
     check<StorageError>(bad == 0, path.string(), ": ", name, " holds ", bad,
@@ -55,16 +61,18 @@ struct LogitCache::Impl {
     file = h5::open_file(path, /*writable=*/false);
     half = h5::half_type();
     header = read_header(file.get(), path);
+    // Shapes first: an attribute that disagrees with the datasets (N = 1e12) is damage, and
+    // would otherwise read as a file whose chunks are not all written.
+    const hsize_t v = header.v, n = header.n, c = header.c;
+    expect_shape("/logits", {v, n, c});
+    for (double t : header.temperatures) expect_shape(CacheHeader::probs_path(t), {v, n, c});
+    expect_shape("/labels", {n});
     if (h5::has_attr(file.get(), kChunksDone)) {
       const int64_t done = h5::get_int(file.get(), kChunksDone, path);
       check<StorageError>(done == chunk_count_of(header), path.string(),
                           ": field 'chunks_done' is ", done, ", a complete cache has ",
                           chunk_count_of(header), " (an unfinished file)");
     }
-    const hsize_t v = header.v, n = header.n, c = header.c;
-    expect_shape("/logits", {v, n, c});
-    for (double t : header.temperatures) expect_shape(CacheHeader::probs_path(t), {v, n, c});
-    expect_shape("/labels", {n});
   }
 
   void expect_shape(const std::string& name, const std::vector<hsize_t>& want) const {
@@ -160,37 +168,61 @@ void LogitCache::expect_data(const std::string& dataset, const std::string& spli
 }
 
 std::vector<std::string> LogitCache::verify() const {
-  std::vector<std::string> problems;
   const CacheHeader& h = impl_->header;
-  torch::Tensor z;
-  try {
-    z = impl_->read("/logits", 0, h.v, /*finite_only=*/false);
-  } catch (const StorageError& e) {
-    return {e.what()};
-  }
-  const int64_t bad = (~torch::isfinite(z)).sum().item<int64_t>();
-  if (bad > 0) problems.push_back("/logits: " + std::to_string(bad) + " values are NaN or Inf");
+  // Block by block, so memory stays bounded whatever N the file declares (a few KB of compressed
+  // zeros can declare millions of rows).
+  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 21) / std::max<int64_t>(1, h.v * h.c));
   const double tol = h.dtype == "float16" ? 2e-3 : 1e-5;
-  for (double t : h.temperatures) {
-    torch::Tensor p;
+  int64_t bad = 0;
+  std::vector<double> worst(h.temperatures.size(), 0.0);
+  std::vector<std::string> unreadable(h.temperatures.size());
+  for (int64_t first = 0; first < h.n; first += block) {
+    const int64_t rows = std::min(block, h.n - first);
+    torch::Tensor z;
     try {
-      p = impl_->read(CacheHeader::probs_path(t), 0, h.v, /*finite_only=*/false);
+      z = impl_->read_rows("/logits", 0, h.v, first, rows, /*finite_only=*/false);
     } catch (const StorageError& e) {
-      problems.push_back(e.what());
-      continue;
+      return {e.what()};
     }
-    const torch::Tensor want = torch::softmax(z.to(torch::kFloat64) / t, 2);
-    const double err = (p.to(torch::kFloat64) - want).abs().max().item<double>();
-    if (!(err <= tol)) {
+    bad += (~torch::isfinite(z)).sum().item<int64_t>();
+    for (std::size_t k = 0; k < h.temperatures.size(); ++k) {
+      if (!unreadable[k].empty()) continue;
+      const double t = h.temperatures[k];
+      try {
+        const torch::Tensor p = impl_->read_rows(CacheHeader::probs_path(t), 0, h.v, first, rows,
+                                                 /*finite_only=*/false);
+        const torch::Tensor want = torch::softmax(z.to(torch::kFloat64) / t, 2);
+        const double err = (p.to(torch::kFloat64) - want).abs().max().item<double>();
+        worst[k] = std::isnan(err) ? err : std::max(worst[k], err);  // NaN stays
+      } catch (const StorageError& e) {
+        unreadable[k] = e.what();
+      }
+    }
+  }
+  std::vector<std::string> problems;
+  if (bad > 0) problems.push_back("/logits: " + std::to_string(bad) + " values are NaN or Inf");
+  for (std::size_t k = 0; k < h.temperatures.size(); ++k) {
+    if (!unreadable[k].empty()) {
+      problems.push_back(unreadable[k]);
+    } else if (!(worst[k] <= tol)) {
+      const double t = h.temperatures[k];
       std::ostringstream msg;
       msg << CacheHeader::probs_path(t) << ": differs from softmax(logits / " << t << ") by up to "
-          << err << " (tolerance " << tol << ")";
+          << worst[k] << " (tolerance " << tol << ")";
       problems.push_back(msg.str());
     }
   }
-  const torch::Tensor y = labels();
-  if (y.numel() > 0 && (y.min().item<int64_t>() < 0 || y.max().item<int64_t>() >= h.c)) {
-    problems.push_back("/labels: values outside [0, " + std::to_string(h.c) + ")");
+  for (int64_t first = 0; first < h.n; first += block * h.v * h.c) {
+    const int64_t rows = std::min(block * h.v * h.c, h.n - first);
+    const h5::Handle ds = h5::open_dataset(impl_->file.get(), "/labels", impl_->path);
+    torch::Tensor y = torch::empty({rows}, torch::kInt64);
+    h5::read_block(ds, H5T_NATIVE_INT64, {static_cast<hsize_t>(first)},
+                   {static_cast<hsize_t>(rows)}, y.data_ptr<int64_t>(), impl_->path,
+                   "reading /labels");
+    if (y.min().item<int64_t>() < 0 || y.max().item<int64_t>() >= h.c) {
+      problems.push_back("/labels: values outside [0, " + std::to_string(h.c) + ")");
+      break;
+    }
   }
   return problems;
 }

@@ -46,6 +46,9 @@ class LogitCacheWriter {
                   const torch::Tensor& labels);
   /// Closes the file and renames it to its final name. Every chunk must have been written.
   void finish();
+  /// Gives up: removes the unfinished file and the lock. For failures a rerun cannot resume
+  /// past (a teacher whose logits are not finite); a kill or a full disk keeps the file instead.
+  void discard();
 
   /// Where an unfinished cache for `path` lives.
   static std::filesystem::path partial_path(const std::filesystem::path& path);

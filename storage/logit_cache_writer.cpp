@@ -6,6 +6,7 @@
 #include "lib/core/error.h"
 #include "lib/core/file_lock.h"
 #include "lib/core/files.h"
+#include "lib/core/number_text.h"
 #include "storage/cache_header_h5.h"
 #include "storage/h5.h"
 #include "storage/logit_cache.h"
@@ -43,6 +44,21 @@ struct LogitCacheWriter::Impl {
 
   bool try_resume() {
     if (!fs::exists(partial)) return false;
+    // Read first in a child, as every other HDF5 open: a damaged .partial that would crash
+    // libhdf5 is started over, not fatal.
+    std::string problem;
+    try {  // a crash comes back as a problem, a kdpipe error as itself
+      problem = h5::reading_problem([&] {
+        const h5::Handle f = h5::open_file(partial, /*writable=*/false);
+        read_header(f.get(), partial);
+      });
+    } catch (const StorageError& e) {
+      problem = e.what();
+    }
+    if (!problem.empty()) {
+      restart_reason = "the unfinished file could not be resumed: " + problem;
+      return false;
+    }
     try {
       h5::Handle f = h5::open_file(partial, /*writable=*/true);
       const CacheHeader found = read_header(f.get(), partial);
@@ -102,6 +118,8 @@ LogitCacheWriter::LogitCacheWriter(fs::path path, CacheHeader header, int deflat
                      header.dtype, "' is neither float32 nor float16");
   check<ConfigError>(deflate >= 0 && deflate <= 9, "--compress: expected a gzip level 0-9, got ",
                      deflate);
+  check_replaceable(path, "writing the cache");
+  check_replaceable(partial_path(path), "writing the cache");
   impl_->final_path = std::move(path);
   impl_->partial = partial_path(impl_->final_path);
   impl_->header = std::move(header);
@@ -131,7 +149,14 @@ void LogitCacheWriter::write_chunk(int64_t k, const torch::Tensor& logits_in,
                                    const torch::Tensor& labels_in) {
   const torch::Tensor z = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
   std::vector<torch::Tensor> probs;
-  for (double t : impl_->header.temperatures) probs.push_back(torch::softmax(z / t, 2));
+  for (double t : impl_->header.temperatures) {
+    probs.push_back(torch::softmax(z / t, 2));
+    // A temperature so small that z / t overflows (1e-45) gives NaN, not a distribution.
+    check<ConfigError>(torch::isfinite(probs.back()).all().item<bool>(),
+                       "--temperatures: T=", exact_text(t), " turns the teacher's logits (up to ",
+                       exact_text(z.abs().max().item<double>()),
+                       " in size) into non-finite probabilities; use a larger temperature");
+  }
   copy_chunk(k, z, probs, labels_in);
 }
 
@@ -184,8 +209,18 @@ void LogitCacheWriter::finish() {
   fs::rename(m.partial, m.final_path, ec);
   check<StorageError>(!ec, "renaming ", m.partial.string(), " to ", m.final_path.string(), ": ",
                       ec.message());
-  fs::remove(lock_path(m.final_path), ec);
-  m.lock.reset();
+  m.lock->release_and_remove();
+}
+
+void LogitCacheWriter::discard() {
+  Impl& m = *impl_;
+  m.probs.clear();
+  m.logits.reset();
+  m.labels.reset();
+  m.file.reset();
+  std::error_code ignored;
+  fs::remove(m.partial, ignored);
+  m.lock->release_and_remove();
 }
 
 }  // namespace kd

@@ -82,7 +82,7 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
     if (options.baseline() == Baseline::none) teacher_logits = cache->logits();
   }
 
-  ensure_directory(options.out());
+  clear_finished_outputs(options.out());  // a failed run must not look finished
   const auto log_ptr = open_run_log(options.out() / "train.log", "distill");
   spdlog::logger& log = *log_ptr;
 

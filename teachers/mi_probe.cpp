@@ -1,5 +1,6 @@
 #include "teachers/mi_probe.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "lib/core/error.h"
@@ -21,12 +22,22 @@ MiProbe::MiProbe(const ImageSet& train, const DatasetInfo& info, const MiProbeOp
   check<ConfigError>(k >= 1, "--mi-examples: expected a positive count, got ", k);
   check<ConfigError>(options.views() >= 2, "--mi-views: expected at least 2 views, got ",
                      options.views());
+  // On small data a class may hold fewer than asked: use what there is (the same count from
+  // both classes) and say so, rather than stop the teacher.
+  const torch::Tensor members[] = {train.labels.eq(a).nonzero().flatten(),
+                                   train.labels.eq(b).nonzero().flatten()};
+  const int64_t fewest = std::min(members[0].numel(), members[1].numel());
+  check<ConfigError>(fewest >= 1, "--mi-classes: class ", members[0].numel() == 0 ? a : b,
+                     " has no training examples to measure mutual information on");
+  used_ = std::min(k, fewest);
+  if (used_ < k) {
+    note_ = "mutual information from " + std::to_string(used_) + " examples per class, not " +
+            std::to_string(k) + ": class " + std::to_string(members[0].numel() < k ? a : b) +
+            " has only " + std::to_string(fewest) + " training examples";
+  }
   std::vector<int64_t> rows;
-  for (int64_t cls : {a, b}) {
-    const torch::Tensor members = train.labels.eq(cls).nonzero().flatten();
-    check<ConfigError>(members.numel() >= k, "--mi-examples: class ", cls, " has only ",
-                       members.numel(), " training examples, ", k, " asked for");
-    for (int64_t i = 0; i < k; ++i) rows.push_back(members[i].item<int64_t>());
+  for (const torch::Tensor& m : members) {
+    for (int64_t i = 0; i < used_; ++i) rows.push_back(m[i].item<int64_t>());
   }
   rows_ = torch::tensor(rows, torch::kInt64);
 }
@@ -49,7 +60,8 @@ double MiProbe::upper_bound() const { return std::log(static_cast<double>(rows_.
 
 nlohmann::json MiProbe::describe() const {
   return {{"classes", {options_.class_a(), options_.class_b()}},
-          {"examples_per_class", options_.examples_per_class()},
+          {"examples_per_class", used_},
+          {"examples_per_class_asked", options_.examples_per_class()},
           {"views", options_.views()},
           {"augment", to_string(options_.augment())},
           {"upper_bound", upper_bound()}};

@@ -29,8 +29,9 @@ struct MiProbeOptions {
 
 class MiProbe {
  public:
-  /// Picks the first `examples_per_class` examples of each class from `train`; ConfigError if a
-  /// class has too few or the classes are not distinct and in range.
+  /// Picks the first `examples_per_class` examples of each class from `train` (fewer, the same
+  /// from both, when a class has fewer: note() says so); ConfigError if a class has none or the
+  /// classes are not distinct and in range.
   MiProbe(const ImageSet& train, const DatasetInfo& info, const MiProbeOptions& options);
 
   /// Î in nats for the model as it is now.
@@ -39,9 +40,13 @@ class MiProbe {
   double upper_bound() const;
   /// The probe's set-up, for metrics.json.
   nlohmann::json describe() const;
+  /// One line when the probe uses fewer examples than asked; "" otherwise.
+  const std::string& note() const { return note_; }
 
  private:
   const ImageSet& train_;
+  int64_t used_ = 0;
+  std::string note_;
   const DatasetInfo& info_;
   MiProbeOptions options_;
   torch::Tensor rows_;  ///< int64 [N]

@@ -96,6 +96,7 @@ nlohmann::json teacher_metrics(const Classifier& model, const Dataset& data,
   metrics["options"] = describe(options);
   metrics["dataset"] = dataset_record(data);
   nlohmann::json mi_json = probe.describe();
+  if (!probe.note().empty()) mi_json["note"] = probe.note();
   mi_json["per_epoch"] = mi_curve;
   mi_json["final"] = mi_curve.back();
   metrics["mutual_information"] = mi_json;
@@ -112,7 +113,7 @@ void log_result(spdlog::logger& log, const nlohmann::json& metrics) {
 
 // A teacher trained elsewhere: the same evaluation, no training.
 nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
-  ensure_directory(options.out());
+  clear_finished_outputs(options.out());  // a failed run must not look finished
   const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
   spdlog::logger& log = *log_ptr;
   const auto model = load_torchscript(options.torchscript(), options.train().device());
@@ -126,6 +127,7 @@ nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
            options.torchscript().string(), options.input(), data.info.name);
   const auto start = std::chrono::steady_clock::now();
   const MiProbe probe(data.train, data.info, probe_options(options));
+  if (!probe.note().empty()) log.warn("{}", probe.note());
   nlohmann::json metrics =
       teacher_metrics(model, data, options, probe, nlohmann::json::array({probe.measure(model)}));
   metrics["model"] = {{"arch", "torchscript"},
@@ -149,7 +151,7 @@ nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
 nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   options.validate();
   if (!options.torchscript().empty()) return evaluate_torchscript_teacher(options);
-  ensure_directory(options.out());
+  clear_finished_outputs(options.out());  // a failed run must not look finished
   const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
   spdlog::logger& log = *log_ptr;
 
@@ -166,6 +168,7 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
            options.threads());
 
   const MiProbe probe(data.train, data.info, probe_options(options));
+  if (!probe.note().empty()) log.warn("{}", probe.note());
   const PredictOptions eval_options = PredictOptions().device(train.device());
 
   nlohmann::json epochs = nlohmann::json::array();

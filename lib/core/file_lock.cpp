@@ -13,12 +13,35 @@
 
 namespace kd {
 
-FileLock::FileLock(const std::filesystem::path& path)
-    : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)),
-      held_(fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0) {}
+FileLock::FileLock(const std::filesystem::path& path) : path_(path) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return;
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) return;  // another process holds it
+    // Locked — but the file may have been removed by its holder meanwhile: then this lock is on
+    // a file nobody else will find. Only the file still at `path` counts.
+    struct stat locked {
+    }, named{};
+    if (::fstat(fd_, &locked) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        locked.st_dev == named.st_dev && locked.st_ino == named.st_ino) {
+      held_ = true;
+      return;
+    }
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
 
 FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+void FileLock::release_and_remove() {
+  if (!held_) return;
+  ::unlink(path_.c_str());
+  ::close(fd_);
+  fd_ = -1;
+  held_ = false;
 }
 
 long lock_holder(const std::filesystem::path& path) {

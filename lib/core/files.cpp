@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -22,6 +23,7 @@ fs::path temporary_path_for(const fs::path& path) {
 
 void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write) {
   const PhaseScope phase(Phase::write);
+  check_replaceable(path, "writing " + path.string());
   if (path.has_parent_path()) ensure_directory(path.parent_path());
   const fs::path tmp = temporary_path_for(path);
   try {
@@ -63,20 +65,35 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
                    [&](const fs::path& tmp) { write_file(tmp, text.data(), text.size(), path); });
 }
 
-std::string read_text(const fs::path& path) {
+std::string read_text(const fs::path& path, std::uintmax_t max_bytes) {
+  check_readable_file(path, "reading");
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  check<StorageError>(!ec && size <= max_bytes, "reading ", path.string(), ": ",
+                      ec ? ec.message()
+                         : std::to_string(size) + " bytes, more than the " +
+                               std::to_string(max_bytes) + " such a file may hold");
   std::ifstream in(path, std::ios::binary);
   check<StorageError>(static_cast<bool>(in), "reading ", path.string(),
                       ": file missing or unreadable");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  text.resize(static_cast<std::size_t>(in.gcount()));  // a file that shrank meanwhile
+  return text;
 }
 
 std::string last_line(const fs::path& path) {
+  constexpr std::uintmax_t kTail = 64 << 10;
   std::string text;
   try {
-    text = read_text(path);
-  } catch (const Error&) {
+    check_readable_file(path, "reading");
+    const std::uintmax_t size = fs::file_size(path);
+    std::ifstream in(path, std::ios::binary);
+    if (size > kTail) in.seekg(static_cast<std::streamoff>(size - kTail));
+    text.resize(std::min(size, kTail));
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+  } catch (const std::exception&) {
     return "";
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -84,10 +101,93 @@ std::string last_line(const fs::path& path) {
   return nl == std::string::npos ? text : text.substr(nl + 1);
 }
 
+std::string file_kind(const fs::path& path) {
+  std::error_code ec;
+  switch (fs::status(path, ec).type()) {
+    case fs::file_type::not_found:
+      return "missing";
+    case fs::file_type::regular:
+      return "a regular file";
+    case fs::file_type::directory:
+      return "a directory";
+    case fs::file_type::fifo:
+      return "a FIFO";
+    case fs::file_type::character:
+      return "a character device";
+    case fs::file_type::block:
+      return "a block device";
+    case fs::file_type::socket:
+      return "a socket";
+    default:
+      return ec ? "unreadable (" + ec.message() + ")" : "not a regular file";
+  }
+}
+
+void check_replaceable(const fs::path& path, const std::string& what) {
+  std::error_code ec;
+  const fs::file_type type = fs::status(path, ec).type();
+  check<StorageError>(type == fs::file_type::not_found || type == fs::file_type::regular, what,
+                      ": ", path.string(), " exists and is ", file_kind(path),
+                      ", not a regular file; kdpipe replaces its outputs and will not replace it");
+}
+
+void check_readable_file(const fs::path& path, const std::string& what) {
+  std::error_code ec;
+  const fs::file_type type = fs::status(path, ec).type();
+  check<StorageError>(type != fs::file_type::not_found, what, " ", path.string(), ": no such file");
+  check<StorageError>(type == fs::file_type::regular, what, " ", path.string(), ": ",
+                      file_kind(path), ", not a regular file");
+}
+
+void check_not_an_input(const fs::path& output, const fs::path& input, const std::string& option) {
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(fs::absolute(output), ec);
+  const fs::path in = fs::weakly_canonical(fs::absolute(input), ec);
+  bool same = fs::exists(output) && fs::exists(input) && fs::equivalent(output, input, ec);
+  if (!same && !ec) {
+    // Inside the input: every component of the input's path starts the output's.
+    auto o = out.begin();
+    auto i = in.begin();
+    while (i != in.end() && o != out.end() && *i == *o) ++i, ++o;
+    same = i == in.end();
+  }
+  check<ConfigError>(!same, option, ": ", output.string(), " is ",
+                     fs::is_directory(input) ? "inside " : "", input.string(),
+                     ", which this command reads; choose another output");
+}
+
+fs::path inside(const fs::path& root, const std::string& relative, const std::string& what) {
+  const fs::path p(relative);
+  check<StorageError>(!relative.empty() && p.is_relative(), what, ": '", relative,
+                      "' is not a path relative to ", root.string());
+  for (const fs::path& part : p) {
+    check<StorageError>(part != "..", what, ": '", relative, "' climbs out of ", root.string());
+  }
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(fs::absolute(root), ec);
+  const fs::path full = fs::weakly_canonical(fs::absolute(root / p), ec);
+  auto b = base.begin();
+  auto f = full.begin();
+  while (b != base.end() && f != full.end() && *b == *f) ++b, ++f;
+  check<StorageError>(!ec && b == base.end(), what, ": '", relative, "' leads out of ",
+                      root.string(), " (to ", full.string(), ")");
+  return root / p;
+}
+
 void ensure_directory(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   check<StorageError>(!ec, "creating directory ", dir.string(), ": ", ec.message());
+}
+
+void clear_finished_outputs(const fs::path& dir) {
+  ensure_directory(dir);
+  for (const char* name : kFinishedOutputs) {
+    std::error_code ec;
+    fs::remove(dir / name, ec);
+    check<StorageError>(!ec, "removing the earlier run's ", (dir / name).string(), ": ",
+                        ec.message());
+  }
 }
 
 }  // namespace kd

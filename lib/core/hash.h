@@ -1,27 +1,37 @@
-// A small streaming 64-bit hash (FNV-1a over 8-byte words) for fingerprints of datasets and
-// checkpoints. Not cryptographic: it detects accidental mismatches, not tampering.
+// Fingerprints of datasets, files and stage identities: XXH3-128 (xxHash, a maintained library),
+// streamed, so the digest depends on the bytes alone, not on how they arrive. Not cryptographic:
+// it detects accidental mismatches, not tampering. (kdpipe before 0.3 folded 64-bit words with
+// FNV-1a, under which two flips of a word's top bit cancel; caches of that era are format 1.)
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace kd {
 
 class Hasher {
  public:
+  Hasher();
+  ~Hasher();
+  Hasher(const Hasher& other);
+  Hasher& operator=(const Hasher& other);
+
   Hasher& update(const void* data, std::size_t bytes);
+  /// The text's length, then its bytes: "ab" + "c" and "a" + "bc" differ.
   Hasher& update(const std::string& text);
   template <typename T>
   Hasher& update_value(const T& value) {
     return update(&value, sizeof(T));
   }
-  /// The digest as 16 lower-case hex digits.
+  /// The digest as 32 lower-case hex digits.
   std::string hex() const;
 
  private:
-  std::uint64_t state_ = 0xcbf29ce484222325ULL;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 /// Hash of a whole file's bytes, as hex.

@@ -44,18 +44,22 @@ const char* openblas_core() {
 
 }  // namespace
 
+const char* better_blas_kernels(const char* loaded, bool user_chose, const CpuFeatures& cpu) {
+  if (user_chose || loaded == nullptr || std::string(loaded) != "Prescott") return nullptr;
+  if (cpu.avx512) return "SkylakeX";
+  if (cpu.avx2_fma) return "Haswell";
+  return nullptr;
+}
+
 void use_fast_blas_kernels(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
-  const char* core = openblas_core();
-  if (core == nullptr || std::string(core) != "Prescott") return;
   __builtin_cpu_init();
-  const char* kernels = nullptr;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512cd"))
-    kernels = "SkylakeX";
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    kernels = "Haswell";
+  CpuFeatures cpu;
+  cpu.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512cd");
+  cpu.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const char* kernels =
+      better_blas_kernels(openblas_core(), std::getenv("OPENBLAS_CORETYPE") != nullptr, cpu);
   if (kernels == nullptr) return;
   // OpenBLAS reads the variable only when it loads: the program must start again. The variable
   // then stays set, so this happens once, and stage processes inherit it.

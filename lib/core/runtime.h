@@ -26,6 +26,17 @@ void keep_freed_memory();
 /// OpenBLAS, OpenBLAS recognised the CPU, or the re-run fails. Call first thing in main.
 void use_fast_blas_kernels(char** argv);
 
+/// The instructions better_blas_kernels asks about.
+struct CpuFeatures {
+  bool avx512 = false;    ///< AVX-512 F, CD, BW, DQ and VL
+  bool avx2_fma = false;  ///< AVX2 and FMA
+};
+
+/// The decision of use_fast_blas_kernels: the OpenBLAS core to run with instead of `loaded` (the
+/// one OpenBLAS chose), or nullptr to keep it — always when the user set OPENBLAS_CORETYPE, and
+/// unless OpenBLAS fell back to its generic "Prescott" kernels on a CPU that allows better.
+const char* better_blas_kernels(const char* loaded, bool user_chose, const CpuFeatures& cpu);
+
 /// The BLAS kernels in use ("OpenBLAS SkylakeX"), or "" when the BLAS is not OpenBLAS.
 std::string blas_kernels();
 

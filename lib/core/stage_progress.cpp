@@ -59,8 +59,9 @@ std::optional<StageProgress> read_progress(const fs::path& path) {
   }
 }
 
-ProgressReporter::ProgressReporter(fs::path path, std::chrono::milliseconds interval)
-    : path_(std::move(path)), interval_(interval) {}
+ProgressReporter::ProgressReporter(fs::path path, std::chrono::milliseconds interval,
+                                   std::function<Clock::time_point()> clock)
+    : path_(std::move(path)), interval_(interval), clock_(std::move(clock)), started_(clock_()) {}
 
 ProgressReporter ProgressReporter::from_environment() {
   const char* path = std::getenv(kProgressFileVariable);
@@ -70,7 +71,7 @@ ProgressReporter ProgressReporter::from_environment() {
 void ProgressReporter::report(const std::string& series, const std::string& task, double fraction,
                               double items_per_second) {
   if (path_.empty()) return;
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = clock_();
   if (series != series_) {
     series_ = series;
     series_start_ = now;

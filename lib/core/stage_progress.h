@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -39,8 +40,11 @@ std::optional<StageProgress> read_progress(const std::filesystem::path& path);
 /// starts part-way, so its first fraction is the baseline).
 class ProgressReporter {
  public:
+  using Clock = std::chrono::steady_clock;
+  /// `clock`: where the time comes from (tests pass one they move by hand).
   explicit ProgressReporter(std::filesystem::path path,
-                            std::chrono::milliseconds interval = std::chrono::milliseconds(400));
+                            std::chrono::milliseconds interval = std::chrono::milliseconds(400),
+                            std::function<Clock::time_point()> clock = &Clock::now);
   static ProgressReporter from_environment();
 
   /// `series` is the kind of work ("training", "caching"): the estimate of time left is measured
@@ -51,10 +55,10 @@ class ProgressReporter {
   bool active() const { return !path_.empty(); }
 
  private:
-  using Clock = std::chrono::steady_clock;
   std::filesystem::path path_;
   std::chrono::milliseconds interval_;
-  Clock::time_point started_ = Clock::now();
+  std::function<Clock::time_point()> clock_;
+  Clock::time_point started_;
   Clock::time_point last_write_{};
   std::string series_;
   Clock::time_point series_start_{};

@@ -15,6 +15,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The ledger's clock: steady_clock, or a test's (set_work_clock_for_testing).
+Clock::time_point (*now_fn)() = &Clock::now;
+Clock::time_point now() { return now_fn(); }
+
 struct Ledger {
   std::mutex mutex;
   const Clock::time_point started = Clock::now();
@@ -38,6 +42,11 @@ Ledger ledger;
 
 }  // namespace
 
+void set_work_clock_for_testing(std::chrono::steady_clock::time_point (*clock)()) {
+  std::lock_guard<std::mutex> lock(ledger.mutex);
+  now_fn = clock != nullptr ? clock : &Clock::now;
+}
+
 std::string to_string(Phase phase) {
   switch (phase) {
     case Phase::load:
@@ -57,14 +66,14 @@ std::string to_string(Phase phase) {
 PhaseScope::PhaseScope(Phase phase) : active_(std::this_thread::get_id() == ledger.main_thread) {
   if (!active_) return;
   std::lock_guard<std::mutex> lock(ledger.mutex);
-  ledger.settle(Clock::now());
+  ledger.settle(now());
   ledger.open.push_back(phase);
 }
 
 PhaseScope::~PhaseScope() {
   if (!active_) return;
   std::lock_guard<std::mutex> lock(ledger.mutex);
-  ledger.settle(Clock::now());
+  ledger.settle(now());
   ledger.open.pop_back();
 }
 
@@ -76,10 +85,10 @@ void record_forward(double flops_per_image, int64_t images, bool training) {
 
 WorkRecord work_so_far() {
   std::lock_guard<std::mutex> lock(ledger.mutex);
-  const Clock::time_point now = Clock::now();
-  ledger.settle(now);
+  const Clock::time_point t = now();
+  ledger.settle(t);
   WorkRecord r = ledger.record;
-  r.seconds = std::chrono::duration<double>(now - ledger.started).count();
+  r.seconds = std::chrono::duration<double>(t - ledger.started).count();
   return r;
 }
 

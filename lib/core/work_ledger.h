@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -49,6 +50,10 @@ struct WorkRecord {
 
 /// The record so far (open phases included up to now).
 WorkRecord work_so_far();
+
+/// Tests: the ledger reads `clock` instead of steady_clock (nullptr: steady_clock again), so time
+/// in phases is exact, not a measurement.
+void set_work_clock_for_testing(std::chrono::steady_clock::time_point (*clock)());
 
 /// Writes the record, as JSON, to the file KDPIPE_WORK_FILE names; nothing when it is unset. A
 /// failure is ignored: the record is for measuring, not for the stage's result.

@@ -1,14 +1,19 @@
 #include "lib/core/zip_check.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 
 namespace kd {
 
@@ -23,41 +28,105 @@ constexpr uint32_t kZip64Size = 0xffffffff;
 constexpr uint32_t kZip64End = 0x06064b50;
 constexpr uint32_t kZip64Locator = 0x07064b50;
 
-// The archive in memory, read little-endian at checked offsets.
+// The archive on disk, read little-endian at checked offsets with pread: only what is looked at
+// is read, so a large file that is no archive (a gigabyte of zeros) costs its last 64 KiB.
 class Bytes {
  public:
-  explicit Bytes(std::vector<unsigned char> data) : data_(std::move(data)) {}
-  std::size_t size() const { return data_.size(); }
+  explicit Bytes(const fs::path& path)
+      : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)) {  // a FIFO must not block
+    struct stat st {};
+    regular_ = fd_ >= 0 && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular_) size_ = static_cast<std::size_t>(st.st_size);
+  }
+  ~Bytes() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Bytes(const Bytes&) = delete;
+  Bytes& operator=(const Bytes&) = delete;
+  bool opened() const { return fd_ >= 0; }
+  bool regular() const { return regular_; }
+  std::size_t size() const { return size_; }
   bool has(std::size_t at, std::size_t n) const { return at <= size() && n <= size() - at; }
-  uint32_t u16(std::size_t at) const { return data_[at] | (uint32_t{data_[at + 1]} << 8); }
+  uint32_t u16(std::size_t at) const {
+    unsigned char b[2];
+    read(at, b, 2);
+    return b[0] | (uint32_t{b[1]} << 8);
+  }
   uint32_t u32(std::size_t at) const { return u16(at) | (u16(at + 2) << 16); }
   uint64_t u64(std::size_t at) const { return u32(at) | (uint64_t{u32(at + 4)} << 32); }
-  const unsigned char* at(std::size_t at) const { return data_.data() + at; }
+  std::string text(std::size_t at, std::size_t n) const {
+    std::string out(n, '\0');
+    read(at, out.data(), n);
+    return out;
+  }
+  /// Bytes [at, at + n), which has() checked; a read that fails (a file cut meanwhile) reads 0s.
+  void read(std::size_t at, void* into, std::size_t n) const {
+    auto* p = static_cast<unsigned char*>(into);
+    std::size_t done = 0;
+    while (done < n) {
+      const ssize_t got = ::pread(fd_, p + done, n - done, static_cast<off_t>(at + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      done += static_cast<std::size_t>(got);
+    }
+    std::fill(p + done, p + n, 0);
+  }
+  /// Calls f(block, length) over bytes [at, at + n) in blocks of 1 MiB.
+  template <typename F>
+  void blocks(std::size_t at, std::size_t n, F&& f) const {
+    std::vector<unsigned char> block(std::min<std::size_t>(n, 1 << 20));
+    for (std::size_t done = 0; done < n;) {
+      const std::size_t len = std::min(block.size(), n - done);
+      read(at + done, block.data(), len);
+      if (!f(block.data(), len)) return;
+      done += len;
+    }
+  }
 
  private:
-  std::vector<unsigned char> data_;
+  int fd_;
+  bool regular_ = false;
+  std::size_t size_ = 0;
 };
 
-// CRC-32 and length of what a raw deflate stream inflates to; false when it is not one.
-bool inflated_crc(const unsigned char* data, std::size_t packed, std::size_t expected, uLong* crc,
-                  std::size_t* size) {
+// CRC-32 and length of what a raw deflate stream of `packed` bytes at `at` inflates to; false
+// when it is not one. Reads and inflates in blocks: memory stays constant whatever it declares.
+bool inflated_crc(const Bytes& zip, std::size_t at, std::size_t packed, std::size_t expected,
+                  uLong* crc, std::size_t* size) {
   z_stream z{};
   if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return false;
   std::vector<unsigned char> out(1 << 16);
   *crc = crc32(0L, Z_NULL, 0);
   *size = 0;
-  z.next_in = const_cast<unsigned char*>(data);
-  z.avail_in = static_cast<uInt>(std::min<std::size_t>(packed, 1u << 30));
   int status = Z_OK;
+  zip.blocks(at, packed, [&](const unsigned char* data, std::size_t len) {
+    z.next_in = const_cast<unsigned char*>(data);
+    z.avail_in = static_cast<uInt>(len);
+    while (status == Z_OK && z.avail_in > 0) {
+      z.next_out = out.data();
+      z.avail_out = static_cast<uInt>(out.size());
+      status = inflate(&z, Z_NO_FLUSH);
+      if (status == Z_BUF_ERROR) status = Z_OK;  // no progress possible: wants more input
+      const std::size_t got = out.size() - z.avail_out;
+      *crc = crc32(*crc, out.data(), static_cast<uInt>(got));
+      *size += got;
+      if (*size > expected) status = Z_DATA_ERROR;                              // longer than said
+      if (got == 0 && z.avail_in > 0 && status == Z_OK) status = Z_DATA_ERROR;  // stuck
+    }
+    return status == Z_OK;
+  });
+  // The input ended: flush what inflate still holds.
   while (status == Z_OK) {
     z.next_out = out.data();
     z.avail_out = static_cast<uInt>(out.size());
+    z.avail_in = 0;
     status = inflate(&z, Z_NO_FLUSH);
     const std::size_t got = out.size() - z.avail_out;
     *crc = crc32(*crc, out.data(), static_cast<uInt>(got));
     *size += got;
-    if (status == Z_OK && got == 0 && z.avail_in == 0) status = Z_DATA_ERROR;  // cut short
-    if (*size > expected) status = Z_DATA_ERROR;                               // longer than said
+    if (*size > expected) status = Z_DATA_ERROR;
+    if (status == Z_OK && got == 0) status = Z_DATA_ERROR;  // cut short
+    if (status == Z_BUF_ERROR) status = Z_DATA_ERROR;
   }
   inflateEnd(&z);
   return status == Z_STREAM_END;
@@ -88,9 +157,14 @@ bool zip64_values(const Bytes& zip, std::size_t extra, std::size_t extra_len, ui
 std::string zip_problem(const Bytes& zip) {
   // The end record: its 22 bytes plus a comment of up to 64 KiB, searched from the end.
   if (zip.size() < 22) return "too short for a ZIP archive";
-  std::size_t end = zip.size() - 22;
   const std::size_t lowest = zip.size() > 22 + 0xffff ? zip.size() - 22 - 0xffff : 0;
-  while (zip.u32(end) != kEndRecord) {
+  const std::string tail = zip.text(lowest, zip.size() - lowest);
+  std::size_t end = zip.size() - 22;
+  const auto u32_of_tail = [&](std::size_t at) {
+    const auto* b = reinterpret_cast<const unsigned char*>(tail.data()) + (at - lowest);
+    return b[0] | (uint32_t{b[1]} << 8) | (uint32_t{b[2]} << 16) | (uint32_t{b[3]} << 24);
+  };
+  while (u32_of_tail(end) != kEndRecord) {
     if (end == lowest) return "no ZIP end record (truncated?)";
     --end;
   }
@@ -119,7 +193,7 @@ std::string zip_problem(const Bytes& zip) {
     if (!zip.has(central + 46, skip)) {
       return "central directory entry " + std::to_string(i) + " is cut";
     }
-    const std::string name(reinterpret_cast<const char*>(zip.at(central + 46)), name_len);
+    const std::string name = zip.text(central + 46, name_len);
     names.push_back(name);
     if ((packed == kZip64Size || size == kZip64Size || local == kZip64Size) &&
         !zip64_values(zip, central + 46 + name_len, extra_len, &size, &packed, &local)) {
@@ -134,15 +208,14 @@ std::string zip_problem(const Bytes& zip) {
     uLong sum = crc32(0L, Z_NULL, 0);
     std::size_t unpacked = packed;
     if (method == 8) {  // LibTorch's writer deflates its code files, and stores tensors as they are
-      if (!inflated_crc(zip.at(data), packed, size, &sum, &unpacked)) {
+      if (!inflated_crc(zip, data, packed, size, &sum, &unpacked)) {
         return "entry '" + name + "' is not a whole deflate stream (damaged)";
       }
     } else if (method == 0) {
-      for (std::size_t done = 0; done < packed;) {  // zlib takes 32-bit lengths
-        const auto n = static_cast<uInt>(std::min<std::size_t>(packed - done, 1u << 30));
-        sum = crc32(sum, zip.at(data + done), n);
-        done += n;
-      }
+      zip.blocks(data, packed, [&](const unsigned char* block, std::size_t len) {
+        sum = crc32(sum, block, static_cast<uInt>(len));
+        return true;
+      });
     } else {
       return "entry '" + name + "' uses compression method " + std::to_string(method) +
              ", which LibTorch does not read";
@@ -166,10 +239,10 @@ std::string zip_problem(const Bytes& zip) {
 
 template <typename E>
 void check_zip_archive(const fs::path& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  check<E>(static_cast<bool>(in), what, " ", path.string(), ": cannot read");
-  std::vector<unsigned char> data((std::istreambuf_iterator<char>(in)), {});
-  const std::string problem = zip_problem(Bytes(std::move(data)));
+  const Bytes zip(path);
+  check<E>(zip.opened(), what, " ", path.string(), ": cannot read (", std::strerror(errno), ")");
+  check<E>(zip.regular(), what, " ", path.string(), ": ", file_kind(path), ", not a regular file");
+  const std::string problem = zip_problem(zip);
   check<E>(problem.empty(), what, " ", path.string(), ": ", problem);
 }
 

@@ -1,5 +1,7 @@
 #include "lib/models/scripted_classifier.h"
 
+#include <sstream>
+
 #include "lib/core/error.h"
 #include "lib/core/zip_check.h"
 
@@ -10,6 +12,19 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// What the module itself said. The interpreter wraps an exception the model raised in a traceback
+// ("The following operation failed in the TorchScript interpreter. … builtins.Exception: boom");
+// its last line is the model's own message.
+std::string model_message(const std::string& text) {
+  if (text.find("TorchScript interpreter") == std::string::npos) return first_line(text);
+  std::string line, last;
+  std::istringstream lines(text);
+  while (std::getline(lines, line)) {
+    if (line.find_first_not_of(" \t") != std::string::npos) last = line;
+  }
+  return last.substr(std::min(last.size(), last.find_first_not_of(" \t")));
+}
 
 }  // namespace
 
@@ -58,10 +73,10 @@ void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
         params.begin() != params.end() ? (*params.begin()).device() : torch::Device(torch::kCPU);
     out = module_.forward({torch::zeros({2, info.channels, info.height, info.width}, device)});
   } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's own
-    throw ConfigError("--torchscript " + path_.string() + ": cannot take " + info.name +
-                      " images of shape [B, " + std::to_string(info.channels) + ", " +
+    throw ConfigError("--torchscript " + path_.string() + ": forward failed on a batch of 2 " +
+                      info.name + " images of shape [2, " + std::to_string(info.channels) + ", " +
                       std::to_string(info.height) + ", " + std::to_string(info.width) +
-                      "]: " + first_line(e.what()));
+                      "]: " + model_message(e.what()));
   }
   check<ConfigError>(out.isTensor(), "--torchscript ", path_.string(),
                      ": forward returned no tensor");

@@ -96,8 +96,9 @@ Classifier make_model(const std::string& text, const InputShape& input, int64_t 
                             "x" + std::to_string(input.width);
   const std::string too_big = "--arch '" + text + "': the model for " + shape + " images and " +
                               std::to_string(classes) + " classes does not fit in memory";
+  Classifier model;
   try {
-    return build(spec, input, classes);
+    model = build(spec, input, classes);
   } catch (const std::bad_alloc&) {
     throw ConfigError(too_big);
   } catch (const c10::Error& e) {
@@ -105,6 +106,24 @@ Classifier make_model(const std::string& text, const InputShape& input, int64_t 
     if (what.find("allocate") == std::string::npos) throw;
     throw ConfigError(too_big + " (" + what.substr(0, what.find('\n')) + ")");
   }
+  // One image through the model, before any data is loaded or trained on: a model that cannot
+  // take this input (cnn:4 on 1x1 images) is a named refusal, not LibTorch's message mid-run.
+  // Evaluation mode, so BatchNorm's statistics stay as built; no random numbers are drawn.
+  const bool training = model->is_training();
+  model->eval();
+  try {
+    const torch::NoGradGuard no_grad;
+    const torch::Tensor z =
+        model->forward(torch::zeros({1, input.channels, input.height, input.width}));
+    check<ConfigError>(z.dim() == 2 && z.size(1) == classes, "--arch '", text, "': returned ",
+                       z.sizes(), " for one ", shape, " image, expected [1, ", classes, "]");
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    throw ConfigError("--arch '" + text + "': cannot take " + shape + " images (" +
+                      what.substr(0, what.find('\n')) + ")");
+  }
+  model->train(training);
+  return model;
 }
 
 ModelMeta model_meta(const std::string& spec, const DatasetInfo& info) {

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
@@ -29,6 +30,8 @@ int cache_merge_command(const std::vector<std::string>& args) {
   }
   check<ConfigError>(vm.count("out") > 0, "--out: the merged cache file to write is required");
   check<ConfigError>(vm.count("shards") > 0, "cache-merge: give the shard files to merge");
+  apply_threads(vm);  // checked as every command checks it; merging itself is one thread
+  resolve_device(vm["device"].as<std::string>());
   const int compress = vm["compress"].as<int>();
   check<ConfigError>(compress >= 0 && compress <= 9, "--compress: expected a gzip level 0-9, got ",
                      compress);

@@ -4,6 +4,7 @@
 #include "lib/core/number_text.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
+#include "pipelines/report/results_reader.h"
 #include "students/distill.h"
 
 namespace kd::cli {
@@ -75,10 +76,11 @@ int distill_command(const std::vector<std::string>& args) {
   options.threads(apply_threads(vm));
   Progress progress = Progress::for_stderr();
   const nlohmann::json m = distill(options, progress);
+  // What was written, as every later reader reads it.
+  const StudentResult r = read_student_metrics(options.out() / "metrics.json", "");
   std::cout << m["kind"].get<std::string>() << " written to " << options.out().string()
-            << ": test accuracy " << m["test"]["accuracy"].get<double>() << ", ECE "
-            << m["test"]["ece"].get<double>() << ", target gamma "
-            << m["target_gamma"].get<double>() << "\n";
+            << ": test accuracy " << r.test_accuracy << ", ECE " << r.test_ece << ", target gamma "
+            << r.target_gamma << "\n";
   return 0;
 }
 

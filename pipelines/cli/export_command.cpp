@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 #include "lib/models/export.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
@@ -36,6 +37,8 @@ int export_command(const std::vector<std::string>& args) {
                      ": holds no model.pt (not a kdpipe teacher or student directory; a teacher ",
                      "evaluated with teach --torchscript is TorchScript already)");
   const fs::path out = vm["torchscript"].as<std::string>();
+  check_not_an_input(out, model, "--torchscript");
+  check_replaceable(out, "--torchscript");
   const LoadedModel loaded = load_model(model);
   export_torchscript(loaded, out);
   std::cout << "exported " << loaded.meta.spec << " (" << loaded.meta.dataset << ", "

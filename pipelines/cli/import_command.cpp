@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 #include "lib/data/image_folder.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
@@ -43,6 +44,10 @@ int import_command(const std::vector<std::string>& args) {
   apply_threads(vm);
   const fs::path root = vm["root"].as<std::string>();
   check<ConfigError>(fs::is_directory(root), "import ", root.string(), ": no such folder");
+  // Before hours of decoding: an output inside the folder would replace one of its images (and
+  // be read as one next time); one that is a device or FIFO would be replaced by a file.
+  check_not_an_input(vm["out"].as<std::string>(), root, "--out");
+  check_replaceable(vm["out"].as<std::string>(), "--out");
   Progress progress = Progress::for_stderr();
   const DatasetFiles files = read_image_folder(root, format, progress);
   const fs::path out = vm["out"].as<std::string>();

@@ -4,7 +4,9 @@
 #include <iostream>
 
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 #include "lib/core/hash.h"
+#include "lib/core/zip_check.h"
 #include "lib/models/zoo.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
@@ -128,13 +130,15 @@ int inspect_command(const std::vector<std::string>& args) {
   }
   check<ConfigError>(vm.count("file") > 0, "inspect: name a cache or checkpoint file");
   const fs::path path = vm["file"].as<std::string>();
-  check<StorageError>(fs::is_regular_file(path), path.string(), ": no such file");
+  check_readable_file(path, "inspect");  // "is a directory", "is a FIFO", "no such file"
   if (is_hdf5(path)) return inspect_cache(path);
   // Named as a cache but not HDF5: say so, rather than that it is no LibTorch archive.
   check<StorageError>(path.extension() != ".h5" && path.extension() != ".hdf5", path.string(),
                       fs::file_size(path) == 0
                           ? ": empty (0 bytes), not a logit cache"
                           : ": not an HDF5 file (a damaged or truncated cache?)");
+  // Whole and a LibTorch archive, checked in constant memory before LibTorch reads it whole.
+  check_zip_archive<StorageError>(path, "inspect");
   const std::string exported = export_description_of(path);
   return exported.empty() ? inspect_model(path) : inspect_export(path, exported);
 }

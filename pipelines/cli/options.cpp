@@ -4,6 +4,7 @@
 
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
+#include "lib/core/names.h"
 #include "lib/core/number_text.h"
 #include "lib/core/runtime.h"
 
@@ -109,6 +110,15 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
     po::notify(vm);
   } catch (const po::error& e) {
     throw ConfigError(e.what());
+  }
+  // The naming policy (lib/core/names.h) for every text a command takes: paths and names reach
+  // JSON records, logs and scripts, where a control character or broken UTF-8 does harm.
+  for (const auto& [name, value] : vm) {
+    if (const auto* text = boost::any_cast<std::string>(&value.value())) {
+      check_path_text(*text, "--" + name);
+    } else if (const auto* list = boost::any_cast<std::vector<std::string>>(&value.value())) {
+      for (const std::string& item : *list) check_path_text(item, "--" + name);
+    }
   }
   return true;
 }

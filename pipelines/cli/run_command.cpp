@@ -10,14 +10,18 @@
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/names.h"
 #include "lib/core/runtime.h"
+#include "lib/core/words.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/report/report_writers.h"
+#include "pipelines/report/summary.h"
 #include "pipelines/study/executor.h"
 #include "pipelines/study/live_view.h"
 #include "pipelines/study/slurm.h"
-#include "pipelines/study/summary.h"
+#include "pipelines/study/stages.h"
+#include "pipelines/study/study.h"
 
 namespace kd::cli {
 
@@ -64,7 +68,7 @@ int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& opti
   std::cout << "wrote " << jobs.stages << " SLURM job scripts (and report.sh, after them) in "
             << (options.run_dir / "slurm").string() << "\n";
   if (!submit) {
-    std::cout << "submit them with: bash " << jobs.submit.string() << "\n";
+    std::cout << "submit them with: bash " << shell_quote(jobs.submit.string()) << "\n";
     return 0;
   }
   const fs::path log = options.run_dir / "slurm" / "submit.log";
@@ -97,7 +101,8 @@ int run_command(const std::vector<std::string>& args) {
       "local: run the stages here; slurm: write SLURM batch jobs and the script that submits "
       "them (default: the study's study.executor)")(
       "sbatch", po::value<std::string>(),
-      "extra sbatch options for every job, as one string (default: the study's study.sbatch)")(
+      "extra sbatch options for every job, as one string; quotes keep a value with spaces one "
+      "word (default: the study's study.sbatch)")(
       "submit", po::bool_switch(),
       "with --executor slurm: submit the jobs (sbatch) instead of only writing them")(
       "only", po::value<std::string>(),
@@ -122,6 +127,9 @@ int run_command(const std::vector<std::string>& args) {
   const fs::path run_dir =
       fs::absolute(vm["out"].as<std::string>().empty() ? fs::path("runs") / study.name
                                                        : fs::path(vm["out"].as<std::string>()));
+  // The naming policy (lib/core/names.h), before anything is planned or printed.
+  check_path_text(run_dir.string(), "--out");
+  check_path_text(fs::absolute(study.file).string(), "the study file");
   ExecuteOptions options;
   options.run_dir = run_dir;
   options.kdpipe = fs::read_symlink("/proc/self/exe");
@@ -158,18 +166,19 @@ int run_command(const std::vector<std::string>& args) {
 
   const std::vector<Stage> stages = plan_stages(study);
   if (vm.count("only")) return run_one_stage(stages, vm["only"].as<std::string>(), options);
+  // The lock comes before the first byte written: a refused run must not replace the running
+  // run's study.ini.
+  std::unique_ptr<FileLock> run_lock;
   if (!options.dry_run) {
-    ensure_directory(run_dir);
+    run_lock = lock_run_directory(run_dir);
+    options.run_locked = true;
     write_text_atomically(run_dir / "study.ini", to_ini(study));
   }
   std::cout << "study " << study.name << ": " << stages.size() << " stages in " << run_dir.string()
             << "\n";
   if (executor == ExecutorKind::slurm && !options.dry_run) {
     std::vector<std::string> sbatch = study.sbatch;
-    if (vm.count("sbatch")) {
-      std::istringstream words(vm["sbatch"].as<std::string>());
-      sbatch.assign(std::istream_iterator<std::string>(words), {});
-    }
+    if (vm.count("sbatch")) sbatch = split_words(vm["sbatch"].as<std::string>(), "--sbatch");
     return submit_to_slurm(stages, options, study, sbatch, vm["submit"].as<bool>());
   }
   std::vector<StageOutcome> outcomes;
@@ -198,9 +207,10 @@ int run_command(const std::vector<std::string>& args) {
   }
   std::cout << ran << " ran, " << skipped << " skipped (done), " << failed << " failed\n";
   if (failed > 0) return 1;
-  std::cout << summarize(stages, run_dir);
-  // The report is the run's last stage: rebuilt from the stages' metrics files every time.
+  // The report is the run's last stage: rebuilt from the stages' metrics files every time. The
+  // summary prints from the same model.
   const Report report = write_report(run_dir);
+  std::cout << summarize(report);
   std::cout << "verdict:\n";
   for (const std::string& line : report.verdict) std::cout << "  " << line << "\n";
   std::cout << "report: " << (run_dir / "report" / "report.html").string() << "\n";

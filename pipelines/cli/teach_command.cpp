@@ -3,6 +3,7 @@
 #include "lib/core/error.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
+#include "pipelines/report/results_reader.h"
 #include "teachers/teach.h"
 
 namespace kd::cli {
@@ -75,10 +76,13 @@ int teach_command(const std::vector<std::string>& args) {
   options.threads(apply_threads(vm));
   Progress progress = Progress::for_stderr();
   const nlohmann::json metrics = teach(options, progress);
+  // What was written, as every later reader reads it.
+  const TeacherResult t = read_teacher_metrics(options.out() / "metrics.json", "").result;
   std::cout << "teacher written to " << options.out().string() << ": test accuracy "
-            << metrics["test"]["accuracy"].get<double>() << ", ECE "
-            << metrics["test"]["ece"].get<double>() << ", final MI "
-            << metrics["mutual_information"]["final"].get<double>() << " nats\n";
+            << t.test_accuracy << ", ECE " << t.test_ece << ", final MI " << t.mi_final
+            << " nats\n";
+  if (metrics["mutual_information"].contains("note"))
+    std::cout << "note: " << metrics["mutual_information"]["note"].get<std::string>() << "\n";
   return 0;
 }
 

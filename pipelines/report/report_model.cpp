@@ -135,7 +135,7 @@ Report build_report(const fs::path& run_dir) {
   std::vector<StudentResult> students;
   for (const ManifestStage& stage : read_manifest(manifest_path)) {
     if (stage.kind == "cache") continue;
-    const fs::path metrics = run_dir / stage.output;
+    const fs::path& metrics = stage.output;
     if (!fs::exists(metrics)) continue;
     if (stage.kind != "teach") {
       students.push_back(read_student_metrics(metrics, stage.id));
@@ -143,7 +143,7 @@ Report build_report(const fs::path& run_dir) {
     }
     TeacherRecord t = read_teacher_metrics(metrics, stage.id);
     // A TorchScript teacher shows no penultimate layer: it has no projection.
-    const fs::path model_path = run_dir / stage.id / "model.pt";
+    const fs::path model_path = stage.folder / "model.pt";
     if (fs::exists(model_path)) {
       t.result.projection =
           projection(model_path, t.data, study.projection_classes, study.projection_examples);

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "lib/core/files.h"
 #include "lib/core/json_reader.h"
 
 namespace kd {
@@ -33,8 +34,12 @@ std::vector<ManifestStage> read_manifest(const fs::path& manifest) {
   const JsonDocument doc(manifest);
   const JsonField stages = doc["stages"];
   std::vector<ManifestStage> out;
+  const fs::path run_dir = manifest.parent_path();
   for (std::size_t i = 0; i < stages.size(); ++i) {
-    out.push_back({stages[i]["id"].text(), stages[i]["kind"].text(), stages[i]["output"].text()});
+    const std::string id = stages[i]["id"].text();
+    const std::string field = doc.file() + ": field 'stages[" + std::to_string(i) + "].";
+    out.push_back({id, stages[i]["kind"].text(), inside(run_dir, id, field + "id'"),
+                   inside(run_dir, stages[i]["output"].text(), field + "output'")});
   }
   return out;
 }

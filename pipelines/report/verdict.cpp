@@ -174,91 +174,113 @@ std::string single_seed_teachers(const std::vector<TeacherComparison>& compariso
 
 }  // namespace
 
+namespace {
+
+// The teachers' own accuracy, over their training seeds: ε = eps_a against ε = eps_b.
+std::string teachers_line(const std::vector<TeacherResult>& teachers,
+                          const std::vector<TeacherComparison>& comparisons, double eps_a,
+                          double eps_b) {
+  std::map<double, Group> teacher_groups;
+  for (const TeacherResult& t : teachers) {
+    Group& g = teacher_groups[t.smoothing];
+    g.test.push_back(t.test_accuracy);
+    g.seeds.push_back(t.seed);
+  }
+  if (!teacher_groups.count(eps_a) || !teacher_groups.count(eps_b)) return "";
+  const Group& ta = teacher_groups[eps_a];
+  const Group& tb = teacher_groups[eps_b];
+  std::ostringstream s, more, less;
+  s << "the teachers with label smoothing " << eps_a << " and " << eps_b << " themselves";
+  more << "The teacher with label smoothing " << eps_a << " is the more accurate";
+  less << "The teacher with label smoothing " << eps_a << " is the less accurate";
+  std::string line =
+      judged(more.str(), less.str(), s.str(), "ε = " + plain(eps_a), ta, "ε = " + plain(eps_b), tb);
+  const std::string by_example = ta.test.size() == 1 && tb.test.size() == 1
+                                     ? single_seed_teachers(comparisons, eps_a, eps_b)
+                                     : "";
+  if (!by_example.empty()) return by_example;
+  if (ta.test.size() < 2 || tb.test.size() < 2) {
+    line +=
+        " With one training seed per teacher this compares two models, not two "
+        "recipes: training-seed variation is not covered.";
+  }
+  return line;
+}
+
+}  // namespace
+
 std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
                                  const std::vector<StudentGroup>& students,
                                  const std::vector<TeacherComparison>& comparisons) {
   std::vector<std::string> lines;
-  std::map<double, std::vector<const StudentGroup*>> distilled_by_eps;
-  std::vector<const StudentGroup*> alone;
+  // Like is compared with like: students of one architecture and one α. Across them, a paired
+  // test would pair seeds of models that share nothing.
+  std::map<std::pair<std::string, double>, std::map<double, std::vector<const StudentGroup*>>>
+      distilled;
+  std::map<std::string, std::vector<const StudentGroup*>> alone;  // by architecture
   for (const StudentGroup& g : students) {
     if (g.key.source == StudentSource::distill) {
-      distilled_by_eps[*g.key.teacher_smoothing].push_back(&g);
+      distilled[{g.key.arch, g.key.alpha.value_or(1.0)}][*g.key.teacher_smoothing].push_back(&g);
     } else {
-      alone.push_back(&g);
+      alone[g.key.arch].push_back(&g);
     }
   }
-  // Each teacher's best students, chosen on validation.
-  std::vector<std::pair<double, const StudentGroup*>> chosen;
-  bool all_by_val = true;
-  std::ostringstream choice;
-  for (const auto& [eps, groups] : distilled_by_eps) {
-    bool by_val = true;
-    const StudentGroup* best = best_of(groups, by_val);
-    all_by_val = all_by_val && by_val;
-    chosen.emplace_back(eps, best);
-    choice << (chosen.size() > 1 ? ", " : "") << "ε = " << eps
-           << " → T = " << plain(best->key.temperature);
-  }
-  if (!chosen.empty()) {
-    lines.push_back("Each teacher's students are taken at the temperature with the best " +
+  const bool several = distilled.size() > 1;
+  bool teachers_judged = false;
+  for (const auto& [setting, by_eps] : distilled) {
+    // With several settings each line says which students it is about.
+    const std::string label =
+        several ? "[student " + setting.first + ", α = " + plain(setting.second) + "] " : "";
+    // Each teacher's best students, chosen on validation.
+    std::vector<std::pair<double, const StudentGroup*>> chosen;
+    bool all_by_val = true;
+    std::ostringstream choice;
+    for (const auto& [eps, groups] : by_eps) {
+      bool by_val = true;
+      const StudentGroup* best = best_of(groups, by_val);
+      all_by_val = all_by_val && by_val;
+      chosen.emplace_back(eps, best);
+      choice << (chosen.size() > 1 ? ", " : "") << "ε = " << eps
+             << " → T = " << plain(best->key.temperature);
+    }
+    lines.push_back(label + "Each teacher's students are taken at the temperature with the best " +
                     std::string(all_by_val ? "validation" : "test") + " accuracy" +
                     (all_by_val ? " (test accuracy is only reported)"
                                 : " (no validation split: chosen on the test set, which "
                                   "flatters every best)") +
                     ": " + choice.str() + ".");
-  }
-  if (chosen.size() >= 2) {
-    std::sort(chosen.begin(), chosen.end(), [](const auto& x, const auto& y) {
-      return group_of(*x.second).test_mean() > group_of(*y.second).test_mean();
-    });
-    const auto& [eps_a, a] = chosen[0];
-    const auto& [eps_b, b] = chosen[1];
-    std::ostringstream subject, better, worse;
-    subject << "the students of the teachers with label smoothing " << eps_a << " and " << eps_b;
-    better << "The teacher with label smoothing " << eps_a << " teaches better than the one with "
-           << eps_b;
-    worse << "The teacher with label smoothing " << eps_b << " teaches better than the one with "
-          << eps_a;
-    lines.push_back(judged(better.str(), worse.str(), subject.str(), student_what(*a), group_of(*a),
-                           student_what(*b), group_of(*b)));
-    // The teachers' own accuracy, over their training seeds.
-    std::map<double, Group> teacher_groups;
-    for (const TeacherResult& t : teachers) {
-      Group& g = teacher_groups[t.smoothing];
-      g.test.push_back(t.test_accuracy);
-      g.seeds.push_back(t.seed);
-    }
-    if (teacher_groups.count(eps_a) && teacher_groups.count(eps_b)) {
-      const Group& ta = teacher_groups[eps_a];
-      const Group& tb = teacher_groups[eps_b];
-      std::ostringstream s, more, less;
-      s << "the teachers with label smoothing " << eps_a << " and " << eps_b << " themselves";
-      more << "The teacher with label smoothing " << eps_a << " is the more accurate";
-      less << "The teacher with label smoothing " << eps_a << " is the less accurate";
-      std::string line = judged(more.str(), less.str(), s.str(), "ε = " + plain(eps_a), ta,
-                                "ε = " + plain(eps_b), tb);
-      const std::string by_example = ta.test.size() == 1 && tb.test.size() == 1
-                                         ? single_seed_teachers(comparisons, eps_a, eps_b)
-                                         : "";
-      if (!by_example.empty()) {
-        line = by_example;
-      } else if (ta.test.size() < 2 || tb.test.size() < 2) {
-        line +=
-            " With one training seed per teacher this compares two models, not two "
-            "recipes: training-seed variation is not covered.";
+    if (chosen.size() >= 2) {
+      std::sort(chosen.begin(), chosen.end(), [](const auto& x, const auto& y) {
+        return group_of(*x.second).test_mean() > group_of(*y.second).test_mean();
+      });
+      const auto& [eps_a, a] = chosen[0];
+      const auto& [eps_b, b] = chosen[1];
+      std::ostringstream subject, better, worse;
+      subject << "the students of the teachers with label smoothing " << eps_a << " and " << eps_b;
+      better << "The teacher with label smoothing " << eps_a << " teaches better than the one with "
+             << eps_b;
+      worse << "The teacher with label smoothing " << eps_b << " teaches better than the one with "
+            << eps_a;
+      lines.push_back(label + judged(better.str(), worse.str(), subject.str(), student_what(*a),
+                                     group_of(*a), student_what(*b), group_of(*b)));
+      if (!teachers_judged) {  // about the teachers alone: once, whatever the students
+        const std::string line = teachers_line(teachers, comparisons, eps_a, eps_b);
+        if (!line.empty()) lines.push_back(line);
+        teachers_judged = true;
       }
-      lines.push_back(line);
     }
-  }
-  if (!alone.empty() && !chosen.empty()) {
-    bool by_val_a = true, by_val_b = true;
-    std::vector<const StudentGroup*> all_distilled;
-    for (const auto& [eps, g] : chosen) all_distilled.push_back(g);
-    const StudentGroup* d = best_of(all_distilled, by_val_a);
-    const StudentGroup* s = best_of(alone, by_val_b);
-    lines.push_back(judged("Distillation beat training alone", "Training alone beat distillation",
-                           "distillation and training alone", student_what(*d), group_of(*d),
-                           student_what(*s), group_of(*s)));
+    const auto same_arch = alone.find(setting.first);
+    if (same_arch != alone.end() && !chosen.empty()) {
+      bool by_val_a = true, by_val_b = true;
+      std::vector<const StudentGroup*> all_distilled;
+      for (const auto& [eps, g] : chosen) all_distilled.push_back(g);
+      const StudentGroup* d = best_of(all_distilled, by_val_a);
+      const StudentGroup* s = best_of(same_arch->second, by_val_b);
+      lines.push_back(label + judged("Distillation beat training alone",
+                                     "Training alone beat distillation",
+                                     "distillation and training alone", student_what(*d),
+                                     group_of(*d), student_what(*s), group_of(*s)));
+    }
   }
   if (lines.empty()) lines.push_back("Not enough finished stages for a verdict.");
   return lines;

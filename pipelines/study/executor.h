@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "lib/core/file_lock.h"
 #include "pipelines/study/stage.h"
 
 namespace kd {
@@ -26,6 +28,9 @@ struct ExecuteOptions {
   /// Keep run_dir/manifest.json up to date. Off for a single stage run as a cluster job, where
   /// other jobs run the other stages at the same time.
   bool write_manifest = true;
+  /// The caller already holds run_dir/run.lock (lock_run_directory), taken before it wrote
+  /// anything into the run directory; execute_stages then does not take it again.
+  bool run_locked = false;
   /// Fault injection for the tests of resuming: after this many stages have run, this process
   /// kills itself with SIGKILL (0: never). The CLI fills it from KDPIPE_FAULT_KILL_AFTER_STAGES.
   int kill_after_stages = 0;
@@ -43,9 +48,16 @@ struct StageOutcome {
   double seconds = 0;
 };
 
+/// Takes run_dir/run.lock, creating run_dir: one whole run of a run directory at a time.
+/// Error naming the lock when another process holds it; nothing in run_dir is touched then.
+std::unique_ptr<FileLock> lock_run_directory(const std::filesystem::path& run_dir);
+
 /// Why a stage must run ("new", "its inputs changed", ...), or "" when it finished with the same
 /// input hash and its output exists.
 std::string pending_reason(const Stage& stage, const std::filesystem::path& run_dir);
+
+/// The part of pending_reason about the stage's output alone: "" when it exists and validates.
+std::string pending_reason_of_output(const Stage& stage, const std::filesystem::path& run_dir);
 
 /// Runs (or, dry, inspects) every stage. With write_manifest, the call holds run_dir/run.lock:
 /// Error, before anything runs, when another process holds it. Each stage folder gets stage.json

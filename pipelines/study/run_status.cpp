@@ -10,6 +10,7 @@
 #include "lib/core/file_lock.h"
 #include "lib/core/files.h"
 #include "lib/core/json_reader.h"
+#include "pipelines/report/results_reader.h"
 #include "pipelines/study/executor.h"
 #include "pipelines/study/stages.h"
 #include "pipelines/study/study.h"
@@ -38,9 +39,12 @@ std::string headline(const Stage& stage, const fs::path& run_dir) {
                     static_cast<double>(fs::file_size(output)) / 1e6);
       return buf;
     }
+    // Through the one reader of results: what the report would read.
+    const double accuracy = stage.kind == StageKind::teach
+                                ? read_teacher_metrics(output, stage.id).result.test_accuracy
+                                : read_student_metrics(output, stage.id).test_accuracy;
     char buf[64];
-    std::snprintf(buf, sizeof buf, "test accuracy %.4f",
-                  JsonDocument(output)["test"]["accuracy"].number_in(0, 1));
+    std::snprintf(buf, sizeof buf, "test accuracy %.4f", accuracy);
     return buf;
   } catch (const std::exception&) {
     return "";

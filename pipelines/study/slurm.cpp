@@ -4,7 +4,9 @@
 #include <map>
 #include <sstream>
 
+#include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/names.h"
 
 namespace kd {
 
@@ -24,14 +26,17 @@ std::string quoted_words(const std::vector<std::string>& words) {
   return out;
 }
 
-// One batch script: SLURM directives, then `command` replacing the shell.
-std::string job_script(const std::string& name, const fs::path& log, const ExecuteOptions& options,
-                       const std::vector<std::string>& command) {
+// One batch script: SLURM directives, then `command` replacing the shell. sbatch reads the
+// directives itself, without a shell, and expands % in them: they hold only what kdpipe made
+// (stage folders, lib/core/names.h), never a user's path. The log is relative to the job's
+// working directory, run_dir/slurm, where submit.sh calls sbatch.
+std::string job_script(const std::string& name, const std::string& log,
+                       const ExecuteOptions& options, const std::vector<std::string>& command) {
   std::ostringstream o;
   o << "#!/usr/bin/env bash\n"
     << "# Written by kdpipe run --executor slurm.\n"
     << "#SBATCH --job-name=" << name << "\n"
-    << "#SBATCH --output=" << log.string() << "\n";
+    << "#SBATCH --output=" << log << "\n";
   if (options.threads > 0) o << "#SBATCH --cpus-per-task=" << options.threads << "\n";
   if (options.device == DeviceChoice::cuda) o << "#SBATCH --gres=gpu:1\n";
   o << "exec " << quoted_words(command) << "\n";
@@ -56,10 +61,9 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
   const std::string threads = std::to_string(options.threads);
   std::ostringstream submit;
   submit << "#!/usr/bin/env bash\n"
-         << "# Written by kdpipe run --executor slurm: submits the pending stages of "
-         << study_file.string() << "\n"
-         << "# as SLURM jobs, each after the jobs of the stages it reads, then report.sh after "
-            "them all.\n"
+         << "# Written by kdpipe run --executor slurm: submits the pending stages of the run's\n"
+         << "# study as SLURM jobs, each after the jobs of the stages it reads, then report.sh\n"
+         << "# after them all. Job logs: ../STAGE/slurm-JOB.out.\n"
          << "set -euo pipefail\n"
          << "cd \"$(dirname \"$0\")\"\n"
          << "extra=(" << quoted_words(sbatch_args) << ")\n"
@@ -73,15 +77,16 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
     ++jobs.stages;
     char number[16];
     std::snprintf(number, sizeof number, "%03d", jobs.stages);
+    check<ConfigError>(is_stage_folder(stage.id), "stage '", escaped(stage.id),
+                       "' is no safe folder name for a SLURM directive");
     std::string file = std::string(number) + "-" + stage.id + ".sh";
     for (char& c : file) c = c == '/' ? '-' : c;
     ensure_directory(options.run_dir / stage.id);
-    write_script(
-        dir / "jobs" / file,
-        job_script("kdpipe:" + stage.id, options.run_dir / stage.id / "slurm-%j.out", options,
-                   {options.kdpipe.string(), "run", study_file.string(), "--out",
-                    options.run_dir.string(), "--only", stage.id, "--executor", "local",
-                    "--threads", threads, "--device", to_string(options.device)}));
+    write_script(dir / "jobs" / file,
+                 job_script("kdpipe:" + stage.id, "../" + stage.id + "/slurm-%j.out", options,
+                            {options.kdpipe.string(), "run", study_file.string(), "--out",
+                             options.run_dir.string(), "--only", stage.id, "--executor", "local",
+                             "--threads", threads, "--device", to_string(options.device)}));
     std::string after;
     for (const std::string& d : stage.deps) {
       if (job_of.count(d)) after += ":$" + job_of[d];
@@ -95,7 +100,7 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
   }
   // The last job: every stage is done by then, so `run` only rewrites the manifest and the report.
   write_script(dir / "report.sh",
-               job_script("kdpipe:report", dir / "report-%j.out", options,
+               job_script("kdpipe:report", "report-%j.out", options,
                           {options.kdpipe.string(), "run", study_file.string(), "--out",
                            options.run_dir.string(), "--executor", "local", "--threads", threads,
                            "--device", to_string(options.device)}));

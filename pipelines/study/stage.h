@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct Stage {
   /// Hash of kind, args, input files and the deps' input hashes: what the stage computes from.
   /// Unchanged hash, finished stage: nothing to do.
   std::string input_hash;
+  /// Reads the finished output (its full path) as its one reader does and throws kd::Error when
+  /// it does not validate (a value outside its domain): such a stage is not done. Empty: the
+  /// output's presence (and, for JSON, its syntax) is enough.
+  std::function<void(const std::filesystem::path&)> check_output;
 };
 
 }  // namespace kd

@@ -4,8 +4,11 @@
 #include <map>
 #include <sstream>
 
+#include "lib/core/error.h"
 #include "lib/core/hash.h"
+#include "lib/core/names.h"
 #include "lib/core/number_text.h"
+#include "pipelines/report/results_reader.h"
 
 namespace kd {
 
@@ -15,11 +18,16 @@ namespace {
 
 std::string num(double v) { return exact_text(v); }
 
-// "mlp:800-800" → "mlp800-800": spec strings as folder names.
+// "mlp:800-800" → "mlp800-800": spec strings as folder names. A long spec (a deep model) keeps
+// its first 40 characters and a hash of the whole, so a folder name stays far below the file
+// system's 255 bytes and two long specs never share a folder.
 std::string slug(const std::string& spec) {
   std::string out;
   for (char c : spec) out += (c == ':' ? "" : std::string(1, c));
-  return out;
+  if (out.size() <= 48) return out;
+  Hasher h;
+  h.update(spec);
+  return out.substr(0, 40) + "-" + h.hex().substr(0, 12);
 }
 
 std::vector<std::string> data_args(const Study& s) {
@@ -82,37 +90,104 @@ Stage student_stage(const Study& s, std::string id, StageKind kind, std::vector<
   append(st.args, train_args(s.student_train));
   st.out = st.id;
   st.output = st.id + "/metrics.json";
+  st.check_output = [id = st.id](const fs::path& m) { read_student_metrics(m, id); };
   return st;
 }
 
-}  // namespace
+// The stages of one study, added in dependency order, each hashed as it is added.
+class Planner {
+ public:
+  explicit Planner(const Study& s) : s_(s), data_id_(data_identity(s.data)) {}
 
-std::vector<Stage> plan_stages(const Study& s) {
-  std::vector<Stage> stages;
-  std::map<std::string, std::string> hash_of;
-  const std::string data_id = data_identity(s.data);
-  auto add = [&](Stage st) {
+  std::vector<Stage> plan() {
+    for (double eps : s_.teacher_smoothing) {
+      for (std::uint64_t tseed : s_.teacher_seeds) trained_teacher(eps, tseed);
+    }
+    for (std::size_t i = 0; i < s_.torchscript.size(); ++i) torchscript_teacher(i);
+    baselines();
+    return std::move(stages_);
+  }
+
+ private:
+  void add(Stage st) {
+    // The naming policy (lib/core/names.h): a stage folder holds only what is safe in a path, a
+    // SLURM directive and a job name. A study whose values would break it is a bad study.
+    check<ConfigError>(is_stage_folder(st.id), s_.file.string(), ": stage '", escaped(st.id),
+                       "' would not be a safe folder name (letters, digits and . _ - + = only, "
+                       "at most 128 bytes a component)");
     Hasher h;
     h.update(to_string(st.kind));
     // Only when there is one, so that built-in studies keep the hashes of earlier runs.
-    if (!data_id.empty()) h.update(data_id);
+    if (!data_id_.empty()) h.update(data_id_);
     for (const auto& a : st.args) h.update(a);
-    for (const auto& d : st.deps) h.update(hash_of.at(d));
+    for (const auto& d : st.deps) h.update(hash_of_.at(d));
     for (const auto& f : st.input_files) h.update(hash_file(f));
     st.input_hash = h.hex();
-    hash_of[st.id] = st.input_hash;
-    stages.push_back(std::move(st));
-  };
+    hash_of_[st.id] = st.input_hash;
+    stages_.push_back(std::move(st));
+  }
 
-  // A teacher's stages after its teach stage: its cache, and the students learning from it.
-  auto add_teacher = [&](const std::string& tname, Stage teach,
-                         const std::vector<std::string>& cache_extra) {
+  // Options left at the command's default stay off the command lines, so that a key added to
+  // study files does not change the input hash of every finished stage.
+  std::vector<std::string> mi_args() const {
+    std::vector<std::string> a = {"--mi-examples", std::to_string(s_.mi_examples), "--mi-views",
+                                  std::to_string(s_.mi_views)};
+    if (s_.mi_classes != Study().mi_classes) {
+      append(a, {"--mi-classes",
+                 std::to_string(s_.mi_classes[0]) + "," + std::to_string(s_.mi_classes[1])});
+    }
+    return a;
+  }
+
+  void trained_teacher(double eps, std::uint64_t tseed) {
+    Stage teach;
+    teach.args = {"teach",
+                  "--arch",
+                  s_.teacher_arch,
+                  "--smoothing",
+                  num(eps),
+                  "--seed",
+                  std::to_string(tseed),
+                  "--augment",
+                  to_string(s_.teacher_train.augment())};
+    append(teach.args, mi_args());
+    append(teach.args, data_args(s_));
+    append(teach.args, train_args(s_.teacher_train));
+    teacher("eps" + num(eps) + "-seed" + std::to_string(tseed), teach, {});
+  }
+
+  // Teachers trained elsewhere: evaluated, not trained; the file's content is part of the hash.
+  void torchscript_teacher(std::size_t i) {
+    const double eps = s_.torchscript_smoothing[i];
+    Stage teach;
+    teach.args = {"teach",  "--torchscript", s_.torchscript[i].string(),           "--smoothing",
+                  num(eps), "--augment",     to_string(s_.teacher_train.augment())};
+    if (s_.torchscript_input != "normalized") append(teach.args, {"--input", s_.torchscript_input});
+    append(teach.args, mi_args());
+    append(teach.args, data_args(s_));
+    teach.input_files = {s_.torchscript[i]};
+    teacher("eps" + num(eps) + "-torchscript", teach,
+            s_.torchscript_input == "normalized"
+                ? std::vector<std::string>{}
+                : std::vector<std::string>{"--input", s_.torchscript_input});
+  }
+
+  // A teacher's stages: its teach stage, its cache, and the students learning from it.
+  void teacher(const std::string& tname, Stage teach, const std::vector<std::string>& cache_extra) {
     teach.id = "teach/" + tname;
     teach.kind = StageKind::teach;
     teach.out = teach.id;
     teach.output = teach.id + "/metrics.json";
+    teach.check_output = [id = teach.id](const fs::path& m) { read_teacher_metrics(m, id); };
     add(teach);
+    const Stage cache = cache_stages(tname, teach, cache_extra);
+    students(tname, cache);
+  }
 
+  // The cache of a teacher, one stage or (sharded) n shard stages and the merge under the
+  // cache's own id and output: the students read the same file either way.
+  Stage cache_stages(const std::string& tname, const Stage& teach,
+                     const std::vector<std::string>& cache_extra) {
     Stage cache;
     cache.id = "cache/" + tname;
     cache.kind = StageKind::cache;
@@ -123,55 +198,56 @@ std::vector<Stage> plan_stages(const Study& s) {
                   "--split",
                   "train",
                   "--views",
-                  std::to_string(s.views),
+                  std::to_string(s_.views),
                   "--augment",
-                  to_string(s.cache_augment),
+                  to_string(s_.cache_augment),
                   "--seed",
-                  std::to_string(s.cache_seed),
+                  std::to_string(s_.cache_seed),
                   "--temperatures"};
-    for (double t : s.temperatures) cache.args.push_back(num(t));
-    if (s.half) cache.args.push_back("--half");
-    if (s.compress > 0) append(cache.args, {"--compress", std::to_string(s.compress)});
+    for (double t : s_.temperatures) cache.args.push_back(num(t));
+    if (s_.half) cache.args.push_back("--half");
+    if (s_.compress > 0) append(cache.args, {"--compress", std::to_string(s_.compress)});
     // Only when not the default, so that the stages of earlier runs keep their input hashes.
-    if (s.cache_chunk != 1024) append(cache.args, {"--chunk", std::to_string(s.cache_chunk)});
+    if (s_.cache_chunk != 1024) append(cache.args, {"--chunk", std::to_string(s_.cache_chunk)});
     append(cache.args, cache_extra);
-    append(cache.args, data_args(s));
+    append(cache.args, data_args(s_));
     cache.out = cache.id + "/train.h5";
     cache.output = cache.out;
-    if (s.cache_shards > 1) {
-      // n shard stages, then the merge stage under the cache's own id and output: the students
-      // read the same file either way.
-      Stage merge = cache;
-      merge.args = {"cache-merge"};
-      if (s.compress > 0) append(merge.args, {"--compress", std::to_string(s.compress)});
-      merge.deps.clear();
-      for (int i = 0; i < s.cache_shards; ++i) {
-        const std::string part = std::to_string(i) + "/" + std::to_string(s.cache_shards);
-        Stage shard = cache;
-        shard.id = cache.id + "/shard-" + std::to_string(i) + "of" + std::to_string(s.cache_shards);
-        append(shard.args, {"--shard", part});
-        shard.out = shard.id + "/train.h5";
-        shard.output = shard.out;
-        add(shard);
-        merge.deps.push_back(shard.id);
-        merge.args.push_back(shard.out);
-      }
-      add(merge);
-    } else {
+    if (s_.cache_shards <= 1) {
       add(cache);
+      return cache;
     }
+    Stage merge = cache;
+    merge.args = {"cache-merge"};
+    if (s_.compress > 0) append(merge.args, {"--compress", std::to_string(s_.compress)});
+    merge.deps.clear();
+    for (int i = 0; i < s_.cache_shards; ++i) {
+      const std::string part = std::to_string(i) + "/" + std::to_string(s_.cache_shards);
+      Stage shard = cache;
+      shard.id = cache.id + "/shard-" + std::to_string(i) + "of" + std::to_string(s_.cache_shards);
+      append(shard.args, {"--shard", part});
+      shard.out = shard.id + "/train.h5";
+      shard.output = shard.out;
+      add(shard);
+      merge.deps.push_back(shard.id);
+      merge.args.push_back(shard.out);
+    }
+    add(merge);
+    return merge;
+  }
 
-    for (const std::string& arch : s.student_archs) {
-      for (double t : s.student_temperatures) {
-        for (double alpha : s.alphas) {
-          for (std::uint64_t sseed : s.student_seeds) {
+  void students(const std::string& tname, const Stage& cache) {
+    for (const std::string& arch : s_.student_archs) {
+      for (double t : s_.student_temperatures) {
+        for (double alpha : s_.alphas) {
+          for (std::uint64_t sseed : s_.student_seeds) {
             Stage st =
-                student_stage(s,
+                student_stage(s_,
                               "distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" +
                                   num(alpha) + "-seed" + std::to_string(sseed),
                               StageKind::distill,
                               {"distill", "--cache", cache.out, "--temperature", num(t), "--alpha",
-                               num(alpha), "--student-temperature", num(s.student_temperature)},
+                               num(alpha), "--student-temperature", num(s_.student_temperature)},
                               arch, sseed);
             st.deps = {cache.id};
             add(st);
@@ -179,70 +255,38 @@ std::vector<Stage> plan_stages(const Study& s) {
         }
       }
     }
-  };
-
-  // Options left at the command's default stay off the command lines, so that a key added to
-  // study files does not change the input hash of every finished stage.
-  std::vector<std::string> mi_args = {"--mi-examples", std::to_string(s.mi_examples), "--mi-views",
-                                      std::to_string(s.mi_views)};
-  if (s.mi_classes != Study().mi_classes) {
-    append(mi_args, {"--mi-classes",
-                     std::to_string(s.mi_classes[0]) + "," + std::to_string(s.mi_classes[1])});
-  }
-  for (double eps : s.teacher_smoothing) {
-    for (std::uint64_t tseed : s.teacher_seeds) {
-      Stage teach;
-      teach.args = {"teach",
-                    "--arch",
-                    s.teacher_arch,
-                    "--smoothing",
-                    num(eps),
-                    "--seed",
-                    std::to_string(tseed),
-                    "--augment",
-                    to_string(s.teacher_train.augment())};
-      append(teach.args, mi_args);
-      append(teach.args, data_args(s));
-      append(teach.args, train_args(s.teacher_train));
-      add_teacher("eps" + num(eps) + "-seed" + std::to_string(tseed), teach, {});
-    }
-  }
-  // Teachers trained elsewhere: evaluated, not trained; the file's content is part of the hash.
-  for (std::size_t i = 0; i < s.torchscript.size(); ++i) {
-    const double eps = s.torchscript_smoothing[i];
-    Stage teach;
-    teach.args = {"teach",  "--torchscript", s.torchscript[i].string(),           "--smoothing",
-                  num(eps), "--augment",     to_string(s.teacher_train.augment())};
-    if (s.torchscript_input != "normalized") append(teach.args, {"--input", s.torchscript_input});
-    append(teach.args, mi_args);
-    append(teach.args, data_args(s));
-    teach.input_files = {s.torchscript[i]};
-    add_teacher("eps" + num(eps) + "-torchscript", teach,
-                s.torchscript_input == "normalized"
-                    ? std::vector<std::string>{}
-                    : std::vector<std::string>{"--input", s.torchscript_input});
   }
 
   // Baselines see the same views as the distilled students, drawn from the same recipe; they
   // need no teacher, so a change to the teachers leaves them alone.
-  std::vector<std::pair<std::string, double>> baselines;
-  if (s.baseline_hard) baselines.emplace_back("hard", 0.0);
-  for (double eps : s.baseline_smoothing) baselines.emplace_back("smooth", eps);
-  for (const auto& [kind, eps] : baselines) {
-    for (const std::string& arch : s.student_archs) {
-      for (std::uint64_t sseed : s.student_seeds) {
-        const std::string name = kind == "hard" ? "hard" : "smooth" + num(eps);
-        add(student_stage(s,
-                          "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed),
-                          StageKind::baseline,
-                          {"distill", "--baseline", kind, "--smoothing", num(eps), "--views",
-                           std::to_string(s.views), "--augment", to_string(s.cache_augment),
-                           "--view-seed", std::to_string(s.cache_seed)},
-                          arch, sseed));
+  void baselines() {
+    std::vector<std::pair<std::string, double>> kinds;
+    if (s_.baseline_hard) kinds.emplace_back("hard", 0.0);
+    for (double eps : s_.baseline_smoothing) kinds.emplace_back("smooth", eps);
+    for (const auto& [kind, eps] : kinds) {
+      for (const std::string& arch : s_.student_archs) {
+        for (std::uint64_t sseed : s_.student_seeds) {
+          const std::string name = kind == "hard" ? "hard" : "smooth" + num(eps);
+          add(student_stage(s_,
+                            "baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed),
+                            StageKind::baseline,
+                            {"distill", "--baseline", kind, "--smoothing", num(eps), "--views",
+                             std::to_string(s_.views), "--augment", to_string(s_.cache_augment),
+                             "--view-seed", std::to_string(s_.cache_seed)},
+                            arch, sseed));
+        }
       }
     }
   }
-  return stages;
-}
+
+  const Study& s_;
+  const std::string data_id_;
+  std::vector<Stage> stages_;
+  std::map<std::string, std::string> hash_of_;
+};
+
+}  // namespace
+
+std::vector<Stage> plan_stages(const Study& s) { return Planner(s).plan(); }
 
 }  // namespace kd

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lib/core/error.h"
+#include "lib/core/names.h"
 #include "lib/core/number_text.h"
 #include "lib/models/zoo.h"
 #include "pipelines/study/study_reader.h"
@@ -32,11 +33,10 @@ void read_study_section(const Reader& r, Study& s) {
   s.name = r.single("study.name");
   // The run goes to runs/NAME: one folder, not a path out of runs/.
   if (s.name.size() > 100 || s.name == "." || s.name == ".." ||
-      s.name.find_first_of("/\\") != std::string::npos ||
-      std::any_of(s.name.begin(), s.name.end(), [](char c) { return c >= 0 && c < 0x20; })) {
+      s.name.find_first_of("/\\") != std::string::npos || !path_text_problem(s.name).empty()) {
     r.fail("study.name",
-           "expected one folder name (no / or \\, not . or .., at most 100 "
-           "characters): the run goes to runs/NAME");
+           "expected one folder name (valid UTF-8 without control characters, no / or \\, not . "
+           "or .., at most 100 bytes): the run goes to runs/NAME");
   }
   s.jobs = static_cast<int>(r.one_whole("study.jobs"));
   if (s.jobs < 1) r.fail("study.jobs", "expected at least 1");
@@ -54,6 +54,12 @@ int64_t read_data_section(const Reader& r, Study& s) {
   // One value, which may be a path with spaces: the whole text, not the first word.
   std::string dataset = r.text("data.dataset");
   if (dataset.empty()) r.fail("data.dataset", "a dataset is required");
+  // Paths go into every stage's records (JSON) and scripts: the naming policy, up front.
+  for (const char* key : {"data.dataset", "data.data-dir"}) {
+    const std::string problem = path_text_problem(r.text(key));
+    if (!problem.empty())
+      r.fail(key, problem + "; expected valid UTF-8 without control characters");
+  }
   // The user's own data: a path, relative to the study file like every other path in it.
   const auto builtin = dataset_names();
   if (std::count(builtin.begin(), builtin.end(), dataset) == 0 && fs::path(dataset).is_relative())
@@ -75,6 +81,9 @@ void read_teacher_section(const Reader& r, Study& s, int64_t classes) {
   s.teacher_arch = r.single("teacher.arch");
   r.located("teacher.arch", [&] { return parse_model_spec(s.teacher_arch); });
   for (const std::string& w : r.words("teacher.torchscript", /*allow_empty=*/true)) {
+    if (!path_text_problem(w).empty())
+      r.fail("teacher.torchscript", "'" + escaped(w) + "': " + path_text_problem(w) +
+                                        "; expected valid UTF-8 without control characters");
     const fs::path f = fs::path(w).is_relative() ? s.file.parent_path() / w : fs::path(w);
     if (!fs::is_regular_file(f)) r.fail("teacher.torchscript", f.string() + ": no such file");
     s.torchscript.push_back(f);

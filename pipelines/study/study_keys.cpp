@@ -25,7 +25,7 @@ const std::vector<StudyKey>& keys() {
       {"study.threads", "0", [](const Study& s) { return std::to_string(s.threads); }},
       {"study.device", "cpu", [](const Study& s) { return to_string(s.device); }},
       {"study.executor", "local", [](const Study& s) { return to_string(s.executor); }},
-      {"study.sbatch", "", [](const Study& s) { return join_any(s.sbatch); }},
+      {"study.sbatch", "", [](const Study& s) { return join_words(s.sbatch); }},
       {"data.dataset", DataOptions().name(), [](const Study& s) { return s.data.name(); }},
       {"data.data-dir", "", [](const Study& s) { return s.data.data_dir().string(); }},
       {"data.val-size", std::to_string(DataOptions().val_size()),

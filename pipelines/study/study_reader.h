@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -12,6 +13,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/number_text.h"
+#include "lib/core/words.h"
 #include "lib/train/trainer.h"
 #include "pipelines/study/study.h"
 
@@ -53,9 +55,13 @@ class Reader {
   std::string text(const std::string& key) const { return vm_[key].as<std::string>(); }
 
   std::vector<std::string> words(const std::string& key, bool allow_empty = false) const {
-    std::istringstream in(text(key));
+    // Quotes keep a path with spaces one word (lib/core/words.h).
     std::vector<std::string> out;
-    for (std::string w; in >> w;) out.push_back(w);
+    try {
+      out = split_words(text(key), "the list");
+    } catch (const ConfigError& e) {
+      fail(key, e.what());
+    }
     if (out.empty() && !allow_empty) fail(key, "the list is empty");
     return out;
   }
@@ -63,10 +69,12 @@ class Reader {
     try {
       std::size_t used = 0;
       const double v = std::stod(w, &used);
-      if (used == w.size()) return v;
+      // inf and nan read as numbers, but no study value means them: refused here, at planning
+      // (and --dry-run), not after the teachers and caches ran.
+      if (used == w.size() && std::isfinite(v)) return v;
     } catch (const std::exception&) {
     }
-    fail(key, "expected a number, got '" + w + "'");
+    fail(key, "expected a finite number, got '" + w + "'");
   }
   int64_t whole(const std::string& key, const std::string& w) const {
     try {
@@ -167,9 +175,9 @@ inline std::string join_any(const std::vector<T>& v) {
 }
 
 inline std::string join_paths(const std::vector<fs::path>& v) {
-  std::string out;
-  for (const fs::path& p : v) out += (out.empty() ? "" : " ") + p.string();
-  return out;
+  std::vector<std::string> words;
+  for (const fs::path& p : v) words.push_back(p.string());
+  return join_words(words);
 }
 
 }  // namespace kd::study_file

@@ -23,5 +23,18 @@ TEST(Runtime, AvailableCoresFollowsTheAffinityMask) {
   EXPECT_EQ(restricted, 1);
 }
 
+// The decision behind kdpipe's re-run with better BLAS kernels, for every case: whichever CPU
+// this test runs on, a wrong choice fails it.
+TEST(Blas, GenericKernelsAreReplacedOnlyWhereTheCpuAllowsBetter) {
+  const CpuFeatures avx512{true, true}, avx2{false, true}, plain{false, false};
+  EXPECT_STREQ(better_blas_kernels("Prescott", false, avx512), "SkylakeX");
+  EXPECT_STREQ(better_blas_kernels("Prescott", false, avx2), "Haswell");
+  EXPECT_EQ(better_blas_kernels("Prescott", false, plain), nullptr);  // generic is right
+  EXPECT_EQ(better_blas_kernels("Prescott", true, avx512), nullptr);  // the user's choice
+  EXPECT_EQ(better_blas_kernels("Haswell", false, avx512), nullptr);  // OpenBLAS knew the CPU
+  EXPECT_EQ(better_blas_kernels("SkylakeX", false, avx512), nullptr);
+  EXPECT_EQ(better_blas_kernels(nullptr, false, avx512), nullptr);  // not OpenBLAS
+}
+
 }  // namespace
 }  // namespace kd

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <thread>
 
 #include "lib/core/file_lock.h"
 #include "tests/support/temp_dir.h"
@@ -45,19 +44,20 @@ TEST(StageProgress, IsReadBackAsWritten) {
 TEST(StageProgress, ReporterThrottlesAndEstimatesFromThePaceSoFar) {
   testing::TempDir dir;
   const fs::path file = dir / "progress.json";
-  ProgressReporter reporter(file, std::chrono::milliseconds(200));
+  auto now = std::chrono::steady_clock::now();  // moved by hand: no sleeps, exact times
+  ProgressReporter reporter(file, std::chrono::milliseconds(200), [&] { return now; });
   reporter.report("training", "epoch 1/4", 0.0, 0);  // a new series is always written
   ASSERT_TRUE(read_progress(file).has_value());
   EXPECT_EQ(read_progress(file)->eta_seconds, -1);  // no pace yet
   EXPECT_EQ(read_progress(file)->pid, ::getpid());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  now += std::chrono::milliseconds(300);
   reporter.report("training", "epoch 2/4", 0.25, 500);
   const auto quarter = read_progress(file);
   ASSERT_TRUE(quarter.has_value());
   EXPECT_EQ(quarter->task, "epoch 2/4");
-  // A quarter took ~0.3 s: three quarters are left, ~0.9 s.
-  EXPECT_GT(quarter->eta_seconds, 0.8);
-  EXPECT_LT(quarter->eta_seconds, 3.0);
+  // A quarter took 0.3 s: three quarters are left, 0.9 s.
+  EXPECT_NEAR(quarter->eta_seconds, 0.9, 1e-6);
+  now += std::chrono::milliseconds(150);
   reporter.report("training", "epoch 2/4", 0.3, 500);  // within 200 ms: not written
   EXPECT_EQ(read_progress(file)->fraction, 0.25);
   reporter.report("training", "epoch 4/4", 1.0, 500);  // the end is always written

@@ -178,7 +178,9 @@ namespace {
 // OpenBLAS falls back to its generic "Prescott" kernels on a CPU it does not recognise (this
 // machine, some days); kdpipe then re-runs itself with the kernels the CPU's instructions allow.
 // OPENBLAS_VERBOSE=2 prints the core OpenBLAS chose each time it loads: the last one counts.
-TEST(Blas, GenericKernelsAreReplacedWhereTheCpuAllowsBetter) {
+// The wiring, end to end: on a CPU OpenBLAS recognises this holds whatever kdpipe does, so the
+// decision itself is Blas.GenericKernelsAreReplacedOnlyWhereTheCpuAllowsBetter (runtime_test).
+TEST(Blas, TheBinaryEndsWithBetterThanGenericKernels) {
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
     GTEST_SKIP() << "this CPU has no AVX2 and FMA: the generic kernels are the right ones";

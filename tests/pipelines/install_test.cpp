@@ -27,7 +27,7 @@ TEST(Install, ConsumerBuildsAgainstThePackageAndReadsACache) {
       testing::binary_dir().string() + " " + dir.path().string() + " " + (dir / "c.h5").string() +
       " " + (dir / "t" / "model.pt").string());
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("kdpipe 0.2.0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("kdpipe 0.3.0"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cache mnist train N=150 C=10 teacher=mlp:8 logits=[150, 10] "
                           "labels=150"),
             std::string::npos)

@@ -14,12 +14,13 @@ constexpr std::optional<double> kNone = std::nullopt;
 // A group of students: its test (and validation) accuracy per seed, seeds 0, 1, 2, ...; a
 // distilled one with a teacher ε and T, else trained alone on hard labels.
 StudentGroup group(std::optional<double> teacher_eps, std::optional<double> t,
-                   std::vector<double> test, std::vector<double> val = {}) {
+                   std::vector<double> test, std::vector<double> val = {},
+                   const std::string& arch = "mlp:8") {
   std::vector<StudentResult> students;
   for (std::size_t i = 0; i < test.size(); ++i) {
     StudentResult s;
     s.key.source = teacher_eps ? StudentSource::distill : StudentSource::hard;
-    s.key.arch = "mlp:8";
+    s.key.arch = arch;
     s.key.teacher_smoothing = teacher_eps;
     s.key.temperature = t;
     s.seed = static_cast<int64_t>(i);
@@ -132,6 +133,42 @@ TEST(Verdict, TemperatureFollowsValidationNotTest) {
   EXPECT_NE(line(v, 0).find("ε = 0 → T = 2"), std::string::npos) << line(v, 0);
   EXPECT_NE(line(v, 0).find("test accuracy is only reported"), std::string::npos) << line(v, 0);
   EXPECT_NE(line(v, 1).find("86.05% (ε = 0, T = 2)"), std::string::npos) << line(v, 1);
+}
+
+// Students of different architectures share nothing but their seed numbers: each architecture's
+// students are compared among themselves, and every line says which ones it is about.
+TEST(Verdict, OnlyStudentsOfOneArchitectureAreCompared) {
+  // The smoothed teacher's best group overall is a large student; the hard teacher's is small.
+  // Across architectures it would "win"; within each, the hard teacher teaches better.
+  const std::vector<StudentGroup> students = {
+      group(0.0, 2.0, {0.870, 0.872, 0.869, 0.871}, {}, "mlp:8"),
+      group(0.1, 2.0, {0.860, 0.861, 0.857, 0.862}, {}, "mlp:8"),
+      group(0.0, 2.0, {0.950, 0.952, 0.949, 0.951}, {}, "mlp:64"),
+      group(0.1, 2.0, {0.940, 0.941, 0.937, 0.942}, {}, "mlp:64"),
+      group(kNone, kNone, {0.850, 0.853, 0.849, 0.852}, {}, "mlp:8")};
+  const std::vector<std::string> v = verdict(teachers(0.88, 0.89), students);
+  const std::string all = joined(v);
+  // For each architecture: its temperatures, its teachers compared; the teachers once; distilled
+  // against alone only where a student of that architecture was trained alone.
+  ASSERT_EQ(v.size(), 6u) << all;
+  EXPECT_EQ(line(v, 0).rfind("[student mlp:64, α = 1] Each teacher's students", 0), 0u) << all;
+  EXPECT_EQ(line(v, 1).rfind("[student mlp:64, α = 1] The teacher with label smoothing 0 teaches "
+                             "better than the one with 0.1: 95.05%",
+                             0),
+            0u)
+      << all;
+  EXPECT_NE(line(v, 2).find("the teachers with label smoothing 0 and 0.1 themselves"),
+            std::string::npos)
+      << all;
+  EXPECT_EQ(line(v, 4).rfind("[student mlp:8, α = 1] The teacher with label smoothing 0 teaches "
+                             "better than the one with 0.1: 87.05%",
+                             0),
+            0u)
+      << all;
+  EXPECT_EQ(line(v, 5).rfind("[student mlp:8, α = 1] Distillation beat training alone: 87.05%", 0),
+            0u)
+      << all;
+  EXPECT_EQ(all.find("95.05% (ε = 0, T = 2) against 85"), std::string::npos) << all;
 }
 
 }  // namespace

@@ -27,6 +27,11 @@ def main(path, case):
             split(f, "train", 12, shape=(6, 5), labels=np.array([10**9] + [0] * 11))
             split(f, "test", 4, shape=(6, 5))
             return
+        if case in ("empty-images", "one-pixel"):  # 0x0 images; 1x1 images
+            side = 0 if case == "empty-images" else 1
+            split(f, "train", 12, shape=(side, side))
+            split(f, "test", 4, shape=(side, side))
+            return
         if case == "grey-nhw":
             split(f, "train", 12, shape=(6, 5))
             split(f, "test", 4, shape=(6, 5))
