@@ -34,7 +34,7 @@ struct CacheOptions {
   TORCH_ARG(bool, half) = false;
   /// gzip level 0-9 for the datasets (0: uncompressed; resumes are most robust then).
   TORCH_ARG(int, compress) = 0;
-  TORCH_ARG(int64_t, chunk) = 1024;
+  TORCH_ARG(int64_t, chunk) = kDefaultChunk;
   TORCH_ARG(int, workers) = 0;
   TORCH_ARG(torch::Device, device) = torch::kCPU;
   /// The cache file to write.

@@ -18,13 +18,17 @@
 
 namespace kd {
 
+/// Examples per chunk of a cache unless told otherwise: the HDF5 chunk, the teacher's batch, and
+/// the unit a shard holds whole. Every default of a chunk (options, studies) is this one.
+inline constexpr int64_t kDefaultChunk = 1024;
+
 struct InferenceOptions {
   /// Views per example: view 0 un-augmented, view v >= 1 drawn from (seed, v, i).
   TORCH_ARG(int64_t, views) = 1;
   TORCH_ARG(Augment, augment) = Augment::shift_flip;
   TORCH_ARG(std::uint64_t, seed) = 0;
   /// Examples per chunk (one pipeline token; also the HDF5 chunk).
-  TORCH_ARG(int64_t, chunk) = 1024;
+  TORCH_ARG(int64_t, chunk) = kDefaultChunk;
   /// Chunks before this one are skipped (a resumed run, a shard).
   TORCH_ARG(int64_t, first_chunk) = 0;
   /// Chunks from this one on are skipped (a shard); -1: none.

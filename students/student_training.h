@@ -17,7 +17,7 @@ namespace kd {
 /// How the V views of each example are drawn (a cache's augment, augment_seed and V).
 struct ViewRecipe {
   int64_t views = 1;
-  Augment augment = Augment::none;
+  Augment augment = Augment::shift_flip;  ///< as `kdpipe cache` draws views by default
   std::uint64_t seed = 0;
 };
 

@@ -33,11 +33,11 @@ int distill_command(const std::vector<std::string>& args) {
       "learn from this many training examples only (0: all); the same ones for every student")(
       "val-every", po::value<int64_t>()->default_value(d.val_every()),
       "validate every N epochs and after the last (0: after the last only)")(
-      "views", po::value<int64_t>()->default_value(1),
+      "views", po::value<int64_t>()->default_value(d.views().views),
       "baselines without --cache: views per example (epoch e uses view e mod V)")(
-      "augment", po::value<std::string>()->default_value("shift-flip"),
+      "augment", po::value<std::string>()->default_value(to_string(d.views().augment)),
       "baselines without --cache: augmentation of views 1..V-1")(
-      "view-seed", po::value<std::string>()->default_value("0"),
+      "view-seed", po::value<std::string>()->default_value(std::to_string(d.views().seed)),
       "baselines without --cache: view v of example i is the draw (view-seed, v, i)")(
       "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)");
   po::options_description desc;

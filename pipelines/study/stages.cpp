@@ -208,7 +208,8 @@ class Planner {
     if (s_.half) cache.args.push_back("--half");
     if (s_.compress > 0) append(cache.args, {"--compress", std::to_string(s_.compress)});
     // Only when not the default, so that the stages of earlier runs keep their input hashes.
-    if (s_.cache_chunk != 1024) append(cache.args, {"--chunk", std::to_string(s_.cache_chunk)});
+    if (s_.cache_chunk != kDefaultChunk)
+      append(cache.args, {"--chunk", std::to_string(s_.cache_chunk)});
     append(cache.args, cache_extra);
     append(cache.args, data_args(s_));
     cache.out = cache.id + "/train.h5";

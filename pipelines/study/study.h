@@ -11,19 +11,22 @@
 #include "lib/data/datasets.h"
 #include "lib/train/trainer.h"
 #include "pipelines/study/study_enums.h"
+#include "storage/inference_engine.h"
 #include "students/distill.h"
 
 namespace kd {
 
+/// A study. Its member initializers are the defaults of every key a study file leaves out (the key
+/// table, study_keys.cpp, reads them from here): each default lives once.
 struct Study {
   std::filesystem::path file;
-  std::string name;
+  std::string name = "study";
   DataOptions data;
 
-  std::string teacher_arch;
-  std::vector<double> teacher_smoothing;  ///< may be empty when TorchScript teachers are named
-  std::vector<std::uint64_t> teacher_seeds;
-  TrainOptions teacher_train;
+  std::string teacher_arch = "mlp:1200-1200";
+  std::vector<double> teacher_smoothing = {0, 0.1};  ///< may be empty with TorchScript teachers
+  std::vector<std::uint64_t> teacher_seeds = {0};
+  TrainOptions teacher_train = TrainOptions().augment(Augment::shift_flip);
   std::array<int64_t, 2> mi_classes = {0, 1};  ///< the two classes of the MI probe
   int64_t mi_examples = 300;                   ///< per class, in the MI probe
   int64_t mi_views = 5;
@@ -33,8 +36,8 @@ struct Study {
   std::vector<double> torchscript_smoothing;
   std::string torchscript_input = "normalized";  ///< normalized or unit
 
-  int64_t views = 1;
-  std::vector<double> temperatures;
+  int64_t views = 4;
+  std::vector<double> temperatures = {1, 2, 4, 8};
   Augment cache_augment = Augment::shift_flip;
   std::uint64_t cache_seed = 0;
   bool half = false;
@@ -43,20 +46,20 @@ struct Study {
   /// cluster one teacher's logits are computed on n nodes at once.
   int cache_shards = 1;
   /// Examples per cache chunk (the HDF5 chunk, the teacher's batch, the unit of shards).
-  int64_t cache_chunk = 1024;
+  int64_t cache_chunk = kDefaultChunk;
 
-  std::vector<std::string> student_archs;
-  std::vector<double> student_temperatures;
-  std::vector<double> alphas;
+  std::vector<std::string> student_archs = {"mlp:800-800"};
+  std::vector<double> student_temperatures = {1, 2, 4, 8};
+  std::vector<double> alphas = {1};
   double student_temperature = 0;  ///< T_s (0: same as T)
-  std::vector<std::uint64_t> student_seeds;
+  std::vector<std::uint64_t> student_seeds = {0};
   int64_t train_subset = 0;
   /// Students evaluate the validation split every N epochs and after the last (0: last only).
   int64_t student_val_every = kDefaultValEvery;
-  TrainOptions student_train;
+  TrainOptions student_train = TrainOptions().epochs(30).lr(0.05);
 
   bool baseline_hard = true;
-  std::vector<double> baseline_smoothing;
+  std::vector<double> baseline_smoothing = {0.1};
 
   /// The report's penultimate-layer picture: three classes, examples of each per split.
   std::array<int64_t, 3> projection_classes = {0, 1, 2};

@@ -22,13 +22,14 @@ namespace kd::study_file {
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
-/// A key a study file may hold: "section.key", its default ("" where the key is required), and
-/// how a resolved study writes its value (the study.ini of a run directory, which reads back as
-/// the same study).
+/// A key a study file may hold: "section.key", how a resolved study writes its value (the
+/// study.ini of a run directory, which reads back as the same study), and its default.
 struct StudyKey {
+  StudyKey(std::string key, std::string (*writer)(const Study&))
+      : name(std::move(key)), write(writer) {}
   std::string name;
-  std::string default_value;
   std::string (*write)(const Study&);
+  std::string default_value;  ///< write(Study()): the default a study file may leave out
 };
 
 /// Every key, section by section, in the order study.ini lists them (study_keys.cpp).

@@ -15,6 +15,9 @@
 #include "lib/core/files.h"
 #include "lib/data/datasets.h"
 #include "pipelines/study/stages.h"
+#include "pipelines/study/study_reader.h"
+#include "storage/cache_stage.h"
+#include "teachers/mi_probe.h"
 #include "tests/pipelines/study_fixture.h"
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
@@ -78,6 +81,25 @@ TEST(DefaultStudy, ReadsAndSpellsOutEveryKey) {
   // The README points users at this file for every key a study may set.
   EXPECT_EQ(ini_keys(read_text(file)), ini_keys(to_ini(s)));
   EXPECT_EQ(plan_stages(s).size(), 34u);
+}
+
+// Each default lives once: the key table reads a study's defaults from Study itself, and where a
+// study option is a stage option, the study's default is the stage's.
+TEST(DefaultStudy, DefaultsAreTheStagesOwn) {
+  const Study s;
+  for (const study_file::StudyKey& key : study_file::keys())
+    EXPECT_EQ(key.default_value, key.write(s)) << key.name;
+  EXPECT_EQ(s.cache_chunk, CacheOptions().chunk());
+  EXPECT_EQ(s.cache_augment, CacheOptions().augment());
+  EXPECT_EQ(s.cache_seed, CacheOptions().seed());
+  EXPECT_EQ(s.student_val_every, DistillOptions().val_every());
+  EXPECT_EQ(s.train_subset, DistillOptions().train_subset());
+  EXPECT_EQ(s.data.val_size(), DataOptions().val_size());
+  EXPECT_EQ(s.teacher_train.batch_size(), TrainOptions().batch_size());
+  EXPECT_EQ(s.mi_examples, MiProbeOptions().examples_per_class());
+  EXPECT_EQ(s.mi_views, MiProbeOptions().views());
+  // A baseline without a cache draws views as `kdpipe cache` does.
+  EXPECT_EQ(DistillOptions().views().augment, CacheOptions().augment());
 }
 
 TEST_F(StudyTest, BadStudyFilesNameTheFileLineAndKey) {
