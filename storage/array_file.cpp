@@ -2,6 +2,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/names.h"
 #include "lib/core/runtime.h"
 #include "lib/data/array_file.h"
 #include "storage/h5.h"
@@ -97,6 +98,13 @@ Opened open_unguarded(const fs::path& path) {
   if (h5::has_attr(o.file.get(), "class_names")) {
     o.class_names = h5::get_strings(o.file.get(), "class_names", path);
     check<DataError>(!o.class_names.empty(), path.string(), ": class_names is empty");
+    // A class name reaches metrics.json, the report and the terminal: the naming policy.
+    for (std::size_t i = 0; i < o.class_names.size(); ++i) {
+      const std::string problem = path_text_problem(o.class_names[i]);
+      check<DataError>(problem.empty(), path.string(), ": class_names[", i, "] '",
+                       escaped(o.class_names[i]), "': ", problem,
+                       " (a class name must be valid UTF-8 without control characters)");
+    }
   }
   return o;
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 #include "lib/core/runtime.h"
 #include "storage/logit_cache.h"
 
@@ -70,6 +71,8 @@ std::vector<LogitCache> in_order(const std::vector<fs::path>& paths) {
 
 MergeSummary merge_cache_shards(const std::vector<fs::path>& paths, const fs::path& out,
                                 int deflate) {
+  check<ConfigError>(!out.empty(), "--out: a cache file to write is required");
+  for (const fs::path& shard : paths) check_not_an_input(out, shard, "--out");
   std::vector<LogitCache> shards = in_order(paths);
   CacheHeader whole = shards.front().header();
   whole.shard_index = whole.shard_count = whole.first_example = 0;

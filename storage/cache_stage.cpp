@@ -10,6 +10,7 @@
 
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 #include "lib/core/runtime.h"
 #include "lib/core/stage_progress.h"
 #include "storage/logit_cache.h"
@@ -137,6 +138,24 @@ CacheSummary build_cache(const CacheOptions& options,
   h.kdpipe_version = version();
   h.created = utc_timestamp();
 
+  // What this command reads is never what it writes: the teacher's files, the data.
+  std::vector<fs::path> inputs = {teacher.checkpoint()};
+  if (!options.teacher().empty()) inputs.push_back(options.teacher() / "metrics.json");
+  const fs::path data_path = options.data().name();
+  switch (dataset_kind(options.data())) {
+    case DatasetKind::array_file:
+      inputs.push_back(data_path);
+      break;
+    case DatasetKind::image_folder:  // what the folder reader reads: its splits' images
+      inputs.insert(inputs.end(), {data_path / "train", data_path / "test"});
+      break;
+    case DatasetKind::builtin:
+      break;
+  }
+  for (const fs::path& input : inputs) {
+    check_not_an_input(options.out(), input, "--out");
+    check_not_an_input(LogitCacheWriter::partial_path(options.out()), input, "--out");
+  }
   check_cache_fits(options, h);
   LogitCacheWriter writer(options.out(), h, options.compress());
   if (!writer.restart_reason().empty()) log("starting over: " + writer.restart_reason());

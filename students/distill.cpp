@@ -82,7 +82,8 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
     if (options.baseline() == Baseline::none) teacher_logits = cache->logits();
   }
 
-  clear_finished_outputs(options.out());  // a failed run must not look finished
+  // A failed run must not look finished; the cache read is never among what is cleared.
+  clear_finished_outputs(options.out(), {options.cache()});
   const auto log_ptr = open_run_log(options.out() / "train.log", "distill");
   spdlog::logger& log = *log_ptr;
 

@@ -113,7 +113,8 @@ void log_result(spdlog::logger& log, const nlohmann::json& metrics) {
 
 // A teacher trained elsewhere: the same evaluation, no training.
 nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
-  clear_finished_outputs(options.out());  // a failed run must not look finished
+  // A failed run must not look finished; the model evaluated is never among what is cleared.
+  clear_finished_outputs(options.out(), {options.torchscript()});
   const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
   spdlog::logger& log = *log_ptr;
   const auto model = load_torchscript(options.torchscript(), options.train().device());

@@ -10,6 +10,7 @@
 #include <csignal>
 
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 
 namespace kd {
 
@@ -42,6 +43,9 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 int run_child(const std::vector<std::string>& args, const std::filesystem::path& cwd,
               const std::filesystem::path& log_path, const std::vector<std::string>& environment) {
+  // The log is appended to: one that is a FIFO would block the child (and this call) for ever, a
+  // device would take the output. Refused, named, before anything starts.
+  check_replaceable(log_path, "the log of " + args.front());
   std::vector<std::string> argv_s = args;
   std::vector<std::string> env_s = environment_with(environment);
   const std::vector<char*> argv = pointers(argv_s);

@@ -180,7 +180,12 @@ void ensure_directory(const fs::path& dir) {
   check<StorageError>(!ec, "creating directory ", dir.string(), ": ", ec.message());
 }
 
-void clear_finished_outputs(const fs::path& dir) {
+void clear_finished_outputs(const fs::path& dir, const std::vector<fs::path>& inputs) {
+  for (const char* name : kFinishedOutputs) {
+    for (const fs::path& input : inputs) {
+      if (!input.empty()) check_not_an_input(dir / name, input, "--out");
+    }
+  }
   ensure_directory(dir);
   for (const char* name : kFinishedOutputs) {
     std::error_code ec;

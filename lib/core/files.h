@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace kd {
 
@@ -70,7 +71,10 @@ void ensure_directory(const std::filesystem::path& dir);
 /// run's files. Files that let a run resume are not among them.
 inline const char* const kFinishedOutputs[] = {"metrics.json", "model.pt", "predictions.pt"};
 
-/// Creates `dir` and removes the kFinishedOutputs an earlier run left there.
-void clear_finished_outputs(const std::filesystem::path& dir);
+/// Creates `dir` and removes the kFinishedOutputs an earlier run left there. ConfigError naming
+/// the input first when one of `inputs` (the files the command reads) is among them: a
+/// `teach --torchscript DIR/model.pt --out DIR` must not delete the model it was asked about.
+void clear_finished_outputs(const std::filesystem::path& dir,
+                            const std::vector<std::filesystem::path>& inputs = {});
 
 }  // namespace kd

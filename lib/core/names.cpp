@@ -77,6 +77,24 @@ bool is_stage_folder(const std::string& id) {
   }
 }
 
+std::string printable(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const std::size_t n = (b < 0x20 || b == 0x7f) ? 0 : utf8_length(text, i);
+    if (n == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", b);
+      out += hex;
+      ++i;
+    } else {
+      out.append(text, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string escaped(const std::string& text) {
   std::string out;
   for (char c : text) {

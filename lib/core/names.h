@@ -26,4 +26,8 @@ bool is_stage_folder(const std::string& id);
 /// `text` with every byte outside printable ASCII written as \xHH: safe to print in one line.
 std::string escaped(const std::string& text);
 
+/// `text` as a terminal may show it: valid UTF-8 kept (é stays é), control characters and bytes
+/// that are not UTF-8 written as \xHH, so a file name cannot move the cursor or clear the screen.
+std::string printable(const std::string& text);
+
 }  // namespace kd

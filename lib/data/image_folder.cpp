@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "lib/core/error.h"
+#include "lib/core/names.h"
 
 namespace kd {
 
@@ -123,7 +124,12 @@ ImageListing list_image_split(const fs::path& split_dir) {
     check<DataError>(!files.empty(), class_dir.string(),
                      ": empty class folder (expected .png, .jpg or .jpeg files)");
     const auto label = static_cast<int64_t>(out.classes.size());
-    out.classes.push_back(class_dir.filename().string());
+    // A class name reaches metrics.json, the report and the terminal: the naming policy.
+    const std::string name = class_dir.filename().string();
+    check<DataError>(path_text_problem(name).empty(), split_dir.string(), ": class folder '",
+                     escaped(name), "': ", path_text_problem(name),
+                     " (a class name must be valid UTF-8 without control characters)");
+    out.classes.push_back(name);
     out.files.insert(out.files.end(), files.begin(), files.end());
     out.labels.insert(out.labels.end(), files.size(), label);
   }

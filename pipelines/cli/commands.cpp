@@ -6,6 +6,7 @@
 
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
+#include "lib/core/names.h"
 #include "lib/core/runtime.h"
 #include "lib/core/work_ledger.h"
 #include "storage/array_file.h"
@@ -76,16 +77,16 @@ int main(int argc, char** argv) {
       if (status == 0) write_work_record();
       return status;
     } catch (const ConfigError& e) {
-      std::cerr << prefix << e.what() << "\n";
+      std::cerr << prefix << printable(e.what()) << "\n";
       status = 2;
     } catch (const Error& e) {
-      std::cerr << prefix << e.what() << "\n";
+      std::cerr << prefix << printable(e.what()) << "\n";
       status = 1;
     } catch (const c10::Error& e) {
-      std::cerr << prefix << first_line(e.what()) << "\n";
+      std::cerr << prefix << printable(first_line(e.what())) << "\n";
       status = 1;
     } catch (const std::exception& e) {
-      std::cerr << prefix << first_line(e.what()) << "\n";
+      std::cerr << prefix << printable(first_line(e.what())) << "\n";
       status = 1;
     }
     exit_now_if_hdf5_files_open(status);

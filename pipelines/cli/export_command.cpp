@@ -29,7 +29,8 @@ int export_command(const std::vector<std::string>& args) {
     return 0;
   }
   check<ConfigError>(vm.count("model-dir") > 0, "export: name a model directory");
-  check<ConfigError>(vm.count("torchscript") > 0, "--torchscript: the file to write is required");
+  check<ConfigError>(vm.count("torchscript") > 0 && !vm["torchscript"].as<std::string>().empty(),
+                     "--torchscript: the file to write is required");
   const fs::path dir = vm["model-dir"].as<std::string>();
   const fs::path model = fs::is_directory(dir) ? dir / "model.pt" : dir;
   check<ConfigError>(fs::exists(dir), "export ", dir.string(), ": no such directory");
@@ -38,6 +39,10 @@ int export_command(const std::vector<std::string>& args) {
                      "evaluated with teach --torchscript is TorchScript already)");
   const fs::path out = vm["torchscript"].as<std::string>();
   check_not_an_input(out, model, "--torchscript");
+  // Nor any file that makes the model's folder a finished stage (its metrics, its predictions).
+  for (const char* name : kFinishedOutputs) {
+    check_not_an_input(out, model.parent_path() / name, "--torchscript");
+  }
   check_replaceable(out, "--torchscript");
   const LoadedModel loaded = load_model(model);
   export_torchscript(loaded, out);

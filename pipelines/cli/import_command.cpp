@@ -34,7 +34,8 @@ int import_command(const std::vector<std::string>& args) {
     return 0;
   }
   check<ConfigError>(vm.count("root") > 0, "import: name an image folder");
-  check<ConfigError>(vm.count("out") > 0, "--out: the h5 file to write is required");
+  check<ConfigError>(vm.count("out") > 0 && !vm["out"].as<std::string>().empty(),
+                     "--out: the h5 file to write is required");
   const int compress = vm["compress"].as<int>();
   check<ConfigError>(compress >= 0 && compress <= 9, "--compress: expected 0-9, got ", compress);
   ImageFormat format = parse_image_size(vm["image-size"].as<std::string>());

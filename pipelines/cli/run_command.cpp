@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void print_line(const std::string& line) { std::cout << line << std::endl; }
+// A stage's line may quote its log: shown, never obeyed by the terminal.
+void print_line(const std::string& line) { std::cout << printable(line) << std::endl; }
 
 // Live progress on a terminal that can redraw; plain lines in a pipe, a file or a dumb terminal.
 bool live_view_wanted(bool plain) {
@@ -164,6 +165,13 @@ int run_command(const std::vector<std::string>& args) {
     }
   }
 
+  // Everything the run is told is checked before anything is written: the run directory's kind,
+  // the sbatch options' quotes.
+  std::error_code ec;
+  check<StorageError>(!fs::exists(run_dir, ec) || fs::is_directory(run_dir, ec), "--out ",
+                      run_dir.string(), " exists and is ", file_kind(run_dir), ", not a directory");
+  std::vector<std::string> sbatch = study.sbatch;
+  if (vm.count("sbatch")) sbatch = split_words(vm["sbatch"].as<std::string>(), "--sbatch");
   const std::vector<Stage> stages = plan_stages(study);
   if (vm.count("only")) return run_one_stage(stages, vm["only"].as<std::string>(), options);
   // The lock comes before the first byte written: a refused run must not replace the running
@@ -177,15 +185,14 @@ int run_command(const std::vector<std::string>& args) {
   std::cout << "study " << study.name << ": " << stages.size() << " stages in " << run_dir.string()
             << "\n";
   if (executor == ExecutorKind::slurm && !options.dry_run) {
-    std::vector<std::string> sbatch = study.sbatch;
-    if (vm.count("sbatch")) sbatch = split_words(vm["sbatch"].as<std::string>(), "--sbatch");
     return submit_to_slurm(stages, options, study, sbatch, vm["submit"].as<bool>());
   }
   std::vector<StageOutcome> outcomes;
   if (live_view_wanted(options.dry_run || vm["plain"].as<bool>())) {
     LiveView view(stderr, stdout, stages, run_dir, options.jobs);
     options.on_state = [&](const std::string& id, StageState state) { view.on_state(id, state); };
-    outcomes = execute_stages(stages, options, [&](const std::string& line) { view.log(line); });
+    outcomes = execute_stages(stages, options,
+                              [&](const std::string& line) { view.log(printable(line)); });
   } else {
     outcomes = execute_stages(stages, options, print_line);
   }

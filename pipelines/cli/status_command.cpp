@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/core/error.h"
+#include "lib/core/names.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/study/live_view.h"
@@ -74,8 +75,9 @@ void print_table(const RunStatus& run) {
     if (s.state == StageStatusKind::running && s.progress)
       time = clock_text(s.progress->elapsed_seconds);
     if (run.slurm) detail = (s.job.empty() ? "-" : s.job) + "  " + detail;
+    // A log's last line is whatever the stage printed: shown, never obeyed by the terminal.
     std::printf("%-*s  %-11s  %8s  %s\n", static_cast<int>(width), s.id.c_str(),
-                to_string(s.state).c_str(), time.c_str(), detail.c_str());
+                to_string(s.state).c_str(), time.c_str(), printable(detail).c_str());
   }
   std::cout << run.stages.size() << " stages:";
   const char* sep = " ";
@@ -106,7 +108,9 @@ int status_command(const std::vector<std::string>& args) {
   check<ConfigError>(vm.count("run-dir") > 0, "status: name a run directory");
   const RunStatus run = read_run_status(vm["run-dir"].as<std::string>());
   if (vm["json"].as<bool>()) {
-    std::cout << to_json(run).dump(2) << std::endl;
+    // Log lines may hold bytes that are not UTF-8: replaced (U+FFFD), not a failed dump.
+    std::cout << to_json(run).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << std::endl;
   } else {
     print_table(run);
   }

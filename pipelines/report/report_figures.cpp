@@ -129,6 +129,8 @@ FigureFiles draw(const Figure& f, const fs::path& dir, const Palette& palette) {
            plot.str() + "\n";
   };
   const std::string png = f.name + ".png", svg = f.name + ".svg";
+  // gnuplot writes temporary names that are renamed over these: never over a device or FIFO.
+  for (const std::string& name : {png, svg}) check_replaceable(dir / name, "writing the figure");
   write_text_atomically(dir / (f.name + ".gp"), drawing(png, svg));
   const fs::path tmp_png = temporary_path_for(dir / png), tmp_svg = temporary_path_for(dir / svg);
   const fs::path run_script = temporary_path_for(dir / (f.name + ".gp"));

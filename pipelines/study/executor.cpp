@@ -51,6 +51,12 @@ std::string pending_reason(const Stage& stage, const fs::path& run_dir) {
 }
 
 std::string pending_reason_of_output(const Stage& stage, const fs::path& run_dir) {
+  // A run's files are its own: an output that a link leads out of the run is not this stage's.
+  try {
+    inside(run_dir, stage.output, "its output");
+  } catch (const Error& e) {
+    return e.what();
+  }
   if (!fs::exists(run_dir / stage.output)) return "its output " + stage.output + " is missing";
   // A stage killed while the disk filled, or a hand edit, can leave a damaged metrics file.
   if (fs::path(stage.output).extension() == ".json") {

@@ -21,6 +21,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A file of the run by its path in it; an empty path (read as missing) when a link leads it out
+// of the run: status shows nothing of files outside the run directory.
+fs::path own_file(const fs::path& run_dir, const std::string& relative) {
+  try {
+    return inside(run_dir, relative, relative);
+  } catch (const Error&) {
+    return {};
+  }
+}
+
 // The stage's own record, or null when it has none or it is unreadable.
 nlohmann::json stage_record(const fs::path& dir) {
   try {
@@ -31,7 +41,7 @@ nlohmann::json stage_record(const fs::path& dir) {
 }
 
 std::string headline(const Stage& stage, const fs::path& run_dir) {
-  const fs::path output = run_dir / stage.output;
+  const fs::path output = own_file(run_dir, stage.output);
   try {
     if (stage.kind == StageKind::cache) {
       char buf[64];
@@ -110,7 +120,8 @@ RunStatus read_run_status(const fs::path& run_dir) {
     s.id = stage.id;
     s.kind = stage.kind;
     const fs::path dir = run_dir / stage.id;
-    const nlohmann::json record = stage_record(dir);
+    const nlohmann::json record =
+        own_file(run_dir, stage.id + "/stage.json").empty() ? nullptr : stage_record(dir);
     const std::string recorded = record.is_object() ? record.value("state", "") : "";
     if (record.is_object() && record.contains("seconds") && record["seconds"].is_number()) {
       s.seconds = record["seconds"].get<double>();
@@ -125,10 +136,10 @@ RunStatus read_run_status(const fs::path& run_dir) {
       s.detail = headline(stage, run_dir);
     } else if (recorded == "running" && lock_holder(dir / "stage.lock") != 0) {
       s.state = StageStatusKind::running;
-      s.progress = read_progress(dir / "progress.json");
+      s.progress = read_progress(own_file(run_dir, stage.id + "/progress.json"));
     } else if (s.queue_state.rfind("RUNNING", 0) == 0) {
       s.state = StageStatusKind::running;  // on another node: its lock is not visible here
-      s.progress = read_progress(dir / "progress.json");
+      s.progress = read_progress(own_file(run_dir, stage.id + "/progress.json"));
     } else if (!s.queue_state.empty()) {
       s.state = StageStatusKind::queued;
       s.detail = "job " + s.job + " " + s.queue_state;
@@ -138,7 +149,7 @@ RunStatus read_run_status(const fs::path& run_dir) {
                  "; its process is gone (the next kdpipe run resumes it)";
     } else if (recorded == "failed") {
       s.state = StageStatusKind::failed;
-      s.detail = last_line(dir / "stage.log");
+      s.detail = last_line(own_file(run_dir, stage.id + "/stage.log"));
     } else {
       s.state = StageStatusKind::pending;
       s.detail = reason;

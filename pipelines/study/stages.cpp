@@ -115,6 +115,9 @@ class Planner {
     check<ConfigError>(is_stage_folder(st.id), s_.file.string(), ": stage '", escaped(st.id),
                        "' would not be a safe folder name (letters, digits and . _ - + = only, "
                        "at most 128 bytes a component)");
+    // Two values that name one stage (student.arch = mlp:8 mlp:8) would run it twice at once.
+    check<ConfigError>(hash_of_.count(st.id) == 0, s_.file.string(), ": stage '", st.id,
+                       "' is planned twice: a list of the study names one value twice");
     Hasher h;
     h.update(to_string(st.kind));
     // Only when there is one, so that built-in studies keep the hashes of earlier runs.

@@ -1,6 +1,7 @@
 // The small core helpers every layer leans on: number text, the hasher, the ZIP check, the JSON
 // reader and child processes.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cmath>
@@ -156,6 +157,16 @@ TEST(ChildProcess, ArgumentsArriveAsTheyAreAndTheStatusComesBack) {
   EXPECT_FALSE(fs::exists(dir / "PWNED"));
   EXPECT_EQ(run_child({"/no/such/program"}, dir.path(), dir / "log2"), 127);
   EXPECT_EQ(run_child({"sh", "-c", "kill -9 $$"}, dir.path(), dir / "log3"), 128 + 9);
+}
+
+// A log that is a FIFO would block the child, and this call, for ever.
+TEST(ChildProcess, ALogThatIsNoRegularFileIsRefusedBeforeStarting) {
+  testing::TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "log").c_str(), 0600), 0);
+  EXPECT_NE(error_of([&] {
+              run_child({"true"}, dir.path(), dir / "log");
+            }).find("exists and is a FIFO, not a regular file"),
+            std::string::npos);
 }
 
 }  // namespace

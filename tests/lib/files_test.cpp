@@ -137,5 +137,17 @@ TEST_F(Files, ALockRemovedByItsHolderAdmitsOneNewHolder) {
   EXPECT_FALSE(fs::exists(path));
 }
 
+TEST_F(Files, ANewRunNeverClearsWhatItReads) {
+  fs::create_directories(dir_ / "out");
+  std::ofstream(dir_ / "out/model.pt") << "the only copy";
+  EXPECT_NE(error_of([&] {
+              clear_finished_outputs(dir_ / "out", {dir_ / "out/model.pt"});
+            }).find("which this command reads"),
+            std::string::npos);
+  EXPECT_EQ(read_text(dir_ / "out/model.pt"), "the only copy");
+  EXPECT_NO_THROW(clear_finished_outputs(dir_ / "out", {dir_ / "elsewhere.pt", fs::path()}));
+  EXPECT_FALSE(fs::exists(dir_ / "out/model.pt"));
+}
+
 }  // namespace
 }  // namespace kd

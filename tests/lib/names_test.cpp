@@ -66,5 +66,11 @@ TEST(Words, QuotedWordsReadBackAsThemselves) {
   EXPECT_EQ(quote_word("a b"), "\"a b\"");
 }
 
+TEST(Names, PrintableKeepsUtf8AndDefusesControlBytes) {
+  EXPECT_EQ(printable("caf\xc3\xa9 ok"), "caf\xc3\xa9 ok");
+  EXPECT_EQ(printable("a\x1b[2Jb\xff\n"), "a\\x1b[2Jb\\xff\\x0a");
+  EXPECT_EQ(printable(""), "");
+}
+
 }  // namespace
 }  // namespace kd

@@ -189,5 +189,50 @@ TEST_F(CliRefusal, OptionsWithControlCharactersOrBrokenUtf8AreRefused) {
                         "--file: 'a\\x0ab': byte 2 is a control");
 }
 
+// The data-loss cases of a second probe: commands whose output was one of their own inputs.
+TEST_F(CliRefusal, NoCommandReplacesOrClearsWhatItReads) {
+  const fs::path t = dir_ / "t";
+  ASSERT_EQ(run(teach(t.string())).status, 0);
+  const std::string model = read_text(t / "model.pt");
+  // A TorchScript model evaluated into the folder it lives in: the folder is not cleared of it.
+  fs::create_directories(dir_ / "ts");
+  ASSERT_EQ(
+      run("export " + t.string() + " --torchscript " + (dir_ / "ts/model.pt").string()).status, 0);
+  const ProcessResult evaluated = run("teach --torchscript " + (dir_ / "ts/model.pt").string() +
+                                      " --mi-examples 5 --out " + (dir_ / "ts").string() + data());
+  EXPECT_EQ(evaluated.status, 2) << evaluated.output;
+  EXPECT_TRUE(fs::exists(dir_ / "ts/model.pt"));
+  // A cache over the teacher's checkpoint or its metrics.
+  for (const char* name : {"model.pt", "metrics.json"}) {
+    const ProcessResult r =
+        run("cache --teacher " + t.string() + " --out " + (t / name).string() + data());
+    EXPECT_EQ(r.status, 2) << r.output;
+    expect_one_line_error(r, "which this command reads");
+  }
+  EXPECT_EQ(read_text(t / "model.pt"), model);
+  // A merge over one of its shards (refused before a shard is opened).
+  std::ofstream(dir_ / "s0.h5") << "shard";
+  expect_one_line_error(run("cache-merge " + (dir_ / "s0.h5").string() + " " +
+                            (dir_ / "s1.h5").string() + " --out " + (dir_ / "s0.h5").string()),
+                        "which this command reads");
+  EXPECT_EQ(read_text(dir_ / "s0.h5"), "shard");
+  // An export over the folder's record of itself.
+  expect_one_line_error(
+      run("export " + t.string() + " --torchscript " + (t / "metrics.json").string()),
+      "which this command reads");
+  EXPECT_NO_THROW(nlohmann::json::parse(read_text(t / "metrics.json")));
+}
+
+TEST_F(CliRefusal, AClassNameThatIsNotUtf8IsRefusedBeforeTraining) {
+  for (const std::string cls : {"a", "b\xff"}) {
+    fs::create_directories(dir_ / "images/train" / cls);
+    std::ofstream(dir_ / "images/train" / cls / "0.png") << "not decoded: refused before";
+  }
+  const ProcessResult r =
+      run("import " + (dir_ / "images").string() + " --out " + (dir_ / "images.h5").string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  expect_one_line_error(r, "class folder 'b\\xff': byte 2 is not UTF-8");
+}
+
 }  // namespace
 }  // namespace kd

@@ -2,6 +2,7 @@
 // report paths that lead out of a run, a refused run that replaced a running run's study, values
 // no study means, stage folders past the file system's limits, and results that do not validate.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -228,6 +229,28 @@ TEST_F(StudyTest, AStageWhoseResultDoesNotValidateIsNotDone) {
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_NE(again.output.find("1 ran, 8 skipped"), std::string::npos) << again.output;
   EXPECT_LE(nlohmann::json::parse(read_text(metrics))["test"]["accuracy"].get<double>(), 1.0);
+}
+
+TEST_F(StudyTest, AStageNamedTwiceIsRefusedAtPlanning) {
+  write(edited("arch = mlp:8\n", "arch = mlp:8 mlp:8\n"));
+  EXPECT_NE(error_of([&] {
+              plan_stages(load_study(dir_ / "study.ini"));
+            }).find("' is planned twice: a list of the study names one value twice"),
+            std::string::npos);
+}
+
+TEST_F(StudyTest, ARunDirectoryThatIsNoDirectoryIsRefusedEvenDry) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+  const ProcessResult r = testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --out " +
+                                              (dir_ / "fifo").string() + " --dry-run");
+  EXPECT_EQ(r.status, 1);
+  expect_one_line_error(r, "exists and is a FIFO, not a directory");
+  const ProcessResult quote =
+      testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --out " +
+                          (dir_ / "q").string() + " --executor slurm --sbatch '\"unclosed'");
+  EXPECT_EQ(quote.status, 2);
+  expect_one_line_error(quote, "--sbatch: a \" is not closed");
+  EXPECT_FALSE(fs::exists(dir_ / "q"));
 }
 
 }  // namespace
