@@ -139,18 +139,24 @@ void check_readable_file(const fs::path& path, const std::string& what) {
                       file_kind(path), ", not a regular file");
 }
 
+namespace {
+
+// Whether every component of `base` starts `path` (both absolute and canonical).
+bool is_within(const fs::path& path, const fs::path& base) {
+  auto p = path.begin();
+  auto b = base.begin();
+  while (b != base.end() && p != path.end() && *b == *p) ++b, ++p;
+  return b == base.end();
+}
+
+}  // namespace
+
 void check_not_an_input(const fs::path& output, const fs::path& input, const std::string& option) {
   std::error_code ec;
   const fs::path out = fs::weakly_canonical(fs::absolute(output), ec);
   const fs::path in = fs::weakly_canonical(fs::absolute(input), ec);
   bool same = fs::exists(output) && fs::exists(input) && fs::equivalent(output, input, ec);
-  if (!same && !ec) {
-    // Inside the input: every component of the input's path starts the output's.
-    auto o = out.begin();
-    auto i = in.begin();
-    while (i != in.end() && o != out.end() && *i == *o) ++i, ++o;
-    same = i == in.end();
-  }
+  if (!same && !ec) same = is_within(out, in);
   check<ConfigError>(!same, option, ": ", output.string(), " is ",
                      fs::is_directory(input) ? "inside " : "", input.string(),
                      ", which this command reads; choose another output");
@@ -166,10 +172,7 @@ fs::path inside(const fs::path& root, const std::string& relative, const std::st
   std::error_code ec;
   const fs::path base = fs::weakly_canonical(fs::absolute(root), ec);
   const fs::path full = fs::weakly_canonical(fs::absolute(root / p), ec);
-  auto b = base.begin();
-  auto f = full.begin();
-  while (b != base.end() && f != full.end() && *b == *f) ++b, ++f;
-  check<StorageError>(!ec && b == base.end(), what, ": '", relative, "' leads out of ",
+  check<StorageError>(!ec && is_within(full, base), what, ": '", relative, "' leads out of ",
                       root.string(), " (to ", full.string(), ")");
   return root / p;
 }
