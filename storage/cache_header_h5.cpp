@@ -37,7 +37,7 @@ void write_header(hid_t root, const CacheHeader& h, const fs::path& file) {
   }
 }
 
-CacheHeader read_header(hid_t root, const fs::path& file) {
+CacheHeader read_header(hid_t root, const fs::path& file, bool format_1_too) {
   CacheHeader h;
   h.format = h5::has_attr(root, "format") ? h5::get_string(root, "format", file) : "(none)";
   check<StorageError>(h.format == kCacheFormat, file.string(), ": field 'format' is '", h.format,
@@ -76,14 +76,16 @@ CacheHeader read_header(hid_t root, const fs::path& file) {
   }
   // The version last, once every field has been read: the attributes of format 1 are those of
   // format 2, and a damaged header is named as damage, whatever its version says.
-  check<StorageError>(h.format_version != 1, file.string(),
+  check<StorageError>(h.format_version != 1 || format_1_too, file.string(),
                       ": field 'format_version' is 1: a cache made by kdpipe before 0.3, whose "
                       "fingerprints used a weaker hash; this kdpipe reads version ",
                       kCacheFormatVersion,
-                      " (make the cache again with kdpipe cache; in a study, kdpipe run does)");
-  check<StorageError>(h.format_version == kCacheFormatVersion, file.string(),
-                      ": field 'format_version' is ", h.format_version,
-                      ", this kdpipe reads version ", kCacheFormatVersion);
+                      " (upgrade it with kdpipe inspect --upgrade, or make it again with kdpipe "
+                      "cache; in a study, kdpipe run does)");
+  check<StorageError>(
+      h.format_version == kCacheFormatVersion || (format_1_too && h.format_version == 1),
+      file.string(), ": field 'format_version' is ", h.format_version,
+      ", this kdpipe reads version ", kCacheFormatVersion);
   return h;
 }
 

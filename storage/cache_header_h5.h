@@ -16,7 +16,8 @@ void write_header(hid_t root, const CacheHeader& h, const std::filesystem::path&
 
 /// Reads a header; StorageError naming the file and the field when the format or version is not
 /// this kdpipe's, or an attribute is missing. Caches without class_names read as empty names.
-CacheHeader read_header(hid_t root, const std::filesystem::path& file);
+/// With `format_1_too`, a format-1 header reads too (for its upgrade).
+CacheHeader read_header(hid_t root, const std::filesystem::path& file, bool format_1_too = false);
 
 /// The attribute counting the chunks a writer has finished (present while a cache is unfinished
 /// and, equal to the chunk count, once it is whole).

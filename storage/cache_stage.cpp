@@ -13,6 +13,7 @@
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
 #include "lib/core/stage_progress.h"
+#include "lib/losses/losses.h"
 #include "storage/logit_cache.h"
 
 namespace kd {
@@ -20,6 +21,11 @@ namespace kd {
 namespace fs = std::filesystem;
 
 void CacheOptions::validate() const {
+  validate_settings();
+  describe_dataset(data());
+}
+
+void CacheOptions::validate_settings() const {
   check<ConfigError>(teacher().empty() != torchscript().empty(),
                      "give exactly one of --teacher DIR and --torchscript FILE");
   check<ConfigError>(split() == "train" || split() == "val" || split() == "test",
@@ -34,8 +40,8 @@ void CacheOptions::validate() const {
                      views());
   check<ConfigError>(!temperatures().empty(), "--temperatures: give at least one temperature");
   for (double t : temperatures()) {
-    check<ConfigError>(t > 0 && std::isfinite(t), "--temperatures: expected positive values, got ",
-                       t);
+    const std::string problem = temperature_problem(t);
+    check<ConfigError>(problem.empty(), "--temperatures: ", problem);
   }
   check<ConfigError>(chunk() >= 1, "--chunk: expected a positive count, got ", chunk());
   check<ConfigError>(shard_count() == 0 || (shard_index() >= 0 && shard_index() < shard_count()),
@@ -45,7 +51,6 @@ void CacheOptions::validate() const {
                      "--compress: expected a gzip level 0-9, got ", compress());
   check<ConfigError>(!out().empty(), "--out: a cache file to write is required");
   check_device(device());
-  describe_dataset(data());
 }
 
 namespace {

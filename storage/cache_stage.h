@@ -14,6 +14,8 @@ namespace kd {
 struct CacheOptions {
   /// ConfigError naming the option for an impossible value; called before any work starts.
   void validate() const;
+  /// validate() without looking at the data (which a study checks once for all its stages).
+  void validate_settings() const;
 
   TORCH_ARG(DataOptions, data);
   /// train, val or test.

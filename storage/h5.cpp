@@ -158,6 +158,13 @@ bool exists(hid_t loc, const std::string& name) {
   return true;
 }
 
+void move_link(hid_t loc, const std::string& from, const std::string& to, const fs::path& file) {
+  check<StorageError>(exists(loc, from), file.string(), ": ", from, " is missing");
+  check<StorageError>(!exists(loc, to), file.string(), ": ", to, " exists already");
+  require(H5Lmove(loc, from.c_str(), loc, to.c_str(), H5P_DEFAULT, H5P_DEFAULT), file,
+          "renaming " + from + " to " + to);
+}
+
 std::vector<hsize_t> shape(const Handle& dataset, const fs::path& file) {
   Handle space(require_id(H5Dget_space(dataset.get()), file, "reading a shape"), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.get());

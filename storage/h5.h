@@ -64,6 +64,9 @@ Handle create_dataset(hid_t loc, const std::string& name, hid_t type, const Data
                       const std::filesystem::path& file);
 Handle open_dataset(hid_t loc, const std::string& name, const std::filesystem::path& file);
 bool exists(hid_t loc, const std::string& name);
+/// Renames the object at `from` to `to` in the same file; StorageError naming `file` otherwise.
+void move_link(hid_t loc, const std::string& from, const std::string& to,
+               const std::filesystem::path& file);
 std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& file);
 /// Whether the file holds the bytes the dataset declares: all of them when stored as is, at least
 /// 1/1100 of them when compressed (deflate's best ratio is about 1:1030). A damaged file can

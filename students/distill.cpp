@@ -8,8 +8,10 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/number_text.h"
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
+#include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"
 #include "lib/models/zoo.h"
@@ -21,16 +23,23 @@ namespace kd {
 namespace fs = std::filesystem;
 
 void DistillOptions::validate() const {
+  validate_settings();
+  describe_dataset(data());
+}
+
+void DistillOptions::validate_settings() const {
   const bool distilling = baseline() == Baseline::none;
   check<ConfigError>(!distilling || !cache().empty(),
                      "--cache: a student learns from a teacher's logit cache (or give --baseline)");
-  check<ConfigError>(temperature() > 0 && std::isfinite(temperature()),
-                     "--temperature: expected a positive value, got ", temperature());
+  const std::string t_problem = temperature_problem(temperature());
+  check<ConfigError>(t_problem.empty(), "--temperature: ", t_problem);
   check<ConfigError>(alpha() >= 0 && alpha() <= 1, "--alpha: expected a value in [0, 1], got ",
                      alpha());
-  check<ConfigError>(student_temperature() >= 0,
-                     "--student-temperature: expected 0 (same as T) or a positive value, got ",
-                     student_temperature());
+  check<ConfigError>(
+      student_temperature() == 0 || temperature_problem(student_temperature()).empty(),
+      "--student-temperature: expected 0 (same as T) or a temperature of at least "
+      "1e-06, got ",
+      exact_text(student_temperature()));
   check<ConfigError>(smoothing() >= 0 && smoothing() < 1,
                      "--smoothing: expected a label-smoothing value in [0, 1), got ", smoothing());
   check<ConfigError>(baseline() != Baseline::smooth || smoothing() > 0,
@@ -43,7 +52,6 @@ void DistillOptions::validate() const {
   check<ConfigError>(views().views >= 1, "--views: expected at least 1, got ", views().views);
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   parse_model_spec(arch());
-  describe_dataset(data());
   train().validate();
 }
 
@@ -66,9 +74,50 @@ double targets_gamma(const DistillOptions& o, const torch::Tensor& teacher_logit
   return sum / static_cast<double>(views_seen);
 }
 
+// metrics.json: the result, the options and views it was trained with, and the teacher whose
+// cache it learned from. Written last.
+void write_metrics(const DistillOptions& options, const ViewRecipe& recipe,
+                   const CacheHeader* teacher, int64_t train_subset, const StageResult& r) {
+  const TrainOptions& train = options.train();
+  nlohmann::json metrics = stage_json(r);
+  metrics["options"] = {{"dataset", options.data().name()},
+                        {"data_dir", options.data().data_dir().string()},
+                        {"val_size", options.data().val_size()},
+                        {"image_size", image_size_text(options.data().format())},
+                        {"channels", options.data().format().channels},
+                        {"cache", options.cache().string()},
+                        {"arch", options.arch()},
+                        {"baseline", to_string(options.baseline())},
+                        {"smoothing", options.smoothing()},
+                        {"temperature", options.temperature()},
+                        {"alpha", options.alpha()},
+                        {"student_temperature", options.student_temperature()},
+                        {"train_subset", train_subset},
+                        {"val_every", options.val_every()},
+                        {"epochs", train.epochs()},
+                        {"batch_size", train.batch_size()},
+                        {"lr", train.lr()},
+                        {"momentum", train.momentum()},
+                        {"weight_decay", train.weight_decay()},
+                        {"schedule", to_string(train.schedule())},
+                        {"seed", train.seed()},
+                        {"device", train.device().str()},
+                        {"threads", options.threads()}};
+  metrics["views"] = {
+      {"views", recipe.views}, {"augment", to_string(recipe.augment)}, {"seed", recipe.seed}};
+  if (teacher) {
+    metrics["teacher"] = {{"arch", teacher->teacher_arch},
+                          {"source", teacher->teacher_source},
+                          {"smoothing", teacher->teacher_smoothing},
+                          {"seed", teacher->teacher_seed},
+                          {"checkpoint_hash", teacher->teacher_checkpoint_hash}};
+  }
+  write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
+}
+
 }  // namespace
 
-nlohmann::json distill(const DistillOptions& options, Progress& progress) {
+StageResult distill(const DistillOptions& options, Progress& progress) {
   options.validate();
   std::optional<LogitCache> cache;
   if (!options.cache().empty()) cache.emplace(options.cache());
@@ -109,20 +158,18 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
     return teacher_logits[view].index_select(0, rows);
   };
   const PredictOptions eval_options = PredictOptions().device(train.device());
-  nlohmann::json epochs = nlohmann::json::array();
+  std::vector<EpochRecord> epochs;
   double train_seconds = 0;
   const EpochFn on_epoch = [&](const EpochStats& s) {
     train_seconds += s.seconds;
-    nlohmann::json row = {
-        {"epoch", s.epoch}, {"loss", s.loss},       {"train_accuracy", s.accuracy},
-        {"lr", s.lr},       {"seconds", s.seconds}, {"images_per_second", s.images_per_second}};
+    EpochRecord row{s, std::nullopt, std::nullopt};
     std::string extra;
     const int64_t every = options.val_every();
     if (data.val.size() > 0 && (s.epoch == s.epochs || (every > 0 && s.epoch % every == 0))) {
       const double val_acc =
           calibration(predict(model, data.val, data.info, eval_options).logits, data.val.labels)
               .accuracy;
-      row["val_accuracy"] = val_acc;
+      row.val_accuracy = val_acc;
       extra = fmt::format("  val acc {:.4f}", val_acc);
     }
     epochs.push_back(row);
@@ -135,57 +182,20 @@ nlohmann::json distill(const DistillOptions& options, Progress& progress) {
 
   const fs::path model_path = options.out() / "model.pt";
   save_model(model, model_meta(options.arch(), data.info), model_path);
-  nlohmann::json metrics =
-      evaluate_classifier(model, data, eval_options, options.out() / "predictions.pt");
-  metrics["kind"] = options.baseline() == Baseline::none ? "student" : "baseline";
-  metrics["kdpipe_version"] = version();
-  metrics["created"] = utc_timestamp();
-  metrics["options"] = {{"dataset", options.data().name()},
-                        {"data_dir", options.data().data_dir().string()},
-                        {"val_size", options.data().val_size()},
-                        {"image_size", image_size_text(options.data().format())},
-                        {"channels", options.data().format().channels},
-                        {"cache", options.cache().string()},
-                        {"arch", options.arch()},
-                        {"baseline", to_string(options.baseline())},
-                        {"smoothing", options.smoothing()},
-                        {"temperature", options.temperature()},
-                        {"alpha", options.alpha()},
-                        {"student_temperature", options.student_temperature()},
-                        {"train_subset", ids.numel()},
-                        {"val_every", options.val_every()},
-                        {"epochs", train.epochs()},
-                        {"batch_size", train.batch_size()},
-                        {"lr", train.lr()},
-                        {"momentum", train.momentum()},
-                        {"weight_decay", train.weight_decay()},
-                        {"schedule", to_string(train.schedule())},
-                        {"seed", train.seed()},
-                        {"device", train.device().str()},
-                        {"threads", options.threads()}};
-  metrics["views"] = {
-      {"views", recipe.views}, {"augment", to_string(recipe.augment)}, {"seed", recipe.seed}};
-  if (cache) {
-    const CacheHeader& h = cache->header();
-    metrics["teacher"] = {{"arch", h.teacher_arch},
-                          {"source", h.teacher_source},
-                          {"smoothing", h.teacher_smoothing},
-                          {"seed", h.teacher_seed},
-                          {"checkpoint_hash", h.teacher_checkpoint_hash}};
-  }
+  StageResult r;
+  r.kind = options.baseline() == Baseline::none ? "student" : "baseline";
+  r.evaluation = evaluate_classifier(model, data, eval_options, options.out() / "predictions.pt");
   const int64_t views_seen = std::min(recipe.views, train.epochs());
-  metrics["target_gamma"] = targets_gamma(options, teacher_logits, ids, labels, views_seen);
-  metrics["model"] = checkpoint_record(model, options.arch(), model_path);
-  metrics["epochs"] = epochs;
-  metrics["timing"] = {{"train_seconds", train_seconds},
-                       {"threads", options.threads()},
-                       {"blas", blas_kernels()},
-                       {"device", train.device().str()}};
-  write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
+  r.target_gamma = targets_gamma(options, teacher_logits, ids, labels, views_seen);
+  r.model = checkpoint_record(model, options.arch(), model_path);
+  r.epochs = std::move(epochs);
+  r.timing = {true,           train_seconds,       std::nullopt, options.threads(),
+              blas_kernels(), train.device().str()};
+  write_metrics(options, recipe, cache ? &cache->header() : nullptr, ids.numel(), r);
   log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}, target gamma {:.4f}",
-           metrics["test"]["accuracy"].get<double>(), metrics["test"]["nll"].get<double>(),
-           metrics["test"]["ece"].get<double>(), metrics["target_gamma"].get<double>());
-  return metrics;
+           r.evaluation.test.accuracy, r.evaluation.test.nll, r.evaluation.test.ece,
+           r.target_gamma);
+  return r;
 }
 
 }  // namespace kd

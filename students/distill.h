@@ -3,9 +3,9 @@
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "lib/data/datasets.h"
+#include "lib/train/stage_result.h"
 #include "lib/train/trainer.h"
 #include "students/student_training.h"
 
@@ -17,6 +17,8 @@ inline constexpr int64_t kDefaultValEvery = 5;
 struct DistillOptions {
   /// ConfigError naming the option for an impossible value; called before any work starts.
   void validate() const;
+  /// validate() without looking at the data (which a study checks once for all its stages).
+  void validate_settings() const;
 
   TORCH_ARG(DataOptions, data);
   /// The teacher's logit cache of the training split (optional for baselines: it then fixes only
@@ -48,7 +50,7 @@ struct DistillOptions {
 };
 
 /// Trains and evaluates the student, writing DIR/model.pt, DIR/metrics.json (last) and
-/// DIR/train.log. Returns metrics.json's content.
-nlohmann::json distill(const DistillOptions& options, Progress& progress);
+/// DIR/train.log. Returns what it measured (metrics.json is its serialisation).
+StageResult distill(const DistillOptions& options, Progress& progress);
 
 }  // namespace kd

@@ -22,13 +22,17 @@ namespace kd {
 namespace fs = std::filesystem;
 
 void TeachOptions::validate() const {
+  validate_settings();
+  describe_dataset(data());
+}
+
+void TeachOptions::validate_settings() const {
   check<ConfigError>(smoothing() >= 0 && smoothing() < 1,
                      "--smoothing: expected a label-smoothing value in [0, 1), got ", smoothing());
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   check<ConfigError>(input() == "normalized" || input() == "unit",
                      "--input: expected normalized or unit, got '", input(), "'");
   if (torchscript().empty()) parse_model_spec(arch());
-  describe_dataset(data());
   train().validate();
 }
 
@@ -83,36 +87,43 @@ MiProbeOptions probe_options(const TeachOptions& options) {
       .device(train.device());
 }
 
-// The fields every teacher's metrics.json has, around the evaluation of `model`.
-nlohmann::json teacher_metrics(const Classifier& model, const Dataset& data,
-                               const TeachOptions& options, const MiProbe& probe,
-                               const nlohmann::json& mi_curve) {
-  nlohmann::json metrics =
+// The result of evaluating `model` after training: every teacher's, around the MI curve.
+TeachResult evaluated(const Classifier& model, const Dataset& data, const TeachOptions& options,
+                      const MiProbe& probe, std::vector<double> mi_curve) {
+  TeachResult r;
+  r.stage.kind = "teacher";
+  r.stage.evaluation =
       evaluate_classifier(model, data, PredictOptions().device(options.train().device()),
                           options.out() / "predictions.pt");
-  metrics["kind"] = "teacher";
-  metrics["kdpipe_version"] = version();
-  metrics["created"] = utc_timestamp();
+  r.stage.target_gamma = options.smoothing();  // γ of label-smoothed targets is ε itself
+  r.stage.timing.threads = options.threads();
+  r.stage.timing.blas = blas_kernels();
+  r.stage.timing.device = options.train().device().str();
+  r.mi_per_epoch = std::move(mi_curve);
+  r.mi_final = r.mi_per_epoch.back();
+  r.mi_note = probe.note();
+  return r;
+}
+
+// metrics.json: the result, the options and the data it was measured with. Written last.
+void write_metrics(const TeachOptions& options, const Dataset& data, const MiProbe& probe,
+                   const TeachResult& r, spdlog::logger& log) {
+  nlohmann::json metrics = stage_json(r.stage);
   metrics["options"] = describe(options);
   metrics["dataset"] = dataset_record(data);
   nlohmann::json mi_json = probe.describe();
-  if (!probe.note().empty()) mi_json["note"] = probe.note();
-  mi_json["per_epoch"] = mi_curve;
-  mi_json["final"] = mi_curve.back();
+  if (!r.mi_note.empty()) mi_json["note"] = r.mi_note;
+  mi_json["per_epoch"] = r.mi_per_epoch;
+  mi_json["final"] = r.mi_final;
   metrics["mutual_information"] = mi_json;
-  metrics["target_gamma"] = options.smoothing();  // γ of label-smoothed targets is ε itself
-  return metrics;
-}
-
-void log_result(spdlog::logger& log, const nlohmann::json& metrics) {
-  log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}; final MI {:.3f}",
-           metrics["test"]["accuracy"].get<double>(), metrics["test"]["nll"].get<double>(),
-           metrics["test"]["ece"].get<double>(),
-           metrics["mutual_information"]["final"].get<double>());
+  write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
+  const CalibrationReport& test = r.stage.evaluation.test;
+  log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}; final MI {:.3f}", test.accuracy, test.nll,
+           test.ece, r.mi_final);
 }
 
 // A teacher trained elsewhere: the same evaluation, no training.
-nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
+TeachResult evaluate_torchscript_teacher(const TeachOptions& options) {
   // A failed run must not look finished; the model evaluated is never among what is cleared.
   clear_finished_outputs(options.out(), {options.torchscript()});
   const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
@@ -129,27 +140,21 @@ nlohmann::json evaluate_torchscript_teacher(const TeachOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const MiProbe probe(data.train, data.info, probe_options(options));
   if (!probe.note().empty()) log.warn("{}", probe.note());
-  nlohmann::json metrics =
-      teacher_metrics(model, data, options, probe, nlohmann::json::array({probe.measure(model)}));
-  metrics["model"] = {{"arch", "torchscript"},
-                      {"source", "torchscript"},
-                      {"checkpoint", fs::absolute(options.torchscript()).string()},
-                      {"checkpoint_hash", hash_file(options.torchscript())}};
-  metrics["epochs"] = nlohmann::json::array();
-  metrics["timing"] = {
-      {"evaluate_seconds",
-       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
-      {"threads", options.threads()},
-      {"blas", blas_kernels()},
-      {"device", options.train().device().str()}};
-  write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
-  log_result(log, metrics);
-  return metrics;
+  TeachResult r = evaluated(model, data, options, probe, {probe.measure(model)});
+  r.stage.model.arch = "torchscript";
+  r.stage.model.source = "torchscript";
+  r.stage.model.checkpoint = fs::absolute(options.torchscript()).string();
+  r.stage.model.checkpoint_hash = hash_file(options.torchscript());
+  r.stage.timing.trained = false;
+  r.stage.timing.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_metrics(options, data, probe, r, log);
+  return r;
 }
 
 }  // namespace
 
-nlohmann::json teach(const TeachOptions& options, Progress& progress) {
+TeachResult teach(const TeachOptions& options, Progress& progress) {
   options.validate();
   if (!options.torchscript().empty()) return evaluate_torchscript_teacher(options);
   clear_finished_outputs(options.out());  // a failed run must not look finished
@@ -172,7 +177,7 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   if (!probe.note().empty()) log.warn("{}", probe.note());
   const PredictOptions eval_options = PredictOptions().device(train.device());
 
-  nlohmann::json epochs = nlohmann::json::array();
+  std::vector<EpochRecord> epochs;
   double train_seconds = 0;
   int64_t images = 0;
   const double eps = options.smoothing();
@@ -183,19 +188,13 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
     train_seconds += s.seconds;
     images += static_cast<int64_t>(std::llround(s.images_per_second * s.seconds));
     const double mi_value = probe.measure(model);
-    nlohmann::json row = {{"epoch", s.epoch},
-                          {"loss", s.loss},
-                          {"train_accuracy", s.accuracy},
-                          {"lr", s.lr},
-                          {"seconds", s.seconds},
-                          {"images_per_second", s.images_per_second},
-                          {"mutual_information", mi_value}};
+    EpochRecord row{s, std::nullopt, mi_value};
     std::string extra = fmt::format("  MI {:.3f}", mi_value);
     if (data.val.size() > 0) {
       const double val_acc =
           calibration(predict(model, data.val, data.info, eval_options).logits, data.val.labels)
               .accuracy;
-      row["val_accuracy"] = val_acc;
+      row.val_accuracy = val_acc;
       extra = fmt::format("  val acc {:.4f}", val_acc) + extra;
     }
     epochs.push_back(row);
@@ -208,19 +207,15 @@ nlohmann::json teach(const TeachOptions& options, Progress& progress) {
   const fs::path model_path = options.out() / "model.pt";
   save_model(model, meta, model_path);
 
-  nlohmann::json curve = nlohmann::json::array();
-  for (const auto& row : epochs) curve.push_back(row["mutual_information"]);
-  nlohmann::json metrics = teacher_metrics(model, data, options, probe, curve);
-  metrics["model"] = checkpoint_record(model, options.arch(), model_path);
-  metrics["epochs"] = epochs;
-  metrics["timing"] = {{"train_seconds", train_seconds},
-                       {"images_per_second", images / std::max(train_seconds, 1e-9)},
-                       {"threads", options.threads()},
-                       {"blas", blas_kernels()},
-                       {"device", train.device().str()}};
-  write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
-  log_result(log, metrics);
-  return metrics;
+  std::vector<double> curve;
+  for (const EpochRecord& row : epochs) curve.push_back(*row.mutual_information);
+  TeachResult r = evaluated(model, data, options, probe, std::move(curve));
+  r.stage.model = checkpoint_record(model, options.arch(), model_path);
+  r.stage.epochs = std::move(epochs);
+  r.stage.timing.seconds = train_seconds;
+  r.stage.timing.images_per_second = images / std::max(train_seconds, 1e-9);
+  write_metrics(options, data, probe, r, log);
+  return r;
 }
 
 }  // namespace kd

@@ -2,10 +2,10 @@
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "lib/data/datasets.h"
+#include "lib/train/stage_result.h"
 #include "lib/train/trainer.h"
 #include "teachers/mi_probe.h"
 
@@ -14,6 +14,8 @@ namespace kd {
 struct TeachOptions {
   /// ConfigError naming the option for an impossible value; called before any work starts.
   void validate() const;
+  /// validate() without looking at the data (which a study checks once for all its stages).
+  void validate_settings() const;
 
   TORCH_ARG(DataOptions, data);
   /// Model spec (see lib/models/zoo.h).
@@ -35,10 +37,18 @@ struct TeachOptions {
   TORCH_ARG(std::filesystem::path, out);
 };
 
+/// What a teach stage measured: the stage's result and the MI probe's curve.
+struct TeachResult {
+  StageResult stage;
+  std::vector<double> mi_per_epoch;  ///< one value for a TorchScript teacher: its final MI
+  double mi_final = 0;
+  std::string mi_note;  ///< why the probe used fewer examples than asked; empty otherwise
+};
+
 /// Trains and evaluates a teacher, writing DIR/model.pt, DIR/metrics.json and DIR/train.log.
 /// With `torchscript`, evaluates that model instead (no training, no model.pt; the MI "curve" is
-/// its final value). metrics.json is written last: its presence means the stage finished.
-/// Returns its content.
-nlohmann::json teach(const TeachOptions& options, Progress& progress);
+/// its final value). metrics.json (the result's serialisation) is written last: its presence
+/// means the stage finished.
+TeachResult teach(const TeachOptions& options, Progress& progress);
 
 }  // namespace kd

@@ -37,6 +37,25 @@ class Hasher {
 /// Hash of a whole file's bytes, as hex.
 std::string hash_file(const std::filesystem::path& path);
 
+/// The hash of kdpipe before 0.3 (FNV-1a over the 64-bit words of each update, then its last
+/// bytes; 16 hex digits), kept only to verify format-1 caches before `kdpipe inspect --upgrade`
+/// rewrites their fingerprints with Hasher. Never used for anything new.
+class LegacyHasher {
+ public:
+  LegacyHasher& update(const void* data, std::size_t bytes);
+  template <typename T>
+  LegacyHasher& update_value(const T& value) {
+    return update(&value, sizeof(T));
+  }
+  std::string hex() const;
+
+ private:
+  std::uint64_t state_ = 0xcbf29ce484222325ULL;
+};
+
+/// hash_file as kdpipe before 0.3 computed it (1 MiB reads, each one LegacyHasher update).
+std::string legacy_hash_file(const std::filesystem::path& path);
+
 /// splitmix64: a counter-based mixer; equal inputs give equal outputs on every platform.
 inline std::uint64_t mix64(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;

@@ -9,15 +9,24 @@ ImageSet ImageSet::select(const torch::Tensor& index) const {
   return {images.index_select(0, index), labels.index_select(0, index)};
 }
 
-std::string ImageSet::fingerprint() const {
-  const torch::Tensor px = images.contiguous();
-  const torch::Tensor lb = labels.contiguous();
-  Hasher h;
+namespace {
+
+// The shape, pixels and labels of `set` through `h`.
+template <typename H>
+std::string fingerprint_with(const ImageSet& set, H h) {
+  const torch::Tensor px = set.images.contiguous();
+  const torch::Tensor lb = set.labels.contiguous();
   for (int64_t d : px.sizes()) h.update_value(d);
   h.update(px.data_ptr(), static_cast<std::size_t>(px.numel()) * px.element_size());
   h.update(lb.data_ptr(), static_cast<std::size_t>(lb.numel()) * lb.element_size());
   return h.hex();
 }
+
+}  // namespace
+
+std::string ImageSet::fingerprint() const { return fingerprint_with(*this, Hasher()); }
+
+std::string ImageSet::legacy_fingerprint() const { return fingerprint_with(*this, LegacyHasher()); }
 
 std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images) {
   const int64_t n = images.size(0), c = images.size(1);

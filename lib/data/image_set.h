@@ -17,6 +17,8 @@ struct ImageSet {
   ImageSet select(const torch::Tensor& index) const;
   /// Hash of pixels and labels: identifies the data a model or cache was made from.
   std::string fingerprint() const;
+  /// The fingerprint of kdpipe before 0.3 (LegacyHasher), to verify format-1 caches only.
+  std::string legacy_fingerprint() const;
 };
 
 /// Shape and normalisation of a dataset's images.

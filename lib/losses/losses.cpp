@@ -1,6 +1,19 @@
 #include "lib/losses/losses.h"
 
+#include <cmath>
+
+#include "lib/core/number_text.h"
+
 namespace kd {
+
+std::string temperature_problem(double t) {
+  if (!std::isfinite(t)) return "expected a finite temperature, got " + exact_text(t);
+  if (t < kMinTemperature) {
+    return "expected a temperature of at least 1e-06 (softmax(z/T) overflows below it), got " +
+           exact_text(t);
+  }
+  return "";
+}
 
 namespace F = torch::nn::functional;
 

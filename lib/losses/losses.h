@@ -5,6 +5,13 @@
 
 namespace kd {
 
+/// The smallest temperature kdpipe takes: below it, z/T overflows float32 for ordinary logits
+/// and softmax(z/T) is NaN. A temperature option's check is temperature_problem's.
+inline constexpr double kMinTemperature = 1e-6;
+
+/// Why `t` is no usable temperature ("" when it is): not finite, or below kMinTemperature.
+std::string temperature_problem(double t);
+
 /// Cross-entropy against the label-smoothed target (1 - eps) * one_hot(y) + eps / K
 /// (Szegedy et al. 2016; Müller et al. 2019). eps = 0 is plain cross-entropy.
 torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,

@@ -13,44 +13,41 @@
 
 namespace kd {
 
-nlohmann::json evaluate_classifier(const Classifier& model, const Dataset& data,
-                                   const PredictOptions& options,
-                                   const std::filesystem::path& predictions) {
-  nlohmann::json out;
+Evaluation evaluate_classifier(const Classifier& model, const Dataset& data,
+                               const PredictOptions& options,
+                               const std::filesystem::path& predictions) {
+  Evaluation out;
   const torch::Tensor test_logits = predict(model, data.test, data.info, options).logits;
   const int64_t bad = (~torch::isfinite(test_logits).all(1)).sum().item<int64_t>();
   check<TrainingError>(bad == 0, "the model gives non-finite logits (NaN or infinity) for ", bad,
                        " of ", test_logits.size(0), " test examples: it cannot be evaluated");
-  out["test"] = calibration(test_logits, data.test.labels);
+  out.test = calibration(test_logits, data.test.labels);
   if (!predictions.empty()) {
     save_test_predictions(predictions, {test_logits, data.test.labels, data.test.fingerprint()});
-    out["test"]["predictions"] = predictions.filename().string();
+    out.predictions = predictions.filename().string();
   }
   if (data.val.size() > 0) {
     const torch::Tensor val_logits = predict(model, data.val, data.info, options).logits;
-    out["val"] = calibration(val_logits, data.val.labels);
+    out.val = calibration(val_logits, data.val.labels);
     const double t = fit_temperature(val_logits, data.val.labels);
-    const CalibrationReport scaled = calibration(test_logits, data.test.labels, t);
-    out["temperature_scaling"] = {{"temperature", t},
-                                  {"fitted_on", "val"},
-                                  {"test_ece", scaled.ece},
-                                  {"test_nll", scaled.nll},
-                                  {"test_reliability", scaled.bins}};
+    out.scaling = TemperatureScaling{t, calibration(test_logits, data.test.labels, t)};
   }
   const torch::Tensor train_logits = predict(model, data.train, data.info, options).logits;
   const torch::Tensor train_probs = torch::softmax(train_logits.to(torch::kFloat64), 1);
-  out["train"] = {{"accuracy", calibration(train_logits, data.train.labels).accuracy},
-                  {"stability", stability(train_probs, data.train.labels)},
-                  {"gamma", target_smoothness(train_probs, data.train.labels)}};
+  out.train_accuracy = calibration(train_logits, data.train.labels).accuracy;
+  out.stability = stability(train_probs, data.train.labels);
+  out.train_gamma = target_smoothness(train_probs, data.train.labels);
   return out;
 }
 
-nlohmann::json checkpoint_record(const Classifier& model, const std::string& arch,
-                                 const std::filesystem::path& checkpoint) {
-  return {{"arch", arch},
-          {"parameters", parameter_count(*model)},
-          {"checkpoint", checkpoint.filename().string()},
-          {"checkpoint_hash", hash_file(checkpoint)}};
+ModelRecord checkpoint_record(const Classifier& model, const std::string& arch,
+                              const std::filesystem::path& checkpoint) {
+  ModelRecord m;
+  m.arch = arch;
+  m.parameters = parameter_count(*model);
+  m.checkpoint = checkpoint.filename().string();
+  m.checkpoint_hash = hash_file(checkpoint);
+  return m;
 }
 
 void save_test_predictions(const std::filesystem::path& path, const TestPredictions& p) {

@@ -3,21 +3,21 @@
 #pragma once
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "lib/data/image_set.h"
 #include "lib/models/classifier.h"
 #include "lib/train/evaluate.h"
+#include "lib/train/stage_result.h"
 
 namespace kd {
 
 /// Evaluates `model` on all three splits of `data`. The temperature is fitted on `val` only and
 /// applied to `test`; the test set is never used to choose anything. With `predictions`, the
 /// per-example test predictions are also written there (see save_test_predictions).
-nlohmann::json evaluate_classifier(const Classifier& model, const Dataset& data,
-                                   const PredictOptions& options,
-                                   const std::filesystem::path& predictions = {});
+Evaluation evaluate_classifier(const Classifier& model, const Dataset& data,
+                               const PredictOptions& options,
+                               const std::filesystem::path& predictions = {});
 
 /// One model's predictions of every test example, so that models evaluated on the same test set
 /// can be compared example by example (McNemar, a paired bootstrap).
@@ -35,7 +35,7 @@ void save_test_predictions(const std::filesystem::path& path, const TestPredicti
 TestPredictions load_test_predictions(const std::filesystem::path& path);
 
 /// What metrics.json says of a saved checkpoint: arch, parameter count, file name and hash.
-nlohmann::json checkpoint_record(const Classifier& model, const std::string& arch,
-                                 const std::filesystem::path& checkpoint);
+ModelRecord checkpoint_record(const Classifier& model, const std::string& arch,
+                              const std::filesystem::path& checkpoint);
 
 }  // namespace kd

@@ -6,10 +6,12 @@
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/hash.h"
+#include "lib/core/names.h"
 #include "lib/core/zip_check.h"
 #include "lib/models/zoo.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
+#include "storage/cache_upgrade.h"
 #include "storage/logit_cache.h"
 
 namespace kd::cli {
@@ -18,10 +20,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Class names as a terminal may show them: a file made elsewhere may hold any bytes in them.
 std::string join_names(const std::vector<std::string>& names) {
   if (names.empty()) return "(not recorded)";
   std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + printable(n);
   return out;
 }
 
@@ -113,24 +116,64 @@ int inspect_model(const fs::path& path) {
   return finite ? 0 : 1;
 }
 
+// `kdpipe inspect CACHE --upgrade`: a format-1 cache made format 2, then inspected.
+int upgrade(const fs::path& path, const po::variables_map& vm) {
+  check<ConfigError>(is_hdf5(path), "--upgrade: ", path.string(), " is no logit cache (.h5)");
+  const CacheHeader h = read_cache_header(path);
+  if (h.format_version == kCacheFormatVersion) {
+    std::cout << path.string() << ": format " << kCacheFormatVersion << " already; unchanged\n";
+    return inspect_cache(path);
+  }
+  // Unless told otherwise: the built-in dataset and the teacher file the cache names.
+  DataOptions data = data_options_from(vm);
+  if (vm["dataset"].defaulted() && dataset_kind(DataOptions(h.dataset)) == DatasetKind::builtin)
+    data.name(h.dataset);
+  fs::path teacher = vm["teacher"].as<std::string>();
+  if (teacher.empty()) teacher = h.teacher_checkpoint;
+  const Dataset d = load_dataset(data);
+  const ImageSet& split = h.split == "train" ? d.train : h.split == "val" ? d.val : d.test;
+  const CacheUpgrade u = upgrade_cache(path, split, teacher);
+  if (u.upgraded) {
+    std::cout << path.string() << ": upgraded to format " << kCacheFormatVersion
+              << " (data and teacher verified with the old hash)\n"
+              << "  dataset fingerprint  " << u.fingerprint_before << " -> " << u.fingerprint_after
+              << "\n"
+              << "  teacher hash         " << u.teacher_hash_before << " -> "
+              << u.teacher_hash_after << "\n";
+    for (const auto& [before, after] : u.renamed) {
+      std::cout << "  renamed              " << before << " -> " << after << "\n";
+    }
+  }
+  return inspect_cache(path);
+}
+
 }  // namespace
 
 int inspect_command(const std::vector<std::string>& args) {
   po::options_description desc("Inspect");
-  desc.add_options()("file", po::value<std::string>(), "a logit cache (.h5) or a model checkpoint");
+  desc.add_options()("file", po::value<std::string>(), "a logit cache (.h5) or a model checkpoint")(
+      "upgrade", po::bool_switch(),
+      "rewrite a cache of kdpipe before 0.3 (format 1) as format 2, after checking its data and "
+      "teacher with the old hash (give the data options it was made with)")(
+      "teacher", po::value<std::string>()->default_value(""),
+      "with --upgrade: the teacher's file (default: the one the cache names)");
+  desc.add(data_options());
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
   if (!parse(args, desc,
-             "Usage: kdpipe inspect FILE\n\n"
+             "Usage: kdpipe inspect FILE\n"
+             "       kdpipe inspect CACHE.h5 --upgrade [--teacher FILE] [data options]\n\n"
              "Says what a logit cache or a model checkpoint holds and checks that it is intact.\n"
-             "Exit status 0 when intact, 1 when not.",
+             "Exit status 0 when intact, 1 when not. --upgrade first rewrites a cache of kdpipe\n"
+             "before 0.3 (format 1) as format 2: no logit is recomputed.",
              vm, &positional)) {
     return 0;
   }
   check<ConfigError>(vm.count("file") > 0, "inspect: name a cache or checkpoint file");
   const fs::path path = vm["file"].as<std::string>();
   check_readable_file(path, "inspect");  // "is a directory", "is a FIFO", "no such file"
+  if (vm["upgrade"].as<bool>()) return upgrade(path, vm);
   if (is_hdf5(path)) return inspect_cache(path);
   // Named as a cache but not HDF5: say so, rather than that it is no LibTorch archive.
   check<StorageError>(path.extension() != ".h5" && path.extension() != ".hdf5", path.string(),

@@ -36,6 +36,16 @@ DataOptions data_options_from(const po::variables_map& vm) {
       .format(format);
 }
 
+std::vector<std::string> data_argv(const DataOptions& data) {
+  std::vector<std::string> a = {"--dataset", data.name(), "--val-size",
+                                std::to_string(data.val_size())};
+  if (!data.data_dir().empty()) a.insert(a.end(), {"--data-dir", data.data_dir().string()});
+  const ImageFormat& f = data.format();
+  if (f.height) a.insert(a.end(), {"--image-size", image_size_text(f)});
+  if (f.channels) a.insert(a.end(), {"--channels", std::to_string(f.channels)});
+  return a;
+}
+
 po::options_description train_options(int64_t default_epochs, bool with_augment) {
   const TrainOptions t;  // one source of defaults: the options struct
   po::options_description d("Training");
@@ -70,6 +80,18 @@ TrainOptions train_options_from(const po::variables_map& vm) {
       .seed(seed_option(vm, "seed"))
       .augment(vm.count("augment") ? parse_augment(vm["augment"].as<std::string>()) : Augment::none)
       .device(resolve_device(vm["device"].as<std::string>()));
+}
+
+std::vector<std::string> train_argv(const TrainOptions& t, bool with_augment) {
+  std::vector<std::string> a = {"--epochs",       std::to_string(t.epochs()),
+                                "--batch-size",   std::to_string(t.batch_size()),
+                                "--lr",           exact_text(t.lr()),
+                                "--momentum",     exact_text(t.momentum()),
+                                "--weight-decay", exact_text(t.weight_decay()),
+                                "--schedule",     to_string(t.schedule()),
+                                "--seed",         std::to_string(t.seed())};
+  if (with_augment) a.insert(a.end(), {"--augment", to_string(t.augment())});
+  return a;
 }
 
 po::options_description runtime_options() {

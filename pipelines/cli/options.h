@@ -13,11 +13,15 @@ namespace po = boost::program_options;
 /// --dataset, --data-dir, --val-size, --image-size, --channels.
 po::options_description data_options();
 DataOptions data_options_from(const po::variables_map& vm);
+/// `data` as the options data_options parses back.
+std::vector<std::string> data_argv(const DataOptions& data);
 
 /// --epochs, --batch-size, --lr, --momentum, --weight-decay, --schedule, --seed, --augment.
 po::options_description train_options(int64_t default_epochs, bool with_augment = true);
 /// Also resolves --device (see runtime_options).
 TrainOptions train_options_from(const po::variables_map& vm);
+/// `train` as the options train_options parses back (not its device: an execution field).
+std::vector<std::string> train_argv(const TrainOptions& train, bool with_augment);
 
 /// --threads, --device.
 po::options_description runtime_options();

@@ -22,7 +22,9 @@ int report_command(const std::vector<std::string>& args) {
              vm, &positional)) {
     return 0;
   }
-  check<ConfigError>(vm.count("run-dir") > 0, "report: name a run directory");
+  // An empty name is no name: it would be the working directory.
+  check<ConfigError>(vm.count("run-dir") > 0 && !vm["run-dir"].as<std::string>().empty(),
+                     "report: name a run directory");
   const std::filesystem::path run_dir = vm["run-dir"].as<std::string>();
   const Report report = [&] {
     const PhaseScope phase(Phase::write);

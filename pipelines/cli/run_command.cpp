@@ -165,6 +165,16 @@ int run_command(const std::vector<std::string>& args) {
     }
   }
 
+  // A built-in dataset's folder, where this machine's stages will read it (slurm jobs read the
+  // data on their nodes): a study without its data fails now, --dry-run too, not in its first
+  // stage.
+  if (executor == ExecutorKind::local && dataset_kind(study.data) == DatasetKind::builtin) {
+    const fs::path dir =
+        study.data.data_dir().empty() ? default_data_dir(study.data.name()) : study.data.data_dir();
+    check<DataError>(fs::is_directory(dir), study.file.string(), ": data.data-dir: ", dir.string(),
+                     " is not a directory (", study.data.name(), " is read from there)");
+  }
+
   // Everything the run is told is checked before anything is written: the run directory's kind,
   // the sbatch options' quotes.
   std::error_code ec;

@@ -105,7 +105,9 @@ int status_command(const std::vector<std::string>& args) {
              vm, &positional)) {
     return 0;
   }
-  check<ConfigError>(vm.count("run-dir") > 0, "status: name a run directory");
+  // An empty name is no name: it would be the working directory.
+  check<ConfigError>(vm.count("run-dir") > 0 && !vm["run-dir"].as<std::string>().empty(),
+                     "status: name a run directory");
   const RunStatus run = read_run_status(vm["run-dir"].as<std::string>());
   if (vm["json"].as<bool>()) {
     // Log lines may hold bytes that are not UTF-8: replaced (U+FFFD), not a failed dump.

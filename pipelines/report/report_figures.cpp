@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "lib/core/child_process.h"
@@ -173,10 +174,29 @@ std::string teacher_title(const TeacherResult& t) {
   return "eps " + plain(t.smoothing) + ", seed " + std::to_string(t.seed);
 }
 
+// A figure an earlier report drew that this one did not (a teacher since removed from the
+// study) would sit beside the new ones as if current: the figures folder holds this report's
+// files only. Regular files only; nothing is followed through a link.
+void remove_other_figures(const fs::path& dir, const std::vector<FigureFiles>& figures) {
+  std::set<std::string> keep = {"gnuplot.log"};
+  for (const FigureFiles& f : figures) {
+    for (const std::string& file : {f.png, f.svg, f.gp, f.tsv}) {
+      keep.insert(fs::path(file).filename().string());
+    }
+  }
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::error_code ec;
+    if (e.symlink_status(ec).type() == fs::file_type::regular &&
+        keep.count(e.path().filename().string()) == 0) {
+      fs::remove(e.path(), ec);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<FigureFiles> write_figures(const Report& report, const fs::path& report_dir) {
-  const fs::path dir = report_dir / "figures";
+  const fs::path dir = inside(report_dir, "figures", "the report's figures folder");
   ensure_directory(dir);
   check<StorageError>(std::system("command -v gnuplot > /dev/null 2>&1") == 0,
                       "report: gnuplot not found (apt-get install gnuplot-nox)");
@@ -286,6 +306,7 @@ std::vector<FigureFiles> write_figures(const Report& report, const fs::path& rep
     }
   }
   if (!tvs.blocks.empty()) figures.push_back(draw(tvs, dir, palette));
+  remove_other_figures(dir, figures);
   return figures;
 }
 

@@ -125,12 +125,13 @@ std::vector<StudentGroup> group_students(std::vector<StudentResult> students) {
 }
 
 Report build_report(const fs::path& run_dir) {
-  const fs::path manifest_path = run_dir / "manifest.json";
+  // The run's own files only: a manifest or study file that is a link out of the run is refused.
+  const fs::path manifest_path = inside(run_dir, "manifest.json", "the run's manifest");
   check<StorageError>(fs::exists(manifest_path), manifest_path.string(),
                       ": no such file (not a kdpipe run directory, or the run never started)");
   // The report's own settings, from the run's resolved study file (defaults without one).
-  const Study study =
-      fs::exists(run_dir / "study.ini") ? load_study(run_dir / "study.ini") : Study();
+  const fs::path study_file = inside(run_dir, "study.ini", "the run's study file");
+  const Study study = fs::exists(study_file) ? load_study(study_file) : Study();
   Report report;
   std::vector<StudentResult> students;
   for (const ManifestStage& stage : read_manifest(manifest_path)) {

@@ -216,7 +216,8 @@ std::unique_ptr<ReportWriter> html_writer() {
 
 Report write_report(const fs::path& run_dir) {
   Report report = build_report(run_dir);
-  const fs::path dir = run_dir / "report";
+  // Written inside the run only: a report folder that is a link out of it is refused.
+  const fs::path dir = inside(run_dir, "report", "the report folder");
   ensure_directory(dir);
   report.figures = write_figures(report, dir);
   for (const auto& writer : {json_writer(), markdown_writer(), html_writer()}) {

@@ -46,7 +46,7 @@ std::string points(double v) {  // a difference in percentage points, signed
   return o.str();
 }
 
-std::string plain(std::optional<double> v) {
+std::string value_text(std::optional<double> v) {
   std::ostringstream o;
   if (v) o << *v;
   return o.str();
@@ -128,10 +128,10 @@ const StudentGroup* best_of(const std::vector<const StudentGroup*>& candidates, 
 
 std::string student_what(const StudentGroup& g) {
   if (g.key.source == StudentSource::distill) {
-    return "ε = " + plain(g.key.teacher_smoothing) + ", T = " + plain(g.key.temperature);
+    return "ε = " + value_text(g.key.teacher_smoothing) + ", T = " + value_text(g.key.temperature);
   }
   if (g.key.source == StudentSource::smooth) {
-    return "alone, label smoothing " + plain(g.key.smoothing);
+    return "alone, label smoothing " + value_text(g.key.smoothing);
   }
   return "alone, hard labels";
 }
@@ -193,8 +193,8 @@ std::string teachers_line(const std::vector<TeacherResult>& teachers,
   s << "the teachers with label smoothing " << eps_a << " and " << eps_b << " themselves";
   more << "The teacher with label smoothing " << eps_a << " is the more accurate";
   less << "The teacher with label smoothing " << eps_a << " is the less accurate";
-  std::string line =
-      judged(more.str(), less.str(), s.str(), "ε = " + plain(eps_a), ta, "ε = " + plain(eps_b), tb);
+  std::string line = judged(more.str(), less.str(), s.str(), "ε = " + value_text(eps_a), ta,
+                            "ε = " + value_text(eps_b), tb);
   const std::string by_example = ta.test.size() == 1 && tb.test.size() == 1
                                      ? single_seed_teachers(comparisons, eps_a, eps_b)
                                      : "";
@@ -230,7 +230,7 @@ std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
   for (const auto& [setting, by_eps] : distilled) {
     // With several settings each line says which students it is about.
     const std::string label =
-        several ? "[student " + setting.first + ", α = " + plain(setting.second) + "] " : "";
+        several ? "[student " + setting.first + ", α = " + value_text(setting.second) + "] " : "";
     // Each teacher's best students, chosen on validation.
     std::vector<std::pair<double, const StudentGroup*>> chosen;
     bool all_by_val = true;
@@ -241,7 +241,7 @@ std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
       all_by_val = all_by_val && by_val;
       chosen.emplace_back(eps, best);
       choice << (chosen.size() > 1 ? ", " : "") << "ε = " << eps
-             << " → T = " << plain(best->key.temperature);
+             << " → T = " << value_text(best->key.temperature);
     }
     lines.push_back(label + "Each teacher's students are taken at the temperature with the best " +
                     std::string(all_by_val ? "validation" : "test") + " accuracy" +

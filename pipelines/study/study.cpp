@@ -51,12 +51,13 @@ void read_study_section(const Reader& r, Study& s) {
 
 // Returns the dataset's class count, which the teacher and report sections check indices against.
 int64_t read_data_section(const Reader& r, Study& s) {
-  // One value, which may be a path with spaces: the whole text, not the first word.
-  std::string dataset = r.text("data.dataset");
+  // One value, which may be a path with spaces: the whole text, not the first word (or one
+  // quoted word).
+  std::string dataset = r.one_path("data.dataset");
   if (dataset.empty()) r.fail("data.dataset", "a dataset is required");
   // Paths go into every stage's records (JSON) and scripts: the naming policy, up front.
   for (const char* key : {"data.dataset", "data.data-dir"}) {
-    const std::string problem = path_text_problem(r.text(key));
+    const std::string problem = path_text_problem(r.one_path(key));
     if (!problem.empty())
       r.fail(key, problem + "; expected valid UTF-8 without control characters");
   }
@@ -64,7 +65,7 @@ int64_t read_data_section(const Reader& r, Study& s) {
   const auto builtin = dataset_names();
   if (std::count(builtin.begin(), builtin.end(), dataset) == 0 && fs::path(dataset).is_relative())
     dataset = (s.file.parent_path() / dataset).lexically_normal().string();
-  fs::path data_dir = r.text("data.data-dir");
+  fs::path data_dir = r.one_path("data.data-dir");
   if (!data_dir.empty() && data_dir.is_relative()) data_dir = s.file.parent_path() / data_dir;
   ImageFormat format =
       r.located("data.image-size", [&] { return parse_image_size(r.text("data.image-size")); });

@@ -9,6 +9,11 @@ namespace {
 
 std::string flag(bool v) { return v ? "true" : "false"; }
 
+// A path as Reader::one_path reads it back: quoted only when it begins with a quote.
+std::string one_path(const std::string& p) {
+  return !p.empty() && (p[0] == '\'' || p[0] == '"') ? quote_word(p) : p;
+}
+
 template <typename T, std::size_t N>
 std::string join_array(const std::array<T, N>& v) {
   return join_any(std::vector<T>(v.begin(), v.end()));
@@ -25,8 +30,8 @@ const std::vector<StudyKey>& keys() {
         {"study.device", [](const Study& s) { return to_string(s.device); }},
         {"study.executor", [](const Study& s) { return to_string(s.executor); }},
         {"study.sbatch", [](const Study& s) { return join_words(s.sbatch); }},
-        {"data.dataset", [](const Study& s) { return s.data.name(); }},
-        {"data.data-dir", [](const Study& s) { return s.data.data_dir().string(); }},
+        {"data.dataset", [](const Study& s) { return one_path(s.data.name()); }},
+        {"data.data-dir", [](const Study& s) { return one_path(s.data.data_dir().string()); }},
         {"data.val-size", [](const Study& s) { return std::to_string(s.data.val_size()); }},
         {"data.image-size", [](const Study& s) { return image_size_text(s.data.format()); }},
         {"data.channels", [](const Study& s) { return std::to_string(s.data.format().channels); }},

@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -54,6 +55,20 @@ class Reader {
                       ": " + what);
   }
   std::string text(const std::string& key) const { return vm_[key].as<std::string>(); }
+  /// One path: the whole text (spaces and all), or, when it begins with a quote, the one quoted
+  /// word it is (the quoting rules of lists: '…', "…" with \" and \\).
+  std::string one_path(const std::string& key) const {
+    const std::string t = text(key);
+    if (t.empty() || (t[0] != '\'' && t[0] != '"')) return t;
+    std::vector<std::string> w;
+    try {
+      w = split_words(t, "the path");
+    } catch (const ConfigError& e) {
+      fail(key, e.what());
+    }
+    if (w.size() != 1) fail(key, "expected one path, got " + std::to_string(w.size()) + " words");
+    return w[0];
+  }
 
   std::vector<std::string> words(const std::string& key, bool allow_empty = false) const {
     // Quotes keep a path with spaces one word (lib/core/words.h).
@@ -67,14 +82,13 @@ class Reader {
     return out;
   }
   double number(const std::string& key, const std::string& w) const {
-    try {
-      std::size_t used = 0;
-      const double v = std::stod(w, &used);
-      // inf and nan read as numbers, but no study value means them: refused here, at planning
-      // (and --dry-run), not after the teachers and caches ran.
-      if (used == w.size() && std::isfinite(v)) return v;
-    } catch (const std::exception&) {
-    }
+    // strtod, not stod: a number too small for a double (1e-320) is a number, a tiny one (what
+    // it means is the key's to judge); one too large reads as infinity.
+    char* end = nullptr;
+    const double v = w.empty() ? 0 : std::strtod(w.c_str(), &end);
+    // inf and nan read as numbers, but no study value means them: refused here, at planning
+    // (and --dry-run), not after the teachers and caches ran.
+    if (!w.empty() && end == w.c_str() + w.size() && std::isfinite(v)) return v;
     fail(key, "expected a finite number, got '" + w + "'");
   }
   int64_t whole(const std::string& key, const std::string& w) const {

@@ -9,7 +9,9 @@
 #include <fstream>
 
 #include "lib/core/error.h"
+#include "lib/core/file_identity.h"
 #include "lib/core/file_lock.h"
+#include "lib/core/hash.h"
 #include "tests/support/errors.h"
 #include "tests/support/temp_dir.h"
 
@@ -147,6 +149,41 @@ TEST_F(Files, ANewRunNeverClearsWhatItReads) {
   EXPECT_EQ(read_text(dir_ / "out/model.pt"), "the only copy");
   EXPECT_NO_THROW(clear_finished_outputs(dir_ / "out", {dir_ / "elsewhere.pt", fs::path()}));
   EXPECT_FALSE(fs::exists(dir_ / "out/model.pt"));
+}
+
+}  // namespace
+}  // namespace kd
+
+namespace kd {
+namespace {
+
+// A large input is hashed once; its size and time then stand for it until either changes.
+TEST(StoredFileHash, HashesOnceAndAgainOnlyWhenTheFileChanges) {
+  const testing::TempDir dir;
+  const std::filesystem::path file = dir / "data.h5";
+  write_text_atomically(file, "first content");
+  const std::string first = stored_file_hash(file);
+  EXPECT_EQ(first, hash_file(file));
+  ASSERT_TRUE(std::filesystem::is_regular_file(stored_hash_path(file)));
+  EXPECT_EQ(stored_hash_path(file).filename(), ".data.h5.kdpipe-hash");
+
+  // The stored record is believed while size and time match: the file is not read again.
+  std::string record = read_text(stored_hash_path(file));
+  const std::string fake(first.size(), 'f');
+  record.replace(record.rfind(first), first.size(), fake);
+  write_text_atomically(stored_hash_path(file), record);
+  EXPECT_EQ(stored_file_hash(file), fake);
+
+  write_text_atomically(file, "other content, longer");  // new size and time: hashed again
+  EXPECT_EQ(stored_file_hash(file), hash_file(file));
+  EXPECT_NE(stored_file_hash(file), first);
+
+  // A damaged record, or one that is no regular file, is ignored (and no FIFO is opened).
+  write_text_atomically(stored_hash_path(file), "garbage");
+  EXPECT_EQ(stored_file_hash(file), hash_file(file));
+  std::filesystem::remove(stored_hash_path(file));
+  ASSERT_EQ(::mkfifo(stored_hash_path(file).c_str(), 0600), 0);
+  EXPECT_EQ(stored_file_hash(file), hash_file(file));
 }
 
 }  // namespace

@@ -234,5 +234,14 @@ TEST_F(CliRefusal, AClassNameThatIsNotUtf8IsRefusedBeforeTraining) {
   expect_one_line_error(r, "class folder 'b\\xff': byte 2 is not UTF-8");
 }
 
+// An empty run directory is no run directory (it would be the working directory).
+TEST_F(CliRefusal, AnEmptyRunDirectoryIsNoRunDirectory) {
+  for (const char* command : {"status", "report"}) {
+    const ProcessResult r = run(std::string(command) + " ''");
+    EXPECT_EQ(r.status, 2) << command << r.output;
+    expect_one_line_error(r, std::string(command) + ": name a run directory");
+  }
+}
+
 }  // namespace
 }  // namespace kd

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -110,16 +111,42 @@ TEST_F(StudyTest, AStudyNameThatIsNotUtf8IsRefusedAtPlanning) {
   expect_one_line_error(r, "study.name: expected one folder name (valid UTF-8");
 }
 
+TEST_F(StudyTest, AStudyWithoutItsDataIsRefusedAtPlanning) {
+  write(edited("data-dir = data", "data-dir = " + (dir_ / "nowhere").string()));
+  const ProcessResult r =
+      testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --dry-run");
+  EXPECT_EQ(r.status, 1) << r.output;
+  expect_one_line_error(r, "data.data-dir: " + (dir_ / "nowhere").string() +
+                               " is not a directory (mnist is read from there)");
+  // A path in quotes is the path within them, as in lists.
+  fs::rename(dir_ / "data", dir_ / "my \"data\"");
+  write(edited("data-dir = data", "data-dir = 'my \"data\"'"));
+  const ProcessResult quoted =
+      testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --dry-run");
+  EXPECT_EQ(quoted.status, 0) << quoted.output;
+}
+
 TEST_F(StudyTest, ValuesNoStudyMeansAreRefusedAtPlanning) {
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"temperature = 1 4", "temperature = 1 inf"},
-           {"temperatures = 1 4", "temperatures = inf"},
-           {"epochs = 2", "epochs = 2\nstudent-temperature = nan"}}) {
+  // inf and nan are no numbers a study means; a number too small for a temperature is a number,
+  // and the stage's own check names it.
+  const std::string tiny =
+      "expected a temperature of at least 1e-06 (softmax(z/T) overflows "
+      "below it), got ";
+  for (const auto& [from, to, expected] : std::vector<std::array<std::string, 3>>{
+           {"temperature = 1 4", "temperature = 1 inf", "expected a finite number, got '"},
+           {"temperatures = 1 4", "temperatures = inf", "expected a finite number, got '"},
+           {"epochs = 2", "epochs = 2\nstudent-temperature = nan",
+            "expected a finite number, got '"},
+           {"temperature = 1 4", "temperature = 1 1e-320", ": stage 'distill/eps0-seed0/"},
+           {"temperatures = 1 4", "temperatures = 1 1e-45", ": stage 'cache/eps0-seed0': "}}) {
     write(edited(from, to));
     const ProcessResult r =
         testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --dry-run");
     EXPECT_EQ(r.status, 2) << to << r.output;
-    expect_one_line_error(r, "expected a finite number, got '");
+    expect_one_line_error(r, expected);
+    if (expected[0] == ':') {
+      EXPECT_NE(r.output.find(tiny), std::string::npos) << r.output;
+    }
   }
 }
 

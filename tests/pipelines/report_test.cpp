@@ -7,6 +7,7 @@
 #include "lib/core/error.h"
 #include "pipelines/report/report_model.h"
 #include "pipelines/report/report_writers.h"
+#include "tests/support/errors.h"
 #include "tests/support/temp_dir.h"
 
 namespace kd {
@@ -115,6 +116,35 @@ TEST(Report, GroupsStudentsOverSeedsInKeyOrder) {
 TEST(Report, RefusesADirectoryThatIsNotARun) {
   testing::TempDir dir;
   EXPECT_THROW(build_report(dir.path()), StorageError);
+}
+
+// The report reads and writes the run's own files: a manifest, study file or report folder that
+// is a link out of the run is refused, and a figure of an earlier report that this one does not
+// draw is gone.
+TEST(Report, ReadsAndWritesOnlyInsideTheRun) {
+  testing::TempDir run, elsewhere;
+  std::ofstream(elsewhere / "manifest.json") << json({{"stages", json::array()}}).dump();
+  fs::create_symlink(elsewhere / "manifest.json", run / "manifest.json");
+  EXPECT_NE(testing::error_of([&] { build_report(run.path()); }).find("leads out of"),
+            std::string::npos);
+  fs::remove(run / "manifest.json");
+  std::ofstream(run / "manifest.json") << json({{"stages", json::array()}}).dump();
+  std::ofstream(elsewhere / "study.ini") << "[study]\nname = elsewhere\n";
+  fs::create_symlink(elsewhere / "study.ini", run / "study.ini");
+  EXPECT_NE(testing::error_of([&] { build_report(run.path()); }).find("the run's study file"),
+            std::string::npos);
+  fs::remove(run / "study.ini");
+  fs::create_directory(elsewhere / "report");
+  fs::create_directory_symlink(elsewhere / "report", run / "report");
+  EXPECT_NE(testing::error_of([&] { write_report(run.path()); }).find("the report folder"),
+            std::string::npos);
+  EXPECT_TRUE(fs::is_empty(elsewhere / "report"));
+  fs::remove(run / "report");
+  fs::create_directories(run / "report" / "figures");
+  std::ofstream(run / "report" / "figures" / "mi_eps0.3.png") << "an earlier report's figure";
+  write_report(run.path());
+  EXPECT_FALSE(fs::exists(run / "report" / "figures" / "mi_eps0.3.png"));
+  EXPECT_TRUE(fs::exists(run / "report" / "report.html"));
 }
 
 // A stale, hand-edited or damaged metrics file is refused naming the file and the field.

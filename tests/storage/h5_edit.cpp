@@ -84,3 +84,19 @@ void flip_stored_bit(const std::filesystem::path& file, const std::string& datas
 }
 
 }  // namespace kd::testing
+
+namespace kd::testing {
+
+void set_h5_text_attribute(const std::filesystem::path& file, const std::string& name,
+                           const std::string& value) {
+  const h5::Handle f = h5::open_file(file, /*writable=*/true);
+  h5::set_attr(f.get(), name, value, file);
+}
+
+void rename_h5_object(const std::filesystem::path& file, const std::string& from,
+                      const std::string& to) {
+  const h5::Handle f = h5::open_file(file, /*writable=*/true);
+  h5::move_link(f.get(), from, to, file);
+}
+
+}  // namespace kd::testing

@@ -34,3 +34,15 @@ namespace kd::testing {
 void flip_stored_bit(const std::filesystem::path& file, const std::string& dataset, int64_t at);
 
 }  // namespace kd::testing
+
+namespace kd::testing {
+
+/// Sets root attribute `name` to the text `value`, whatever it looks like.
+void set_h5_text_attribute(const std::filesystem::path& file, const std::string& name,
+                           const std::string& value);
+
+/// Renames a dataset or group of the file.
+void rename_h5_object(const std::filesystem::path& file, const std::string& from,
+                      const std::string& to);
+
+}  // namespace kd::testing
