@@ -152,6 +152,7 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
   torch::manual_seed(train.seed());
   const InputShape input{data.info.channels, data.info.height, data.info.width};
   const Classifier model = make_model(options.arch(), input, data.info.classes);
+  if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
   const StudentObjective objective{options.baseline(), options.smoothing(), options.temperature(),
                                    options.alpha(), options.student_temperature()};
   const TeacherLogits teacher = [&](const torch::Tensor& rows, int64_t view) {

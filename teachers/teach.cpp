@@ -170,6 +170,7 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
   torch::manual_seed(train.seed());
   const InputShape input{data.info.channels, data.info.height, data.info.width};
   const Classifier model = make_model(options.arch(), input, data.info.classes);
+  if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
   log.info("{} parameters, device {}, {} threads", parameter_count(*model), train.device().str(),
            options.threads());
 

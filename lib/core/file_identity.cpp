@@ -1,5 +1,9 @@
 #include "lib/core/file_identity.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "lib/core/error.h"
@@ -12,13 +16,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kTag = "kdpipe-file-hash-v1";
+constexpr const char* kTag = "kdpipe-file-hash-v2";
 
-// "TAG SIZE MTIME_NS HASH": what the hash was computed over, and the hash.
+// "TAG SIZE MTIME CTIME INODE HASH": what the hash was computed over, and the hash. The change
+// time is the kernel's own (no tool sets it back, as `touch -d` or `cp -p` set a modification
+// time back): any write to the file changes it.
 std::string record(const fs::path& file, const std::string& hash) {
+  struct stat st {};
+  check<StorageError>(::stat(file.c_str(), &st) == 0, "reading ", file.string(), ": ",
+                      std::strerror(errno));
   std::ostringstream o;
-  o << kTag << " " << fs::file_size(file) << " "
-    << fs::last_write_time(file).time_since_epoch().count() << " " << hash << "\n";
+  o << kTag << " " << st.st_size << " " << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec << " "
+    << st.st_ctim.tv_sec << "." << st.st_ctim.tv_nsec << " " << st.st_ino << " " << hash << "\n";
   return o.str();
 }
 
@@ -34,8 +43,8 @@ std::string stored_file_hash(const fs::path& file) {
   if (fs::is_regular_file(stored, ec)) {
     try {
       std::istringstream in(read_text(stored, 4096));
-      std::string tag, size, mtime, hash;
-      in >> tag >> size >> mtime >> hash;
+      std::string tag, size, mtime, ctime, inode, hash;
+      in >> tag >> size >> mtime >> ctime >> inode >> hash;
       if (tag == kTag && record(file, hash) == read_text(stored, 4096)) return hash;
     } catch (const std::exception&) {
       // unreadable: hash again below

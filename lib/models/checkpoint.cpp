@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
@@ -7,6 +8,7 @@
 #include "lib/core/work_ledger.h"
 #include "lib/core/zip_check.h"
 #include "lib/data/datasets.h"
+#include "lib/models/scripted_classifier.h"
 #include "lib/models/zoo.h"
 
 // Checkpoints: a model's weights and the meta that rebuilds it, in LibTorch's archive format.
@@ -120,10 +122,74 @@ ModelMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& pat
   return meta;
 }
 
+// A TorchScript model's meta travels in the archive as kdpipe_model.json, which Python reads with
+// torch.jit.load(path, _extra_files={"kdpipe_model.json": ""}).
+std::string meta_json(const ModelMeta& meta) {
+  const nlohmann::json j = {{"format", "kdpipe-model"},
+                            {"spec", meta.spec},
+                            {"input", {meta.input.channels, meta.input.height, meta.input.width}},
+                            {"classes", meta.classes},
+                            {"dataset", meta.dataset},
+                            {"mean", meta.mean},
+                            {"std", meta.std},
+                            {"class_names", meta.class_names}};
+  return j.dump();
+}
+
+ModelMeta meta_from_json(const std::string& text, const fs::path& path) {
+  ModelMeta meta;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    meta.spec = j.at("spec").get<std::string>();
+    const auto input = j.at("input").get<std::vector<int64_t>>();
+    check<StorageError>(input.size() == 3, "loading model ", path.string(),
+                        ": field 'kdpipe_model.json' input should be channels, height and width");
+    meta.input = {input[0], input[1], input[2]};
+    meta.classes = j.at("classes").get<int64_t>();
+    meta.dataset = j.at("dataset").get<std::string>();
+    meta.mean = j.at("mean").get<std::vector<float>>();
+    meta.std = j.at("std").get<std::vector<float>>();
+    meta.class_names = j.at("class_names").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw StorageError("loading model " + path.string() +
+                       ": field 'kdpipe_model.json' is malformed (" + e.what() + ")");
+  }
+  check<StorageError>(meta.classes >= 1 && meta.classes <= kMaxClasses &&
+                          (meta.input.channels == 1 || meta.input.channels == 3) &&
+                          meta.input.height >= 1 && meta.input.height <= kMaxImageSide &&
+                          meta.input.width >= 1 && meta.input.width <= kMaxImageSide,
+                      "loading model ", path.string(),
+                      ": field 'kdpipe_model.json' holds an impossible input shape or class count");
+  return meta;
+}
+
+// A model trained from a TorchScript file, saved as TorchScript with its meta beside it; or
+// nothing when `path` holds no kdpipe_model.json.
+std::optional<LoadedModel> load_scripted(const fs::path& path) {
+  torch::jit::ExtraFilesMap extra{{"kdpipe_model.json", ""}};
+  try {
+    torch::jit::load(path.string(), torch::kCPU, extra);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (extra["kdpipe_model.json"].empty()) return std::nullopt;
+  LoadedModel out;
+  out.meta = meta_from_json(extra["kdpipe_model.json"], path);
+  const auto model = std::make_shared<ScriptedClassifierImpl>(path);
+  model->check_compatible(out.meta.input, out.meta.classes, "loading model " + path.string());
+  out.model = model;
+  return out;
+}
+
 }  // namespace
 
 void save_model(const Classifier& model, const ModelMeta& meta, const std::filesystem::path& path) {
   const PhaseScope phase(Phase::write);
+  // A model from Python goes back as TorchScript: Python loads it with nothing from kdpipe.
+  if (const auto scripted = std::dynamic_pointer_cast<ScriptedClassifierImpl>(model)) {
+    write_text_atomically(path, scripted->serialized({{"kdpipe_model.json", meta_json(meta)}}));
+    return;
+  }
   // Serialised in memory first: LibTorch's file writer fails in a destructor on a full disk, which
   // ends the process; written here, a full disk is one StorageError.
   std::ostringstream bytes;
@@ -154,6 +220,10 @@ LoadedModel load_model(const std::filesystem::path& path) {
   } catch (const std::exception&) {  // c10::Error, and std::runtime_error from its type parser
     throw StorageError("loading model " + path.string() +
                        ": not a readable LibTorch archive (truncated or not a checkpoint)");
+  }
+  torch::IValue format;
+  if (!archive.try_read("kdpipe.format", format)) {
+    if (auto scripted = load_scripted(path)) return std::move(*scripted);
   }
   LoadedModel out;
   out.meta = read_meta(archive, path);

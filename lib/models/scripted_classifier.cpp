@@ -1,5 +1,7 @@
 #include "lib/models/scripted_classifier.h"
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "lib/core/error.h"
@@ -40,6 +42,20 @@ ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch
   }
   module_.eval();
   ClassifierImpl::train(false);
+  // The module's tensors become this one's (the same tensors): an optimiser given parameters()
+  // updates what forward() computes with. nn::Module names cannot hold '.'.
+  std::set<std::string> taken;
+  const auto name_of = [&](std::string n) {
+    std::replace(n.begin(), n.end(), '.', '_');
+    while (!taken.insert(n).second) n += "_";
+    return n;
+  };
+  for (const auto& p : module_.named_parameters(/*recurse=*/true)) {
+    register_parameter(name_of(p.name), p.value, p.value.requires_grad());
+  }
+  for (const auto& b : module_.named_buffers(/*recurse=*/true)) {
+    register_buffer(name_of(b.name), b.value);
+  }
 }
 
 torch::Tensor ScriptedClassifierImpl::forward(const torch::Tensor& x) {
@@ -54,6 +70,12 @@ torch::Tensor ScriptedClassifierImpl::features(const torch::Tensor&) {
                     ": a TorchScript model shows kdpipe no penultimate layer");
 }
 
+std::string ScriptedClassifierImpl::script_features(TorchScriptWriter&, const std::string&) const {
+  throw ConfigError(path_.string() +
+                    ": a model trained from a TorchScript file is TorchScript already (its "
+                    "model.pt loads with torch.jit.load); kdpipe export does not rewrite it");
+}
+
 void ScriptedClassifierImpl::train(bool on) {
   ClassifierImpl::train(on);
   module_.train(on);
@@ -61,6 +83,23 @@ void ScriptedClassifierImpl::train(bool on) {
 
 void ScriptedClassifierImpl::to(torch::Device device, bool non_blocking) {
   module_.to(device, non_blocking);
+}
+
+void ScriptedClassifierImpl::check_compatible(const InputShape& input, int64_t classes,
+                                              const std::string& what) const {
+  DatasetInfo info;
+  info.name = what;
+  info.channels = input.channels, info.height = input.height, info.width = input.width;
+  info.classes = classes;
+  check_compatible(info);
+}
+
+std::string ScriptedClassifierImpl::serialized(
+    const std::map<std::string, std::string>& extra) const {
+  torch::jit::ExtraFilesMap files(extra.begin(), extra.end());
+  std::ostringstream bytes;
+  module_.save(bytes, files);
+  return bytes.str();
 }
 
 void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {

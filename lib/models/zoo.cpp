@@ -9,6 +9,7 @@
 #include "lib/models/cnn.h"
 #include "lib/models/mlp.h"
 #include "lib/models/resnet.h"
+#include "lib/models/scripted_classifier.h"
 
 namespace kd {
 
@@ -16,7 +17,8 @@ namespace {
 
 [[noreturn]] void bad_spec(const std::string& text, const std::string& why) {
   throw ConfigError("--arch '" + text + "': " + why +
-                    "; expected mlp:W1-W2-..., cnn:W, resnet:D (D = 6n+2) or alexnet");
+                    "; expected mlp:W1-W2-..., cnn:W, resnet:D (D = 6n+2), alexnet or "
+                    "torchscript:FILE");
 }
 
 std::vector<int64_t> parse_widths(const std::string& text, const std::string& list) {
@@ -56,6 +58,11 @@ ModelSpec parse_model_spec(const std::string& text) {
   const auto colon = text.find(':');
   spec.family = text.substr(0, colon);
   const std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
+  if (spec.family == "torchscript") {
+    if (rest.empty()) bad_spec(text, "torchscript needs a file after ':' (torchscript:model.pt)");
+    spec.file = rest;
+    return spec;
+  }
   if (spec.family == "alexnet") {
     if (!rest.empty()) bad_spec(text, "alexnet takes no parameters");
     return spec;
@@ -77,6 +84,13 @@ ModelSpec parse_model_spec(const std::string& text) {
 namespace {
 
 Classifier build(const ModelSpec& spec, const InputShape& input, int64_t classes) {
+  if (spec.family == "torchscript") {
+    // A model from Python: its parameters trained here, drawn anew as PyTorch draws them.
+    const auto model = std::make_shared<ScriptedClassifierImpl>(spec.file);
+    model->check_compatible(input, classes, "--arch '" + spec.text + "'");
+    model->keep_note(model->reinitialise());
+    return model;
+  }
   if (spec.family == "mlp")
     return std::make_shared<MlpImpl>(MlpOptions(input, spec.values, classes));
   if (spec.family == "cnn") {
@@ -136,6 +150,15 @@ ModelMeta model_meta(const std::string& spec, const DatasetInfo& info) {
   meta.std = info.std;
   meta.class_names = info.class_names;
   return meta;
+}
+
+std::string initialisation_note(const Classifier& model) {
+  const auto scripted = std::dynamic_pointer_cast<ScriptedClassifierImpl>(model);
+  if (!scripted || scripted->kept().empty()) return "";
+  std::string names;
+  for (const std::string& n : scripted->kept()) names += (names.empty() ? "" : ", ") + n;
+  return "kept as " + scripted->path().string() +
+         " holds them (layers whose initialisation kdpipe does not know): " + names;
 }
 
 int64_t parameter_count(const torch::nn::Module& model) {

@@ -4,6 +4,8 @@
 //   cnn:32          conv-BN-ReLU stages of widths 32, 64, 128
 //   resnet:20       CIFAR ResNet of depth 20, 32, 56, 110 (any 6n+2)
 //   alexnet         the small CIFAR AlexNet of Müller et al.
+//   torchscript:F   the user's own model, a TorchScript file saved from Python; trained here
+//                   (its parameters drawn anew by the seed, see ScriptedClassifierImpl)
 #pragma once
 
 #include <filesystem>
@@ -16,8 +18,9 @@
 namespace kd {
 
 struct ModelSpec {
-  std::string family;           ///< mlp, cnn, resnet or alexnet
+  std::string family;           ///< mlp, cnn, resnet, alexnet or torchscript
   std::vector<int64_t> values;  ///< hidden widths, width or depth
+  std::filesystem::path file;   ///< torchscript: the model's file
   std::string text;             ///< the spec as given
 };
 
@@ -54,6 +57,10 @@ void save_model(const Classifier& model, const ModelMeta& meta, const std::files
 /// Rebuilds the model a checkpoint describes and loads its weights; StorageError naming the file
 /// when it is missing, not a kdpipe checkpoint, or does not match its own spec.
 LoadedModel load_model(const std::filesystem::path& path);
+
+/// One line on what a seed did not draw (a TorchScript model's parameters of layers kdpipe does
+/// not know how to initialise), or "".
+std::string initialisation_note(const Classifier& model);
 
 /// Number of trainable parameters.
 int64_t parameter_count(const torch::nn::Module& model);

@@ -117,8 +117,11 @@ int inspect_model(const fs::path& path) {
 }
 
 // `kdpipe inspect CACHE --upgrade`: a format-1 cache made format 2, then inspected.
-int upgrade(const fs::path& path, const po::variables_map& vm) {
-  check<ConfigError>(is_hdf5(path), "--upgrade: ", path.string(), " is no logit cache (.h5)");
+int upgrade(const fs::path& given, const po::variables_map& vm) {
+  check<StorageError>(is_hdf5(given), given.string(),
+                      ": not an HDF5 file, so no logit cache to upgrade");
+  // Through a link, the file it leads to is upgraded (the link stays a link).
+  const fs::path path = fs::canonical(given);
   const CacheHeader h = read_cache_header(path);
   if (h.format_version == kCacheFormatVersion) {
     std::cout << path.string() << ": format " << kCacheFormatVersion << " already; unchanged\n";
@@ -130,6 +133,7 @@ int upgrade(const fs::path& path, const po::variables_map& vm) {
     data.name(h.dataset);
   fs::path teacher = vm["teacher"].as<std::string>();
   if (teacher.empty()) teacher = h.teacher_checkpoint;
+  if (fs::is_directory(teacher)) teacher /= "model.pt";  // a teach folder, as `cache --teacher`
   const Dataset d = load_dataset(data);
   const ImageSet& split = h.split == "train" ? d.train : h.split == "val" ? d.val : d.test;
   const CacheUpgrade u = upgrade_cache(path, split, teacher);

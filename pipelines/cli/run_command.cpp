@@ -13,6 +13,7 @@
 #include "lib/core/names.h"
 #include "lib/core/runtime.h"
 #include "lib/core/words.h"
+#include "lib/models/zoo.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/report/report_writers.h"
@@ -83,6 +84,23 @@ int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& opti
   std::cout << said << "\nkdpipe status " << options.run_dir.string()
             << " shows where each stage stands\n";
   return 0;
+}
+
+// Every architecture the study trains, built once on its data's shape: a model that cannot take
+// the data or does not fit in memory is refused now (--dry-run too), not in its stage.
+void check_models(const Study& study) {
+  const DatasetInfo info = describe_dataset(study.data);
+  const InputShape input{info.channels, info.height, info.width};
+  std::vector<std::pair<std::string, std::string>> archs;
+  if (!study.teacher_smoothing.empty()) archs.emplace_back("teacher.arch", study.teacher_arch);
+  for (const std::string& a : study.student_archs) archs.emplace_back("student.arch", a);
+  for (const auto& [key, arch] : archs) {
+    try {
+      make_model(arch, input, info.classes);
+    } catch (const ConfigError& e) {
+      throw ConfigError(study.file.string() + ": " + key + ": " + e.what());
+    }
+  }
 }
 
 }  // namespace
@@ -171,9 +189,11 @@ int run_command(const std::vector<std::string>& args) {
   if (executor == ExecutorKind::local && dataset_kind(study.data) == DatasetKind::builtin) {
     const fs::path dir =
         study.data.data_dir().empty() ? default_data_dir(study.data.name()) : study.data.data_dir();
-    check<DataError>(fs::is_directory(dir), study.file.string(), ": data.data-dir: ", dir.string(),
-                     " is not a directory (", study.data.name(), " is read from there)");
+    check<ConfigError>(fs::is_directory(dir), study.file.string(),
+                       ": data.data-dir: ", dir.string(), " is not a directory (",
+                       study.data.name(), " is read from there)");
   }
+  check_models(study);
 
   // Everything the run is told is checked before anything is written: the run directory's kind,
   // the sbatch options' quotes.

@@ -176,7 +176,7 @@ std::string teacher_title(const TeacherResult& t) {
 
 // A figure an earlier report drew that this one did not (a teacher since removed from the
 // study) would sit beside the new ones as if current: the figures folder holds this report's
-// files only. Regular files only; nothing is followed through a link.
+// files only. Regular files and links are removed (a link, not what it leads to); folders stay.
 void remove_other_figures(const fs::path& dir, const std::vector<FigureFiles>& figures) {
   std::set<std::string> keep = {"gnuplot.log"};
   for (const FigureFiles& f : figures) {
@@ -186,7 +186,8 @@ void remove_other_figures(const fs::path& dir, const std::vector<FigureFiles>& f
   }
   for (const auto& e : fs::directory_iterator(dir)) {
     std::error_code ec;
-    if (e.symlink_status(ec).type() == fs::file_type::regular &&
+    const fs::file_type type = e.symlink_status(ec).type();
+    if ((type == fs::file_type::regular || type == fs::file_type::symlink) &&
         keep.count(e.path().filename().string()) == 0) {
       fs::remove(e.path(), ec);
     }

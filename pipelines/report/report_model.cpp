@@ -143,9 +143,10 @@ Report build_report(const fs::path& run_dir) {
       continue;
     }
     TeacherRecord t = read_teacher_metrics(metrics, stage.id);
-    // A TorchScript teacher shows no penultimate layer: it has no projection.
+    // A TorchScript model (evaluated, or trained from torchscript:FILE) shows no penultimate
+    // layer: it has no projection.
     const fs::path model_path = stage.folder / "model.pt";
-    if (fs::exists(model_path)) {
+    if (fs::exists(model_path) && t.result.arch.rfind("torchscript", 0) != 0) {
       t.result.projection =
           projection(model_path, t.data, study.projection_classes, study.projection_examples);
     }

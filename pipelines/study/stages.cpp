@@ -1,6 +1,7 @@
 #include "pipelines/study/stages.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <sstream>
 
@@ -9,6 +10,7 @@
 #include "lib/core/hash.h"
 #include "lib/core/names.h"
 #include "lib/core/number_text.h"
+#include "lib/models/zoo.h"
 #include "pipelines/cli/stage_options.h"
 #include "pipelines/report/results_reader.h"
 
@@ -25,6 +27,16 @@ namespace {
 // its first 40 characters and a hash of the whole, so a folder name stays far below the file
 // system's 255 bytes and two long specs never share a folder.
 std::string slug(const std::string& spec) {
+  // A TorchScript model: the file's stem and a short hash of its content (a changed file gets
+  // new folders; its path's slashes never reach a folder name).
+  if (spec.rfind("torchscript:", 0) == 0) {
+    const fs::path file = spec.substr(std::string("torchscript:").size());
+    std::string stem;
+    for (char c : file.stem().string()) {
+      stem += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+    }
+    return "ts-" + stem.substr(0, 32) + "-" + stored_file_hash(file).substr(0, 8);
+  }
   std::string out;
   for (char c : spec) out += (c == ':' ? "" : std::string(1, c));
   if (out.size() <= 48) return out;
@@ -33,26 +45,41 @@ std::string slug(const std::string& spec) {
   return out.substr(0, 40) + "-" + h.hex().substr(0, 12);
 }
 
-// What identifies the user's own data between runs, so that changed files rerun every stage: an
-// array file's content (hashed once, then known by its size and time: stored_file_hash); an
-// image folder's file names, sizes and modification times (hashing every image on each run
-// would cost more than most stages). Built-ins are fixed: "".
-std::string data_identity(const DataOptions& data) {
-  const DatasetKind kind = dataset_kind(data);
-  if (kind == DatasetKind::builtin) return "";
-  if (kind == DatasetKind::array_file) return stored_file_hash(data.name());
-  Hasher h;
+// A folder's file names, sizes and modification times (hashing every image on each run would
+// cost more than most stages); "(missing)" when it is gone (`status` of a run whose data moved).
+std::string folder_identity(const fs::path& folder) {
+  std::error_code ec;
   std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(data.name())) {
-    if (e.is_regular_file()) files.push_back(e.path());
+  for (auto it = fs::recursive_directory_iterator(folder, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) files.push_back(it->path());
   }
+  if (ec) return "(missing)";
   std::sort(files.begin(), files.end());
+  Hasher h;
   for (const fs::path& f : files) {
-    h.update(fs::relative(f, data.name()).string());
-    h.update_value(static_cast<int64_t>(fs::file_size(f)));
-    h.update_value(static_cast<int64_t>(fs::last_write_time(f).time_since_epoch().count()));
+    h.update(fs::relative(f, folder).string());
+    h.update_value(static_cast<int64_t>(fs::file_size(f, ec)));
+    h.update_value(static_cast<int64_t>(fs::last_write_time(f, ec).time_since_epoch().count()));
   }
   return h.hex();
+}
+
+// What identifies the data between runs, so that changed files rerun every stage: an array
+// file's content (hashed once, then known by its size and times: stored_file_hash); an image
+// folder's or a built-in dataset's folder's listing (folder_identity).
+std::string data_identity(const DataOptions& data) {
+  const DatasetKind kind = dataset_kind(data);
+  if (kind == DatasetKind::array_file) return stored_file_hash(data.name());
+  return folder_identity(kind == DatasetKind::builtin ? data.data_dir() : fs::path(data.name()));
+}
+
+// The data as every stage names it: a built-in dataset's folder spelled out, so that a study
+// that names the default folder and one that leaves it out are the same stages.
+DataOptions canonical(DataOptions data) {
+  if (dataset_kind(data) == DatasetKind::builtin && data.data_dir().empty())
+    data.data_dir(default_data_dir(data.name()));
+  return data;
 }
 
 // Stage ids name values as stage arguments do: the shortest text that reads back the same.
@@ -68,8 +95,9 @@ std::vector<std::string> command(const char* name, std::vector<std::string> argv
 // that command's own table (pipelines/cli/stage_options.h).
 class Planner {
  public:
-  explicit Planner(const Study& s) : s_(s), data_id_(data_identity(s.data)) {
-    describe_dataset(s.data);  // the data once; each stage's other options below
+  explicit Planner(const Study& s)
+      : s_(s), data_(canonical(s.data)), data_id_(data_identity(data_)) {
+    describe_dataset(data_);  // the data once; each stage's other options below
   }
 
   std::vector<Stage> plan() {
@@ -125,18 +153,26 @@ class Planner {
 
   void trained_teacher(double eps, std::uint64_t tseed) {
     TeachOptions o;
-    o.data(s_.data)
+    o.data(data_)
         .arch(s_.teacher_arch)
         .smoothing(eps)
         .train(TrainOptions(s_.teacher_train).seed(tseed))
         .mi(mi_options());
-    teacher("eps" + num(eps) + "-seed" + std::to_string(tseed), o, {});
+    teacher("eps" + num(eps) + "-seed" + std::to_string(tseed), o, model_files(s_.teacher_arch));
+  }
+
+  // The file of a TorchScript architecture: its content is part of the identity of the stages
+  // that train it.
+  static std::vector<fs::path> model_files(const std::string& arch) {
+    const ModelSpec spec = parse_model_spec(arch);
+    return spec.family == "torchscript" ? std::vector<fs::path>{spec.file}
+                                        : std::vector<fs::path>{};
   }
 
   // Teachers trained elsewhere: evaluated, not trained; the file's content is part of the hash.
   void torchscript_teacher(std::size_t i) {
     TeachOptions o;
-    o.data(s_.data)
+    o.data(data_)
         .arch("")
         .torchscript(s_.torchscript[i])
         .input(s_.torchscript_input)
@@ -174,7 +210,7 @@ class Planner {
     cache.out = cache.id + "/train.h5";
     cache.output = cache.out;
     CacheOptions o;
-    o.data(s_.data)
+    o.data(data_)
         .teacher(teach.out)
         .input(input)
         .views(s_.views)
@@ -212,7 +248,7 @@ class Planner {
   // The options every student shares, distilled or baseline.
   DistillOptions student_options(const std::string& arch, std::uint64_t sseed) const {
     DistillOptions o;
-    o.data(s_.data)
+    o.data(data_)
         .arch(arch)
         .train_subset(s_.train_subset)
         .val_every(s_.student_val_every)
@@ -231,6 +267,7 @@ class Planner {
     o.out(st.out);
     check_options(o, st.id);
     st.args = command("distill", distill_argv(o));
+    st.input_files = model_files(o.arch());
     st.check_output = [id = st.id](const fs::path& m) { read_student_metrics(m, id); };
     add(std::move(st));
   }
@@ -272,6 +309,7 @@ class Planner {
   }
 
   const Study& s_;
+  const DataOptions data_;
   const std::string data_id_;
   std::vector<Stage> stages_;
   std::map<std::string, std::string> hash_of_;

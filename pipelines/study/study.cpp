@@ -49,6 +49,20 @@ void read_study_section(const Reader& r, Study& s) {
   s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
 }
 
+// A model spec, checked; a TorchScript model's file (torchscript:FILE) relative to the study file
+// like every other path in it, and there.
+std::string resolved_arch(const Reader& r, const Study& s, const std::string& key,
+                          const std::string& text) {
+  ModelSpec spec = r.located(key, [&] { return parse_model_spec(text); });
+  if (spec.family != "torchscript") return text;
+  fs::path file = spec.file;
+  const std::string problem = path_text_problem(file.string());
+  if (!problem.empty()) r.fail(key, problem + "; expected valid UTF-8 without control characters");
+  if (file.is_relative()) file = (s.file.parent_path() / file).lexically_normal();
+  if (!fs::is_regular_file(file)) r.fail(key, file.string() + ": no such file");
+  return "torchscript:" + file.string();
+}
+
 // Returns the dataset's class count, which the teacher and report sections check indices against.
 int64_t read_data_section(const Reader& r, Study& s) {
   // One value, which may be a path with spaces: the whole text, not the first word (or one
@@ -79,8 +93,7 @@ int64_t read_data_section(const Reader& r, Study& s) {
 }
 
 void read_teacher_section(const Reader& r, Study& s, int64_t classes) {
-  s.teacher_arch = r.single("teacher.arch");
-  r.located("teacher.arch", [&] { return parse_model_spec(s.teacher_arch); });
+  s.teacher_arch = resolved_arch(r, s, "teacher.arch", r.single("teacher.arch"));
   for (const std::string& w : r.words("teacher.torchscript", /*allow_empty=*/true)) {
     if (!path_text_problem(w).empty())
       r.fail("teacher.torchscript", "'" + escaped(w) + "': " + path_text_problem(w) +
@@ -153,9 +166,9 @@ void read_cache_section(const Reader& r, Study& s) {
 }
 
 void read_student_section(const Reader& r, Study& s) {
-  s.student_archs = r.words("student.arch");
-  for (const auto& a : s.student_archs)
-    r.located("student.arch", [&] { return parse_model_spec(a); });
+  s.student_archs.clear();
+  for (const std::string& a : r.words("student.arch"))
+    s.student_archs.push_back(resolved_arch(r, s, "student.arch", a));
   s.student_temperatures = r.numbers("student.temperature");
   for (double t : s.student_temperatures) {
     if (!(t > 0)) r.fail("student.temperature", "expected positive temperatures, got " + join({t}));

@@ -164,10 +164,16 @@ class Reader {
         .weight_decay(one_number(section + ".weight-decay"))
         .schedule(located(section + ".schedule",
                           [&] { return parse_schedule(single(section + ".schedule")); }));
-    located(section + ".epochs", [&] {
+    try {
       t.validate();
-      return 0;
-    });
+    } catch (const ConfigError& e) {
+      // The check names its option ("--lr: …"); the study names the key of that option.
+      const std::string what = e.what();
+      const auto colon = what.find(": ");
+      if (what.rfind("--", 0) == 0 && colon != std::string::npos)
+        fail(section + "." + what.substr(2, colon - 2), what.substr(colon + 2));
+      fail(section, what);
+    }
     return t;
   }
 

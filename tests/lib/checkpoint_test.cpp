@@ -115,7 +115,7 @@ TEST(Checkpoint, RefusesMetaOfTheWrongTypeOrSizeNamingTheField) {
   expect("kdpipe.spec", torch::IValue(std::string("mlp:0")),
          "field 'kdpipe.spec': --arch 'mlp:0': '0' is not a positive whole number; expected "
          "mlp:W1-W2-..., cnn:W, "
-         "resnet:D (D = 6n+2) or alexnet");
+         "resnet:D (D = 6n+2), alexnet or torchscript:FILE");
 }
 
 TEST(Checkpoint, AModelTooBigForMemoryIsNamedByItsSpec) {

@@ -2,6 +2,7 @@
 // large, a run's own paths stay inside it, and a lock file can be removed while held.
 #include "lib/core/files.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -177,6 +178,24 @@ TEST(StoredFileHash, HashesOnceAndAgainOnlyWhenTheFileChanges) {
   write_text_atomically(file, "other content, longer");  // new size and time: hashed again
   EXPECT_EQ(stored_file_hash(file), hash_file(file));
   EXPECT_NE(stored_file_hash(file), first);
+
+  // A rewrite in place that sets the old modification time back (as cp -p or rsync -a would) is
+  // still seen: the change time moves with every write, and no tool sets it back.
+  const std::string current = stored_file_hash(file);
+  struct stat before {};
+  ASSERT_EQ(::stat(file.c_str(), &before), 0);
+  struct stat after {};
+  for (int i = 0; i < 100000; ++i) {  // until the kernel's coarse clock has moved on
+    std::fstream(file, std::ios::in | std::ios::out | std::ios::binary).put(i % 2 ? 'x' : 'y');
+    ASSERT_EQ(::stat(file.c_str(), &after), 0);
+    if (after.st_ctim.tv_nsec != before.st_ctim.tv_nsec ||
+        after.st_ctim.tv_sec != before.st_ctim.tv_sec)
+      break;
+  }
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  EXPECT_EQ(stored_file_hash(file), hash_file(file));
+  EXPECT_NE(stored_file_hash(file), current);
 
   // A damaged record, or one that is no regular file, is ignored (and no FIFO is opened).
   write_text_atomically(stored_hash_path(file), "garbage");

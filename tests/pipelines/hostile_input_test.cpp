@@ -115,7 +115,7 @@ TEST_F(StudyTest, AStudyWithoutItsDataIsRefusedAtPlanning) {
   write(edited("data-dir = data", "data-dir = " + (dir_ / "nowhere").string()));
   const ProcessResult r =
       testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --dry-run");
-  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.status, 2) << r.output;
   expect_one_line_error(r, "data.data-dir: " + (dir_ / "nowhere").string() +
                                " is not a directory (mnist is read from there)");
   // A path in quotes is the path within them, as in lists.

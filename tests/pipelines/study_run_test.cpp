@@ -248,11 +248,13 @@ TEST_F(StudyTest, ResumesAfterTheRunIsKilled) {
 }
 
 TEST_F(StudyTest, AFailingStageBlocksItsDependantsAndIsReported) {
-  write(edited("data-dir = data", "data-dir = nowhere"));
+  // A data folder without the dataset's files: the study plans, its first stage fails.
+  fs::create_directories(dir_ / "nodata");
+  write(edited("data-dir = data", "data-dir = nodata"));
   const testing::ProcessResult r = run();
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("FAILED teach/eps0-seed0"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("nowhere"), std::string::npos) << r.output;  // the stage's own error
+  EXPECT_NE(r.output.find("nodata"), std::string::npos) << r.output;  // the stage's own error
   EXPECT_NE(r.output.find("blocked cache/eps0-seed0"), std::string::npos) << r.output;
 }
 

@@ -185,13 +185,15 @@ TEST_F(StatusTest, DuringARunAndAfterItIsKilled) {
 }
 
 TEST_F(StatusTest, AfterAStageFailed) {
-  write(edited("data-dir = data", "data-dir = nowhere"));
+  // A data folder without the dataset's files: the study plans, its first stage fails.
+  fs::create_directories(dir_ / "nodata");
+  write(edited("data-dir = data", "data-dir = nodata"));
   ASSERT_EQ(run().status, 1);
   const nlohmann::json status = status_json();
   for (const auto& s : status["stages"]) {
     if (s["id"] == "teach/eps0-seed0") {
       EXPECT_EQ(s["state"], "failed") << s;
-      EXPECT_TRUE(has(s["detail"], "nowhere")) << s;  // the log's last line: the stage's error
+      EXPECT_TRUE(has(s["detail"], "nodata")) << s;  // the log's last line: the stage's error
     }
     if (s["id"] == "cache/eps0-seed0") {
       EXPECT_EQ(s["state"], "blocked") << s;

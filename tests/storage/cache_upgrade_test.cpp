@@ -91,11 +91,13 @@ TEST_F(CacheUpgradeTest, OtherDataOrAnotherTeacherLeaveTheCacheAsItWas) {
   EXPECT_FALSE(fs::exists(c.string() + ".tmp"));
 }
 
-// The README's way: the cache names its teacher; the data options are the cache's.
+// The README's way: the cache names its teacher; the data options are the cache's. Through a
+// link, the cache it leads to is upgraded and the link stays.
 TEST_F(CacheUpgradeTest, InspectUpgradesFromTheCommandLine) {
   const fs::path c = old_cache();
+  fs::create_symlink(c, dir_ / "link.h5");
   const testing::ProcessResult r = testing::run_command(
-      testing::kdpipe_binary().string() + " inspect " + c.string() +
+      testing::kdpipe_binary().string() + " inspect " + (dir_ / "link.h5").string() +
       " --upgrade --dataset mnist --val-size 50 --data-dir " + (dir_ / "data").string());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("upgraded to format 2 (data and teacher verified with the old hash)"),
@@ -105,6 +107,8 @@ TEST_F(CacheUpgradeTest, InspectUpgradesFromTheCommandLine) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("intact:"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::is_symlink(dir_ / "link.h5"));
+  EXPECT_EQ(LogitCache(c).header().format_version, 2);
 }
 
 }  // namespace

@@ -1,0 +1,75 @@
+// A study whose teacher and students are the user's own architectures, written in Python and
+// scripted (tests/lib/scripted_models.py): kdpipe trains both, caches the teacher's logits,
+// distils the students and reports; a changed student file reruns only the stages that use it.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "lib/core/files.h"
+#include "lib/models/zoo.h"
+#include "tests/pipelines/study_fixture.h"
+
+namespace kd {
+namespace {
+
+namespace fs = std::filesystem;
+
+class OwnModelStudy : public testing::StudyTest {
+ protected:
+  void SetUp() override {
+    StudyTest::SetUp();
+    fs::create_directories(dir_ / "models");
+    const testing::ProcessResult r = testing::run_command(
+        "/usr/bin/python3 " + (testing::source_dir() / "tests/lib/scripted_models.py").string() +
+        " save " + (dir_ / "models").string());
+    ASSERT_EQ(r.status, 0) << "needs Debian's python3-torch (bash .ci/setup installs it): "
+                           << r.output;
+    std::string text = edited("arch = mlp:16", "arch = torchscript:models/cnn.pt");
+    const auto at = text.find("arch = mlp:8");
+    text.replace(at, std::string("arch = mlp:8").size(), "arch = torchscript:models/mlp.pt");
+    write(text);
+  }
+};
+
+TEST_F(OwnModelStudy, TrainsTheUsersTeacherAndStudentsEndToEnd) {
+  KD_SKIP_WITHOUT_GNUPLOT();
+  const testing::ProcessResult r = run("--jobs 1 --threads 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  // The teacher is trained (its model.pt is TorchScript with the trained weights) and a cache
+  // made from it; the students' folders are named by the file's stem and a content hash.
+  const LoadedModel teacher = load_model(dir_ / "run/teach/eps0-seed0/model.pt");
+  EXPECT_EQ(teacher.meta.spec.rfind("torchscript:", 0), 0u) << teacher.meta.spec;
+  EXPECT_TRUE(fs::exists(dir_ / "run/cache/eps0-seed0/train.h5"));
+  bool student_seen = false;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "run/distill")) {
+    if (e.path().filename() == "metrics.json") {
+      EXPECT_NE(e.path().parent_path().filename().string().find("ts-mlp-"), std::string::npos)
+          << e.path();
+      student_seen = true;
+    }
+  }
+  EXPECT_TRUE(student_seen);
+  EXPECT_TRUE(fs::exists(dir_ / "run/report/report.html"));
+
+  // A new student file: only the students rerun (baselines are students too); not the teachers
+  // or their caches.
+  const std::string bytes = read_text(dir_ / "models/mlp.pt");
+  fs::remove(dir_ / "models/mlp.pt");
+  const testing::ProcessResult save =
+      testing::run_command("/usr/bin/python3 -c \"import torch,sys; sys.path.insert(0, '" +
+                           (testing::source_dir() / "tests/lib").string() +
+                           "'); import scripted_models as m; torch.manual_seed(5); "
+                           "torch.jit.script(m.LnMlp()).save('" +
+                           (dir_ / "models/mlp.pt").string() + "')\"");
+  ASSERT_EQ(save.status, 0) << save.output;
+  ASSERT_NE(read_text(dir_ / "models/mlp.pt"), bytes);
+  const testing::ProcessResult dry = run("--dry-run");
+  ASSERT_EQ(dry.status, 0) << dry.output;
+  EXPECT_NE(dry.output.find("skip  teach/eps0-seed0"), std::string::npos) << dry.output;
+  EXPECT_NE(dry.output.find("skip  cache/eps0-seed0"), std::string::npos) << dry.output;
+  EXPECT_EQ(dry.output.find("run   teach/"), std::string::npos) << dry.output;
+  EXPECT_NE(dry.output.find("run   distill/eps0-seed0/ts-mlp-"), std::string::npos) << dry.output;
+}
+
+}  // namespace
+}  // namespace kd
