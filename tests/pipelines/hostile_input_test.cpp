@@ -126,6 +126,24 @@ TEST_F(StudyTest, AStudyWithoutItsDataIsRefusedAtPlanning) {
   EXPECT_EQ(quoted.status, 0) << quoted.output;
 }
 
+// Each architecture is built once on the data's shape when the study is planned: one that
+// cannot take the images or does not fit in memory fails before the first stage.
+TEST_F(StudyTest, ModelsThatCannotRunAreRefusedAtPlanning) {
+  std::string tiny_images = edited("val-size = 50", "val-size = 50\nimage-size = 1x1");
+  tiny_images.replace(tiny_images.find("arch = mlp:8"), 12, "arch = cnn:4");
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {edited("arch = mlp:16", "arch = cnn:65536"),
+            "teacher.arch: --arch 'cnn:65536': the model"},
+           {tiny_images, "student.arch: --arch 'cnn:4': cannot take 1x1x1 images"}}) {
+    write(text);
+    const ProcessResult r = testing::run_kdpipe("run " + (dir_ / "study.ini").string() +
+                                                " --dry-run --out " + (dir_ / "o").string());
+    EXPECT_EQ(r.status, 2) << expected << r.output;
+    expect_one_line_error(r, expected);
+    EXPECT_FALSE(fs::exists(dir_ / "o"));
+  }
+}
+
 TEST_F(StudyTest, ValuesNoStudyMeansAreRefusedAtPlanning) {
   // inf and nan are no numbers a study means; a number too small for a temperature is a number,
   // and the stage's own check names it.

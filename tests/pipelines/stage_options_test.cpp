@@ -7,12 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <map>
 #include <set>
 
 #include "lib/core/files.h"
+#include "lib/data/datasets.h"
 #include "pipelines/study/stages.h"
 #include "pipelines/study/study_reader.h"
 #include "tests/support/temp_dir.h"
@@ -177,6 +179,21 @@ TEST(StageOptions, EveryStageCommandReadsBackToItselfForEveryKey) {
     } else {
       EXPECT_NE(commands(stages), commands(base)) << key << " reaches no stage";
     }
+  }
+}
+
+// A built-in dataset's folder is spelled out on every command line: naming the default folder
+// and leaving it out are the same stages.
+TEST(StageOptions, TheDefaultDataFolderSpelledOutIsTheSameStudy) {
+  const testing::TempDir dir;
+  Study named = base_study(dir);
+  named.data.data_dir(default_data_dir("mnist"));
+  EXPECT_EQ(identities(plan_stages(named)), identities(plan_stages(base_study(dir))));
+  for (const Stage& st : plan_stages(base_study(dir))) {
+    if (st.args[0] == "cache-merge") continue;
+    const auto at = std::find(st.args.begin(), st.args.end(), "--data-dir");
+    ASSERT_NE(at, st.args.end()) << st.id;
+    EXPECT_EQ(*(at + 1), default_data_dir("mnist").string()) << st.id;
   }
 }
 

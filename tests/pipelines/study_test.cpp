@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -177,6 +178,29 @@ TEST_F(StudyTest, StagesDependOnWhatTheyReadAndHashOnlyTheirInputs) {
     const bool downstream_of_teachers = id.rfind("baseline/", 0) != 0;
     EXPECT_EQ(after.at(id) != hash, downstream_of_teachers) << id;
   }
+}
+
+// A training option's check names the key of that option, not the first key of its section.
+TEST_F(StudyTest, RefusesATrainingValueNamingItsKey) {
+  std::string msg = error_for(edited("epochs = 2", "epochs = 2\nlr = 0"));
+  EXPECT_NE(msg.find("student.lr: expected a positive rate, got 0"), std::string::npos) << msg;
+  msg = error_for(edited("epochs = 1", "epochs = 1\nmomentum = 1"));
+  EXPECT_NE(msg.find("teacher.momentum: expected a value in [0, 1)"), std::string::npos) << msg;
+}
+
+// The files of a built-in dataset's folder are part of every stage's identity: changing one
+// reruns everything, as for the user's own data.
+TEST_F(StudyTest, StagesDependOnTheBuiltInDatasetsFiles) {
+  const auto hashes = [&] {
+    std::map<std::string, std::string> h;
+    for (const Stage& s : plan_stages(load_study(dir_ / "study.ini"))) h[s.id] = s.input_hash;
+    return h;
+  };
+  const auto before = hashes();
+  EXPECT_EQ(hashes(), before);
+  std::ofstream(dir_ / "data" / "train-labels-idx1-ubyte.gz", std::ios::app) << "x";
+  const auto after = hashes();
+  for (const auto& [id, hash] : before) EXPECT_NE(after.at(id), hash) << id;
 }
 
 TEST_F(StudyTest, RefusesSeveralCacheSeeds) {
