@@ -112,7 +112,8 @@ Opened open_unguarded(const fs::path& path) {
 // The file opened and checked; its structure read first in a child, where a libhdf5 crash on a
 // damaged file ends only the child.
 Opened open_checked(const fs::path& path) {
-  check<DataError>(fs::is_regular_file(path), path.string(), ": no such file");
+  check<DataError>(fs::is_regular_file(path), path.string(), ": ",
+                   fs::exists(path) ? file_kind(path) + ", not a regular file" : "no such file");
   const std::string problem = h5::reading_problem([&] { open_unguarded(path); });
   check<DataError>(problem.empty(), path.string(), ": ", problem);
   return open_unguarded(path);

@@ -52,6 +52,7 @@ void DistillOptions::validate_settings() const {
   check<ConfigError>(views().views >= 1, "--views: expected at least 1, got ", views().views);
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   parse_model_spec(arch());
+  check_init(arch(), init());
   train().validate();
 }
 
@@ -87,6 +88,7 @@ void write_metrics(const DistillOptions& options, const ViewRecipe& recipe,
                         {"channels", options.data().format().channels},
                         {"cache", options.cache().string()},
                         {"arch", options.arch()},
+                        {"init", to_string(options.init())},
                         {"baseline", to_string(options.baseline())},
                         {"smoothing", options.smoothing()},
                         {"temperature", options.temperature()},
@@ -151,7 +153,7 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
 
   torch::manual_seed(train.seed());
   const InputShape input{data.info.channels, data.info.height, data.info.width};
-  const Classifier model = make_model(options.arch(), input, data.info.classes);
+  const Classifier model = make_model(options.arch(), input, data.info.classes, options.init());
   if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
   const StudentObjective objective{options.baseline(), options.smoothing(), options.temperature(),
                                    options.alpha(), options.student_temperature()};

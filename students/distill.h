@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "lib/data/datasets.h"
+#include "lib/models/zoo.h"
 #include "lib/train/stage_result.h"
 #include "lib/train/trainer.h"
 #include "students/student_training.h"
@@ -25,6 +26,8 @@ struct DistillOptions {
   /// the views the baseline sees).
   TORCH_ARG(std::filesystem::path, cache);
   TORCH_ARG(std::string, arch) = "mlp:800-800";
+  /// Where its first weights come from (file: a torchscript:FILE model's own: fine-tuning).
+  TORCH_ARG(ModelInit, init) = ModelInit::seed;
   /// T: the teacher's logits are softened as softmax(z_t / T).
   TORCH_ARG(double, temperature) = 4.0;
   /// Weight of the distillation term; 1 − α weighs cross-entropy with the labels.

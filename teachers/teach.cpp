@@ -33,6 +33,7 @@ void TeachOptions::validate_settings() const {
   check<ConfigError>(input() == "normalized" || input() == "unit",
                      "--input: expected normalized or unit, got '", input(), "'");
   if (torchscript().empty()) parse_model_spec(arch());
+  if (torchscript().empty()) check_init(arch(), init());
   train().validate();
 }
 
@@ -47,6 +48,7 @@ nlohmann::json describe(const TeachOptions& o) {
           {"image_size", image_size_text(o.data().format())},
           {"channels", o.data().format().channels},
           {"arch", scripted ? "torchscript" : o.arch()},
+          {"init", to_string(o.init())},
           {"torchscript", scripted ? fs::absolute(o.torchscript()).string() : ""},
           {"input", scripted ? o.input() : "normalized"},
           {"smoothing", o.smoothing()},
@@ -169,7 +171,7 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
 
   torch::manual_seed(train.seed());
   const InputShape input{data.info.channels, data.info.height, data.info.width};
-  const Classifier model = make_model(options.arch(), input, data.info.classes);
+  const Classifier model = make_model(options.arch(), input, data.info.classes, options.init());
   if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
   log.info("{} parameters, device {}, {} threads", parameter_count(*model), train.device().str(),
            options.threads());

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lib/data/datasets.h"
+#include "lib/models/zoo.h"
 #include "lib/train/stage_result.h"
 #include "lib/train/trainer.h"
 #include "teachers/mi_probe.h"
@@ -20,6 +21,8 @@ struct TeachOptions {
   TORCH_ARG(DataOptions, data);
   /// Model spec (see lib/models/zoo.h).
   TORCH_ARG(std::string, arch) = "mlp:1200-1200";
+  /// Where its first weights come from (file: a torchscript:FILE model's own).
+  TORCH_ARG(ModelInit, init) = ModelInit::seed;
   /// Label smoothing ε in [0, 1) (for a TorchScript teacher: the ε it was trained with, as the
   /// user states it; it labels the teacher and is its targets' γ).
   TORCH_ARG(double, smoothing) = 0.0;

@@ -175,8 +175,9 @@ std::optional<LoadedModel> load_scripted(const fs::path& path) {
   if (extra["kdpipe_model.json"].empty()) return std::nullopt;
   LoadedModel out;
   out.meta = meta_from_json(extra["kdpipe_model.json"], path);
-  const auto model = std::make_shared<ScriptedClassifierImpl>(path);
-  model->check_compatible(out.meta.input, out.meta.classes, "loading model " + path.string());
+  const auto model =
+      std::make_shared<ScriptedClassifierImpl>(path, torch::kCPU, "loading model " + path.string());
+  model->check_compatible(out.meta.input, out.meta.classes);
   out.model = model;
   return out;
 }

@@ -30,15 +30,17 @@ std::string model_message(const std::string& text) {
 
 }  // namespace
 
-ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch::Device& device)
-    : path_(path) {
-  check<DataError>(fs::is_regular_file(path), "--torchscript ", path.string(), ": no such file");
-  check_zip_archive<DataError>(path, "--torchscript");
+ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch::Device& device,
+                                               std::string label)
+    : path_(path), label_(label.empty() ? "--torchscript " + path.string() : std::move(label)) {
+  check<DataError>(fs::is_regular_file(path), label_, ": no such file");
+  // The archive's own check names the file itself.
+  check_zip_archive<DataError>(path,
+                               label_.rfind("--torchscript", 0) == 0 ? "--torchscript" : "reading");
   try {
     module_ = torch::jit::load(path.string(), device);
   } catch (const std::exception& e) {
-    throw DataError("--torchscript " + path.string() + ": not a TorchScript module (" +
-                    first_line(e.what()) + ")");
+    throw DataError(label_ + ": not a TorchScript module (" + first_line(e.what()) + ")");
   }
   module_.eval();
   ClassifierImpl::train(false);
@@ -60,14 +62,13 @@ ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch
 
 torch::Tensor ScriptedClassifierImpl::forward(const torch::Tensor& x) {
   const torch::IValue out = module_.forward({x});
-  TORCH_CHECK(out.isTensor(), "--torchscript ", path_.string(),
-              ": forward must return a tensor of logits");
+  TORCH_CHECK(out.isTensor(), label_, ": forward must return a tensor of logits, not ",
+              out.tagKind());
   return out.toTensor();
 }
 
 torch::Tensor ScriptedClassifierImpl::features(const torch::Tensor&) {
-  throw ConfigError("--torchscript " + path_.string() +
-                    ": a TorchScript model shows kdpipe no penultimate layer");
+  throw ConfigError(label_ + ": a TorchScript model shows kdpipe no penultimate layer");
 }
 
 std::string ScriptedClassifierImpl::script_features(TorchScriptWriter&, const std::string&) const {
@@ -85,10 +86,8 @@ void ScriptedClassifierImpl::to(torch::Device device, bool non_blocking) {
   module_.to(device, non_blocking);
 }
 
-void ScriptedClassifierImpl::check_compatible(const InputShape& input, int64_t classes,
-                                              const std::string& what) const {
+void ScriptedClassifierImpl::check_compatible(const InputShape& input, int64_t classes) const {
   DatasetInfo info;
-  info.name = what;
   info.channels = input.channels, info.height = input.height, info.width = input.width;
   info.classes = classes;
   check_compatible(info);
@@ -112,17 +111,17 @@ void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
         params.begin() != params.end() ? (*params.begin()).device() : torch::Device(torch::kCPU);
     out = module_.forward({torch::zeros({2, info.channels, info.height, info.width}, device)});
   } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's own
-    throw ConfigError("--torchscript " + path_.string() + ": forward failed on a batch of 2 " +
-                      info.name + " images of shape [2, " + std::to_string(info.channels) + ", " +
-                      std::to_string(info.height) + ", " + std::to_string(info.width) +
-                      "]: " + model_message(e.what()));
+    throw ConfigError(label_ + ": forward failed on a batch of 2 " +
+                      (info.name.empty() ? "" : info.name + " ") + "images of shape [2, " +
+                      std::to_string(info.channels) + ", " + std::to_string(info.height) + ", " +
+                      std::to_string(info.width) + "]: " + model_message(e.what()));
   }
-  check<ConfigError>(out.isTensor(), "--torchscript ", path_.string(),
-                     ": forward returned no tensor");
+  check<ConfigError>(out.isTensor(), label_, ": forward must return a tensor of logits, not ",
+                     out.tagKind());
   const torch::Tensor logits = out.toTensor();
   check<ConfigError>(logits.dim() == 2 && logits.size(0) == 2 && logits.size(1) == info.classes,
-                     "--torchscript ", path_.string(), ": for a batch of 2 ", info.name,
-                     " images it returned shape ", logits.sizes(), ", expected [2, ", info.classes,
+                     label_, ": for a batch of 2 ", info.name.empty() ? "" : info.name + " ",
+                     "images it returned shape ", logits.sizes(), ", expected [2, ", info.classes,
                      "]");
 }
 

@@ -22,8 +22,10 @@ namespace kd {
 class ScriptedClassifierImpl : public ClassifierImpl {
  public:
   /// Loads `path` onto `device`; DataError naming the file when it is not a TorchScript module.
+  /// Messages name it as `label` ("--arch 'torchscript:F'"; by default "--torchscript F").
   explicit ScriptedClassifierImpl(const std::filesystem::path& path,
-                                  const torch::Device& device = torch::kCPU);
+                                  const torch::Device& device = torch::kCPU,
+                                  std::string label = "");
 
   torch::Tensor forward(const torch::Tensor& x) override;
   /// ConfigError: a TorchScript module exposes no penultimate activations.
@@ -39,7 +41,7 @@ class ScriptedClassifierImpl : public ClassifierImpl {
   void check_compatible(const DatasetInfo& info) const;
 
   /// The same for a batch of `input` images and `classes` logits (see make_model).
-  void check_compatible(const InputShape& input, int64_t classes, const std::string& what) const;
+  void check_compatible(const InputShape& input, int64_t classes) const;
 
   /// Draws new values, from LibTorch's generator, for the parameters of the layer types whose
   /// initialisation PyTorch defines (Linear, Conv1d/2d/3d, BatchNorm1d/2d/3d, LayerNorm,
@@ -60,6 +62,7 @@ class ScriptedClassifierImpl : public ClassifierImpl {
 
  private:
   std::filesystem::path path_;
+  std::string label_;
   std::vector<std::string> kept_;
   mutable torch::jit::Module module_;
 };

@@ -83,12 +83,16 @@ ModelSpec parse_model_spec(const std::string& text) {
 
 namespace {
 
-Classifier build(const ModelSpec& spec, const InputShape& input, int64_t classes) {
+Classifier build(const ModelSpec& spec, const InputShape& input, int64_t classes, ModelInit init) {
   if (spec.family == "torchscript") {
-    // A model from Python: its parameters trained here, drawn anew as PyTorch draws them.
-    const auto model = std::make_shared<ScriptedClassifierImpl>(spec.file);
-    model->check_compatible(input, classes, "--arch '" + spec.text + "'");
-    model->keep_note(model->reinitialise());
+    // A model from Python: its parameters trained here, drawn anew as PyTorch draws them (or
+    // kept as the file holds them).
+    const auto model = std::make_shared<ScriptedClassifierImpl>(spec.file, torch::kCPU,
+                                                                "--arch '" + spec.text + "'");
+    check<ConfigError>(!model->parameters().empty(), "--arch '", spec.text,
+                       "': the module has no parameters to train");
+    model->check_compatible(input, classes);
+    if (init == ModelInit::seed) model->keep_note(model->reinitialise());
     return model;
   }
   if (spec.family == "mlp")
@@ -104,15 +108,23 @@ Classifier build(const ModelSpec& spec, const InputShape& input, int64_t classes
 
 }  // namespace
 
-Classifier make_model(const std::string& text, const InputShape& input, int64_t classes) {
+void check_init(const std::string& spec, ModelInit init) {
+  check<ConfigError>(init == ModelInit::seed || spec.rfind("torchscript:", 0) == 0,
+                     "--init file: only a torchscript:FILE model has weights of its own; '", spec,
+                     "' is drawn from the seed");
+}
+
+Classifier make_model(const std::string& text, const InputShape& input, int64_t classes,
+                      ModelInit init) {
   const ModelSpec spec = parse_model_spec(text);
+  check_init(text, init);
   const std::string shape = std::to_string(input.channels) + "x" + std::to_string(input.height) +
                             "x" + std::to_string(input.width);
   const std::string too_big = "--arch '" + text + "': the model for " + shape + " images and " +
                               std::to_string(classes) + " classes does not fit in memory";
   Classifier model;
   try {
-    model = build(spec, input, classes);
+    model = build(spec, input, classes, init);
   } catch (const std::bad_alloc&) {
     throw ConfigError(too_big);
   } catch (const c10::Error& e) {

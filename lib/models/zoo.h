@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/enum_names.h"
 #include "lib/data/image_set.h"
 #include "lib/models/classifier.h"
 
@@ -27,8 +28,20 @@ struct ModelSpec {
 /// Parses a spec; ConfigError naming the spec and what was expected.
 ModelSpec parse_model_spec(const std::string& text);
 
+/// Where a model's first weights come from: drawn from the seed (LibTorch's generator, seeded by
+/// the caller), or, for a torchscript:FILE model, the file's own weights (fine-tuning).
+enum class ModelInit { seed, file };
+template <>
+struct EnumNames<ModelInit> {
+  static constexpr std::array<const char*, 2> names = {"seed", "file"};
+};
+
+/// ConfigError unless `init` suits `spec` (only a torchscript:FILE model has weights of its own).
+void check_init(const std::string& spec, ModelInit init);
+
 /// Builds the model of `spec` for images of `input` shape and `classes` outputs.
-Classifier make_model(const std::string& spec, const InputShape& input, int64_t classes);
+Classifier make_model(const std::string& spec, const InputShape& input, int64_t classes,
+                      ModelInit init = ModelInit::seed);
 
 /// What a checkpoint records beside the weights.
 struct ModelMeta {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <tuple>
 
 #include "lib/core/child_process.h"
 #include "lib/core/compute.h"
@@ -91,12 +92,14 @@ int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& opti
 void check_models(const Study& study) {
   const DatasetInfo info = describe_dataset(study.data);
   const InputShape input{info.channels, info.height, info.width};
-  std::vector<std::pair<std::string, std::string>> archs;
-  if (!study.teacher_smoothing.empty()) archs.emplace_back("teacher.arch", study.teacher_arch);
-  for (const std::string& a : study.student_archs) archs.emplace_back("student.arch", a);
-  for (const auto& [key, arch] : archs) {
+  std::vector<std::tuple<std::string, std::string, ModelInit>> archs;
+  if (!study.teacher_smoothing.empty())
+    archs.emplace_back("teacher.arch", study.teacher_arch, study.teacher_init);
+  for (const std::string& a : study.student_archs)
+    archs.emplace_back("student.arch", a, study.student_init);
+  for (const auto& [key, arch, init] : archs) {
     try {
-      make_model(arch, input, info.classes);
+      make_model(arch, input, info.classes, init);
     } catch (const ConfigError& e) {
       throw ConfigError(study.file.string() + ": " + key + ": " + e.what());
     }

@@ -65,7 +65,10 @@ po::options_description teach_table() {
   const MiProbeOptions mi;
   po::options_description t("Teacher");
   t.add_options()("arch", po::value<std::string>()->default_value(d.arch()),
-                  "model spec: mlp:W1-W2-..., cnn:W, resnet:20|32|56, alexnet")(
+                  "model spec: mlp:W1-W2-..., cnn:W, resnet:20|32|56, alexnet, or "
+                  "torchscript:FILE (a model scripted in Python, trained here)")(
+      "init", po::value<std::string>()->default_value(to_string(d.init())),
+      "the first weights: seed (drawn from --seed) or file (a torchscript:FILE model's own)")(
       "smoothing", po::value<double>()->default_value(d.smoothing(), num(d.smoothing())),
       "label smoothing eps in [0, 1): target (1-eps)*one_hot + eps/K (with --torchscript: the "
       "eps that model was trained with)")(
@@ -93,6 +96,7 @@ TeachOptions teach_options_from(const po::variables_map& vm) {
   TeachOptions o;
   o.data(data_options_from(vm))
       .arch(vm["arch"].as<std::string>())
+      .init(parse_enum<ModelInit>(vm["init"].as<std::string>(), "--init"))
       .smoothing(vm["smoothing"].as<double>())
       .torchscript(vm["torchscript"].as<std::string>())
       .input(vm["input"].as<std::string>())
@@ -110,7 +114,7 @@ std::vector<std::string> teach_argv(const TeachOptions& o) {
   std::vector<std::string> a;
   const TrainOptions& t = o.train();
   if (o.torchscript().empty()) {
-    a = {"--arch", o.arch()};
+    a = {"--arch", o.arch(), "--init", to_string(o.init())};
   } else {
     // Evaluated, not trained: of the training options, only the MI probe's noise matters.
     a = {"--torchscript", o.torchscript().string(), "--input", o.input()};
@@ -206,7 +210,10 @@ po::options_description distill_table() {
   po::options_description s("Student");
   s.add_options()("cache", po::value<std::string>()->default_value(""),
                   "the teacher's logit cache of the training split (written by `kdpipe cache`)")(
-      "arch", po::value<std::string>()->default_value(d.arch()), "student model spec")(
+      "arch", po::value<std::string>()->default_value(d.arch()),
+      "student model spec (a zoo spec, or torchscript:FILE)")(
+      "init", po::value<std::string>()->default_value(to_string(d.init())),
+      "the first weights: seed (drawn from --seed) or file (a torchscript:FILE model's own)")(
       "temperature", po::value<double>()->default_value(d.temperature(), num(d.temperature())),
       "T: teacher targets softmax(z_t/T)")(
       "alpha", po::value<double>()->default_value(d.alpha(), num(d.alpha())),
@@ -241,6 +248,7 @@ DistillOptions distill_options_from(const po::variables_map& vm) {
   o.data(data_options_from(vm))
       .cache(vm["cache"].as<std::string>())
       .arch(vm["arch"].as<std::string>())
+      .init(parse_enum<ModelInit>(vm["init"].as<std::string>(), "--init"))
       .temperature(vm["temperature"].as<double>())
       .alpha(vm["alpha"].as<double>())
       .student_temperature(vm["student-temperature"].as<double>())
@@ -258,7 +266,8 @@ DistillOptions distill_options_from(const po::variables_map& vm) {
 std::vector<std::string> distill_argv(const DistillOptions& o) {
   std::vector<std::string> a;
   if (!o.cache().empty()) a = {"--cache", o.cache().string()};
-  append(a, {"--arch", o.arch(), "--baseline", to_string(o.baseline())});
+  append(a, {"--arch", o.arch(), "--init", to_string(o.init()), "--baseline",
+             to_string(o.baseline())});
   if (o.baseline() == Baseline::none) {
     append(a, {"--temperature", num(o.temperature()), "--alpha", num(o.alpha()),
                "--student-temperature", num(o.student_temperature())});

@@ -155,6 +155,7 @@ class Planner {
     TeachOptions o;
     o.data(data_)
         .arch(s_.teacher_arch)
+        .init(s_.teacher_init)
         .smoothing(eps)
         .train(TrainOptions(s_.teacher_train).seed(tseed))
         .mi(mi_options());
@@ -250,6 +251,7 @@ class Planner {
     DistillOptions o;
     o.data(data_)
         .arch(arch)
+        .init(s_.student_init)
         .train_subset(s_.train_subset)
         .val_every(s_.student_val_every)
         .train(TrainOptions(s_.student_train).seed(sseed));

@@ -126,6 +126,14 @@ void read_teacher_section(const Reader& r, Study& s, int64_t classes) {
       r.fail("teacher.torchscript-smoothing",
              join({e}) + " is also in teacher.smoothing: the report tells teachers apart by ε");
   }
+  s.teacher_init =
+      r.located("teacher.init", [&] { return parse_enum<ModelInit>(r.single("teacher.init")); });
+  if (!s.teacher_smoothing.empty()) {
+    r.located("teacher.init", [&] {
+      check_init(s.teacher_arch, s.teacher_init);
+      return 0;
+    });
+  }
   s.teacher_seeds = r.seeds("teacher.seeds");
   s.teacher_train = r.train("teacher");
   s.teacher_train.augment(
@@ -169,6 +177,14 @@ void read_student_section(const Reader& r, Study& s) {
   s.student_archs.clear();
   for (const std::string& a : r.words("student.arch"))
     s.student_archs.push_back(resolved_arch(r, s, "student.arch", a));
+  s.student_init =
+      r.located("student.init", [&] { return parse_enum<ModelInit>(r.single("student.init")); });
+  for (const std::string& a : s.student_archs) {
+    r.located("student.init", [&] {
+      check_init(a, s.student_init);
+      return 0;
+    });
+  }
   s.student_temperatures = r.numbers("student.temperature");
   for (double t : s.student_temperatures) {
     if (!(t > 0)) r.fail("student.temperature", "expected positive temperatures, got " + join({t}));

@@ -24,6 +24,7 @@ struct Study {
   DataOptions data;
 
   std::string teacher_arch = "mlp:1200-1200";
+  ModelInit teacher_init = ModelInit::seed;  ///< file: a torchscript:FILE teacher's own weights
   std::vector<double> teacher_smoothing = {0, 0.1};  ///< may be empty with TorchScript teachers
   std::vector<std::uint64_t> teacher_seeds = {0};
   TrainOptions teacher_train = TrainOptions().augment(Augment::shift_flip);
@@ -49,6 +50,7 @@ struct Study {
   int64_t cache_chunk = kDefaultChunk;
 
   std::vector<std::string> student_archs = {"mlp:800-800"};
+  ModelInit student_init = ModelInit::seed;  ///< file: torchscript:FILE students' own weights
   std::vector<double> student_temperatures = {1, 2, 4, 8};
   std::vector<double> alphas = {1};
   double student_temperature = 0;  ///< T_s (0: same as T)

@@ -1,7 +1,8 @@
 """Models a user writes in Python, scripted for kdpipe's tests of TorchScript students.
 
   scripted_models.py save DIR             writes DIR/cnn.pt (BatchNorm, a residual block,
-                                          dropout) and DIR/mlp.pt (LayerNorm)
+                                          dropout), DIR/mlp.pt (LayerNorm), and three modules
+                                          kdpipe cannot train: noparams.pt, tuple.pt, flat.pt
   scripted_models.py grad MODEL IN OUT    one training batch of IN (x, y, seed) through MODEL in
                                           train mode: writes OUT {loss, grads by parameter name}
   scripted_models.py logits MODEL IN OUT  MODEL (as kdpipe saved it, loaded with nothing from
@@ -50,12 +51,41 @@ class LnMlp(nn.Module):
         return self.head(F.relu(self.norm(self.fc1(x.flatten(1)))))
 
 
+class NoParameters(nn.Module):
+    def forward(self, x):
+        return x.flatten(1)[:, :10]
+
+
+class TwoOutputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(784, 10)
+
+    def forward(self, x):
+        z = self.head(x.flatten(1))
+        return z, z
+
+
+class FlatInput(nn.Module):
+    """Takes [B, 784] rows, not images: the wrong input rank for image data."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.head(x)
+
+
 def main():
     mode = sys.argv[1]
     if mode == "save":
         torch.manual_seed(0)
         torch.jit.script(SmallCnn()).save(sys.argv[2] + "/cnn.pt")
         torch.jit.script(LnMlp()).save(sys.argv[2] + "/mlp.pt")
+        torch.jit.script(NoParameters()).save(sys.argv[2] + "/noparams.pt")
+        torch.jit.script(TwoOutputs()).save(sys.argv[2] + "/tuple.pt")
+        torch.jit.script(FlatInput()).save(sys.argv[2] + "/flat.pt")
     elif mode == "grad":
         model = torch.jit.load(sys.argv[2])
         batch = torch.load(sys.argv[3])

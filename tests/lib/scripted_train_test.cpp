@@ -190,6 +190,29 @@ TEST_F(ScriptedTraining, FilesThatCannotBeTrainedAreRefusedNamingTheFile) {
   }();
   EXPECT_NE(wrong_classes.find("expected [2, 7]"), std::string::npos) << wrong_classes;
   EXPECT_THROW(parse_model_spec("torchscript:"), ConfigError);
+  const std::string ts = "torchscript:" + dir_.path().string() + "/";
+  EXPECT_NE(refusal(ts + "noparams.pt").find("noparams.pt': the module has no parameters to train"),
+            std::string::npos);
+  EXPECT_NE(refusal(ts + "tuple.pt").find("tuple.pt"), std::string::npos);
+  EXPECT_NE(refusal(ts + "tuple.pt").find("forward must return a tensor"), std::string::npos);
+  EXPECT_NE(refusal(ts + "flat.pt").find("flat.pt"), std::string::npos);
+  EXPECT_NE(refusal(ts + "flat.pt").find("forward failed on a batch of 2"), std::string::npos)
+      << refusal(ts + "flat.pt");
+}
+
+// --init file keeps every value the file holds: fine-tuning a pretrained model.
+TEST_F(ScriptedTraining, InitFileKeepsTheFilesWeights) {
+  const fs::path file = dir_ / "cnn.pt";
+  torch::manual_seed(1);
+  const Classifier kept =
+      make_model("torchscript:" + file.string(), {1, 28, 28}, 10, ModelInit::file);
+  const torch::jit::Module original = torch::jit::load(file.string());
+  for (const auto& p : original.named_parameters()) {
+    std::string name = p.name;
+    std::replace(name.begin(), name.end(), '.', '_');
+    EXPECT_TRUE(torch::equal(kept->named_parameters()[name], p.value)) << p.name;
+  }
+  EXPECT_THROW(make_model("mlp:8", {1, 28, 28}, 10, ModelInit::file), ConfigError);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ using Edit = std::function<void(Study&)>;
 Study base_study(const testing::TempDir& dir) {
   write_text_atomically(dir / "a.pt", "not read, only hashed");
   write_text_atomically(dir / "b.pt", "another teacher");
+  write_text_atomically(dir / "t.pt", "a model to train, only hashed here");
   Study s;
   s.file = dir / "study.ini";
   s.data = DataOptions("mnist");
@@ -61,6 +62,11 @@ std::map<std::string, Edit> edits(const fs::path& dir) {
          s.data.format(f);
        }},
       {"teacher.arch", [](Study& s) { s.teacher_arch = "mlp:64"; }},
+      {"teacher.init",
+       [dir](Study& s) {
+         s.teacher_arch = "torchscript:" + (dir / "t.pt").string();
+         s.teacher_init = ModelInit::file;
+       }},
       {"teacher.smoothing", [](Study& s) { s.teacher_smoothing = {0.2}; }},
       {"teacher.seeds", [](Study& s) { s.teacher_seeds = {1}; }},
       {"teacher.epochs", [](Study& s) { s.teacher_train.epochs(2); }},
@@ -88,6 +94,11 @@ std::map<std::string, Edit> edits(const fs::path& dir) {
       {"cache.chunk", [](Study& s) { s.cache_chunk = 512; }},
       {"cache.shards", [](Study& s) { s.cache_shards = 2; }},
       {"student.arch", [](Study& s) { s.student_archs = {"mlp:32"}; }},
+      {"student.init",
+       [dir](Study& s) {
+         s.student_archs = {"torchscript:" + (dir / "t.pt").string()};
+         s.student_init = ModelInit::file;
+       }},
       {"student.temperature", [](Study& s) { s.student_temperatures = {3}; }},
       {"student.alpha", [](Study& s) { s.alphas = {0.5}; }},
       {"student.student-temperature", [](Study& s) { s.student_temperature = 1; }},
