@@ -179,7 +179,12 @@ TEST_F(StudyTest, AVeryDeepModelSpecGetsAShortStageFolder) {
   // The first 40 characters of the spec, then a hash of the whole.
   std::string kept = "mlp8";
   for (int i = 0; i < 18; ++i) kept += "-8";  // 40 characters
-  EXPECT_NE(dry.output.find("run   baseline/hard/" + kept + "-"), std::string::npos) << dry.output;
+  const std::string prefix = "run   baseline/hard/" + kept + "-";
+  const auto at = dry.output.find(prefix);
+  ASSERT_NE(at, std::string::npos) << dry.output;
+  const std::string hash = dry.output.substr(at + prefix.size(), 12);
+  EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos) << dry.output;
+  EXPECT_EQ(dry.output.substr(at + prefix.size() + 12, 6), "-seed0") << dry.output;
   // Two deep specs that share their first 40 characters still get two folders.
   std::string other = spec + "-8";
   write(edited("arch = mlp:8\n", "arch = " + spec + " " + other + "\n"));
