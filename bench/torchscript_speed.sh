@@ -11,7 +11,8 @@ threads=${3:-2}
 kdpipe=$(realpath "$build/kdpipe")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-/usr/bin/python3 - "$work/mlp800.pt" <<'PY'
+# torch.jit.script reads the class's source: the script goes to a file, not stdin.
+cat > "$work/mlp800.py" <<'PY'
 import sys
 import torch
 from torch import nn
@@ -29,6 +30,7 @@ class Mlp(nn.Module):
 
 torch.jit.script(Mlp()).save(sys.argv[1])
 PY
+/usr/bin/python3 "$work/mlp800.py" "$work/mlp800.pt"
 rate() {  # images/s of training, from the stage's metrics.json
   /usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["timing"]["images_per_second"])' "$1/metrics.json"
 }
