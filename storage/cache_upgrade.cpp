@@ -30,9 +30,10 @@ CacheUpgrade verified(const fs::path& path, const CacheHeader& h, const ImageSet
                       h.dataset, " ", h.split, "; the data given has ", split.size(),
                       " (give the data options it was made with: --dataset, --data-dir, "
                       "--val-size, --image-size, --channels)");
-  check<StorageError>(split.legacy_fingerprint() == h.dataset_fingerprint, path.string(),
+  const std::string old_fingerprint = split.legacy_fingerprint();  // the whole split: once
+  check<StorageError>(old_fingerprint == h.dataset_fingerprint, path.string(),
                       ": made from other data than that given (its fingerprint ",
-                      h.dataset_fingerprint, ", the data's ", split.legacy_fingerprint(),
+                      h.dataset_fingerprint, ", the data's ", old_fingerprint,
                       "; give the data options it was made with)");
   u.fingerprint_after = split.fingerprint();
   u.teacher_hash_before = h.teacher_checkpoint_hash;
