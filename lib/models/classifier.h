@@ -33,6 +33,9 @@ class ClassifierImpl : public torch::nn::Module {
   void set_head(int64_t features, int64_t classes) {
     head_ = register_module("head", torch::nn::Linear(features, classes));
   }
+  /// Uses `head` as the final layer without registering it: its tensors are registered already
+  /// (a TorchScript module's own, see ScriptedClassifierImpl).
+  void share_head(torch::nn::Linear head) { head_ = std::move(head); }
 
  private:
   torch::nn::Linear head_{nullptr};

@@ -6,6 +6,7 @@
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
+#include "lib/models/scripted_classifier.h"
 
 namespace kd {
 
@@ -37,21 +38,10 @@ std::string export_description(const ModelMeta& meta) {
   return d.dump(2);
 }
 
-torch::jit::Module to_torchscript(const LoadedModel& model) {
-  const ModelMeta& meta = model.meta;
-  check<ConfigError>(static_cast<int64_t>(meta.mean.size()) == meta.input.channels &&
-                         meta.std.size() == meta.mean.size(),
-                     "export: the checkpoint records no normalisation for its ",
-                     meta.input.channels, " input channels (it predates export; retrain it)");
-  torch::jit::Module module("kdpipe_" + family_of(meta.spec));
-  torch::NoGradGuard no_grad;
-  for (const auto& p : model.model->named_parameters()) {
-    module.register_parameter(TorchScriptWriter::member_name(p.key()), p.value().detach().clone(),
-                              /*is_buffer=*/false);
-  }
-  for (const auto& b : model.model->named_buffers()) {
-    module.register_buffer(TorchScriptWriter::member_name(b.key()), b.value().clone());
-  }
+namespace {
+
+// What export adds to a module: the normalisation as buffers, the description as attributes.
+void add_description(torch::jit::Module& module, const ModelMeta& meta) {
   // kdpipe's batches compute pixel * (1 / (255 std)) - mean / std; preprocess does the same.
   const torch::Tensor mean = per_channel(meta.mean), std = per_channel(meta.std);
   module.register_buffer("pixel_scale", 1.0f / (255.0f * std));
@@ -69,16 +59,64 @@ torch::jit::Module to_torchscript(const LoadedModel& model) {
       c10::List<int64_t>({meta.input.channels, meta.input.height, meta.input.width}));
   module.register_attribute("arch", c10::StringType::get(), meta.spec);
   module.register_attribute("dataset", c10::StringType::get(), meta.dataset);
+}
+
+const char* const kPreprocess =
+    "def preprocess(self, images):\n"
+    "    return images.float() * self.pixel_scale + self.pixel_shift\n\n"
+    "def classify(self, images):\n"
+    "    return self.forward(self.preprocess(images))\n";
+
+// A model trained from the user's TorchScript file: that module, with its trained weights, its
+// own forward (and features, where it has them) and export's additions. A name the module uses
+// already is refused, naming it: export would change what the user's code means.
+torch::jit::Module scripted_export(const ScriptedClassifierImpl& model, const ModelMeta& meta) {
+  torch::jit::Module module = model.module_copy();
+  for (const char* name : {"pixel_scale", "pixel_shift", "class_names", "mean", "std",
+                           "input_shape", "arch", "dataset", "preprocess", "classify"}) {
+    check<ConfigError>(!module.hasattr(name) && !module.find_method(name),
+                       "export: ", model.path().string(), " has a member named '", name,
+                       "' already, which export adds (pixel_scale, pixel_shift, class_names, ",
+                       "mean, std, input_shape, arch, dataset, preprocess, classify): rename it");
+  }
+  add_description(module, meta);
+  module.define(kPreprocess);
+  module.eval();
+  return module;
+}
+
+void check_normalisation(const ModelMeta& meta) {
+  check<ConfigError>(static_cast<int64_t>(meta.mean.size()) == meta.input.channels &&
+                         meta.std.size() == meta.mean.size(),
+                     "export: the checkpoint records no normalisation for its ",
+                     meta.input.channels, " input channels (it predates export; retrain it)");
+}
+
+}  // namespace
+
+torch::jit::Module to_torchscript(const LoadedModel& model) {
+  const ModelMeta& meta = model.meta;
+  check_normalisation(meta);
+  torch::NoGradGuard no_grad;
+  if (const auto scripted = std::dynamic_pointer_cast<ScriptedClassifierImpl>(model.model)) {
+    return scripted_export(*scripted, meta);
+  }
+  torch::jit::Module module("kdpipe_" + family_of(meta.spec));
+  for (const auto& p : model.model->named_parameters()) {
+    module.register_parameter(TorchScriptWriter::member_name(p.key()), p.value().detach().clone(),
+                              /*is_buffer=*/false);
+  }
+  for (const auto& b : model.model->named_buffers()) {
+    module.register_buffer(TorchScriptWriter::member_name(b.key()), b.value().clone());
+  }
+  add_description(module, meta);
 
   TorchScriptWriter w;
   const std::string features = model.model->script_features(w, "x");
   module.define("def features(self, x):\n" + w.body() + "    return " + features + "\n\n" +
                 "def forward(self, x):\n"
-                "    return torch.linear(self.features(x), self.head_weight, self.head_bias)\n\n"
-                "def preprocess(self, images):\n"
-                "    return images.float() * self.pixel_scale + self.pixel_shift\n\n"
-                "def classify(self, images):\n"
-                "    return self.forward(self.preprocess(images))\n");
+                "    return torch.linear(self.features(x), self.head_weight, self.head_bias)\n\n" +
+                kPreprocess);
   module.eval();
   return module;
 }

@@ -1,5 +1,7 @@
 #include "lib/models/scripted_classifier.h"
 
+#include <torch/version.h>
+
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -13,7 +15,28 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+// The first line that says something (the interpreter's messages begin with a newline).
+std::string first_line(const std::string& text) {
+  const std::size_t start = std::min(text.size(), text.find_first_not_of(" \n"));
+  return text.substr(start, text.find('\n', start) - start);
+}
+
+// Why torch::jit::load refused a file, in one line: a model saved by a newer PyTorch names the
+// operator this LibTorch lacks ("Unknown builtin op: aten::rms_norm.").
+std::string load_failure(const std::string& label, const std::string& what) {
+  const std::string marker = "Unknown builtin op: ";
+  const std::size_t at = what.find(marker);
+  if (at == std::string::npos) {
+    return label + ": not a TorchScript module (" + first_line(what) + ")";
+  }
+  const std::size_t start = at + marker.size();
+  std::string op = what.substr(start, what.find_first_of(" \n", start) - start);
+  if (!op.empty() && op.back() == '.') op.pop_back();
+  return label + ": the model uses the operator " + op + ", which LibTorch " +
+         std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
+         " (kdpipe's) does not have: it was saved by a newer PyTorch, or calls an extension's "
+         "operator; script it without that operator";
+}
 
 // What the module itself said. The interpreter wraps an exception the model raised in a traceback
 // ("The following operation failed in the TorchScript interpreter. … builtins.Exception: boom");
@@ -40,7 +63,7 @@ ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch
   try {
     module_ = torch::jit::load(path.string(), device);
   } catch (const std::exception& e) {
-    throw DataError(label_ + ": not a TorchScript module (" + first_line(e.what()) + ")");
+    throw DataError(load_failure(label_, e.what()));
   }
   module_.eval();
   ClassifierImpl::train(false);
@@ -58,6 +81,28 @@ ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch
   for (const auto& b : module_.named_buffers(/*recurse=*/true)) {
     register_buffer(name_of(b.name), b.value);
   }
+  find_penultimate();
+}
+
+void ScriptedClassifierImpl::find_penultimate() {
+  const std::string why = label_ + ": no penultimate layer to project (";
+  if (!module_.find_method("features")) {
+    penultimate_note_ = why + "the module has no method features(x))";
+    return;
+  }
+  if (!module_.hasattr("head") || !module_.attr("head").isModule() ||
+      torch_layer(module_.attr("head").toModule()) != "Linear") {
+    penultimate_note_ = why + "the module has features(x) but no torch.nn.Linear named head)";
+    return;
+  }
+  const torch::jit::Module head = module_.attr("head").toModule();
+  const torch::Tensor weight = head.attr("weight").toTensor();
+  const torch::IValue bias = head.attr("bias");
+  torch::nn::Linear linear(
+      torch::nn::LinearOptions(weight.size(1), weight.size(0)).bias(bias.isTensor()));
+  linear->weight = weight;  // the module's own tensors: what training changes
+  if (bias.isTensor()) linear->bias = bias.toTensor();
+  share_head(linear);
 }
 
 torch::Tensor ScriptedClassifierImpl::forward(const torch::Tensor& x) {
@@ -67,8 +112,12 @@ torch::Tensor ScriptedClassifierImpl::forward(const torch::Tensor& x) {
   return out.toTensor();
 }
 
-torch::Tensor ScriptedClassifierImpl::features(const torch::Tensor&) {
-  throw ConfigError(label_ + ": a TorchScript model shows kdpipe no penultimate layer");
+torch::Tensor ScriptedClassifierImpl::features(const torch::Tensor& x) {
+  check<ConfigError>(penultimate_note_.empty(), penultimate_note_);
+  const torch::IValue out = module_.get_method("features")({x});
+  TORCH_CHECK(out.isTensor() && out.toTensor().dim() == 2, label_,
+              ": features(x) must return a tensor [B, D]");
+  return out.toTensor();
 }
 
 std::string ScriptedClassifierImpl::script_features(TorchScriptWriter&, const std::string&) const {
@@ -104,12 +153,17 @@ std::string ScriptedClassifierImpl::serialized(
 void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
   torch::NoGradGuard no_grad;
   torch::IValue out;
+  // Varied values, not zeros (for which a head may equal anything), and not drawn: the caller's
+  // generator is the seed's.
+  // The batch goes where the module's parameters are (those it has, if any).
+  const auto params = module_.parameters();
+  const torch::Device device =
+      params.begin() != params.end() ? (*params.begin()).device() : torch::Device(torch::kCPU);
+  const int64_t n = 2 * info.channels * info.height * info.width;
+  const torch::Tensor batch =
+      torch::linspace(-1, 1, n).view({2, info.channels, info.height, info.width}).sin_().to(device);
   try {
-    // The probe batch goes where the module's parameters are (those it has, if any).
-    const auto params = module_.parameters();
-    const torch::Device device =
-        params.begin() != params.end() ? (*params.begin()).device() : torch::Device(torch::kCPU);
-    out = module_.forward({torch::zeros({2, info.channels, info.height, info.width}, device)});
+    out = module_.forward({batch});
   } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's own
     throw ConfigError(label_ + ": forward failed on a batch of 2 " +
                       (info.name.empty() ? "" : info.name + " ") + "images of shape [2, " +
@@ -123,6 +177,32 @@ void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
                      label_, ": for a batch of 2 ", info.name.empty() ? "" : info.name + " ",
                      "images it returned shape ", logits.sizes(), ", expected [2, ", info.classes,
                      "]");
+  if (penultimate_note_.empty()) check_penultimate(batch, logits);
+}
+
+// The convention holds when head(features(x)) gives forward's logits; otherwise the model keeps
+// its logits and shows no penultimate layer.
+void ScriptedClassifierImpl::check_penultimate(const torch::Tensor& batch,
+                                               const torch::Tensor& logits) const {
+  const std::string why = label_ + ": no penultimate layer to project (";
+  torch::IValue features;
+  try {
+    features = module_.get_method("features")({batch});
+  } catch (const std::exception& e) {
+    penultimate_note_ = why + "features(x) failed: " + model_message(e.what()) + ")";
+    return;
+  }
+  const torch::Tensor weight = module_.attr("head").toModule().attr("weight").toTensor();
+  if (!features.isTensor() || features.toTensor().dim() != 2 ||
+      features.toTensor().size(1) != weight.size(1)) {
+    penultimate_note_ = why + "features(x) does not return [B, " + std::to_string(weight.size(1)) +
+                        "], the input of head)";
+    return;
+  }
+  const torch::Tensor again = head()->forward(features.toTensor());
+  if (!torch::allclose(again, logits, 1e-4, 1e-5)) {
+    penultimate_note_ = why + "forward(x) is not head(features(x)))";
+  }
 }
 
 std::shared_ptr<ScriptedClassifierImpl> load_torchscript(const fs::path& path,

@@ -9,10 +9,6 @@
 
 namespace kd {
 
-namespace {
-
-// "__torch__.torch.nn.modules.linear.Linear" (or "…linear.___torch_mangle_3.Linear") →
-// "Linear"; "" for a module that is not one of torch.nn's layers.
 std::string torch_layer(const torch::jit::Module& m) {
   const auto name = m.type()->name();
   if (!name) return "";
@@ -20,6 +16,8 @@ std::string torch_layer(const torch::jit::Module& m) {
   if (q.rfind("__torch__.torch.nn.modules.", 0) != 0) return "";
   return q.substr(q.rfind('.') + 1);
 }
+
+namespace {
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 

@@ -173,6 +173,11 @@ std::string initialisation_note(const Classifier& model) {
          " holds them (layers whose initialisation kdpipe does not know): " + names;
 }
 
+std::string penultimate_note(const Classifier& model) {
+  const auto scripted = std::dynamic_pointer_cast<ScriptedClassifierImpl>(model);
+  return scripted ? scripted->penultimate_note() : "";
+}
+
 int64_t parameter_count(const torch::nn::Module& model) {
   int64_t n = 0;
   for (const auto& p : model.parameters()) n += p.numel();

@@ -75,6 +75,10 @@ LoadedModel load_model(const std::filesystem::path& path);
 /// not know how to initialise), or "".
 std::string initialisation_note(const Classifier& model);
 
+/// Why `model` shows no penultimate layer (a TorchScript model without the features(x)/head
+/// convention, see ScriptedClassifierImpl), in one line; "" when it shows one.
+std::string penultimate_note(const Classifier& model);
+
 /// Number of trainable parameters.
 int64_t parameter_count(const torch::nn::Module& model);
 

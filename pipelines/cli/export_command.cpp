@@ -20,8 +20,9 @@ int export_command(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(args, desc,
              "Usage: kdpipe export DIR --torchscript FILE.pt\n\n"
-             "Writes the model of DIR (any zoo family) as a TorchScript module that Python loads\n"
-             "with torch.jit.load(FILE) and `kdpipe teach --torchscript` takes back. forward(x)\n"
+             "Writes the model of DIR (any zoo family, or a torchscript:FILE model kdpipe\n"
+             "trained) as a TorchScript module that Python loads with torch.jit.load(FILE) and\n"
+             "`kdpipe teach --torchscript` takes back. forward(x)\n"
              "takes images normalised as kdpipe feeds them, (pixel / 255 - mean) / std;\n"
              "classify(images) takes uint8 pixels [B, C, H, W]. The class names, mean, std and\n"
              "input shape are attributes of the module and the extra file kdpipe.json.",

@@ -39,6 +39,7 @@ json to_json(const TeacherResult& t) {
             {"reliability", t.reliability},
             {"source", t.source}};
   if (t.projection) j["projection"] = to_json(*t.projection);
+  if (!t.projection_note.empty()) j["projection_note"] = t.projection_note;
   return j;
 }
 

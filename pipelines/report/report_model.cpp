@@ -26,9 +26,8 @@ double mean(const std::vector<double>& v) {
 
 // Müller et al.'s fig. 1 for one teacher: up to `examples` training and test examples of each of
 // three classes, projected onto the plane of the three classes' templates.
-Projection projection(const fs::path& model_path, const DataOptions& data_options,
+Projection projection(const LoadedModel& loaded, const DataOptions& data_options,
                       const std::array<int64_t, 3>& classes, int64_t examples) {
-  const LoadedModel loaded = load_model(model_path);
   const Dataset data = load_dataset(data_options);
   const TemplatePlane plane =
       template_plane(loaded.model->head()->weight, loaded.model->head()->bias, classes);
@@ -143,12 +142,16 @@ Report build_report(const fs::path& run_dir) {
       continue;
     }
     TeacherRecord t = read_teacher_metrics(metrics, stage.id);
-    // A TorchScript model (evaluated, or trained from torchscript:FILE) shows no penultimate
-    // layer: it has no projection.
+    // A teacher evaluated from a TorchScript file has no model.pt; one trained from
+    // torchscript:FILE shows its penultimate layer only by the features/head convention.
     const fs::path model_path = stage.folder / "model.pt";
-    if (fs::exists(model_path) && t.result.arch.rfind("torchscript", 0) != 0) {
-      t.result.projection =
-          projection(model_path, t.data, study.projection_classes, study.projection_examples);
+    if (fs::exists(model_path)) {
+      const LoadedModel loaded = load_model(model_path);
+      t.result.projection_note = penultimate_note(loaded.model);
+      if (t.result.projection_note.empty()) {
+        t.result.projection =
+            projection(loaded, t.data, study.projection_classes, study.projection_examples);
+      }
     }
     report.teachers.push_back(std::move(t.result));
   }

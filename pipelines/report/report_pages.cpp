@@ -76,6 +76,14 @@ std::string report_page(const Report& r, PageFormat& page) {
   page.table(students_table(r));
   page.heading(2, "Figures");
   for (const FigureFiles& f : r.figures) page.figure(f);
+  std::vector<std::string> missing;
+  for (const TeacherResult& t : r.teachers) {
+    if (!t.projection_note.empty()) missing.push_back(t.id + ": " + t.projection_note);
+  }
+  if (!missing.empty()) {
+    page.paragraph("Teachers without a projection figure ", "features(x) + head", ":");
+    page.bullets(missing);
+  }
   page.end();
   return page.text();
 }

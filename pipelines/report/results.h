@@ -42,7 +42,9 @@ struct TeacherResult {
   std::vector<double> mi_per_epoch;
   double stability = 0;
   std::vector<ReliabilityBin> reliability;
-  std::optional<Projection> projection;  ///< absent for TorchScript teachers
+  std::optional<Projection> projection;  ///< absent when projection_note says why
+  /// Why a teacher has no projection (a TorchScript model off the features/head convention).
+  std::string projection_note;
 };
 
 /// How a student learned: from a teacher's cache, or alone on hard or smoothed labels.

@@ -1,14 +1,22 @@
 """Models a user writes in Python, scripted for kdpipe's tests of TorchScript students.
 
   scripted_models.py save DIR             writes DIR/cnn.pt (BatchNorm, a residual block,
-                                          dropout), DIR/mlp.pt (LayerNorm), and three modules
-                                          kdpipe cannot train: noparams.pt, tuple.pt, flat.pt
+                                          dropout; features(x) and head, as kdpipe's zoo),
+                                          DIR/mlp.pt (LayerNorm; no features), scaled.pt
+                                          (forward is not head(features)), and four modules
+                                          kdpipe cannot train: noparams.pt, tuple.pt, flat.pt,
+                                          and newer.pt (an operator LibTorch 1.13 lacks)
   scripted_models.py grad MODEL IN OUT    one training batch of IN (x, y, seed) through MODEL in
                                           train mode: writes OUT {loss, grads by parameter name}
   scripted_models.py logits MODEL IN OUT  MODEL (as kdpipe saved it, loaded with nothing from
                                           kdpipe) in eval mode on IN's x: OUT {logits, meta}
+  scripted_models.py fit CLASS IN SEED    a plain PyTorch loop: distils a new CLASS (SmallCnn or
+                                          LnMlp) seeded SEED from IN's training inputs and teacher
+                                          logits with IN's recipe; prints its test accuracy
 """
+import math
 import sys
+import zipfile
 
 import torch
 from torch import nn
@@ -34,10 +42,20 @@ class SmallCnn(nn.Module):
         self.drop = nn.Dropout(0.25)
         self.head = nn.Linear(8, 10)
 
-    def forward(self, x):
+    @torch.jit.export
+    def features(self, x):
         x = self.block(F.relu(self.bn(self.stem(x))))
-        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
-        return self.head(self.drop(x))
+        return F.adaptive_avg_pool2d(x, 1).flatten(1)
+
+    def forward(self, x):
+        return self.head(self.drop(self.features(x)))
+
+
+class ScaledCnn(SmallCnn):
+    """Has features(x) and head, but forward is not head(features(x)): no projection."""
+
+    def forward(self, x):
+        return 2 * self.head(self.features(x))
 
 
 class LnMlp(nn.Module):
@@ -77,15 +95,65 @@ class FlatInput(nn.Module):
         return self.head(x)
 
 
+def save_with_unknown_operator(source, path):
+    """`source` as saved by a PyTorch with an operator that LibTorch 1.13 does not have."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.endswith(".debug_pkl"):
+                continue  # source ranges of the code as it was
+            if "/code/" in info.filename and info.filename.endswith(".py"):
+                data = data.replace(b"torch.relu(", b"torch.kdpipe_operator_from_the_future(")
+            zout.writestr(info, data)
+
+
+def fit(cls, data, seed):
+    """Distillation as kdpipe's recipe defines it: SGD with Nesterov momentum and weight decay on
+    every parameter, a cosine learning rate per step, loss α T² KL(p_T ‖ q_T) + (1 − α) CE."""
+    r = data["recipe"]
+    epochs, bs, lr, T, alpha = (int(r["epochs"]), int(r["batch_size"]), float(r["lr"]),
+                                float(r["temperature"]), float(r["alpha"]))
+    torch.manual_seed(seed)
+    model = {"SmallCnn": SmallCnn, "LnMlp": LnMlp}[cls]()
+    sgd = torch.optim.SGD(model.parameters(), lr=lr, momentum=float(r["momentum"]), nesterov=True,
+                          weight_decay=float(r["weight_decay"]))
+    x, y, z = data["x_train"], data["y_train"], data["teacher_logits"]
+    n = x.shape[0]
+    steps = math.ceil(n / bs)
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(n)
+        for step in range(steps):
+            rows = order[step * bs:(step + 1) * bs]
+            if rows.numel() < 2:
+                continue
+            for group in sgd.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (epoch * steps + step) /
+                                                       (epochs * steps)))
+            logits = model(x[rows])
+            target = F.softmax(z[rows] / T, 1)
+            kl = (torch.xlogy(target, target) - target * F.log_softmax(logits / T, 1)).sum(1).mean()
+            loss = alpha * T * T * kl + (1 - alpha) * F.cross_entropy(logits, y[rows])
+            sgd.zero_grad()
+            loss.backward()
+            sgd.step()
+    model.eval()
+    with torch.no_grad():
+        predicted = model(data["x_test"]).argmax(1)
+    return float((predicted == data["y_test"]).double().mean())
+
+
 def main():
     mode = sys.argv[1]
     if mode == "save":
         torch.manual_seed(0)
         torch.jit.script(SmallCnn()).save(sys.argv[2] + "/cnn.pt")
         torch.jit.script(LnMlp()).save(sys.argv[2] + "/mlp.pt")
+        torch.jit.script(ScaledCnn()).save(sys.argv[2] + "/scaled.pt")
         torch.jit.script(NoParameters()).save(sys.argv[2] + "/noparams.pt")
         torch.jit.script(TwoOutputs()).save(sys.argv[2] + "/tuple.pt")
         torch.jit.script(FlatInput()).save(sys.argv[2] + "/flat.pt")
+        save_with_unknown_operator(sys.argv[2] + "/mlp.pt", sys.argv[2] + "/newer.pt")
     elif mode == "grad":
         model = torch.jit.load(sys.argv[2])
         batch = torch.load(sys.argv[3])
@@ -104,6 +172,8 @@ def main():
         meta = extra["kdpipe_model.json"]
         meta = meta.decode() if isinstance(meta, bytes) else meta
         torch.save({"logits": logits, "meta": meta}, sys.argv[4])
+    elif mode == "fit":
+        print(fit(sys.argv[2], torch.load(sys.argv[3]), int(sys.argv[4])))
 
 
 if __name__ == "__main__":

@@ -198,6 +198,40 @@ TEST_F(ScriptedTraining, FilesThatCannotBeTrainedAreRefusedNamingTheFile) {
   EXPECT_NE(refusal(ts + "flat.pt").find("flat.pt"), std::string::npos);
   EXPECT_NE(refusal(ts + "flat.pt").find("forward failed on a batch of 2"), std::string::npos)
       << refusal(ts + "flat.pt");
+  // Saved by a newer PyTorch: the operator this LibTorch lacks is named, in one line.
+  const std::string newer = refusal(ts + "newer.pt");
+  EXPECT_NE(newer.find("newer.pt': the model uses the operator "
+                       "aten::kdpipe_operator_from_the_future, which LibTorch"),
+            std::string::npos)
+      << newer;
+  EXPECT_EQ(newer.find('\n'), std::string::npos) << newer;
+}
+
+// The zoo's convention, features(x) and a Linear named head, shows kdpipe the penultimate layer
+// (the report's projection figure); a module without it, or whose forward is not
+// head(features(x)), keeps its logits and says why it has no projection.
+TEST_F(ScriptedTraining, FeaturesAndHeadShowThePenultimateLayer) {
+  torch::manual_seed(3);
+  const Classifier cnn = make_model("torchscript:" + (dir_ / "cnn.pt").string(), {1, 28, 28}, 10);
+  EXPECT_EQ(penultimate_note(cnn), "");
+  cnn->eval();
+  const torch::Tensor x = read_dict(batch(4, 2)).at("x").toTensor();
+  const torch::Tensor h = cnn->features(x);
+  EXPECT_EQ(h.sizes(), (std::vector<int64_t>{4, 8}));
+  EXPECT_TRUE(torch::allclose(cnn->head()->forward(h), cnn->forward(x), 1e-5, 1e-6));
+  // head() is the module's own layer: what a seed drew and what training changes.
+  EXPECT_EQ(cnn->head()->weight.data_ptr(), cnn->named_parameters()["head_weight"].data_ptr());
+
+  const Classifier mlp = make_model("torchscript:" + (dir_ / "mlp.pt").string(), {1, 28, 28}, 10);
+  EXPECT_NE(penultimate_note(mlp).find("mlp.pt': no penultimate layer to project (the module "
+                                       "has no method features(x))"),
+            std::string::npos)
+      << penultimate_note(mlp);
+  EXPECT_THROW(mlp->features(x), ConfigError);
+  const Classifier scaled =
+      make_model("torchscript:" + (dir_ / "scaled.pt").string(), {1, 28, 28}, 10);
+  EXPECT_NE(penultimate_note(scaled).find("forward(x) is not head(features(x))"), std::string::npos)
+      << penultimate_note(scaled);
 }
 
 // --init file keeps every value the file holds: fine-tuning a pretrained model.

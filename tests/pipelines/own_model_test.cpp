@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "lib/core/files.h"
 #include "lib/models/zoo.h"
@@ -50,6 +51,11 @@ TEST_F(OwnModelStudy, TrainsTheUsersTeacherAndStudentsEndToEnd) {
   }
   EXPECT_TRUE(student_seen);
   EXPECT_TRUE(fs::exists(dir_ / "run/report/report.html"));
+  // The teacher follows the zoo's convention (features(x) and a Linear head): its penultimate
+  // layer is projected as a zoo teacher's is.
+  const auto report = nlohmann::json::parse(read_text(dir_ / "run/report/report.json"));
+  EXPECT_TRUE(report["teachers"][0].contains("projection")) << report["teachers"][0].dump();
+  EXPECT_FALSE(report["teachers"][0].contains("projection_note"));
 
   // A new student file: only the students rerun (baselines are students too); not the teachers
   // or their caches.

@@ -220,5 +220,21 @@ TEST(Report, PagesShowTheSameTablesInEachFormat) {
   EXPECT_EQ(json::parse(json_writer()->render(r))["students"].size(), r.students.size());
 }
 
+// A teacher without a projection figure (a TorchScript model off the features/head convention)
+// says why, in every format.
+TEST(Report, SaysWhyATeacherHasNoProjection) {
+  SyntheticRun run;
+  run.add(0.0, 2, 0, 0.86, 0.87);
+  Report r = run.report();
+  TeacherResult t;
+  t.id = "teach/eps0-seed0";
+  t.projection_note = "--arch 'torchscript:t.pt': no penultimate layer to project";
+  r.teachers.push_back(t);
+  for (const auto& writer : {markdown_writer(), html_writer(), json_writer()}) {
+    const std::string page = writer->render(r);
+    EXPECT_NE(page.find("no penultimate layer to project"), std::string::npos) << page;
+  }
+}
+
 }  // namespace
 }  // namespace kd

@@ -138,7 +138,16 @@ TEST_F(UserData, StudentsOfEveryFamilyLoadInPythonAndComeBackAsTeachers) {
             0);
   const Dataset dataset = load_dataset(DataOptions(root_.string()).val_size(100));
   const ImageSet& test = dataset.test;
-  for (const std::string arch : {"mlp:16", "cnn:4", "resnet:8", "alexnet"}) {
+  // And a student of the user's own architecture, written in Python (a CNN with BatchNorm, a
+  // residual block and dropout): its export is its own module with export's additions.
+  fs::create_directories(dir_ / "models");
+  const ProcessResult saved = testing::run_command(
+      "/usr/bin/python3 " + (testing::source_dir() / "tests/lib/scripted_models.py").string() +
+      " save " + (dir_ / "models").string());
+  ASSERT_EQ(saved.status, 0) << "needs Debian's python3-torch: " << saved.output;
+  const std::string own = "torchscript:" + (dir_ / "models/cnn.pt").string();
+  for (const std::string& arch : {std::string("mlp:16"), std::string("cnn:4"),
+                                  std::string("resnet:8"), std::string("alexnet"), own}) {
     const fs::path student = dir_ / ("student-" + arch.substr(0, 3));
     ProcessResult r = run("distill --cache " + (dir_ / "train.h5").string() + data() + "--arch " +
                           arch + " --temperature 2 --epochs 1 --train-subset 100 --threads 2 " +
