@@ -14,35 +14,70 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kExpected =
-    " (an array file holds /train/images uint8 [N, H, W, C], /train/labels integer [N] and the "
-    "same under /test)";
+    " (an array file holds /train/images uint8 [N, H, W, C] or /train/inputs float [N, ...], "
+    "/train/labels integer [N] and the same under /test)";
 
 struct SplitShape {
   int64_t n = 0, height = 0, width = 0, channels = 0;
+  std::vector<int64_t> features{};  ///< /SPLIT/inputs: one example's shape; empty for images
 };
 
-// Opens and checks /<split>/images and /<split>/labels; their shape, read from the file.
+// /<split>/inputs [N, ...] of float32, float16 (or float64): a feature array's examples.
+SplitShape check_inputs(const h5::Handle& in, const fs::path& path, const std::string& name) {
+  const auto [in_class, in_size] = h5::stored_type(in, path);
+  check<DataError>(in_class == H5T_FLOAT, path.string(), ": ", name,
+                   " must hold floating-point values (float32 or float16)", kExpected);
+  const std::vector<hsize_t> s = h5::shape(in, path);
+  check<DataError>(s.size() >= 2 && s.size() <= 5, path.string(), ": ", name, " has shape ",
+                   h5::shape_text(s), ", expected [N, ...] with 1 to 4 dimensions per example");
+  SplitShape out;
+  out.n = static_cast<int64_t>(s[0]);
+  int64_t values = 1;
+  for (std::size_t d = 1; d < s.size(); ++d) {
+    check<DataError>(s[d] > 0 && s[d] <= static_cast<hsize_t>(kMaxFeatureValues), path.string(),
+                     ": ", name, " has shape ", h5::shape_text(s), ": empty or too large examples");
+    out.features.push_back(static_cast<int64_t>(s[d]));
+    values *= static_cast<int64_t>(s[d]);
+  }
+  check<DataError>(values <= kMaxFeatureValues, path.string(), ": ", name, " has shape ",
+                   h5::shape_text(s), ": more than ", kMaxFeatureValues, " values per example");
+  out.channels = 1, out.height = 1, out.width = values;
+  return out;
+}
+
+// Opens and checks /<split>/images (or /<split>/inputs) and /<split>/labels; their shape, read
+// from the file.
 SplitShape check_split(hid_t file, const fs::path& path, const std::string& split) {
-  const std::string images = "/" + split + "/images", labels = "/" + split + "/labels";
+  const std::string inputs = "/" + split + "/inputs";
+  const bool features = h5::exists(file, inputs);
+  const std::string images = features ? inputs : "/" + split + "/images";
+  const std::string labels = "/" + split + "/labels";
   for (const std::string& name : {images, labels}) {
     check<DataError>(h5::exists(file, name), path.string(), ": ", name, " is missing", kExpected);
   }
   const h5::Handle im = h5::open_dataset(file, images, path);
-  const auto [im_class, im_size] = h5::stored_type(im, path);
-  check<DataError>(im_class == H5T_INTEGER && im_size == 1, path.string(), ": ", images,
-                   " must be uint8 pixels", kExpected);
   const std::vector<hsize_t> s = h5::shape(im, path);
-  check<DataError>((s.size() == 4 && (s[3] == 1 || s[3] == 3)) || s.size() == 3, path.string(),
-                   ": ", images, " has shape ", h5::shape_text(s),
-                   ", expected [N, H, W, C] with C 1 or 3, or [N, H, W]");
+  SplitShape out;
+  if (features) {
+    out = check_inputs(im, path, images);
+  } else {
+    const auto [im_class, im_size] = h5::stored_type(im, path);
+    check<DataError>(im_class == H5T_INTEGER && im_size == 1, path.string(), ": ", images,
+                     " must be uint8 pixels", kExpected);
+    check<DataError>((s.size() == 4 && (s[3] == 1 || s[3] == 3)) || s.size() == 3, path.string(),
+                     ": ", images, " has shape ", h5::shape_text(s),
+                     ", expected [N, H, W, C] with C 1 or 3, or [N, H, W]");
+    out = {static_cast<int64_t>(s[0]), static_cast<int64_t>(s[1]), static_cast<int64_t>(s[2]),
+           s.size() == 4 ? static_cast<int64_t>(s[3]) : 1};
+  }
   const h5::Handle lb = h5::open_dataset(file, labels, path);
   const std::vector<hsize_t> ls = h5::shape(lb, path);
   check<DataError>(h5::stored_type(lb, path).first == H5T_INTEGER, path.string(), ": ", labels,
                    " must hold integers", kExpected);
   check<DataError>(ls.size() == 1 && ls[0] == s[0], path.string(), ": ", labels, " has shape ",
-                   h5::shape_text(ls), ", expected [", s[0], "] (one label per image)");
-  check<DataError>(s[0] > 0, path.string(), ": ", images, " holds no images");
-  check<DataError>(s[1] > 0 && s[2] > 0, path.string(), ": ", images, " has shape ",
+                   h5::shape_text(ls), ", expected [", s[0], "] (one label per example)");
+  check<DataError>(s[0] > 0, path.string(), ": ", images, " holds no examples");
+  check<DataError>(features || (s[1] > 0 && s[2] > 0), path.string(), ": ", images, " has shape ",
                    h5::shape_text(s), ": images of ", s[1], "x", s[2],
                    " pixels (expected at least 1x1)");
   for (const auto& [name, ds] :
@@ -51,8 +86,7 @@ SplitShape check_split(hid_t file, const fs::path& path, const std::string& spli
                      h5::shape_text(h5::shape(*ds, path)),
                      " but the file holds far fewer bytes (truncated or damaged)");
   }
-  return {static_cast<int64_t>(s[0]), static_cast<int64_t>(s[1]), static_cast<int64_t>(s[2]),
-          s.size() == 4 ? static_cast<int64_t>(s[3]) : 1};
+  return out;
 }
 
 torch::Tensor read_labels(hid_t file, const fs::path& path, const std::string& split, int64_t n) {
@@ -65,6 +99,18 @@ torch::Tensor read_labels(hid_t file, const fs::path& path, const std::string& s
 
 ImageSet read_split(hid_t file, const fs::path& path, const std::string& split,
                     const SplitShape& s) {
+  if (!s.features.empty()) {
+    std::vector<int64_t> shape{s.n};
+    shape.insert(shape.end(), s.features.begin(), s.features.end());
+    torch::Tensor inputs = torch::empty(shape, torch::kFloat32);
+    const h5::Handle in = h5::open_dataset(file, "/" + split + "/inputs", path);
+    const std::vector<hsize_t> count(shape.begin(), shape.end());
+    h5::read_block(in, H5T_NATIVE_FLOAT, std::vector<hsize_t>(count.size(), 0), count,
+                   inputs.data_ptr(), path, "reading /" + split + "/inputs");
+    check<DataError>(torch::isfinite(inputs).all().item<bool>(), path.string(), ": /", split,
+                     "/inputs holds values that are not finite (NaN or infinity)");
+    return {inputs, read_labels(file, path, split, s.n)};
+  }
   torch::Tensor hwc = torch::empty({s.n, s.height, s.width, s.channels}, torch::kUInt8);
   const h5::Handle im = h5::open_dataset(file, "/" + split + "/images", path);
   std::vector<hsize_t> count = {static_cast<hsize_t>(s.n), static_cast<hsize_t>(s.height),
@@ -90,6 +136,10 @@ Opened open_unguarded(const fs::path& path) {
   }
   o.train = check_split(o.file.get(), path, "train");
   o.test = check_split(o.file.get(), path, "test");
+  check<DataError>(o.train.features.empty() == o.test.features.empty(), path.string(),
+                   ": one split holds images and the other feature arrays (inputs)");
+  check<DataError>(o.train.features == o.test.features, path.string(),
+                   ": /test/inputs examples have another shape than /train/inputs'");
   check<DataError>(o.train.height == o.test.height && o.train.width == o.test.width &&
                        o.train.channels == o.test.channels,
                    path.string(), ": /test/images are ", o.test.height, "x", o.test.width, "x",
@@ -146,6 +196,7 @@ DatasetInfo probe_array_file(const fs::path& path) {
   DatasetInfo info;
   info.name = path.stem().string();
   info.channels = o.train.channels, info.height = o.train.height, info.width = o.train.width;
+  info.features = o.train.features;
   info.classes = class_count(o, path, read_labels(o.file.get(), path, "train", o.train.n),
                              read_labels(o.file.get(), path, "test", o.test.n));
   info.class_names = o.class_names.empty() ? numbered_classes(info.classes) : o.class_names;
@@ -170,14 +221,20 @@ void write_array_file(const fs::path& path, const DatasetFiles& files, const std
     const h5::Handle file = h5::create_file(tmp);
     for (const auto& [split, set] :
          {std::pair<std::string, const ImageSet*>{"train", &files.train}, {"test", &files.test}}) {
-      const torch::Tensor hwc = set->images.permute({0, 2, 3, 1}).contiguous();
-      std::vector<hsize_t> shape(hwc.sizes().begin(), hwc.sizes().end());
+      // Feature arrays as they are, float32 [N, ...]; images as h5py users hold them, [N, H, W, C].
+      const bool features = set->images.is_floating_point();
+      const torch::Tensor data = features ? set->images.to(torch::kFloat32).contiguous()
+                                          : set->images.permute({0, 2, 3, 1}).contiguous();
+      const std::string name = "/" + split + (features ? "/inputs" : "/images");
+      std::vector<hsize_t> shape(data.sizes().begin(), data.sizes().end());
       std::vector<hsize_t> chunk = shape;
       chunk[0] = std::min<hsize_t>(shape[0], 256);
-      const h5::Handle im = h5::create_dataset(file.get(), "/" + split + "/images", H5T_STD_U8LE,
-                                               {shape, chunk, compress}, tmp);
-      h5::write_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(4, 0), shape, hwc.data_ptr(), tmp,
-                      "writing /" + split + "/images");
+      const h5::Handle im =
+          h5::create_dataset(file.get(), name, features ? H5T_IEEE_F32LE : H5T_STD_U8LE,
+                             {shape, chunk, compress}, tmp);
+      h5::write_block(im, features ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8,
+                      std::vector<hsize_t>(shape.size(), 0), shape, data.data_ptr(), tmp,
+                      "writing " + name);
       const torch::Tensor labels = set->labels.contiguous();
       const std::vector<hsize_t> n = {static_cast<hsize_t>(labels.numel())};
       const h5::Handle lb =

@@ -18,7 +18,8 @@ DatasetInfo probe_array_file(const std::filesystem::path& path);
 /// array that is missing, of another type, or mis-shaped.
 DatasetFiles read_array_file(const std::filesystem::path& path);
 
-/// Writes `files` as an array file, atomically: /train and /test images uint8 [N, H, W, C]
+/// Writes `files` as an array file, atomically: /train and /test images uint8 [N, H, W, C] (float
+/// feature arrays as /train/inputs and /test/inputs float32 [N, ...])
 /// (chunked by example, gzip level `compress`, 0 for none), labels int64, class_names.
 void write_array_file(const std::filesystem::path& path, const DatasetFiles& files,
                       const std::string& source, int compress);

@@ -93,16 +93,14 @@ CacheSummary build_cache(const CacheOptions& options,
                                    ? TeacherModel::from_torchscript(options.torchscript())
                                    : TeacherModel::from_checkpoint(options.teacher());
   check<ConfigError>(teacher.input().empty() || teacher.input() == options.input(), "--input ",
-                     options.input(), ": ", options.teacher().string(), " was evaluated on ",
+                     options.input(), ": ", options.teacher().string(), " was ",
+                     teacher.source() == "torchscript" ? "evaluated" : "trained", " on ",
                      teacher.input(), " input");
   // Refuse a teacher that cannot take the data before loading any of it.
   teacher.check_compatible(describe_dataset(options.data()));
   const Dataset data = load_dataset(options.data());
   DatasetInfo info = data.info;
-  if (options.input() == "unit") {
-    info.mean.assign(info.mean.size(), 0.0f);
-    info.std.assign(info.std.size(), 1.0f);
-  }
+  apply_input_mode(info, options.input());
   const ImageSet& set = data.split(options.split());
   check<ConfigError>(set.size() > 0, "--split ", options.split(), ": the split is empty");
 

@@ -37,9 +37,8 @@ TeacherModel TeacherModel::from_checkpoint(const fs::path& path) {
   const LoadedModel loaded = load_model(t.checkpoint_);
   t.arch_ = loaded.meta.spec;
   t.dataset_ = loaded.meta.dataset;
-  t.channels_ = loaded.meta.input.channels;
-  t.height_ = loaded.meta.input.height;
-  t.width_ = loaded.meta.input.width;
+  t.shape_ = loaded.meta.input;
+  t.standardize_ = loaded.meta.standardize;
   t.classes_ = loaded.meta.classes;
   t.hash_ = hash_file(t.checkpoint_);
   // The teach stage records how the teacher was trained beside its checkpoint.
@@ -49,6 +48,7 @@ TeacherModel TeacherModel::from_checkpoint(const fs::path& path) {
       const auto m = nlohmann::json::parse(read_text(metrics));
       t.smoothing_ = m.at("options").at("smoothing").get<double>();
       t.seed_ = m.at("options").at("seed").get<int64_t>();
+      t.input_ = m.at("options").value("input", "");
     } catch (const nlohmann::json::exception& e) {
       throw StorageError(metrics.string() + ": not a teacher's metrics file (" + e.what() + ")");
     }
@@ -68,10 +68,13 @@ TeacherModel TeacherModel::from_torchscript(const fs::path& path) {
 
 void TeacherModel::check_compatible(const DatasetInfo& info) const {
   if (source_ == "kdpipe") {
-    check<ConfigError>(channels_ == info.channels && height_ == info.height && width_ == info.width,
-                       checkpoint_.string(), ": the model takes ", channels_, "x", height_, "x",
-                       width_, " images, ", info.name, " has ", info.channels, "x", info.height,
-                       "x", info.width);
+    check<ConfigError>(shape_.text() == info.input().text(), checkpoint_.string(),
+                       ": the model takes ", shape_.text(), " inputs, ", info.name, " has ",
+                       info.input().text());
+    check<ConfigError>(standardize_ == info.standardize, checkpoint_.string(),
+                       ": the model was trained on feature values ",
+                       standardize_ ? "standardised (--standardize)" : "as stored",
+                       "; give the same --standardize to every stage");
     check<ConfigError>(classes_ == info.classes, checkpoint_.string(), ": the model has ", classes_,
                        " outputs, ", info.name, " has ", info.classes, " classes");
     check<ConfigError>(dataset_.empty() || dataset_ == info.name, checkpoint_.string(),

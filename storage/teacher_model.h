@@ -50,7 +50,9 @@ class TeacherModel {
   int64_t seed_ = -1;
   std::string dataset_;
   std::string input_;
-  int64_t channels_ = 0, height_ = 0, width_ = 0, classes_ = 0;
+  InputShape shape_;          ///< what the model takes
+  bool standardize_ = false;  ///< feature arrays: whether it was trained on standardised values
+  int64_t classes_ = 0;
 };
 
 }  // namespace kd

@@ -44,6 +44,11 @@ void DistillOptions::validate_settings() const {
                      "--smoothing: expected a label-smoothing value in [0, 1), got ", smoothing());
   check<ConfigError>(baseline() != Baseline::smooth || smoothing() > 0,
                      "--baseline smooth needs --smoothing above 0");
+  check<ConfigError>(input() == "normalized" || input() == "unit",
+                     "--input: expected normalized or unit, got '", input(), "'");
+  check<ConfigError>(input() == "normalized" || arch().rfind("torchscript:", 0) == 0,
+                     "--input unit: only a TorchScript model (--arch torchscript:FILE) takes ",
+                     "pixels in [0, 1]; '", arch(), "' takes images normalised per channel");
   check<ConfigError>(train_subset() >= 0,
                      "--train-subset: expected 0 (all) or a positive count, got ", train_subset());
   check<ConfigError>(
@@ -86,9 +91,12 @@ void write_metrics(const DistillOptions& options, const ViewRecipe& recipe,
                         {"val_size", options.data().val_size()},
                         {"image_size", image_size_text(options.data().format())},
                         {"channels", options.data().format().channels},
+                        {"standardize", options.data().standardize()},
+                        {"feature_noise", options.data().feature_noise()},
                         {"cache", options.cache().string()},
                         {"arch", options.arch()},
                         {"init", to_string(options.init())},
+                        {"input", options.input()},
                         {"baseline", to_string(options.baseline())},
                         {"smoothing", options.smoothing()},
                         {"temperature", options.temperature()},
@@ -123,7 +131,8 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
   options.validate();
   std::optional<LogitCache> cache;
   if (!options.cache().empty()) cache.emplace(options.cache());
-  const Dataset data = load_dataset(options.data());
+  Dataset data = load_dataset(options.data());
+  apply_input_mode(data.info, options.input());  // and the checkpoint records it
   ViewRecipe recipe = options.views();
   torch::Tensor teacher_logits;
   if (cache) {
@@ -152,7 +161,7 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
            ids.numel(), data.train.size(), recipe.views, train.seed());
 
   torch::manual_seed(train.seed());
-  const InputShape input{data.info.channels, data.info.height, data.info.width};
+  const InputShape input = data.info.input();
   const Classifier model = make_model(options.arch(), input, data.info.classes, options.init());
   if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
   const StudentObjective objective{options.baseline(), options.smoothing(), options.temperature(),

@@ -28,6 +28,8 @@ struct DistillOptions {
   TORCH_ARG(std::string, arch) = "mlp:800-800";
   /// Where its first weights come from (file: a torchscript:FILE model's own: fine-tuning).
   TORCH_ARG(ModelInit, init) = ModelInit::seed;
+  /// How images reach a torchscript:FILE student: "normalized" or "unit" (see apply_input_mode).
+  TORCH_ARG(std::string, input) = "normalized";
   /// T: the teacher's logits are softened as softmax(z_t / T).
   TORCH_ARG(double, temperature) = 4.0;
   /// Weight of the distillation term; 1 − α weighs cross-entropy with the labels.

@@ -35,6 +35,11 @@ MiProbe::MiProbe(const ImageSet& train, const DatasetInfo& info, const MiProbeOp
             std::to_string(k) + ": class " + std::to_string(members[0].numel() < k ? a : b) +
             " has only " + std::to_string(fewest) + " training examples";
   }
+  if (info.is_features() && info.noise == 0) {
+    note_ += std::string(note_.empty() ? "" : "; ") +
+             "--feature-noise 0: the probe's views of each example are identical, so its mutual "
+             "information says nothing of the logits";
+  }
   std::vector<int64_t> rows;
   for (const torch::Tensor& m : members) {
     for (int64_t i = 0; i < used_; ++i) rows.push_back(m[i].item<int64_t>());
@@ -59,12 +64,15 @@ double MiProbe::measure(const Classifier& model) const {
 double MiProbe::upper_bound() const { return std::log(static_cast<double>(rows_.numel())); }
 
 nlohmann::json MiProbe::describe() const {
-  return {{"classes", {options_.class_a(), options_.class_b()}},
-          {"examples_per_class", used_},
-          {"examples_per_class_asked", options_.examples_per_class()},
-          {"views", options_.views()},
-          {"augment", to_string(options_.augment())},
-          {"upper_bound", upper_bound()}};
+  nlohmann::json d = {{"classes", {options_.class_a(), options_.class_b()}},
+                      {"examples_per_class", used_},
+                      {"examples_per_class_asked", options_.examples_per_class()},
+                      {"views", options_.views()},
+                      {"augment", to_string(options_.augment())},
+                      {"upper_bound", upper_bound()}};
+  // A feature array's views are Gaussian noise, whatever the augmentation is called.
+  if (info_.is_features()) d["augment"] = "gaussian-noise", d["noise_std"] = info_.noise;
+  return d;
 }
 
 }  // namespace kd

@@ -21,7 +21,8 @@ struct MiProbeOptions {
   TORCH_ARG(int64_t, examples_per_class) = 300;
   /// Augmented views per example (the paper: L = 5).
   TORCH_ARG(int64_t, views) = 5;
-  /// The noise: the augmentation the model was trained with.
+  /// The noise: the augmentation the model was trained with (for feature arrays, any but none is
+  /// Gaussian noise of DatasetInfo::noise standard deviations).
   TORCH_ARG(Augment, augment) = Augment::shift_flip;
   TORCH_ARG(std::uint64_t, seed) = 0;
   TORCH_ARG(torch::Device, device) = torch::kCPU;

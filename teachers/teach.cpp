@@ -32,6 +32,11 @@ void TeachOptions::validate_settings() const {
   check<ConfigError>(!out().empty(), "--out: an output directory is required");
   check<ConfigError>(input() == "normalized" || input() == "unit",
                      "--input: expected normalized or unit, got '", input(), "'");
+  check<ConfigError>(
+      input() == "normalized" || !torchscript().empty() || arch().rfind("torchscript:", 0) == 0,
+      "--input unit: only a TorchScript model (--torchscript FILE, --arch ",
+      "torchscript:FILE) takes pixels in [0, 1]; '", arch(),
+      "' takes images normalised per channel");
   if (torchscript().empty()) parse_model_spec(arch());
   if (torchscript().empty()) check_init(arch(), init());
   train().validate();
@@ -47,10 +52,12 @@ nlohmann::json describe(const TeachOptions& o) {
           {"val_size", o.data().val_size()},
           {"image_size", image_size_text(o.data().format())},
           {"channels", o.data().format().channels},
+          {"standardize", o.data().standardize()},
+          {"feature_noise", o.data().feature_noise()},
           {"arch", scripted ? "torchscript" : o.arch()},
           {"init", to_string(o.init())},
           {"torchscript", scripted ? fs::absolute(o.torchscript()).string() : ""},
-          {"input", scripted ? o.input() : "normalized"},
+          {"input", o.input()},
           {"smoothing", o.smoothing()},
           {"epochs", t.epochs()},
           {"batch_size", t.batch_size()},
@@ -69,7 +76,10 @@ nlohmann::json dataset_record(const Dataset& data) {
   return {{"name", data.info.name},
           {"classes", data.info.classes},
           {"class_names", data.info.class_names},
-          {"shape", {data.info.channels, data.info.height, data.info.width}},
+          {"shape", data.info.is_features()
+                        ? nlohmann::json(data.info.features)
+                        : nlohmann::json({data.info.channels, data.info.height, data.info.width})},
+          {"inputs", data.info.is_features() ? "features" : "images"},
           {"mean", data.info.mean},
           {"std", data.info.std},
           {"train_size", data.train.size()},
@@ -133,10 +143,7 @@ TeachResult evaluate_torchscript_teacher(const TeachOptions& options) {
   const auto model = load_torchscript(options.torchscript(), options.train().device());
   Dataset data = load_dataset(options.data());
   model->check_compatible(data.info);
-  if (options.input() == "unit") {  // make_batch then yields pixels in [0, 1]
-    data.info.mean.assign(data.info.mean.size(), 0.0f);
-    data.info.std.assign(data.info.std.size(), 1.0f);
-  }
+  apply_input_mode(data.info, options.input());  // unit: make_batch yields pixels in [0, 1]
   log.info("kdpipe {} teach: evaluating TorchScript teacher {} ({} input) on {}", version(),
            options.torchscript().string(), options.input(), data.info.name);
   const auto start = std::chrono::steady_clock::now();
@@ -163,14 +170,15 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
   const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
   spdlog::logger& log = *log_ptr;
 
-  const Dataset data = load_dataset(options.data());
+  Dataset data = load_dataset(options.data());
+  apply_input_mode(data.info, options.input());  // and the checkpoint records it
   const TrainOptions& train = options.train();
   log.info("kdpipe {} teach: {} on {} (train {}, val {}, test {}), smoothing {}, seed {}",
            version(), options.arch(), data.info.name, data.train.size(), data.val.size(),
            data.test.size(), options.smoothing(), train.seed());
 
   torch::manual_seed(train.seed());
-  const InputShape input{data.info.channels, data.info.height, data.info.width};
+  const InputShape input = data.info.input();
   const Classifier model = make_model(options.arch(), input, data.info.classes, options.init());
   if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
   log.info("{} parameters, device {}, {} threads", parameter_count(*model), train.device().str(),

@@ -28,8 +28,9 @@ struct TeachOptions {
   TORCH_ARG(double, smoothing) = 0.0;
   /// A TorchScript classifier trained elsewhere: evaluate it instead of training one.
   TORCH_ARG(std::filesystem::path, torchscript);
-  /// How images reach a TorchScript teacher: "normalized" (the dataset's mean and standard
-  /// deviation) or "unit" (pixels scaled to [0, 1]).
+  /// How images reach a TorchScript teacher, evaluated (--torchscript) or trained (--arch
+  /// torchscript:FILE): "normalized" (the dataset's mean and standard deviation) or "unit"
+  /// (pixels scaled to [0, 1]); see apply_input_mode.
   TORCH_ARG(std::string, input) = "normalized";
   TORCH_ARG(TrainOptions, train);
   /// The MI probe; its augmentation, seed and device are taken from `train`.

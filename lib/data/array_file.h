@@ -5,6 +5,12 @@
 //   /test/images, /test/labels         the same for the test set
 //   class_names    optional root attribute, one string per class
 //
+// or, for data that is no images (tabular features, audio features, embeddings), a feature array:
+//
+//   /train/inputs  float32 or float16 [N, ...]: 1 to 4 dimensions per example, taken as they are
+//                  (no image augmentation, no pixel normalisation; --standardize standardises
+//                  each value; augmentation is Gaussian noise, see make_batch)
+//
 // Reading HDF5 is storage/'s work (HDF5 stays there): storage registers its reader here, and
 // lib/ sees only tensors. Programs that load array files call kd::enable_array_files() once.
 #pragma once

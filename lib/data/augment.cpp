@@ -1,6 +1,7 @@
 #include "lib/data/augment.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
@@ -39,12 +40,57 @@ AugmentDraw draw_augmentation(Augment augment, std::uint64_t seed, std::uint64_t
 }
 
 namespace {
+
 constexpr int64_t kPrefetchAhead = 4;
+
+// A standard normal number, the k-th of (seed, stream): Box-Muller on two counter draws.
+float normal_draw(std::uint64_t seed, std::uint64_t stream, std::uint64_t k) {
+  constexpr double two_pi = 6.28318530717958647692;
+  const auto uniform = [&](std::uint64_t j) {  // in (0, 1]
+    return (static_cast<double>(counter_random(seed, stream, j) >> 11) + 1.0) * 0x1.0p-53;
+  };
+  const double u1 = uniform(2 * k), u2 = uniform(2 * k + 1);
+  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2));
 }
+
+// A feature array's batch: the examples as they are (or standardised), plus, when augmented,
+// Gaussian noise of info.noise standard deviations of each value, drawn from (seed, stream, id).
+torch::Tensor feature_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
+                            Augment augment, std::uint64_t seed, std::uint64_t stream,
+                            const torch::Tensor& ids) {
+  const torch::Tensor row_index = rows.to(torch::kInt64).contiguous();
+  const torch::Tensor id_index = ids.defined() ? ids.to(torch::kInt64).contiguous() : row_index;
+  const int64_t B = row_index.numel();
+  const torch::Tensor flat = set.images.reshape({set.images.size(0), -1});
+  const int64_t F = flat.size(1);
+  TORCH_INTERNAL_ASSERT(static_cast<int64_t>(info.std.size()) == F, "statistics per value");
+  torch::Tensor out = flat.index_select(0, row_index).to(torch::kFloat32).contiguous();
+  float* x = out.data_ptr<float>();
+  const int64_t* id = id_index.data_ptr<int64_t>();
+  const bool noisy = augment != Augment::none && info.noise > 0;
+  at::parallel_for(0, B, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      float* row = x + b * F;
+      for (int64_t f = 0; f < F; ++f) {
+        const auto k = static_cast<std::uint64_t>(id[b]) * static_cast<std::uint64_t>(F) +
+                       static_cast<std::uint64_t>(f);
+        if (noisy)
+          row[f] += static_cast<float>(info.noise) * info.std[f] * normal_draw(seed, stream, k);
+        if (info.standardize) row[f] = (row[f] - info.mean[f]) / info.std[f];
+      }
+    }
+  });
+  std::vector<int64_t> shape{B};
+  shape.insert(shape.end(), info.features.begin(), info.features.end());
+  return out.view(shape);
+}
+
+}  // namespace
 
 torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
                          Augment augment, std::uint64_t seed, std::uint64_t stream,
                          const torch::Tensor& ids) {
+  if (info.is_features()) return feature_batch(set, info, rows, augment, seed, stream, ids);
   const torch::Tensor images = set.images.contiguous();
   const int64_t C = images.size(1), H = images.size(2), W = images.size(3);
   TORCH_INTERNAL_ASSERT(static_cast<int64_t>(info.mean.size()) == C, "normalisation per channel");

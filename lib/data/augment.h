@@ -34,6 +34,11 @@ AugmentDraw draw_augmentation(Augment augment, std::uint64_t seed, std::uint64_t
 /// with the draw for (seed, stream, ids[b]) and normalised per channel. Pixels shifted in from
 /// outside the image are zero before normalisation. `ids` defaults to `rows`: pass the example's
 /// id in its dataset when `set` is itself a subset.
+///
+/// A feature array's batch is [B, ...info.features]: the examples as stored (standardised per
+/// value when info.standardize). Any augmentation but none adds Gaussian noise instead, of
+/// info.noise times each value's standard deviation, drawn from (seed, stream, ids[b]): the same
+/// noise for the same example in the same stream, wherever it is drawn.
 torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
                          Augment augment, std::uint64_t seed, std::uint64_t stream,
                          const torch::Tensor& ids = {});

@@ -159,7 +159,7 @@ void check_format(const ImageFormat& f) {
 // Every image of `set` converted to `format`, in parallel (LibTorch's thread count).
 void convert_images(ImageSet& set, const ImageFormat& format) {
   const int64_t n = set.size();
-  if (n == 0) return;
+  if (n == 0 || (format.channels == 0 && format.height == 0)) return;
   const ImageFormat t{format.channels ? format.channels : set.images.size(1),
                       format.height ? format.height : set.images.size(2),
                       format.width ? format.width : set.images.size(3)};
@@ -186,6 +186,17 @@ DatasetFiles read_user_files(DatasetKind kind, const DataOptions& options) {
   return files;
 }
 
+// A feature array takes no image conversion; its normalisation is measured by load_dataset.
+DatasetInfo described_features(DatasetInfo info, const DataOptions& options) {
+  const ImageFormat& f = options.format();
+  check<ConfigError>(f.channels == 0 && f.height == 0, f.channels ? "--channels" : "--image-size",
+                     ": ", options.name(), " holds feature arrays, not images");
+  info.standardize = options.standardize();
+  info.noise = options.feature_noise();
+  info.mean.clear(), info.std.clear();
+  return info;
+}
+
 void check_labels(const ImageSet& set, int64_t classes, const std::string& where) {
   if (set.size() == 0) return;
   const int64_t lo = set.labels.min().item<int64_t>(), hi = set.labels.max().item<int64_t>();
@@ -197,15 +208,25 @@ void check_labels(const ImageSet& set, int64_t classes, const std::string& where
 
 DatasetInfo describe_dataset(const DataOptions& options) {
   check_format(options.format());
+  check<ConfigError>(options.feature_noise() >= 0 && options.feature_noise() <= 100,
+                     "--feature-noise: expected a standard deviation in [0, 100], got ",
+                     options.feature_noise());
   const DatasetKind kind = dataset_kind(options);
   DatasetInfo info;
   if (kind == DatasetKind::builtin) {
     info = dataset_info(options.name());
   } else if (kind == DatasetKind::image_folder) {
-    return probe_image_folder(options.name(), options.format());
+    info = probe_image_folder(options.name(), options.format());
   } else {
     info = array_file_reader(options.name()).probe(options.name());
   }
+  if (info.is_features()) return described_features(std::move(info), options);
+  check<ConfigError>(
+      !options.standardize() && options.feature_noise() == DataOptions().feature_noise(),
+      options.standardize() ? "--standardize" : "--feature-noise", ": ", options.name(),
+      " holds images (normalised per channel); the option is for "
+      "feature arrays");
+  if (kind == DatasetKind::image_folder) return info;
   const ImageFormat& f = options.format();
   const bool converted = (f.channels && f.channels != info.channels) ||
                          (f.height && (f.height != info.height || f.width != info.width));
@@ -213,6 +234,16 @@ DatasetInfo describe_dataset(const DataOptions& options) {
   if (f.height) info.height = f.height, info.width = f.width;
   if (converted || kind != DatasetKind::builtin) info.mean.clear(), info.std.clear();
   return info;
+}
+
+void apply_input_mode(DatasetInfo& info, const std::string& input) {
+  check<ConfigError>(input == "normalized" || input == "unit",
+                     "--input: expected normalized or unit, got '", input, "'");
+  if (input == "normalized") return;
+  check<ConfigError>(!info.is_features(), "--input unit: ", info.name,
+                     " holds feature arrays, not pixels to scale");
+  info.mean.assign(info.mean.size(), 0.0f);
+  info.std.assign(info.std.size(), 1.0f);
 }
 
 Dataset load_dataset(const DataOptions& options) {
@@ -247,7 +278,9 @@ Dataset load_dataset(const DataOptions& options) {
   check_labels(files.train, data.info.classes, source.string() + " (train)");
   check_labels(files.test, data.info.classes, source.string() + " (test)");
   if (data.info.mean.empty()) {
-    std::tie(data.info.mean, data.info.std) = channel_statistics(files.train.images);
+    std::tie(data.info.mean, data.info.std) = data.info.is_features()
+                                                  ? feature_statistics(files.train.images)
+                                                  : channel_statistics(files.train.images);
   }
   std::tie(data.train, data.val) = hold_out(files.train, options.val_size());
   data.test = std::move(files.test);

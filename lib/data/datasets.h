@@ -23,6 +23,13 @@ struct DataOptions {
   TORCH_ARG(int64_t, val_size) = 5000;
   /// Channel count and size every image is converted to (0: as stored).
   TORCH_ARG(ImageFormat, format);
+  /// Feature arrays: standardise every value of an example, (x - mean) / std over the training
+  /// file (otherwise models take the values as they are).
+  TORCH_ARG(bool, standardize) = false;
+  /// Feature arrays: the standard deviation of the Gaussian noise added as augmentation (any
+  /// --augment but none, the cache's views, the MI probe's views), in units of each value's
+  /// standard deviation over the training file.
+  TORCH_ARG(double, feature_noise) = 0.1;
 };
 
 enum class DatasetKind { builtin, image_folder, array_file };
@@ -55,6 +62,12 @@ std::filesystem::path default_data_dir(const std::string& name);
 /// Images are converted to `options.format()`; when they are the user's own or were converted,
 /// the normalisation is each channel's mean and std over the whole training file.
 Dataset load_dataset(const DataOptions& options);
+
+/// How images reach a TorchScript model, `--input`: "normalized" leaves `info` as it is (x =
+/// (pixel / 255 - mean) / std per channel, as kdpipe's models take them); "unit" makes the
+/// normalisation mean 0, std 1 (x = pixel / 255, in [0, 1]). ConfigError for another value, or
+/// for "unit" on feature arrays (which have no pixels).
+void apply_input_mode(DatasetInfo& info, const std::string& input);
 
 /// Splits `full` into (train, val) the way load_dataset does.
 std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size);

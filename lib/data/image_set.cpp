@@ -5,6 +5,45 @@
 
 namespace kd {
 
+std::vector<int64_t> InputShape::batch(int64_t b) const {
+  if (features.empty()) return {b, channels, height, width};
+  std::vector<int64_t> shape{b};
+  shape.insert(shape.end(), features.begin(), features.end());
+  return shape;
+}
+
+std::string InputShape::text() const {
+  if (features.empty()) {
+    return std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width);
+  }
+  std::string out = "[";
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    out += (i ? ", " : "") + std::to_string(features[i]);
+  }
+  return out + "]";
+}
+
+std::string InputShape::problem() const {
+  if (features.empty()) {
+    if ((channels != 1 && channels != 3) || height < 1 || height > kMaxImageSide || width < 1 ||
+        width > kMaxImageSide)
+      return "should be channels (1 or 3), height and width (1 to " +
+             std::to_string(kMaxImageSide) + ")";
+    return "";
+  }
+  int64_t values = 1;
+  bool fits = features.size() <= 4;
+  for (int64_t d : features) {
+    fits = fits && d >= 1 && d <= kMaxFeatureValues;
+    if (fits) values *= d;
+    fits = fits && values <= kMaxFeatureValues;
+  }
+  if (!fits || channels != 1 || height != 1 || width != values)
+    return "should be the shape of one example, 1 to 4 dimensions of at most " +
+           std::to_string(kMaxFeatureValues) + " values in all";
+  return "";
+}
+
 ImageSet ImageSet::select(const torch::Tensor& index) const {
   return {images.index_select(0, index), labels.index_select(0, index)};
 }
@@ -50,6 +89,25 @@ std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch
     s.push_back(static_cast<float>(sd > 1e-6 ? sd : 1.0));
   }
   return {m, s};
+}
+
+std::pair<std::vector<float>, std::vector<float>> feature_statistics(const torch::Tensor& inputs) {
+  const int64_t n = inputs.size(0);
+  const torch::Tensor flat = inputs.reshape({n, -1});
+  torch::Tensor sum = torch::zeros({flat.size(1)}, torch::kFloat64);
+  torch::Tensor squares = torch::zeros({flat.size(1)}, torch::kFloat64);
+  for (int64_t start = 0; start < n; start += 4096) {
+    const torch::Tensor x = flat.slice(0, start, std::min(n, start + 4096)).to(torch::kFloat64);
+    sum += x.sum(0);
+    squares += x.square().sum(0);
+  }
+  const torch::Tensor mean = sum / static_cast<double>(n);
+  const torch::Tensor sd = (squares / static_cast<double>(n) - mean.square()).clamp_min(0).sqrt();
+  const torch::Tensor safe = torch::where(sd > 1e-6, sd, torch::ones_like(sd));
+  const torch::Tensor m = mean.to(torch::kFloat32).contiguous();
+  const torch::Tensor s = safe.to(torch::kFloat32).contiguous();
+  return {std::vector<float>(m.data_ptr<float>(), m.data_ptr<float>() + m.numel()),
+          std::vector<float>(s.data_ptr<float>(), s.data_ptr<float>() + s.numel())};
 }
 
 const ImageSet& Dataset::split(const std::string& name) const {

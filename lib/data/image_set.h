@@ -9,7 +9,7 @@
 namespace kd {
 
 struct ImageSet {
-  torch::Tensor images;  ///< uint8 [N, C, H, W]
+  torch::Tensor images;  ///< uint8 [N, C, H, W]; or, from a feature array, float32 [N, ...]
   torch::Tensor labels;  ///< int64 [N]
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
@@ -27,15 +27,50 @@ constexpr int64_t kMaxClasses = 100000;
 /// The longest image side kdpipe reads from a file's header (IDX, PNG, JPEG, a checkpoint).
 constexpr int64_t kMaxImageSide = 4096;
 
+/// What a model takes: images [B, C, H, W], or a feature array's examples [B, ...features]
+/// (then C = H = 1 and W is the number of values in an example, so that code that flattens an
+/// input, an MLP or a FLOP count, needs no case of its own).
+struct InputShape {
+  int64_t channels = 1;
+  int64_t height = 28;
+  int64_t width = 28;
+  std::vector<int64_t> features{};  ///< the shape of one example of a feature array; empty: images
+
+  /// [b, C, H, W], or [b, ...features].
+  std::vector<int64_t> batch(int64_t b) const;
+  /// "CxHxW", or the feature shape as "[F]" / "[A, B]".
+  std::string text() const;
+  /// What makes the shape impossible (images: 1 or 3 channels, sides 1 to kMaxImageSide; feature
+  /// arrays: 1 to 4 dimensions of at most kMaxFeatureValues values in all, C = H = 1, W their
+  /// count), or "".
+  std::string problem() const;
+};
+
+/// The most values in one example of a feature array.
+constexpr int64_t kMaxFeatureValues = int64_t{1} << 24;
+
 struct DatasetInfo {
   std::string name;
   int64_t channels = 0;
   int64_t height = 0;
   int64_t width = 0;
+  /// A feature array's example shape (float inputs, no pixels: see lib/data/array_file.h); empty
+  /// for images. Then channels = height = 1 and width is the number of values.
+  std::vector<int64_t> features;
   int64_t classes = 0;
-  std::vector<float> mean;  ///< per channel, of pixels scaled to [0, 1]
-  std::vector<float> std;   ///< per channel
+  /// Images: per channel, of pixels scaled to [0, 1]. Feature arrays: per value of an example,
+  /// measured over the training file.
+  std::vector<float> mean;
+  std::vector<float> std;  ///< per channel, or per value
+  /// Feature arrays: whether inputs are standardised, (x - mean) / std (otherwise taken as they
+  /// are); and the standard deviation of the Gaussian noise that is their augmentation, in units
+  /// of each value's std.
+  bool standardize = false;
+  double noise = 0.1;
   std::vector<std::string> class_names;
+
+  bool is_features() const { return !features.empty(); }
+  InputShape input() const { return {channels, height, width, features}; }
 };
 
 /// What a dataset's files hold, before the validation hold-out: the training file, the test set
@@ -49,6 +84,10 @@ struct DatasetFiles {
 /// Per-channel mean and standard deviation of uint8 `images` [N, C, H, W] scaled to [0, 1]
 /// (the normalisation a dataset without published statistics gets).
 std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images);
+
+/// Mean and standard deviation of each value of a feature array's examples, float [N, ...], over
+/// the N examples (a constant value gets std 1).
+std::pair<std::vector<float>, std::vector<float>> feature_statistics(const torch::Tensor& inputs);
 
 /// A dataset split three ways: `val` is held out from the training file for model selection and
 /// temperature scaling; `test` is the dataset's own test set, used only for final figures.

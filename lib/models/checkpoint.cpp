@@ -99,13 +99,22 @@ ModelMeta read_meta(torch::serialize::InputArchive& archive, const fs::path& pat
   if (!input) read.fail("kdpipe.input", "is missing");
   const int64_t* shape = input->data_ptr<int64_t>();
   meta.input = {shape[0], shape[1], shape[2]};
-  if ((meta.input.channels != 1 && meta.input.channels != 3) || shape[1] < 1 ||
-      shape[1] > kMaxImageSide || shape[2] < 1 || shape[2] > kMaxImageSide) {
-    read.fail("kdpipe.input", "should be channels (1 or 3), height and width (1 to " +
-                                  std::to_string(kMaxImageSide) + ")");
+  torch::IValue features;
+  if (archive.try_read("kdpipe.features", features)) {
+    if (!features.isTensor() || features.toTensor().scalar_type() != torch::kInt64 ||
+        features.toTensor().dim() != 1) {
+      read.fail("kdpipe.features", "should be the shape of one example");
+    }
+    const torch::Tensor f = features.toTensor().contiguous();
+    meta.input.features.assign(f.data_ptr<int64_t>(), f.data_ptr<int64_t>() + f.numel());
+    meta.standardize = read.whole("kdpipe.standardize", 0, 1) == 1;
   }
-  const auto mean = read.tensor("kdpipe.mean", torch::kFloat32, meta.input.channels);
-  const auto std = read.tensor("kdpipe.std", torch::kFloat32, meta.input.channels);
+  if (const std::string problem = meta.input.problem(); !problem.empty()) {
+    read.fail(meta.input.features.empty() ? "kdpipe.input" : "kdpipe.features", problem);
+  }
+  const int64_t stats = meta.input.features.empty() ? meta.input.channels : meta.input.width;
+  const auto mean = read.tensor("kdpipe.mean", torch::kFloat32, stats);
+  const auto std = read.tensor("kdpipe.std", torch::kFloat32, stats);
   const auto names = read.texts("kdpipe.class_names", static_cast<std::size_t>(meta.classes));
   if (mean && std && names) {
     meta.mean.assign(mean->data_ptr<float>(), mean->data_ptr<float>() + mean->numel());
@@ -128,6 +137,8 @@ std::string meta_json(const ModelMeta& meta) {
   const nlohmann::json j = {{"format", "kdpipe-model"},
                             {"spec", meta.spec},
                             {"input", {meta.input.channels, meta.input.height, meta.input.width}},
+                            {"features", meta.input.features},
+                            {"standardize", meta.standardize},
                             {"classes", meta.classes},
                             {"dataset", meta.dataset},
                             {"mean", meta.mean},
@@ -145,6 +156,8 @@ ModelMeta meta_from_json(const std::string& text, const fs::path& path) {
     check<StorageError>(input.size() == 3, "loading model ", path.string(),
                         ": field 'kdpipe_model.json' input should be channels, height and width");
     meta.input = {input[0], input[1], input[2]};
+    meta.input.features = j.value("features", std::vector<int64_t>{});
+    meta.standardize = j.value("standardize", false);
     meta.classes = j.at("classes").get<int64_t>();
     meta.dataset = j.at("dataset").get<std::string>();
     meta.mean = j.at("mean").get<std::vector<float>>();
@@ -154,12 +167,10 @@ ModelMeta meta_from_json(const std::string& text, const fs::path& path) {
     throw StorageError("loading model " + path.string() +
                        ": field 'kdpipe_model.json' is malformed (" + e.what() + ")");
   }
-  check<StorageError>(meta.classes >= 1 && meta.classes <= kMaxClasses &&
-                          (meta.input.channels == 1 || meta.input.channels == 3) &&
-                          meta.input.height >= 1 && meta.input.height <= kMaxImageSide &&
-                          meta.input.width >= 1 && meta.input.width <= kMaxImageSide,
-                      "loading model ", path.string(),
-                      ": field 'kdpipe_model.json' holds an impossible input shape or class count");
+  check<StorageError>(
+      meta.classes >= 1 && meta.classes <= kMaxClasses && meta.input.problem().empty(),
+      "loading model ", path.string(),
+      ": field 'kdpipe_model.json' holds an impossible input shape or class count");
   return meta;
 }
 
@@ -201,6 +212,10 @@ void save_model(const Classifier& model, const ModelMeta& meta, const std::files
     archive.write("kdpipe.spec", torch::IValue(meta.spec));
     archive.write("kdpipe.input",
                   torch::tensor({meta.input.channels, meta.input.height, meta.input.width}));
+    if (!meta.input.features.empty()) {
+      archive.write("kdpipe.features", torch::tensor(meta.input.features, torch::kInt64));
+      archive.write("kdpipe.standardize", torch::IValue(int64_t{meta.standardize ? 1 : 0}));
+    }
     archive.write("kdpipe.classes", torch::IValue(meta.classes));
     archive.write("kdpipe.dataset", torch::IValue(meta.dataset));
     archive.write("kdpipe.mean", torch::tensor(meta.mean, torch::kFloat32));

@@ -6,15 +6,10 @@
 
 #include <string>
 
+#include "lib/data/image_set.h"
 #include "lib/models/torchscript_writer.h"
 
 namespace kd {
-
-struct InputShape {
-  int64_t channels = 1;
-  int64_t height = 28;
-  int64_t width = 28;
-};
 
 class ClassifierImpl : public torch::nn::Module {
  public:

@@ -96,6 +96,12 @@ void check_normalisation(const ModelMeta& meta) {
 
 torch::jit::Module to_torchscript(const LoadedModel& model) {
   const ModelMeta& meta = model.meta;
+  check<ConfigError>(meta.input.features.empty(), "export: the model takes feature arrays ",
+                     meta.input.text(), ", and export's preprocess and classify are for pixels; ",
+                     "its model.pt is what Python loads",
+                     std::dynamic_pointer_cast<ScriptedClassifierImpl>(model.model)
+                         ? " (torch.jit.load)"
+                         : " (a zoo mlp: train your own model, torchscript:FILE, for TorchScript)");
   check_normalisation(meta);
   torch::NoGradGuard no_grad;
   if (const auto scripted = std::dynamic_pointer_cast<ScriptedClassifierImpl>(model.model)) {

@@ -77,9 +77,8 @@ double forward_flops(const Classifier& model, const InputShape& input) {
   model->eval();
   const torch::Device device =
       model->parameters().empty() ? torch::Device(torch::kCPU) : model->parameters()[0].device();
-  const double flops =
-      forward_flops([&](const torch::Tensor& x) { return model->forward(x); },
-                    torch::zeros({1, input.channels, input.height, input.width}, device));
+  const double flops = forward_flops([&](const torch::Tensor& x) { return model->forward(x); },
+                                     torch::zeros(input.batch(1), device));
   model->train(training);
   return flops;
 }

@@ -51,6 +51,12 @@ std::string model_message(const std::string& text) {
   return last.substr(std::min(last.size(), last.find_first_not_of(" \t")));
 }
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
 }  // namespace
 
 ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch::Device& device,
@@ -138,6 +144,7 @@ void ScriptedClassifierImpl::to(torch::Device device, bool non_blocking) {
 void ScriptedClassifierImpl::check_compatible(const InputShape& input, int64_t classes) const {
   DatasetInfo info;
   info.channels = input.channels, info.height = input.height, info.width = input.width;
+  info.features = input.features;
   info.classes = classes;
   check_compatible(info);
 }
@@ -154,29 +161,32 @@ void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
   torch::NoGradGuard no_grad;
   torch::IValue out;
   // Varied values, not zeros (for which a head may equal anything), and not drawn: the caller's
-  // generator is the seed's.
-  // The batch goes where the module's parameters are (those it has, if any).
+  // generator is the seed's. The batch goes where the module's parameters are (if it has any).
   const auto params = module_.parameters();
   const torch::Device device =
       params.begin() != params.end() ? (*params.begin()).device() : torch::Device(torch::kCPU);
-  const int64_t n = 2 * info.channels * info.height * info.width;
+  const InputShape input = info.input();
+  const std::string what =
+      (info.name.empty() ? "" : info.name + " ") +
+      (input.features.empty() ? "images of shape " : "feature arrays of shape ") +
+      shape_text(input.batch(2));
   const torch::Tensor batch =
-      torch::linspace(-1, 1, n).view({2, info.channels, info.height, info.width}).sin_().to(device);
+      torch::linspace(-1, 1, 2 * input.channels * input.height * input.width)
+          .view(input.batch(2))
+          .sin_()
+          .to(device);
   try {
     out = module_.forward({batch});
   } catch (const std::exception& e) {  // c10::Error, or the TorchScript interpreter's own
-    throw ConfigError(label_ + ": forward failed on a batch of 2 " +
-                      (info.name.empty() ? "" : info.name + " ") + "images of shape [2, " +
-                      std::to_string(info.channels) + ", " + std::to_string(info.height) + ", " +
-                      std::to_string(info.width) + "]: " + model_message(e.what()));
+    throw ConfigError(label_ + ": forward failed on a batch of 2 " + what + ": " +
+                      model_message(e.what()));
   }
   check<ConfigError>(out.isTensor(), label_, ": forward must return a tensor of logits, not ",
                      out.tagKind());
   const torch::Tensor logits = out.toTensor();
   check<ConfigError>(logits.dim() == 2 && logits.size(0) == 2 && logits.size(1) == info.classes,
-                     label_, ": for a batch of 2 ", info.name.empty() ? "" : info.name + " ",
-                     "images it returned shape ", logits.sizes(), ", expected [2, ", info.classes,
-                     "]");
+                     label_, ": for a batch of 2 ", what, " it returned shape ", logits.sizes(),
+                     ", expected [2, ", info.classes, "]");
   if (penultimate_note_.empty()) check_penultimate(batch, logits);
 }
 

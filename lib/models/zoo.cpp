@@ -118,9 +118,14 @@ Classifier make_model(const std::string& text, const InputShape& input, int64_t 
                       ModelInit init) {
   const ModelSpec spec = parse_model_spec(text);
   check_init(text, init);
-  const std::string shape = std::to_string(input.channels) + "x" + std::to_string(input.height) +
-                            "x" + std::to_string(input.width);
-  const std::string too_big = "--arch '" + text + "': the model for " + shape + " images and " +
+  const std::string shape = input.text();
+  const std::string inputs = input.features.empty() ? " images" : " feature arrays";
+  // A feature array's examples are no images: of the zoo only the MLP (which flattens) takes them.
+  check<ConfigError>(input.features.empty() || spec.family == "mlp" || spec.family == "torchscript",
+                     "--arch '", text, "': a ", spec.family,
+                     " takes images, and the data holds feature arrays of shape ", shape,
+                     " (use mlp:… or your own model, torchscript:FILE)");
+  const std::string too_big = "--arch '" + text + "': the model for " + shape + inputs + " and " +
                               std::to_string(classes) + " classes does not fit in memory";
   Classifier model;
   try {
@@ -139,13 +144,12 @@ Classifier make_model(const std::string& text, const InputShape& input, int64_t 
   model->eval();
   try {
     const torch::NoGradGuard no_grad;
-    const torch::Tensor z =
-        model->forward(torch::zeros({1, input.channels, input.height, input.width}));
+    const torch::Tensor z = model->forward(torch::zeros(input.batch(1)));
     check<ConfigError>(z.dim() == 2 && z.size(1) == classes, "--arch '", text, "': returned ",
-                       z.sizes(), " for one ", shape, " image, expected [1, ", classes, "]");
+                       z.sizes(), " for one ", shape, " input, expected [1, ", classes, "]");
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
-    throw ConfigError("--arch '" + text + "': cannot take " + shape + " images (" +
+    throw ConfigError("--arch '" + text + "': cannot take " + shape + inputs + " (" +
                       what.substr(0, what.find('\n')) + ")");
   }
   model->train(training);
@@ -155,7 +159,8 @@ Classifier make_model(const std::string& text, const InputShape& input, int64_t 
 ModelMeta model_meta(const std::string& spec, const DatasetInfo& info) {
   ModelMeta meta;
   meta.spec = spec;
-  meta.input = {info.channels, info.height, info.width};
+  meta.input = info.input();
+  meta.standardize = info.standardize;
   meta.classes = info.classes;
   meta.dataset = info.name;
   meta.mean = info.mean;

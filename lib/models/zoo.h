@@ -54,6 +54,9 @@ struct ModelMeta {
   std::vector<float> mean;
   std::vector<float> std;
   std::vector<std::string> class_names;  ///< one per output, or empty when unknown
+  /// Feature arrays (input.features): whether the model takes standardised values; mean and
+  /// std are then per value.
+  bool standardize = false;
 };
 
 /// The meta of a model of `spec` trained on `info`'s data.

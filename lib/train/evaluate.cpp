@@ -14,9 +14,7 @@ Predictions predict(const Classifier& model, const ImageSet& set, const DatasetI
   model->to(options.device());
   const torch::Tensor rows =
       rows_in.defined() ? rows_in.to(torch::kInt64) : torch::arange(set.size(), torch::kInt64);
-  if (rows.numel() > 0)
-    record_forward(forward_flops(model, {info.channels, info.height, info.width}), rows.numel(),
-                   false);
+  if (rows.numel() > 0) record_forward(forward_flops(model, info.input()), rows.numel(), false);
   std::vector<torch::Tensor> logits, features;
   for (int64_t s = 0; s < rows.numel(); s += options.batch_size()) {
     const torch::Tensor chunk = rows.slice(0, s, std::min(rows.numel(), s + options.batch_size()));

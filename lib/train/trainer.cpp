@@ -48,7 +48,7 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
   const PhaseScope phase(Phase::train);
   model->to(options.device());
   model->train();
-  const double flops = forward_flops(model, {info.channels, info.height, info.width});
+  const double flops = forward_flops(model, info.input());
   const bool nesterov = options.momentum() > 0;
   Sgd sgd(model->parameters(), {options.momentum(), 0, options.weight_decay(), nesterov});
   const int64_t bs = std::min(options.batch_size(), n);

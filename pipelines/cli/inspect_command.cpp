@@ -103,9 +103,11 @@ int inspect_model(const fs::path& path) {
   const LoadedModel m = load_model(path);
   std::cout << path.string() << ": kdpipe model checkpoint\n"
             << "  arch         " << m.meta.spec << "\n"
-            << "  input        " << m.meta.input.channels << "x" << m.meta.input.height << "x"
-            << m.meta.input.width << ", " << m.meta.classes << " classes, trained on "
-            << m.meta.dataset << "\n"
+            << "  input        " << m.meta.input.text()
+            << (m.meta.input.features.empty() ? ""
+                : m.meta.standardize          ? " features, standardised"
+                                              : " features, as stored")
+            << ", " << m.meta.classes << " classes, trained on " << m.meta.dataset << "\n"
             << "  classes      " << join_names(m.meta.class_names) << "\n"
             << "  parameters   " << parameter_count(*m.model) << "\n"
             << "  hash         " << hash_file(path) << "\n";

@@ -23,7 +23,12 @@ po::options_description data_options() {
       "channels", po::value<int64_t>()->default_value(0),
       "convert every image to 1 (grey) or 3 (RGB) channels (0: as stored)")(
       "val-size", po::value<int64_t>()->default_value(defaults.val_size()),
-      "training examples held out for validation (model selection, temperature scaling)");
+      "training examples held out for validation (model selection, temperature scaling)")(
+      "standardize", po::bool_switch(),
+      "feature arrays: standardise each value over the training file (default: as stored)")(
+      "feature-noise", po::value<double>()->default_value(defaults.feature_noise()),
+      "feature arrays: std of the Gaussian noise that augments them (views, MI probe), in units "
+      "of each value's std");
   return d;
 }
 
@@ -33,7 +38,9 @@ DataOptions data_options_from(const po::variables_map& vm) {
   return DataOptions(vm["dataset"].as<std::string>())
       .data_dir(vm["data-dir"].as<std::string>())
       .val_size(vm["val-size"].as<int64_t>())
-      .format(format);
+      .format(format)
+      .standardize(vm["standardize"].as<bool>())
+      .feature_noise(vm["feature-noise"].as<double>());
 }
 
 std::vector<std::string> data_argv(const DataOptions& data) {
@@ -43,6 +50,9 @@ std::vector<std::string> data_argv(const DataOptions& data) {
   const ImageFormat& f = data.format();
   if (f.height) a.insert(a.end(), {"--image-size", image_size_text(f)});
   if (f.channels) a.insert(a.end(), {"--channels", std::to_string(f.channels)});
+  if (data.standardize()) a.push_back("--standardize");
+  if (data.feature_noise() != DataOptions().feature_noise())
+    a.insert(a.end(), {"--feature-noise", exact_text(data.feature_noise())});
   return a;
 }
 

@@ -91,7 +91,7 @@ int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& opti
 // the data or does not fit in memory is refused now (--dry-run too), not in its stage.
 void check_models(const Study& study) {
   const DatasetInfo info = describe_dataset(study.data);
-  const InputShape input{info.channels, info.height, info.width};
+  const InputShape input = info.input();
   std::vector<std::tuple<std::string, std::string, ModelInit>> archs;
   if (!study.teacher_smoothing.empty())
     archs.emplace_back("teacher.arch", study.teacher_arch, study.teacher_init);

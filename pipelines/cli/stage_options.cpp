@@ -75,9 +75,9 @@ po::options_description teach_table() {
       "torchscript", po::value<std::string>()->default_value(""),
       "evaluate this TorchScript classifier (trained elsewhere) instead of training a teacher")(
       "input", po::value<std::string>()->default_value(d.input()),
-      "with --torchscript, the images it takes: normalized (the dataset's mean and std) or unit "
-      "(pixels in [0, 1])")("out", po::value<std::string>(),
-                            "output directory (model.pt, metrics.json, train.log)")(
+      "a TorchScript model's images (--torchscript, or --arch torchscript:FILE): normalized "
+      "(the dataset's mean and std) or unit (pixels in [0, 1])")(
+      "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)")(
       "mi-classes",
       po::value<std::string>()->default_value(std::to_string(mi.class_a()) + "," +
                                               std::to_string(mi.class_b())),
@@ -115,6 +115,7 @@ std::vector<std::string> teach_argv(const TeachOptions& o) {
   const TrainOptions& t = o.train();
   if (o.torchscript().empty()) {
     a = {"--arch", o.arch(), "--init", to_string(o.init())};
+    if (o.input() != TeachOptions().input()) append(a, {"--input", o.input()});
   } else {
     // Evaluated, not trained: of the training options, only the MI probe's noise matters.
     a = {"--torchscript", o.torchscript().string(), "--input", o.input()};
@@ -214,6 +215,9 @@ po::options_description distill_table() {
       "student model spec (a zoo spec, or torchscript:FILE)")(
       "init", po::value<std::string>()->default_value(to_string(d.init())),
       "the first weights: seed (drawn from --seed) or file (a torchscript:FILE model's own)")(
+      "input", po::value<std::string>()->default_value(d.input()),
+      "a torchscript:FILE student's images: normalized (the dataset's mean and std) or unit "
+      "(pixels in [0, 1])")(
       "temperature", po::value<double>()->default_value(d.temperature(), num(d.temperature())),
       "T: teacher targets softmax(z_t/T)")(
       "alpha", po::value<double>()->default_value(d.alpha(), num(d.alpha())),
@@ -249,6 +253,7 @@ DistillOptions distill_options_from(const po::variables_map& vm) {
       .cache(vm["cache"].as<std::string>())
       .arch(vm["arch"].as<std::string>())
       .init(parse_enum<ModelInit>(vm["init"].as<std::string>(), "--init"))
+      .input(vm["input"].as<std::string>())
       .temperature(vm["temperature"].as<double>())
       .alpha(vm["alpha"].as<double>())
       .student_temperature(vm["student-temperature"].as<double>())
@@ -268,6 +273,7 @@ std::vector<std::string> distill_argv(const DistillOptions& o) {
   if (!o.cache().empty()) a = {"--cache", o.cache().string()};
   append(a, {"--arch", o.arch(), "--init", to_string(o.init()), "--baseline",
              to_string(o.baseline())});
+  if (o.input() != DistillOptions().input()) append(a, {"--input", o.input()});
   if (o.baseline() == Baseline::none) {
     append(a, {"--temperature", num(o.temperature()), "--alpha", num(o.alpha()),
                "--student-temperature", num(o.student_temperature())});

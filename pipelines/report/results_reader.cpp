@@ -73,6 +73,12 @@ TeacherRecord read_teacher_metrics(const fs::path& metrics, const std::string& i
   ImageFormat format = parse_image_size(options["image_size"].text());
   format.channels = options["channels"].integer();
   r.data.format(format);
+  // Feature arrays (absent from the records of kdpipe before 0.4: images only).
+  if (const auto standardize = options.find("standardize")) {
+    r.data.standardize(standardize->raw().is_boolean() && standardize->raw().get<bool>());
+  }
+  if (const auto noise = options.find("feature_noise"))
+    r.data.feature_noise(noise->number_in(0, 100));
   return r;
 }
 

@@ -156,6 +156,7 @@ class Planner {
     o.data(data_)
         .arch(s_.teacher_arch)
         .init(s_.teacher_init)
+        .input(s_.teacher_input)
         .smoothing(eps)
         .train(TrainOptions(s_.teacher_train).seed(tseed))
         .mi(mi_options());
@@ -252,6 +253,7 @@ class Planner {
     o.data(data_)
         .arch(arch)
         .init(s_.student_init)
+        .input(s_.student_input)
         .train_subset(s_.train_subset)
         .val_every(s_.student_val_every)
         .train(TrainOptions(s_.student_train).seed(sseed));

@@ -86,9 +86,15 @@ int64_t read_data_section(const Reader& r, Study& s) {
   format.channels = r.one_whole("data.channels");
   if (format.channels != 0 && format.channels != 1 && format.channels != 3)
     r.fail("data.channels", "expected 0 (as stored), 1 or 3");
-  s.data =
-      DataOptions(dataset).data_dir(data_dir).val_size(r.one_whole("data.val-size")).format(format);
+  s.data = DataOptions(dataset)
+               .data_dir(data_dir)
+               .val_size(r.one_whole("data.val-size"))
+               .format(format)
+               .standardize(r.flag("data.standardize"))
+               .feature_noise(r.one_number("data.feature-noise"));
   if (s.data.val_size() < 0) r.fail("data.val-size", "expected a count >= 0");
+  if (!(s.data.feature_noise() >= 0 && s.data.feature_noise() <= 100))
+    r.fail("data.feature-noise", "expected a standard deviation in [0, 100]");
   return r.located("data.dataset", [&] { return describe_dataset(s.data); }).classes;
 }
 
@@ -128,6 +134,9 @@ void read_teacher_section(const Reader& r, Study& s, int64_t classes) {
   }
   s.teacher_init =
       r.located("teacher.init", [&] { return parse_enum<ModelInit>(r.single("teacher.init")); });
+  s.teacher_input = r.single("teacher.input");
+  if (s.teacher_input != "normalized" && s.teacher_input != "unit")
+    r.fail("teacher.input", "expected normalized or unit, got '" + s.teacher_input + "'");
   if (!s.teacher_smoothing.empty()) {
     r.located("teacher.init", [&] {
       check_init(s.teacher_arch, s.teacher_init);
@@ -179,6 +188,9 @@ void read_student_section(const Reader& r, Study& s) {
     s.student_archs.push_back(resolved_arch(r, s, "student.arch", a));
   s.student_init =
       r.located("student.init", [&] { return parse_enum<ModelInit>(r.single("student.init")); });
+  s.student_input = r.single("student.input");
+  if (s.student_input != "normalized" && s.student_input != "unit")
+    r.fail("student.input", "expected normalized or unit, got '" + s.student_input + "'");
   for (const std::string& a : s.student_archs) {
     r.located("student.init", [&] {
       check_init(a, s.student_init);

@@ -25,6 +25,7 @@ struct Study {
 
   std::string teacher_arch = "mlp:1200-1200";
   ModelInit teacher_init = ModelInit::seed;  ///< file: a torchscript:FILE teacher's own weights
+  std::string teacher_input = "normalized";  ///< a torchscript:FILE teacher's images: or unit
   std::vector<double> teacher_smoothing = {0, 0.1};  ///< may be empty with TorchScript teachers
   std::vector<std::uint64_t> teacher_seeds = {0};
   TrainOptions teacher_train = TrainOptions().augment(Augment::shift_flip);
@@ -51,6 +52,7 @@ struct Study {
 
   std::vector<std::string> student_archs = {"mlp:800-800"};
   ModelInit student_init = ModelInit::seed;  ///< file: torchscript:FILE students' own weights
+  std::string student_input = "normalized";  ///< torchscript:FILE students' images: or unit
   std::vector<double> student_temperatures = {1, 2, 4, 8};
   std::vector<double> alphas = {1};
   double student_temperature = 0;  ///< T_s (0: same as T)

@@ -17,7 +17,7 @@ class ModelShapes : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ModelShapes, LogitsAndFeaturesForOneAndThreeChannels) {
   const Case c = GetParam();
-  for (const InputShape input : {InputShape{1, 28, 28}, InputShape{3, 32, 32}}) {
+  for (const InputShape& input : {InputShape{1, 28, 28}, InputShape{3, 32, 32}}) {
     torch::manual_seed(0);
     const Classifier model = make_model(c.spec, input, 10);
     model->eval();

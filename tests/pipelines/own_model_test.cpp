@@ -77,5 +77,49 @@ TEST_F(OwnModelStudy, TrainsTheUsersTeacherAndStudentsEndToEnd) {
   EXPECT_NE(dry.output.find("run   distill/eps0-seed0/ts-mlp-"), std::string::npos) << dry.output;
 }
 
+// --input unit: a model from Python that takes pixels in [0, 1] is trained on them, its cache and
+// its export take them too; a zoo model, which takes normalised images, refuses the option.
+TEST_F(OwnModelStudy, InputUnitTrainsOnPixelsInZeroToOne) {
+  const std::string data =
+      " --dataset mnist --data-dir " + (dir_ / "data").string() + " --val-size 60 --threads 1 ";
+  const fs::path teacher = dir_ / "unit-teacher";
+  const testing::ProcessResult taught = testing::run_kdpipe(
+      "teach" + data + "--arch torchscript:" + (dir_ / "models/cnn.pt").string() +
+      " --input unit --epochs 1 --mi-examples 5 --out " + teacher.string());
+  ASSERT_EQ(taught.status, 0) << taught.output;
+  const LoadedModel m = load_model(teacher / "model.pt");
+  EXPECT_EQ(m.meta.mean, std::vector<float>{0.0f});
+  EXPECT_EQ(m.meta.std, std::vector<float>{1.0f});
+  const auto metrics = nlohmann::json::parse(read_text(teacher / "metrics.json"));
+  EXPECT_EQ(metrics["options"]["input"], "unit");
+
+  const fs::path cache = dir_ / "unit.h5";
+  const testing::ProcessResult normalised =
+      testing::run_kdpipe("cache --teacher " + teacher.string() + data + "--out " + cache.string());
+  EXPECT_NE(normalised.status, 0);
+  EXPECT_NE(normalised.output.find("was trained on unit input"), std::string::npos)
+      << normalised.output;
+  const testing::ProcessResult cached =
+      testing::run_kdpipe("cache --teacher " + teacher.string() + data +
+                          "--input unit --views 1 --out " + cache.string());
+  ASSERT_EQ(cached.status, 0) << cached.output;
+  const testing::ProcessResult student =
+      testing::run_kdpipe("distill --cache " + cache.string() + data +
+                          "--arch torchscript:" + (dir_ / "models/mlp.pt").string() +
+                          " --input unit --epochs 1 --out " + (dir_ / "unit-student").string());
+  ASSERT_EQ(student.status, 0) << student.output;
+  EXPECT_EQ(load_model(dir_ / "unit-student/model.pt").meta.std, std::vector<float>{1.0f});
+
+  for (const std::string& command :
+       {"teach" + data + "--arch mlp:8 --input unit --out " + (dir_ / "x").string(),
+        "distill --cache " + cache.string() + data + "--arch mlp:8 --input unit --out " +
+            (dir_ / "y").string()}) {
+    const testing::ProcessResult refused = testing::run_kdpipe(command);
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_NE(refused.output.find("--input unit: only a TorchScript model"), std::string::npos)
+        << refused.output;
+  }
+}
+
 }  // namespace
 }  // namespace kd

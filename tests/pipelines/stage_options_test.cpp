@@ -17,6 +17,7 @@
 #include "lib/data/datasets.h"
 #include "pipelines/study/stages.h"
 #include "pipelines/study/study_reader.h"
+#include "storage/array_file.h"
 #include "tests/support/temp_dir.h"
 
 namespace kd {
@@ -31,6 +32,12 @@ Study base_study(const testing::TempDir& dir) {
   write_text_atomically(dir / "a.pt", "not read, only hashed");
   write_text_atomically(dir / "b.pt", "another teacher");
   write_text_atomically(dir / "t.pt", "a model to train, only hashed here");
+  // A feature array, for the keys of such data.
+  enable_array_files();
+  DatasetFiles features{{torch::zeros({4, 3}), torch::tensor({0, 1, 0, 1})},
+                        {torch::ones({2, 3}), torch::tensor({0, 1})},
+                        {"a", "b"}};
+  write_array_file(dir / "features.h5", features, "test", 0);
   Study s;
   s.file = dir / "study.ini";
   s.data = DataOptions("mnist");
@@ -61,11 +68,24 @@ std::map<std::string, Edit> edits(const fs::path& dir) {
          f.channels = 3;
          s.data.format(f);
        }},
+      {"data.standardize",
+       [dir](Study& s) {
+         s.data = DataOptions((dir / "features.h5").string()).val_size(0).standardize(true);
+       }},
+      {"data.feature-noise",
+       [dir](Study& s) {
+         s.data = DataOptions((dir / "features.h5").string()).val_size(0).feature_noise(0.3);
+       }},
       {"teacher.arch", [](Study& s) { s.teacher_arch = "mlp:64"; }},
       {"teacher.init",
        [dir](Study& s) {
          s.teacher_arch = "torchscript:" + (dir / "t.pt").string();
          s.teacher_init = ModelInit::file;
+       }},
+      {"teacher.input",
+       [dir](Study& s) {
+         s.teacher_arch = "torchscript:" + (dir / "t.pt").string();
+         s.teacher_input = "unit";
        }},
       {"teacher.smoothing", [](Study& s) { s.teacher_smoothing = {0.2}; }},
       {"teacher.seeds", [](Study& s) { s.teacher_seeds = {1}; }},
@@ -98,6 +118,11 @@ std::map<std::string, Edit> edits(const fs::path& dir) {
        [dir](Study& s) {
          s.student_archs = {"torchscript:" + (dir / "t.pt").string()};
          s.student_init = ModelInit::file;
+       }},
+      {"student.input",
+       [dir](Study& s) {
+         s.student_archs = {"torchscript:" + (dir / "t.pt").string()};
+         s.student_input = "unit";
        }},
       {"student.temperature", [](Study& s) { s.student_temperatures = {3}; }},
       {"student.alpha", [](Study& s) { s.alphas = {0.5}; }},
