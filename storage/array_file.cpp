@@ -26,7 +26,7 @@ struct SplitShape {
 SplitShape check_inputs(const h5::Handle& in, const fs::path& path, const std::string& name) {
   const auto [in_class, in_size] = h5::stored_type(in, path);
   check<DataError>(in_class == H5T_FLOAT, path.string(), ": ", name,
-                   " must hold floating-point values (float32 or float16)", kExpected);
+                   " must hold floating-point values (float32, float16 or float64)", kExpected);
   const std::vector<hsize_t> s = h5::shape(in, path);
   check<DataError>(s.size() >= 2 && s.size() <= 5, path.string(), ": ", name, " has shape ",
                    h5::shape_text(s), ", expected [N, ...] with 1 to 4 dimensions per example");
@@ -50,6 +50,8 @@ SplitShape check_inputs(const h5::Handle& in, const fs::path& path, const std::s
 SplitShape check_split(hid_t file, const fs::path& path, const std::string& split) {
   const std::string inputs = "/" + split + "/inputs";
   const bool features = h5::exists(file, inputs);
+  check<DataError>(!features || !h5::exists(file, "/" + split + "/images"), path.string(), ": /",
+                   split, " holds both images and inputs: one kind of data per file", kExpected);
   const std::string images = features ? inputs : "/" + split + "/images";
   const std::string labels = "/" + split + "/labels";
   for (const std::string& name : {images, labels}) {
@@ -108,7 +110,8 @@ ImageSet read_split(hid_t file, const fs::path& path, const std::string& split,
     h5::read_block(in, H5T_NATIVE_FLOAT, std::vector<hsize_t>(count.size(), 0), count,
                    inputs.data_ptr(), path, "reading /" + split + "/inputs");
     check<DataError>(torch::isfinite(inputs).all().item<bool>(), path.string(), ": /", split,
-                     "/inputs holds values that are not finite (NaN or infinity)");
+                     "/inputs holds values that are not finite as float32 (NaN, infinity, or ",
+                     "beyond float32's range)");
     return {inputs, read_labels(file, path, split, s.n)};
   }
   torch::Tensor hwc = torch::empty({s.n, s.height, s.width, s.channels}, torch::kUInt8);
@@ -139,7 +142,8 @@ Opened open_unguarded(const fs::path& path) {
   check<DataError>(o.train.features.empty() == o.test.features.empty(), path.string(),
                    ": one split holds images and the other feature arrays (inputs)");
   check<DataError>(o.train.features == o.test.features, path.string(),
-                   ": /test/inputs examples have another shape than /train/inputs'");
+                   ": /test/inputs examples are ", InputShape{1, 1, 1, o.test.features}.text(),
+                   ", /train/inputs examples ", InputShape{1, 1, 1, o.train.features}.text());
   check<DataError>(o.train.height == o.test.height && o.train.width == o.test.width &&
                        o.train.channels == o.test.channels,
                    path.string(), ": /test/images are ", o.test.height, "x", o.test.width, "x",

@@ -43,6 +43,8 @@ std::string CacheHeader::differs_from(const CacheHeader& o) const {
   KD_FIELD(augment)
   KD_FIELD(augment_seed)
   KD_FIELD(input)
+  KD_FIELD(standardize)
+  KD_FIELD(feature_noise)
   KD_FIELD(dtype)
   KD_FIELD(chunk)
   KD_FIELD(shard_index)

@@ -36,6 +36,10 @@ struct CacheHeader {
   int64_t augment_seed = 0;
   std::string
       input;  ///< how images were fed: "normalized" (per-channel mean/std) or "unit" ([0,1])
+  /// Feature arrays: whether values were standardised, and the standard deviation (in value
+  /// stds) of the Gaussian noise that made views 1..V-1 (whatever `augment` says); -1 for images.
+  bool standardize = false;
+  double feature_noise = -1;
   // The file.
   std::string dtype;  ///< "float32" or "float16"
   int64_t chunk = 0;  ///< examples per chunk

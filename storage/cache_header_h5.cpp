@@ -26,6 +26,10 @@ void write_header(hid_t root, const CacheHeader& h, const fs::path& file) {
   h5::set_attr(root, "augment", h.augment, file);
   h5::set_attr(root, "augment_seed", h.augment_seed, file);
   h5::set_attr(root, "input", h.input, file);
+  if (h.feature_noise >= 0) {
+    h5::set_attr(root, "standardize", int64_t{h.standardize ? 1 : 0}, file);
+    h5::set_attr(root, "feature_noise", h.feature_noise, file);
+  }
   h5::set_attr(root, "dtype", h.dtype, file);
   h5::set_attr(root, "chunk", h.chunk, file);
   h5::set_attr(root, "kdpipe_version", h.kdpipe_version, file);
@@ -61,6 +65,10 @@ CacheHeader read_header(hid_t root, const fs::path& file, bool format_1_too) {
   h.augment = h5::get_string(root, "augment", file);
   h.augment_seed = h5::get_int(root, "augment_seed", file);
   h.input = h5::get_string(root, "input", file);
+  if (h5::has_attr(root, "feature_noise")) {  // a feature array's cache
+    h.standardize = h5::get_int(root, "standardize", file) != 0;
+    h.feature_noise = h5::get_double(root, "feature_noise", file);
+  }
   h.dtype = h5::get_string(root, "dtype", file);
   h.chunk = h5::get_int(root, "chunk", file);
   h.kdpipe_version = h5::get_string(root, "kdpipe_version", file);

@@ -14,6 +14,7 @@
 #include "lib/core/runtime.h"
 #include "lib/core/stage_progress.h"
 #include "lib/losses/losses.h"
+#include "lib/models/export.h"
 #include "storage/logit_cache.h"
 
 namespace kd {
@@ -96,6 +97,8 @@ CacheSummary build_cache(const CacheOptions& options,
                      options.input(), ": ", options.teacher().string(), " was ",
                      teacher.source() == "torchscript" ? "evaluated" : "trained", " on ",
                      teacher.input(), " input");
+  if (teacher.source() == "torchscript")
+    check_exported_input(teacher.checkpoint(), options.input());
   // Refuse a teacher that cannot take the data before loading any of it.
   teacher.check_compatible(describe_dataset(options.data()));
   const Dataset data = load_dataset(options.data());
@@ -136,6 +139,7 @@ CacheSummary build_cache(const CacheOptions& options,
   h.augment = to_string(options.augment());
   h.augment_seed = static_cast<int64_t>(options.seed());
   h.input = options.input();
+  if (info.is_features()) h.standardize = info.standardize, h.feature_noise = info.noise;
   h.dtype = options.half() ? "float16" : "float32";
   h.chunk = options.chunk();
   h.kdpipe_version = version();

@@ -25,6 +25,7 @@ TeacherModel TeacherModel::from_checkpoint(const fs::path& path) {
                             " evaluated it (its hash differs from metrics.json's)");
         t.smoothing_ = m.at("options").at("smoothing").get<double>();
         t.input_ = m.at("options").at("input").get<std::string>();
+        t.standardize_ = m.at("options").value("standardize", false);
         return t;
       }
     } catch (const nlohmann::json::exception& e) {
@@ -67,14 +68,17 @@ TeacherModel TeacherModel::from_torchscript(const fs::path& path) {
 }
 
 void TeacherModel::check_compatible(const DatasetInfo& info) const {
+  // Feature values reach the teacher as they reached it when it was trained (or evaluated).
+  if (info.is_features() && standardize_) {
+    check<ConfigError>(*standardize_ == info.standardize, checkpoint_.string(), ": the model was ",
+                       source_ == "kdpipe" ? "trained" : "evaluated", " on feature values ",
+                       *standardize_ ? "standardised (--standardize)" : "as stored",
+                       "; give the same --standardize to every stage");
+  }
   if (source_ == "kdpipe") {
     check<ConfigError>(shape_.text() == info.input().text(), checkpoint_.string(),
                        ": the model takes ", shape_.text(), " inputs, ", info.name, " has ",
                        info.input().text());
-    check<ConfigError>(standardize_ == info.standardize, checkpoint_.string(),
-                       ": the model was trained on feature values ",
-                       standardize_ ? "standardised (--standardize)" : "as stored",
-                       "; give the same --standardize to every stage");
     check<ConfigError>(classes_ == info.classes, checkpoint_.string(), ": the model has ", classes_,
                        " outputs, ", info.name, " has ", info.classes, " classes");
     check<ConfigError>(dataset_.empty() || dataset_ == info.name, checkpoint_.string(),

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "lib/data/image_set.h"
@@ -50,8 +51,10 @@ class TeacherModel {
   int64_t seed_ = -1;
   std::string dataset_;
   std::string input_;
-  InputShape shape_;          ///< what the model takes
-  bool standardize_ = false;  ///< feature arrays: whether it was trained on standardised values
+  InputShape shape_;  ///< what the model takes
+  /// Feature arrays: whether it was trained (or evaluated) on standardised values; unknown for a
+  /// TorchScript file named directly.
+  std::optional<bool> standardize_;
   int64_t classes_ = 0;
 };
 

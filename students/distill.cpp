@@ -138,6 +138,17 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
   if (cache) {
     cache->expect_data(data.info.name, "train", data.train.fingerprint(), data.train.size());
     const CacheHeader& h = cache->header();
+    // A feature array's views are the cache's own: the same values, the same noise.
+    if (data.info.is_features()) {
+      check<ConfigError>(h.feature_noise >= 0 && h.standardize == data.info.standardize &&
+                             h.feature_noise == data.info.noise,
+                         "--cache ", options.cache().string(), ": made from feature values ",
+                         h.standardize ? "standardised" : "as stored", " with noise ",
+                         exact_text(h.feature_noise), ", not ",
+                         data.info.standardize ? "standardised" : "as stored", " with noise ",
+                         exact_text(data.info.noise),
+                         ": give --standardize and --feature-noise as the cache was made");
+    }
     recipe = {h.v, parse_augment(h.augment), static_cast<std::uint64_t>(h.augment_seed)};
     if (options.baseline() == Baseline::none) teacher_logits = cache->logits();
   }

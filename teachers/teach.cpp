@@ -13,6 +13,7 @@
 #include "lib/core/runtime.h"
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
+#include "lib/models/export.h"
 #include "lib/models/scripted_classifier.h"
 #include "lib/models/zoo.h"
 #include "lib/train/classifier_metrics.h"
@@ -141,6 +142,7 @@ TeachResult evaluate_torchscript_teacher(const TeachOptions& options) {
   const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
   spdlog::logger& log = *log_ptr;
   const auto model = load_torchscript(options.torchscript(), options.train().device());
+  check_exported_input(options.torchscript(), options.input());
   Dataset data = load_dataset(options.data());
   model->check_compatible(data.info);
   apply_input_mode(data.info, options.input());  // unit: make_batch yields pixels in [0, 1]

@@ -7,7 +7,8 @@
 //
 // or, for data that is no images (tabular features, audio features, embeddings), a feature array:
 //
-//   /train/inputs  float32 or float16 [N, ...]: 1 to 4 dimensions per example, taken as they are
+//   /train/inputs  float32 or float16 (or float64) [N, ...]: 1 to 4 dimensions per example, read
+//                  as float32 and taken as they are
 //                  (no image augmentation, no pixel normalisation; --standardize standardises
 //                  each value; augmentation is Gaussian noise, see make_batch)
 //

@@ -1,5 +1,6 @@
 #include "lib/models/export.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -74,8 +75,8 @@ torch::jit::Module scripted_export(const ScriptedClassifierImpl& model, const Mo
   torch::jit::Module module = model.module_copy();
   for (const char* name : {"pixel_scale", "pixel_shift", "class_names", "mean", "std",
                            "input_shape", "arch", "dataset", "preprocess", "classify"}) {
-    check<ConfigError>(!module.hasattr(name) && !module.find_method(name),
-                       "export: ", model.path().string(), " has a member named '", name,
+    check<ConfigError>(!module.hasattr(name) && !module.find_method(name), model.path().string(),
+                       " has a member named '", name,
                        "' already, which export adds (pixel_scale, pixel_shift, class_names, ",
                        "mean, std, input_shape, arch, dataset, preprocess, classify): rename it");
   }
@@ -88,15 +89,15 @@ torch::jit::Module scripted_export(const ScriptedClassifierImpl& model, const Mo
 void check_normalisation(const ModelMeta& meta) {
   check<ConfigError>(static_cast<int64_t>(meta.mean.size()) == meta.input.channels &&
                          meta.std.size() == meta.mean.size(),
-                     "export: the checkpoint records no normalisation for its ",
-                     meta.input.channels, " input channels (it predates export; retrain it)");
+                     "the checkpoint records no normalisation for its ", meta.input.channels,
+                     " input channels (it predates export; retrain it)");
 }
 
 }  // namespace
 
 torch::jit::Module to_torchscript(const LoadedModel& model) {
   const ModelMeta& meta = model.meta;
-  check<ConfigError>(meta.input.features.empty(), "export: the model takes feature arrays ",
+  check<ConfigError>(meta.input.features.empty(), "the model takes feature arrays ",
                      meta.input.text(), ", and export's preprocess and classify are for pixels; ",
                      "its model.pt is what Python loads",
                      std::dynamic_pointer_cast<ScriptedClassifierImpl>(model.model)
@@ -125,6 +126,31 @@ torch::jit::Module to_torchscript(const LoadedModel& model) {
                 kPreprocess);
   module.eval();
   return module;
+}
+
+void check_exported_input(const fs::path& path, const std::string& input) {
+  torch::jit::ExtraFilesMap extra{{"kdpipe.json", ""}};
+  try {
+    torch::jit::load(path.string(), torch::kCPU, extra);
+  } catch (const std::exception&) {
+    return;  // not TorchScript: the caller's own loading names it
+  }
+  if (extra["kdpipe.json"].empty()) return;
+  std::vector<float> mean, std;
+  try {
+    const nlohmann::json d = nlohmann::json::parse(extra["kdpipe.json"]);
+    mean = d.at("mean").get<std::vector<float>>();
+    std = d.at("std").get<std::vector<float>>();
+  } catch (const nlohmann::json::exception&) {
+    return;  // not export's description
+  }
+  const bool unit = !mean.empty() &&
+                    std::all_of(mean.begin(), mean.end(), [](float m) { return m == 0.0f; }) &&
+                    std::all_of(std.begin(), std.end(), [](float s) { return s == 1.0f; });
+  check<ConfigError>((input == "unit") == unit, "--input ", input, ": ", path.string(),
+                     " is a kdpipe export of a model trained on ",
+                     unit ? "pixels in [0, 1]: give --input unit"
+                          : "images normalised per channel: give --input normalized");
 }
 
 void export_torchscript(const LoadedModel& model, const fs::path& path) {

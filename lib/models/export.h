@@ -26,6 +26,11 @@ torch::jit::Module to_torchscript(const LoadedModel& model);
 /// What export records beside the weights, as JSON text (also the "kdpipe.json" extra file).
 std::string export_description(const ModelMeta& meta);
 
+/// ConfigError unless a file `kdpipe export` wrote is fed as its model was trained: its
+/// kdpipe.json records mean 0 and std 1 for a model of pixels in [0, 1] (`input` "unit"), the
+/// dataset's normalisation otherwise ("normalized"). Nothing to check for other TorchScript files.
+void check_exported_input(const std::filesystem::path& path, const std::string& input);
+
 /// Writes to_torchscript(model) to `path` atomically.
 void export_torchscript(const LoadedModel& model, const std::filesystem::path& path);
 

@@ -62,7 +62,8 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 ScriptedClassifierImpl::ScriptedClassifierImpl(const fs::path& path, const torch::Device& device,
                                                std::string label)
     : path_(path), label_(label.empty() ? "--torchscript " + path.string() : std::move(label)) {
-  check<DataError>(fs::is_regular_file(path), label_, ": no such file");
+  check<DataError>(fs::is_regular_file(path), label_, ": ",
+                   fs::is_directory(path) ? "a directory, not a TorchScript file" : "no such file");
   // The archive's own check names the file itself.
   check_zip_archive<DataError>(path,
                                label_.rfind("--torchscript", 0) == 0 ? "--torchscript" : "reading");
@@ -184,6 +185,8 @@ void ScriptedClassifierImpl::check_compatible(const DatasetInfo& info) const {
   check<ConfigError>(out.isTensor(), label_, ": forward must return a tensor of logits, not ",
                      out.tagKind());
   const torch::Tensor logits = out.toTensor();
+  check<ConfigError>(logits.is_floating_point(), label_, ": forward must return floating-point ",
+                     "logits, not ", c10::toString(logits.scalar_type()));
   check<ConfigError>(logits.dim() == 2 && logits.size(0) == 2 && logits.size(1) == info.classes,
                      label_, ": for a batch of 2 ", what, " it returned shape ", logits.sizes(),
                      ", expected [2, ", info.classes, "]");

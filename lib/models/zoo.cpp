@@ -91,6 +91,11 @@ Classifier build(const ModelSpec& spec, const InputShape& input, int64_t classes
                                                                 "--arch '" + spec.text + "'");
     check<ConfigError>(!model->parameters().empty(), "--arch '", spec.text,
                        "': the module has no parameters to train");
+    const auto params = model->parameters();
+    check<ConfigError>(
+        std::any_of(params.begin(), params.end(), [](const auto& p) { return p.requires_grad(); }),
+        "--arch '", spec.text,
+        "': every parameter was saved frozen (requires_grad = False): nothing to train");
     model->check_compatible(input, classes);
     if (init == ModelInit::seed) model->keep_note(model->reinitialise());
     return model;
@@ -122,7 +127,7 @@ Classifier make_model(const std::string& text, const InputShape& input, int64_t 
   const std::string inputs = input.features.empty() ? " images" : " feature arrays";
   // A feature array's examples are no images: of the zoo only the MLP (which flattens) takes them.
   check<ConfigError>(input.features.empty() || spec.family == "mlp" || spec.family == "torchscript",
-                     "--arch '", text, "': a ", spec.family,
+                     "--arch '", text, "': ", spec.family == "alexnet" ? "an " : "a ", spec.family,
                      " takes images, and the data holds feature arrays of shape ", shape,
                      " (use mlp:… or your own model, torchscript:FILE)");
   const std::string too_big = "--arch '" + text + "': the model for " + shape + inputs + " and " +

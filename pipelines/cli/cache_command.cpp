@@ -33,8 +33,8 @@ int cache_command(const std::vector<std::string>& args) {
   const CacheSummary s = build_cache(
       options, [](const std::string& line) { std::cerr << "kdpipe cache: " << line << "\n"; });
   std::cout << "cache written to " << options.out().string() << ": " << s.images
-            << " images inferred in " << s.seconds << " s ("
-            << static_cast<int64_t>(s.images / std::max(s.seconds, 1e-9)) << " images/s)";
+            << " inputs inferred in " << s.seconds << " s ("
+            << static_cast<int64_t>(s.images / std::max(s.seconds, 1e-9)) << " inputs/s)";
   if (s.chunks_resumed > 0) std::cout << ", " << s.chunks_resumed << " chunks resumed";
   std::cout << "\n";
   return 0;

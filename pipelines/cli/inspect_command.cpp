@@ -1,5 +1,6 @@
 #include <torch/script.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -99,14 +100,22 @@ int inspect_export(const fs::path& path, const std::string& description) {
   return 0;
 }
 
+// A model trained with --input unit records mean 0 and std 1.
+bool takes_unit_pixels(const ModelMeta& meta) {
+  return !meta.mean.empty() &&
+         std::all_of(meta.mean.begin(), meta.mean.end(), [](float v) { return v == 0.0f; }) &&
+         std::all_of(meta.std.begin(), meta.std.end(), [](float v) { return v == 1.0f; });
+}
+
 int inspect_model(const fs::path& path) {
   const LoadedModel m = load_model(path);
   std::cout << path.string() << ": kdpipe model checkpoint\n"
             << "  arch         " << m.meta.spec << "\n"
             << "  input        " << m.meta.input.text()
-            << (m.meta.input.features.empty() ? ""
-                : m.meta.standardize          ? " features, standardised"
-                                              : " features, as stored")
+            << (m.meta.input.features.empty()
+                    ? (takes_unit_pixels(m.meta) ? ", pixels in [0, 1] (--input unit)" : "")
+                : m.meta.standardize ? " features, standardised"
+                                     : " features, as stored")
             << ", " << m.meta.classes << " classes, trained on " << m.meta.dataset << "\n"
             << "  classes      " << join_names(m.meta.class_names) << "\n"
             << "  parameters   " << parameter_count(*m.model) << "\n"

@@ -26,7 +26,9 @@ po::options_description data_options() {
       "training examples held out for validation (model selection, temperature scaling)")(
       "standardize", po::bool_switch(),
       "feature arrays: standardise each value over the training file (default: as stored)")(
-      "feature-noise", po::value<double>()->default_value(defaults.feature_noise()),
+      "feature-noise",
+      po::value<double>()->default_value(defaults.feature_noise(),
+                                         exact_text(defaults.feature_noise())),
       "feature arrays: std of the Gaussian noise that augments them (views, MI probe), in units "
       "of each value's std");
   return d;

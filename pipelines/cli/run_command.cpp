@@ -104,6 +104,20 @@ void check_models(const Study& study) {
       throw ConfigError(study.file.string() + ": " + key + ": " + e.what());
     }
   }
+  // And the inputs the models take (unit: pixels in [0, 1], which feature arrays do not have).
+  std::vector<std::pair<std::string, std::string>> inputs;
+  if (!study.teacher_smoothing.empty()) inputs.emplace_back("teacher.input", study.teacher_input);
+  if (!study.torchscript.empty())
+    inputs.emplace_back("teacher.torchscript-input", study.torchscript_input);
+  if (!study.student_archs.empty()) inputs.emplace_back("student.input", study.student_input);
+  for (const auto& [key, value] : inputs) {
+    try {
+      DatasetInfo fed = info;
+      apply_input_mode(fed, value);
+    } catch (const ConfigError& e) {
+      throw ConfigError(study.file.string() + ": " + key + ": " + e.what());
+    }
+  }
 }
 
 }  // namespace

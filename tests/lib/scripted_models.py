@@ -3,9 +3,11 @@
   scripted_models.py save DIR             writes DIR/cnn.pt (BatchNorm, a residual block,
                                           dropout; features(x) and head, as kdpipe's zoo),
                                           DIR/mlp.pt (LayerNorm; no features), scaled.pt
-                                          (forward is not head(features)), and four modules
-                                          kdpipe cannot train: noparams.pt, tuple.pt, flat.pt,
-                                          and newer.pt (an operator LibTorch 1.13 lacks)
+                                          (forward is not head(features)), frozen.pt (mlp.pt
+                                          with fc1 saved frozen), and modules kdpipe cannot
+                                          train: noparams.pt, tuple.pt, flat.pt, newer.pt (an
+                                          operator LibTorch 1.13 lacks), allfrozen.pt,
+                                          intlogits.pt (int64 logits)
   scripted_models.py grad MODEL IN OUT    one training batch of IN (x, y, seed) through MODEL in
                                           train mode: writes OUT {loss, grads by parameter name}
   scripted_models.py logits MODEL IN OUT  MODEL (as kdpipe saved it, loaded with nothing from
@@ -84,6 +86,15 @@ class TwoOutputs(nn.Module):
         return z, z
 
 
+class IntegerLogits(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.head(x.flatten(1)).long()
+
+
 class FlatInput(nn.Module):
     """Takes [B, 784] rows, not images: the wrong input rank for image data."""
 
@@ -154,6 +165,14 @@ def main():
         torch.jit.script(TwoOutputs()).save(sys.argv[2] + "/tuple.pt")
         torch.jit.script(FlatInput()).save(sys.argv[2] + "/flat.pt")
         save_with_unknown_operator(sys.argv[2] + "/mlp.pt", sys.argv[2] + "/newer.pt")
+        frozen = LnMlp()  # fine-tuning a head: the body saved with requires_grad = False
+        for p in frozen.fc1.parameters():
+            p.requires_grad_(False)
+        torch.jit.script(frozen).save(sys.argv[2] + "/frozen.pt")
+        for p in frozen.parameters():
+            p.requires_grad_(False)
+        torch.jit.script(frozen).save(sys.argv[2] + "/allfrozen.pt")
+        torch.jit.script(IntegerLogits()).save(sys.argv[2] + "/intlogits.pt")
     elif mode == "grad":
         model = torch.jit.load(sys.argv[2])
         batch = torch.load(sys.argv[3])

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include "lib/core/error.h"
 #include "lib/data/datasets.h"
 #include "lib/models/scripted_classifier.h"
 #include "lib/models/zoo.h"
+#include "lib/train/trainer.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -104,6 +106,33 @@ TEST_F(ScriptedTraining, TheTrainerUpdatesTheModulesOwnWeights) {
   sgd.step();
   model->eval();
   EXPECT_GT((model->forward(x) - before).abs().max().item<double>(), 1e-4);
+}
+
+// Parameters saved with requires_grad = False stay as they are through kdpipe's trainer (weight
+// decay included): fine-tuning a head on a frozen body.
+TEST_F(ScriptedTraining, ParametersSavedFrozenStayFrozen) {
+  const Classifier model =
+      make_model("torchscript:" + (dir_ / "frozen.pt").string(), {1, 28, 28}, 10, ModelInit::file);
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& p : model->named_parameters()) before[p.key()] = p.value().detach().clone();
+  torch::manual_seed(1);
+  const ImageSet set{torch::randint(0, 256, {32, 1, 28, 28}).to(torch::kUInt8),
+                     torch::randint(0, 10, {32})};
+  DatasetInfo info;
+  info.channels = 1, info.height = 28, info.width = 28, info.classes = 10;
+  info.mean = {0.5f}, info.std = {0.25f};
+  Progress progress = Progress::silent();
+  train_model(
+      model, set, info, TrainOptions().epochs(2).batch_size(8).lr(0.1),
+      [](const torch::Tensor& logits, const Batch& b) {
+        return torch::nn::functional::cross_entropy(logits, b.labels);
+      },
+      [](const EpochStats&) {}, progress);
+  for (const auto& p : model->named_parameters()) {
+    const bool frozen = p.key().rfind("fc1_", 0) == 0;
+    EXPECT_EQ(torch::equal(p.value(), before[p.key()]), frozen) << p.key();
+    EXPECT_EQ(p.value().requires_grad(), !frozen) << p.key();
+  }
 }
 
 // A seed draws the weights of the layers PyTorch initialises, as PyTorch draws them; BatchNorm's
@@ -205,6 +234,13 @@ TEST_F(ScriptedTraining, FilesThatCannotBeTrainedAreRefusedNamingTheFile) {
             std::string::npos)
       << newer;
   EXPECT_EQ(newer.find('\n'), std::string::npos) << newer;
+  EXPECT_NE(refusal(ts + "allfrozen.pt").find("every parameter was saved frozen"),
+            std::string::npos);
+  EXPECT_NE(
+      refusal(ts + "intlogits.pt").find("forward must return floating-point logits, not Long"),
+      std::string::npos)
+      << refusal(ts + "intlogits.pt");
+  EXPECT_NE(refusal(ts + "..").find("a directory, not a TorchScript file"), std::string::npos);
 }
 
 // The zoo's convention, features(x) and a Linear named head, shows kdpipe the penultimate layer

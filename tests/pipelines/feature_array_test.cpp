@@ -153,7 +153,10 @@ TEST_F(FeatureArrays, ImageOptionsAndImageModelsAreRefused) {
       "--standardize: mnist holds images");
   testing::expect_one_line_error(
       testing::run_kdpipe("teach" + data("nan.h5") + "--arch mlp:8 --out " + out.string()),
-      "/train/inputs holds values that are not finite (NaN or infinity)");
+      "/train/inputs holds values that are not finite as float32");
+  testing::expect_one_line_error(
+      testing::run_kdpipe("teach" + data("both.h5") + "--arch mlp:8 --out " + out.string()),
+      "/train holds both images and inputs");
   // A zoo MLP takes them (it flattens its input), and its model says what it takes.
   const ProcessResult mlp = testing::run_kdpipe(
       "teach" + data() + "--standardize --arch mlp:16 --epochs 2 --mi-examples 5 --out " +
@@ -167,9 +170,26 @@ TEST_F(FeatureArrays, ImageOptionsAndImageModelsAreRefused) {
       testing::run_kdpipe("cache --teacher " + out.string() + data() + "--out " +
                           (dir_ / "c.h5").string()),
       "the model was trained on feature values standardised (--standardize)");
+  // A cache made with --standardize teaches only students given it too.
+  const fs::path cache = dir_ / "s.h5";
+  ASSERT_EQ(testing::run_kdpipe("cache --teacher " + out.string() + data() +
+                                "--standardize --views 2 --out " + cache.string())
+                .status,
+            0);
+  testing::expect_one_line_error(
+      testing::run_kdpipe("distill --cache " + cache.string() + data() + "--arch mlp:8 --out " +
+                          (dir_ / "d").string()),
+      "made from feature values standardised with noise 0.1, not as stored with noise 0.1");
+  // And a study cannot feed feature arrays as pixels in [0, 1].
+  std::ofstream(dir_ / "unit.ini") << "[data]\ndataset = features.h5\nval-size = 300\n"
+                                   << "[teacher]\narch = torchscript:teacher.pt\ninput = unit\n";
+  testing::expect_one_line_error(
+      testing::run_kdpipe("run " + (dir_ / "unit.ini").string() + " --dry-run --out " +
+                          (dir_ / "unit-run").string()),
+      "teacher.input: --input unit: features holds feature arrays, not pixels to scale");
   testing::expect_one_line_error(
       testing::run_kdpipe("export " + out.string() + " --torchscript " + (dir_ / "e.pt").string()),
-      "export: the model takes feature arrays [20]");
+      "kdpipe export: error: the model takes feature arrays [20]");
 }
 
 }  // namespace

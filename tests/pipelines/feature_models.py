@@ -4,7 +4,8 @@ python3-torch and python3-h5py).
   feature_models.py DIR   writes DIR/features.h5, a synthetic 5-class problem of 20 float32
                           features (/train/inputs [1500, 20], /test/inputs [500, 20], labels,
                           class_names); DIR/features16.h5, the same as float16; DIR/nan.h5,
-                          with one value that is NaN; and two scripted
+                          with one value that is NaN; DIR/both.h5, with images beside the
+                          training inputs; and two scripted
                           models of [B, 20] inputs: DIR/teacher.pt (an MLP with features(x) and
                           head) and DIR/student.pt (a narrower MLP with LayerNorm)
 """
@@ -66,6 +67,9 @@ def main(out):
     damaged = train[0].copy()
     damaged[3, 4] = np.nan
     write(out + "/nan.h5", np.float32, (damaged, train[1]), test)
+    write(out + "/both.h5", np.float32, train, test)
+    with h5py.File(out + "/both.h5", "a") as f:
+        f["train/images"] = np.zeros((1500, 4, 5), np.uint8)
     torch.manual_seed(0)
     torch.jit.script(Teacher()).save(out + "/teacher.pt")
     torch.jit.script(Student()).save(out + "/student.pt")

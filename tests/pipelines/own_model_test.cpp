@@ -110,6 +110,27 @@ TEST_F(OwnModelStudy, InputUnitTrainsOnPixelsInZeroToOne) {
   ASSERT_EQ(student.status, 0) << student.output;
   EXPECT_EQ(load_model(dir_ / "unit-student/model.pt").meta.std, std::vector<float>{1.0f});
 
+  // Its export takes pixels in [0, 1] too: evaluated as a teacher with --input unit, it scores
+  // what the teacher scored; without, it is refused rather than fed the wrong inputs.
+  const fs::path exported = dir_ / "unit-export.pt";
+  ASSERT_EQ(
+      testing::run_kdpipe("export " + teacher.string() + " --torchscript " + exported.string())
+          .status,
+      0);
+  const testing::ProcessResult wrong =
+      testing::run_kdpipe("teach --torchscript " + exported.string() + data +
+                          "--mi-examples 5 --out " + (dir_ / "wrong").string());
+  EXPECT_EQ(wrong.status, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("trained on pixels in [0, 1]: give --input unit"), std::string::npos)
+      << wrong.output;
+  const testing::ProcessResult again =
+      testing::run_kdpipe("teach --torchscript " + exported.string() + data +
+                          "--input unit --mi-examples 5 --out " + (dir_ / "again").string());
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NEAR(nlohmann::json::parse(read_text(dir_ / "again/metrics.json"))["test"]["accuracy"]
+                  .get<double>(),
+              metrics["test"]["accuracy"].get<double>(), 1e-9);
+
   for (const std::string& command :
        {"teach" + data + "--arch mlp:8 --input unit --out " + (dir_ / "x").string(),
         "distill --cache " + cache.string() + data + "--arch mlp:8 --input unit --out " +
