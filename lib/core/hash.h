@@ -4,6 +4,7 @@
 // FNV-1a, under which two flips of a word's top bit cancel; caches of that era are format 1.)
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -67,6 +68,16 @@ inline std::uint64_t mix64(std::uint64_t x) {
 /// A random 64-bit word determined only by (key, a, b).
 inline std::uint64_t counter_random(std::uint64_t key, std::uint64_t a, std::uint64_t b) {
   return mix64(mix64(mix64(key) ^ a) ^ b);
+}
+
+/// A standard normal number determined only by (key, a, k): Box-Muller on the words
+/// (key, a, 2k) and (key, a, 2k + 1), each made a uniform number in (0, 1].
+inline double counter_normal(std::uint64_t key, std::uint64_t a, std::uint64_t k) {
+  constexpr double two_pi = 6.28318530717958647692;
+  const auto uniform = [&](std::uint64_t j) {
+    return (static_cast<double>(counter_random(key, a, j) >> 11) + 1.0) * 0x1.0p-53;
+  };
+  return std::sqrt(-2.0 * std::log(uniform(2 * k))) * std::cos(two_pi * uniform(2 * k + 1));
 }
 
 }  // namespace kd

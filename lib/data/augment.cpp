@@ -43,16 +43,6 @@ namespace {
 
 constexpr int64_t kPrefetchAhead = 4;
 
-// A standard normal number, the k-th of (seed, stream): Box-Muller on two counter draws.
-float normal_draw(std::uint64_t seed, std::uint64_t stream, std::uint64_t k) {
-  constexpr double two_pi = 6.28318530717958647692;
-  const auto uniform = [&](std::uint64_t j) {  // in (0, 1]
-    return (static_cast<double>(counter_random(seed, stream, j) >> 11) + 1.0) * 0x1.0p-53;
-  };
-  const double u1 = uniform(2 * k), u2 = uniform(2 * k + 1);
-  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2));
-}
-
 // A feature array's batch: the examples as they are (or standardised), plus, when augmented,
 // Gaussian noise of info.noise standard deviations of each value, drawn from (seed, stream, id).
 torch::Tensor feature_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
@@ -75,7 +65,8 @@ torch::Tensor feature_batch(const ImageSet& set, const DatasetInfo& info, const 
         const auto k = static_cast<std::uint64_t>(id[b]) * static_cast<std::uint64_t>(F) +
                        static_cast<std::uint64_t>(f);
         if (noisy)
-          row[f] += static_cast<float>(info.noise) * info.std[f] * normal_draw(seed, stream, k);
+          row[f] += static_cast<float>(info.noise) * info.std[f] *
+                    static_cast<float>(counter_normal(seed, stream, k));
         if (info.standardize) row[f] = (row[f] - info.mean[f]) / info.std[f];
       }
     }

@@ -26,15 +26,6 @@ namespace {
 constexpr int64_t kPaths = 200000;
 constexpr std::uint64_t kSimulationKey = 0x706f636f636b2d31ULL;  // fixed: same level everywhere
 
-// A standard normal number, the k-th of path p: Box-Muller on two counter draws.
-double normal(std::uint64_t p, std::uint64_t k) {
-  constexpr double two_pi = 6.28318530717958647692;
-  const auto uniform = [&](std::uint64_t j) {  // in (0, 1]
-    return (static_cast<double>(counter_random(kSimulationKey, p, j) >> 11) + 1.0) * 0x1.0p-53;
-  };
-  return std::sqrt(-2.0 * std::log(uniform(2 * k))) * std::cos(two_pi * uniform(2 * k + 1));
-}
-
 // |t| of every look of every simulated path under no difference: [path][look].
 std::vector<std::vector<double>> null_statistics(const SequentialPlan& plan) {
   const int64_t looks = plan.max_pairs - plan.first_look + 1;
@@ -43,7 +34,8 @@ std::vector<std::vector<double>> null_statistics(const SequentialPlan& plan) {
   for (int64_t p = 0; p < kPaths; ++p) {
     double sum = 0, squares = 0;
     for (int64_t n = 1; n <= plan.max_pairs; ++n) {
-      const double x = normal(static_cast<std::uint64_t>(p), static_cast<std::uint64_t>(n));
+      const double x = counter_normal(kSimulationKey, static_cast<std::uint64_t>(p),
+                                      static_cast<std::uint64_t>(n));
       sum += x, squares += x * x;
       if (n < plan.first_look) continue;
       const double mean = sum / static_cast<double>(n);
