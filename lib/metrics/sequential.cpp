@@ -106,4 +106,30 @@ SequentialLook sequential_look(const std::vector<double>& differences, const Seq
   return look;
 }
 
+std::vector<std::optional<SequentialLook>> family_look(
+    const std::vector<std::vector<double>>& differences, const std::vector<Decision>& earlier,
+    const SequentialPlan& plan) {
+  check<ConfigError>(differences.size() == earlier.size(), "family look: ", differences.size(),
+                     " comparisons but ", earlier.size(), " earlier decisions");
+  const auto m = static_cast<double>(differences.size());
+  std::vector<std::optional<SequentialLook>> out(differences.size());
+  double found = 0;  // r: the comparisons found to differ, earlier or now
+  for (Decision d : earlier) found += d == Decision::differs;
+  for (bool raised = true; raised;) {
+    raised = false;
+    SequentialPlan level = plan;
+    level.alpha = plan.alpha / (m - found);
+    for (std::size_t i = 0; i < differences.size(); ++i) {
+      if (earlier[i] != Decision::undecided) continue;
+      if (out[i] && out[i]->decision == Decision::differs) continue;
+      out[i] = sequential_look(differences[i], level);
+      if (out[i]->decision == Decision::differs) {
+        found += 1;
+        raised = true;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace kd

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "lib/core/enum_names.h"
@@ -53,5 +54,15 @@ struct SequentialLook {
 /// them): "differs" when the interval excludes 0, "equivalent" when it lies inside ±precision
 /// (identical results, differences all 0, are equivalent), "undecided" otherwise.
 SequentialLook sequential_look(const std::vector<double>& differences, const SequentialPlan& plan);
+
+/// One look at a family of m comparisons whose false "differs" must together stay below
+/// plan.alpha: Holm's step-down over the boundaries. `earlier[i]` is comparison i's decision at an
+/// earlier look (undecided: still open). With r comparisons found to differ, the open ones are
+/// looked at with the boundary of level alpha / (m - r); each new "differs" raises the level of
+/// the rest, as in Holm's procedure. Returns a look for every open comparison, nothing for one
+/// decided earlier (its decision stands).
+std::vector<std::optional<SequentialLook>> family_look(
+    const std::vector<std::vector<double>>& differences, const std::vector<Decision>& earlier,
+    const SequentialPlan& plan);
 
 }  // namespace kd

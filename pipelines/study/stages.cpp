@@ -109,6 +109,37 @@ class Planner {
     return std::move(stages_);
   }
 
+  std::vector<Stage> plan(const JudgePlan& j) {
+    for (std::size_t i = 0; i < j.teachers.size(); ++i) {
+      const JudgedTeacher& t = j.teachers[i];
+      Stage cache;
+      if (!t.torchscript.empty()) {
+        TeachOptions o;
+        o.data(data_)
+            .arch("")
+            .torchscript(t.torchscript)
+            .input(s_.torchscript_input)
+            .smoothing(t.smoothing)
+            .train(TrainOptions().augment(s_.teacher_train.augment()))
+            .mi(mi_options());
+        const Stage teach = teach_stage(t.name, o, {t.torchscript});
+        cache = cache_stages(t.name, teach.out, o.input(), {teach.id}, {});
+      } else {
+        cache = cache_stages(t.name, t.directory, s_.torchscript_input, {},
+                             {t.directory / "model.pt"});
+      }
+      for (const JudgedStudents& group : j.students.at(i)) {
+        for (std::uint64_t seed : group.seeds) {
+          distilled(t.name, cache, s_.student_archs.at(0), group.temperature, s_.alphas.at(0),
+                    seed);
+        }
+      }
+    }
+    for (std::uint64_t seed : j.baseline_seeds)
+      baseline(Baseline::hard, 0.0, s_.student_archs.at(0), seed);
+    return std::move(stages_);
+  }
+
  private:
   // A stage whose options its command would refuse is a bad study: say so now, before any stage
   // runs, naming the study and the stage.
@@ -187,6 +218,14 @@ class Planner {
   // A teacher's stages: its teach stage, its cache, and the students learning from it.
   void teacher(const std::string& tname, TeachOptions o,
                std::vector<std::filesystem::path> input_files) {
+    const std::string input = o.input();
+    const Stage teach = teach_stage(tname, std::move(o), std::move(input_files));
+    const Stage cache = cache_stages(tname, teach.out, input, {teach.id}, {});
+    students(tname, cache);
+  }
+
+  Stage teach_stage(const std::string& tname, TeachOptions o,
+                    std::vector<std::filesystem::path> input_files) {
     Stage teach;
     teach.id = "teach/" + tname;
     teach.kind = StageKind::teach;
@@ -198,22 +237,23 @@ class Planner {
     teach.input_files = std::move(input_files);
     teach.check_output = [id = teach.id](const fs::path& m) { read_teacher_metrics(m, id); };
     add(teach);
-    const Stage cache = cache_stages(tname, teach, o.input());
-    students(tname, cache);
+    return teach;
   }
 
   // The cache of a teacher, one stage or (sharded) n shard stages and the merge under the
   // cache's own id and output: the students read the same file either way.
-  Stage cache_stages(const std::string& tname, const Stage& teach, const std::string& input) {
+  Stage cache_stages(const std::string& tname, const fs::path& teacher, const std::string& input,
+                     std::vector<std::string> deps, std::vector<fs::path> input_files) {
     Stage cache;
     cache.id = "cache/" + tname;
     cache.kind = StageKind::cache;
-    cache.deps = {teach.id};
+    cache.deps = std::move(deps);
+    cache.input_files = std::move(input_files);
     cache.out = cache.id + "/train.h5";
     cache.output = cache.out;
     CacheOptions o;
     o.data(data_)
-        .teacher(teach.out)
+        .teacher(teacher)
         .input(input)
         .views(s_.views)
         .temperatures(s_.temperatures)
@@ -232,6 +272,7 @@ class Planner {
     Stage merge = cache;
     merge.args = {"cache-merge", "--compress", std::to_string(s_.compress)};
     merge.deps.clear();
+    merge.input_files.clear();
     for (int i = 0; i < s_.cache_shards; ++i) {
       Stage shard = cache;
       shard.id = cache.id + "/shard-" + std::to_string(i) + "of" + std::to_string(s_.cache_shards);
@@ -280,17 +321,19 @@ class Planner {
     for (const std::string& arch : s_.student_archs) {
       for (double t : s_.student_temperatures) {
         for (double alpha : s_.alphas) {
-          for (std::uint64_t sseed : s_.student_seeds) {
-            DistillOptions o = student_options(arch, sseed);
-            o.cache(cache.out).temperature(t).alpha(alpha).student_temperature(
-                s_.student_temperature);
-            add_student("distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" + num(alpha) +
-                            "-seed" + std::to_string(sseed),
-                        StageKind::distill, o, {cache.id});
-          }
+          for (std::uint64_t sseed : s_.student_seeds) distilled(tname, cache, arch, t, alpha, sseed);
         }
       }
     }
+  }
+
+  void distilled(const std::string& tname, const Stage& cache, const std::string& arch, double t,
+                 double alpha, std::uint64_t sseed) {
+    DistillOptions o = student_options(arch, sseed);
+    o.cache(cache.out).temperature(t).alpha(alpha).student_temperature(s_.student_temperature);
+    add_student("distill/" + tname + "/" + slug(arch) + "-T" + num(t) + "-a" + num(alpha) +
+                    "-seed" + std::to_string(sseed),
+                StageKind::distill, o, {cache.id});
   }
 
   // Baselines see the same views as the distilled students, drawn from the same recipe; they
@@ -301,15 +344,17 @@ class Planner {
     for (double eps : s_.baseline_smoothing) kinds.emplace_back(Baseline::smooth, eps);
     for (const auto& [kind, eps] : kinds) {
       for (const std::string& arch : s_.student_archs) {
-        for (std::uint64_t sseed : s_.student_seeds) {
-          DistillOptions o = student_options(arch, sseed);
-          o.baseline(kind).smoothing(eps).views({s_.views, s_.cache_augment, s_.cache_seed});
-          const std::string name = kind == Baseline::hard ? "hard" : "smooth" + num(eps);
-          add_student("baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed),
-                      StageKind::baseline, o, {});
-        }
+        for (std::uint64_t sseed : s_.student_seeds) baseline(kind, eps, arch, sseed);
       }
     }
+  }
+
+  void baseline(Baseline kind, double eps, const std::string& arch, std::uint64_t sseed) {
+    DistillOptions o = student_options(arch, sseed);
+    o.baseline(kind).smoothing(eps).views({s_.views, s_.cache_augment, s_.cache_seed});
+    const std::string name = kind == Baseline::hard ? "hard" : "smooth" + num(eps);
+    add_student("baseline/" + name + "/" + slug(arch) + "-seed" + std::to_string(sseed),
+                StageKind::baseline, o, {});
   }
 
   const Study& s_;
@@ -322,5 +367,9 @@ class Planner {
 }  // namespace
 
 std::vector<Stage> plan_stages(const Study& s) { return Planner(s).plan(); }
+
+std::vector<Stage> plan_judge_stages(const Study& recipe, const JudgePlan& plan) {
+  return Planner(recipe).plan(plan);
+}
 
 }  // namespace kd

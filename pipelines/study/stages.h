@@ -14,4 +14,32 @@ namespace kd {
 /// The stages of `study`, dependencies before dependants.
 std::vector<Stage> plan_stages(const Study& study);
 
+/// A teacher `kdpipe judge` compares: a TorchScript file, evaluated by a teach stage, or a kdpipe
+/// teacher directory, whose cache stage reads it where it is.
+struct JudgedTeacher {
+  std::string name;  ///< its stages' folder name ("ts-…" or "dir-…"), from its identity
+  std::filesystem::path torchscript;  ///< absolute; or
+  std::filesystem::path directory;    ///< absolute
+  double smoothing = 0;               ///< as the user stated it (FILE=EPS); only a label
+};
+
+/// Some students of one teacher: seeds at one temperature.
+struct JudgedStudents {
+  double temperature = 1;
+  std::vector<std::uint64_t> seeds;
+};
+
+/// What judge has planned so far: every teacher's evaluation and cache, its students, and the
+/// student trained alone on hard labels.
+struct JudgePlan {
+  std::vector<JudgedTeacher> teachers;
+  std::vector<std::vector<JudgedStudents>> students;  ///< per teacher
+  std::vector<std::uint64_t> baseline_seeds;
+};
+
+/// The stages of `plan`, dependencies before dependants, with the data, cache and student recipe
+/// of `recipe` (its first student architecture and α; teachers' images as torchscript-input).
+/// Stage ids: teach/NAME, cache/NAME, distill/NAME/…-T<T>-a<α>-seed<s>, baseline/hard/…-seed<s>.
+std::vector<Stage> plan_judge_stages(const Study& recipe, const JudgePlan& plan);
+
 }  // namespace kd
