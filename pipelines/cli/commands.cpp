@@ -17,6 +17,8 @@ namespace kd::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"run", "run a whole study; skips what is done, resumes what was interrupted", &run_command},
+      {"judge", "is this a good teacher for my student? adds seeds until the answer is known",
+       &judge_command},
       {"teach", "train one teacher with label smoothing and evaluate it", &teach_command},
       {"cache", "cache a teacher's logits for one dataset split in HDF5", &cache_command},
       {"cache-merge", "join the shards of one cache (cache --shard i/n) into the whole cache",

@@ -30,6 +30,9 @@ int cache_merge_command(const std::vector<std::string>& args);
 /// `kdpipe run`: a whole study.
 int run_command(const std::vector<std::string>& args);
 
+/// `kdpipe judge`: which teacher teaches a student best, decided over student seeds.
+int judge_command(const std::vector<std::string>& args);
+
 /// `kdpipe status`: where every stage of a study run stands.
 int status_command(const std::vector<std::string>& args);
 

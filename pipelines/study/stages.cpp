@@ -125,8 +125,8 @@ class Planner {
         const Stage teach = teach_stage(t.name, o, {t.torchscript});
         cache = cache_stages(t.name, teach.out, o.input(), {teach.id}, {});
       } else {
-        cache = cache_stages(t.name, t.directory, s_.torchscript_input, {},
-                             {t.directory / "model.pt"});
+        cache =
+            cache_stages(t.name, t.directory, s_.torchscript_input, {}, {t.directory / "model.pt"});
       }
       for (const JudgedStudents& group : j.students.at(i)) {
         for (std::uint64_t seed : group.seeds) {
@@ -321,7 +321,8 @@ class Planner {
     for (const std::string& arch : s_.student_archs) {
       for (double t : s_.student_temperatures) {
         for (double alpha : s_.alphas) {
-          for (std::uint64_t sseed : s_.student_seeds) distilled(tname, cache, arch, t, alpha, sseed);
+          for (std::uint64_t sseed : s_.student_seeds)
+            distilled(tname, cache, arch, t, alpha, sseed);
         }
       }
     }
