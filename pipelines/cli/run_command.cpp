@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -24,6 +25,7 @@
 #include "pipelines/study/slurm.h"
 #include "pipelines/study/stages.h"
 #include "pipelines/study/study.h"
+#include "pipelines/study/study_rounds.h"
 
 namespace kd::cli {
 
@@ -188,6 +190,9 @@ int run_command(const std::vector<std::string>& args) {
   if (executor == ExecutorKind::local) thread_count(options.threads);  // CPUs of this machine
   check<ConfigError>(executor == ExecutorKind::local || !vm.count("only"),
                      "--only runs one stage here: use it with --executor local");
+  check<ConfigError>(executor == ExecutorKind::local || study.max_seeds == 0, study.file.string(),
+                     ": study.max-seeds: seeds added in rounds need the local executor (each "
+                     "round waits for the last); with slurm list the seeds (max-seeds = 0)");
   check<ConfigError>(executor == ExecutorKind::slurm || !vm["submit"].as<bool>(),
                      "--submit sends the stages to SLURM: use it with --executor slurm");
   if (executor == ExecutorKind::local) {
@@ -219,7 +224,8 @@ int run_command(const std::vector<std::string>& args) {
                       run_dir.string(), " exists and is ", file_kind(run_dir), ", not a directory");
   std::vector<std::string> sbatch = study.sbatch;
   if (vm.count("sbatch")) sbatch = split_words(vm["sbatch"].as<std::string>(), "--sbatch");
-  const std::vector<Stage> stages = plan_stages(study);
+  const std::vector<Stage> stages =
+      study.max_seeds > 0 ? plan_with_rounds(study, run_dir) : plan_stages(study);
   if (vm.count("only")) return run_one_stage(stages, vm["only"].as<std::string>(), options);
   // The lock comes before the first byte written: a refused run must not replace the running
   // run's study.ini.
@@ -234,14 +240,38 @@ int run_command(const std::vector<std::string>& args) {
   if (executor == ExecutorKind::slurm && !options.dry_run) {
     return submit_to_slurm(stages, options, study, sbatch, vm["submit"].as<bool>());
   }
+  // Rounds (study.max-seeds): run what the finished students call for, then look again; a study
+  // without rounds, or a dry run, is one pass.
+  std::vector<Stage> planned = stages;
   std::vector<StageOutcome> outcomes;
-  if (live_view_wanted(options.dry_run || vm["plain"].as<bool>())) {
-    LiveView view(stderr, stdout, stages, run_dir, options.jobs);
-    options.on_state = [&](const std::string& id, StageState state) { view.on_state(id, state); };
-    outcomes = execute_stages(stages, options,
-                              [&](const std::string& line) { view.log(printable(line)); });
-  } else {
-    outcomes = execute_stages(stages, options, print_line);
+  std::set<std::string> ran_ids;
+  for (int round = 1;; ++round) {
+    if (live_view_wanted(options.dry_run || vm["plain"].as<bool>())) {
+      LiveView view(stderr, stdout, planned, run_dir, options.jobs);
+      options.on_state = [&](const std::string& id, StageState state) {
+        view.on_state(id, state);
+      };
+      outcomes = execute_stages(planned, options,
+                                [&](const std::string& line) { view.log(printable(line)); });
+    } else {
+      options.on_state = nullptr;
+      outcomes = execute_stages(planned, options, print_line);
+    }
+    for (const StageOutcome& o : outcomes)
+      if (o.ran) ran_ids.insert(o.id);
+    const bool failed = std::any_of(outcomes.begin(), outcomes.end(), [](const StageOutcome& o) {
+      return o.state == StageState::failed || o.state == StageState::blocked;
+    });
+    if (options.dry_run || study.max_seeds == 0 || failed) break;
+    std::vector<Stage> next = plan_with_rounds(study, run_dir);
+    if (next.size() == planned.size()) break;
+    std::cout << "round " << round + 1 << ": " << next.size() - planned.size()
+              << " more students (a seed for each comparison still open)" << std::endl;
+    planned = std::move(next);
+  }
+  if (options.dry_run && study.max_seeds > 0) {
+    std::cout << "then rounds of one student seed for the verdict's open comparisons, to at most "
+              << study.max_seeds << " seeds\n";
   }
   int ran = 0, skipped = 0, failed = 0, would = 0;
   for (const StageOutcome& o : outcomes) {
@@ -250,8 +280,8 @@ int run_command(const std::vector<std::string>& args) {
                 << (o.reason.empty() ? "  (done)" : "  (" + o.reason + ")") << "\n";
     }
     const bool done = o.state == StageState::done;
-    ran += done && o.ran;
-    skipped += done && !o.ran;
+    ran += done && ran_ids.count(o.id);
+    skipped += done && !ran_ids.count(o.id);
     would += o.state == StageState::pending;
     failed += o.state == StageState::failed || o.state == StageState::blocked;
   }

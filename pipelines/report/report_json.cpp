@@ -108,6 +108,7 @@ json to_json(const Report& r) {
           {"students", list(r.students)},
           {"teacher_comparisons", list(r.teacher_comparisons)},
           {"verdict", r.verdict},
+          {"decisions", r.decisions ? answer_json(*r.decisions) : nlohmann::json(nullptr)},
           {"figures", list(r.figures)}};
 }
 

@@ -12,6 +12,7 @@
 #include "lib/train/classifier_metrics.h"
 #include "lib/train/evaluate.h"
 #include "pipelines/report/results_reader.h"
+#include "pipelines/report/study_decisions.h"
 #include "pipelines/study/study.h"
 
 namespace kd {
@@ -159,9 +160,16 @@ Report build_report(const fs::path& run_dir) {
             [](const TeacherResult& a, const TeacherResult& b) {
               return std::make_pair(a.smoothing, a.seed) < std::make_pair(b.smoothing, b.seed);
             });
+  report.decisions = study_answer(study, students);
   report.students = group_students(std::move(students));
   report.teacher_comparisons = teacher_comparisons(run_dir, report.teachers);
-  report.verdict = verdict(report.teachers, report.students, report.teacher_comparisons);
+  report.verdict = verdict(report.teachers, report.students, report.teacher_comparisons,
+                           !report.decisions.has_value());
+  if (report.decisions) {
+    std::vector<std::string> lines = answer_lines(*report.decisions);
+    lines.insert(lines.end(), report.verdict.begin(), report.verdict.end());
+    report.verdict = std::move(lines);
+  }
   report.kdpipe_version = version();
   report.created = utc_timestamp();
   report.run_dir = fs::absolute(run_dir).string();

@@ -22,8 +22,11 @@ Report build_report(const std::filesystem::path& run_dir);
 /// on validation accuracy, and a difference is called real only when its 95% interval (paired t
 /// over shared seeds, Welch otherwise) excludes 0. `comparisons` are single-seed teachers
 /// compared example by example on the test set; without them such teachers are not judged.
+/// With `student_lines` false (the students are compared by the sequential rule instead), only
+/// the sentences about the teachers themselves.
 std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
                                  const std::vector<StudentGroup>& students,
-                                 const std::vector<TeacherComparison>& comparisons = {});
+                                 const std::vector<TeacherComparison>& comparisons = {},
+                                 bool student_lines = true);
 
 }  // namespace kd

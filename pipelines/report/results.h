@@ -13,6 +13,7 @@
 
 #include "lib/core/enum_names.h"
 #include "lib/metrics/calibration.h"
+#include "pipelines/judge/judge_answer.h"
 
 namespace kd {
 
@@ -114,6 +115,9 @@ struct Report {
   std::vector<StudentGroup> students;   ///< by key
   std::vector<TeacherComparison> teacher_comparisons;
   std::vector<std::string> verdict;
+  /// The verdict's student comparisons decided by the sequential rule, when the study adds seeds
+  /// in rounds (study.max-seeds); teachers named by ε.
+  std::optional<JudgeAnswer> decisions;
   std::vector<FigureFiles> figures;
 };
 

@@ -211,8 +211,10 @@ std::string teachers_line(const std::vector<TeacherResult>& teachers,
 
 std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
                                  const std::vector<StudentGroup>& students,
-                                 const std::vector<TeacherComparison>& comparisons) {
+                                 const std::vector<TeacherComparison>& comparisons,
+                                 bool student_lines) {
   std::vector<std::string> lines;
+  std::vector<std::string> teacher_lines;
   // Like is compared with like: students of one architecture and one α. Across them, a paired
   // test would pair seeds of models that share nothing.
   std::map<std::pair<std::string, double>, std::map<double, std::vector<const StudentGroup*>>>
@@ -265,7 +267,7 @@ std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
                                      group_of(*a), student_what(*b), group_of(*b)));
       if (!teachers_judged) {  // about the teachers alone: once, whatever the students
         const std::string line = teachers_line(teachers, comparisons, eps_a, eps_b);
-        if (!line.empty()) lines.push_back(line);
+        if (!line.empty()) lines.push_back(line), teacher_lines.push_back(line);
         teachers_judged = true;
       }
     }
@@ -282,6 +284,7 @@ std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
                                      group_of(*d), student_what(*s), group_of(*s)));
     }
   }
+  if (!student_lines) return teacher_lines;
   if (lines.empty()) lines.push_back("Not enough finished stages for a verdict.");
   return lines;
 }

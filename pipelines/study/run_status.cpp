@@ -13,6 +13,7 @@
 #include "pipelines/report/results_reader.h"
 #include "pipelines/study/executor.h"
 #include "pipelines/study/stages.h"
+#include "pipelines/study/study_rounds.h"
 #include "pipelines/study/study.h"
 
 namespace kd {
@@ -104,7 +105,7 @@ RunStatus read_run_status(const fs::path& run_dir) {
   check<StorageError>(fs::is_regular_file(study_file), run_dir.string(),
                       ": not a run directory (it has no study.ini; `kdpipe run` writes one there)");
   const Study study = load_study(study_file);
-  const std::vector<Stage> stages = plan_stages(study);
+  const std::vector<Stage> stages = plan_with_rounds(study, run_dir);
   RunStatus out;
   out.run_dir = run_dir;
   out.study = study.name;

@@ -100,12 +100,23 @@ class Planner {
     describe_dataset(data_);  // the data once; each stage's other options below
   }
 
-  std::vector<Stage> plan() {
+  std::vector<Stage> plan(const std::vector<RoundStudent>& rounds) {
     for (double eps : s_.teacher_smoothing) {
       for (std::uint64_t tseed : s_.teacher_seeds) trained_teacher(eps, tseed);
     }
     for (std::size_t i = 0; i < s_.torchscript.size(); ++i) torchscript_teacher(i);
     baselines();
+    for (const RoundStudent& r : rounds) {
+      if (!r.teacher_smoothing) {
+        baseline(r.baseline, r.smoothing, s_.student_archs.at(0), r.seed);
+        continue;
+      }
+      const auto it = cache_of_.find(*r.teacher_smoothing);
+      check<Error>(it != cache_of_.end(), "study rounds: no teacher with label smoothing ",
+                   *r.teacher_smoothing);
+      distilled(it->second.first, it->second.second, s_.student_archs.at(0), r.temperature,
+                s_.alphas.at(0), r.seed);
+    }
     return std::move(stages_);
   }
 
@@ -219,8 +230,9 @@ class Planner {
   void teacher(const std::string& tname, TeachOptions o,
                std::vector<std::filesystem::path> input_files) {
     const std::string input = o.input();
-    const Stage teach = teach_stage(tname, std::move(o), std::move(input_files));
+    const Stage teach = teach_stage(tname, o, std::move(input_files));
     const Stage cache = cache_stages(tname, teach.out, input, {teach.id}, {});
+    cache_of_[o.smoothing()] = {tname, cache};
     students(tname, cache);
   }
 
@@ -363,11 +375,16 @@ class Planner {
   const std::string data_id_;
   std::vector<Stage> stages_;
   std::map<std::string, std::string> hash_of_;
+  /// Each teacher's folder name and cache, by ε (the last teacher seed's, one in a study with
+  /// rounds).
+  std::map<double, std::pair<std::string, Stage>> cache_of_;
 };
 
 }  // namespace
 
-std::vector<Stage> plan_stages(const Study& s) { return Planner(s).plan(); }
+std::vector<Stage> plan_stages(const Study& s, const std::vector<RoundStudent>& rounds) {
+  return Planner(s).plan(rounds);
+}
 
 std::vector<Stage> plan_judge_stages(const Study& recipe, const JudgePlan& plan) {
   return Planner(recipe).plan(plan);

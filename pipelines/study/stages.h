@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,18 @@
 
 namespace kd {
 
-/// The stages of `study`, dependencies before dependants.
-std::vector<Stage> plan_stages(const Study& study);
+/// A student a study's rounds add beyond its listed seeds (study.max-seeds): one more seed of one
+/// arm of the verdict, with the first student architecture and α.
+struct RoundStudent {
+  std::optional<double> teacher_smoothing;  ///< distilled from the teacher of this ε; or alone:
+  Baseline baseline = Baseline::hard;       ///< hard or smooth (with `smoothing`)
+  double smoothing = 0;
+  double temperature = 1;  ///< distilled students
+  std::uint64_t seed = 0;
+};
+
+/// The stages of `study`, dependencies before dependants; then the students its rounds added.
+std::vector<Stage> plan_stages(const Study& study, const std::vector<RoundStudent>& rounds = {});
 
 /// A teacher `kdpipe judge` compares: a TorchScript file, evaluated by a teach stage, or a kdpipe
 /// teacher directory, whose cache stage reads it where it is.

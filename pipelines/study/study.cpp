@@ -47,6 +47,33 @@ void read_study_section(const Reader& r, Study& s) {
   s.executor = r.located("study.executor",
                          [&] { return parse_enum<ExecutorKind>(r.single("study.executor")); });
   s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
+  s.max_seeds = r.one_whole("study.max-seeds");
+  s.precision = r.one_number("study.precision");
+  if (!(s.precision > 0)) r.fail("study.precision", "expected a positive margin in accuracy points");
+}
+
+// Seeds added in rounds: the listed student seeds are the first round, 0 … n-1, and the
+// comparisons are between teacher models (one training seed each).
+void check_rounds(const Reader& r, const Study& s) {
+  if (s.max_seeds == 0) return;
+  const auto n = static_cast<int64_t>(s.student_seeds.size());
+  if (s.max_seeds < n || s.max_seeds > 1000)
+    r.fail("study.max-seeds", "expected 0 (off) or between the " + std::to_string(n) +
+                                  " student seeds listed and 1000, got " +
+                                  std::to_string(s.max_seeds));
+  for (int64_t i = 0; i < n; ++i) {
+    if (s.student_seeds[static_cast<std::size_t>(i)] != static_cast<std::uint64_t>(i))
+      r.fail("student.seeds", "with study.max-seeds the listed seeds are the first round: 0 1 … " +
+                                  std::to_string(n - 1) + " (rounds add " + std::to_string(n) +
+                                  ", " + std::to_string(n + 1) + ", …)");
+  }
+  if (n < 2) r.fail("student.seeds", "with study.max-seeds list at least 2 seeds (0 1)");
+  if (s.teacher_seeds.size() > 1 && !s.teacher_smoothing.empty())
+    r.fail("study.max-seeds",
+           "rounds of student seeds compare teacher models, one training seed each; with several "
+           "teacher.seeds compare the recipes over teacher seeds instead (set max-seeds = 0)");
+  if (s.baseline_smoothing.empty() && !s.baseline_hard)
+    r.fail("study.max-seeds", "rounds compare distillation with training alone: keep a baseline");
 }
 
 // A model spec, checked; a TorchScript model's file (torchscript:FILE) relative to the study file
@@ -270,6 +297,7 @@ Study load_study(const fs::path& file) {
   read_student_section(r, s);
   read_baseline_section(r, s);
   read_report_section(r, s, classes);
+  check_rounds(r, s);
   return s;
 }
 

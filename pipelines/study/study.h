@@ -71,6 +71,12 @@ struct Study {
 
   int jobs = 1;
   int threads = 0;
+  /// Student seeds added in rounds (0: off, the listed seeds only): up to this many seeds, each
+  /// round adding one for the verdict's comparisons still open, until each is decided
+  /// (pipelines/report/study_decisions.h). The listed seeds (0 … n-1) are the first round.
+  int64_t max_seeds = 0;
+  /// The sequential rule's equivalence margin, in accuracy points.
+  double precision = 0.3;
   DeviceChoice device = DeviceChoice::cpu;  ///< where every stage runs
   ExecutorKind executor = ExecutorKind::local;
   std::vector<std::string> sbatch;  ///< extra sbatch options of every job (slurm executor)

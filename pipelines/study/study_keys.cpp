@@ -30,6 +30,8 @@ const std::vector<StudyKey>& keys() {
         {"study.device", [](const Study& s) { return to_string(s.device); }},
         {"study.executor", [](const Study& s) { return to_string(s.executor); }},
         {"study.sbatch", [](const Study& s) { return join_words(s.sbatch); }},
+        {"study.max-seeds", [](const Study& s) { return std::to_string(s.max_seeds); }},
+        {"study.precision", [](const Study& s) { return exact_text(s.precision); }},
         {"data.dataset", [](const Study& s) { return one_path(s.data.name()); }},
         {"data.data-dir", [](const Study& s) { return one_path(s.data.data_dir().string()); }},
         {"data.val-size", [](const Study& s) { return std::to_string(s.data.val_size()); }},
