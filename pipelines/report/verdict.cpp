@@ -207,6 +207,39 @@ std::string teachers_line(const std::vector<TeacherResult>& teachers,
   return line;
 }
 
+// With rounds of student seeds (one teacher seed per ε), the teachers' own accuracy as the
+// sequential rule's outcomes name it: the numbers, and why the claim about the recipe stays
+// undecided. The same words on any machine: one training seed decides nothing about a recipe.
+std::string recipe_line(const std::vector<TeacherResult>& teachers,
+                        const std::vector<TeacherComparison>& comparisons, double eps_a,
+                        double eps_b) {
+  const TeacherResult* a = nullptr;
+  const TeacherResult* b = nullptr;
+  for (const TeacherResult& t : teachers) {
+    if (t.smoothing == eps_a && a == nullptr) a = &t;
+    if (t.smoothing == eps_b && b == nullptr) b = &t;
+  }
+  if (a == nullptr || b == nullptr) return "";
+  std::ostringstream o;
+  o << "The teachers themselves, one training seed each: " << pct(a->test_accuracy) << "% (ε = "
+    << eps_a << ") and " << pct(b->test_accuracy) << "% (ε = " << eps_b << ") on the test set";
+  for (const TeacherComparison& c : comparisons) {
+    if (!((c.smoothing_a == eps_a && c.smoothing_b == eps_b) ||
+          (c.smoothing_a == eps_b && c.smoothing_b == eps_a)))
+      continue;
+    const double sign = c.smoothing_a == eps_a ? 1 : -1;
+    o.precision(2);
+    o << " (" << points(sign * c.estimate) << " points, 95% bootstrap interval "
+      << points(sign > 0 ? c.ci95[0] : -c.ci95[1]) << " to "
+      << points(sign > 0 ? c.ci95[1] : -c.ci95[0]) << " over " << c.examples
+      << " test examples, McNemar p = " << c.mcnemar_p << ")";
+  }
+  o << ". Which recipe makes the more accurate teacher: undecided here, since one training seed "
+       "per teacher covers no training-seed variation; list several teacher.seeds (with "
+       "max-seeds = 0) to compare the recipes over teacher seeds.";
+  return o.str();
+}
+
 }  // namespace
 
 std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
@@ -266,7 +299,9 @@ std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
       lines.push_back(label + judged(better.str(), worse.str(), subject.str(), student_what(*a),
                                      group_of(*a), student_what(*b), group_of(*b)));
       if (!teachers_judged) {  // about the teachers alone: once, whatever the students
-        const std::string line = teachers_line(teachers, comparisons, eps_a, eps_b);
+        const std::string line = student_lines
+                                     ? teachers_line(teachers, comparisons, eps_a, eps_b)
+                                     : recipe_line(teachers, comparisons, eps_a, eps_b);
         if (!line.empty()) lines.push_back(line), teacher_lines.push_back(line);
         teachers_judged = true;
       }

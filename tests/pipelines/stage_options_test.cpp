@@ -143,11 +143,16 @@ std::map<std::string, Edit> edits(const fs::path& dir) {
          s.projection_classes = {3, 4, 5};
        }},
       {"report.projection-examples", [](Study& s) { s.projection_examples = 10; }},
+      {"study.max-seeds", [](Study& s) { s.max_seeds = 8; }},
+      {"study.precision", [](Study& s) { s.precision = 0.5; }},
   };
 }
 
-// Keys that say how a study runs or is reported, never what a stage computes.
+// Keys that say how a study runs or is reported, never what a stage computes (max-seeds adds
+// stages in rounds; it changes none of the listed ones).
 const std::set<std::string> kExecutionKeys = {"study.name",
+                                              "study.max-seeds",
+                                              "study.precision",
                                               "study.jobs",
                                               "study.threads",
                                               "study.device",
