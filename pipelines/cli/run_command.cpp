@@ -248,9 +248,7 @@ int run_command(const std::vector<std::string>& args) {
   for (int round = 1;; ++round) {
     if (live_view_wanted(options.dry_run || vm["plain"].as<bool>())) {
       LiveView view(stderr, stdout, planned, run_dir, options.jobs);
-      options.on_state = [&](const std::string& id, StageState state) {
-        view.on_state(id, state);
-      };
+      options.on_state = [&](const std::string& id, StageState state) { view.on_state(id, state); };
       outcomes = execute_stages(planned, options,
                                 [&](const std::string& line) { view.log(printable(line)); });
     } else {
@@ -269,10 +267,6 @@ int run_command(const std::vector<std::string>& args) {
               << " more students (a seed for each comparison still open)" << std::endl;
     planned = std::move(next);
   }
-  if (options.dry_run && study.max_seeds > 0) {
-    std::cout << "then rounds of one student seed for the verdict's open comparisons, to at most "
-              << study.max_seeds << " seeds\n";
-  }
   int ran = 0, skipped = 0, failed = 0, would = 0;
   for (const StageOutcome& o : outcomes) {
     if (options.dry_run) {
@@ -287,6 +281,11 @@ int run_command(const std::vector<std::string>& args) {
   }
   if (options.dry_run) {
     std::cout << would << " would run, " << skipped << " done\n";
+    if (study.max_seeds > 0) {
+      std::cout << "then rounds of one student seed for the verdict's open comparisons, to at "
+                   "most "
+                << study.max_seeds << " seeds\n";
+    }
     return 0;
   }
   std::cout << ran << " ran, " << skipped << " skipped (done), " << failed << " failed\n";

@@ -167,6 +167,9 @@ Report build_report(const fs::path& run_dir) {
                            !report.decisions.has_value());
   if (report.decisions) {
     std::vector<std::string> lines = answer_lines(*report.decisions);
+    for (std::string& line : lines)  // "the teacher with label smoothing 0 teaches …"
+      if (!line.empty() && line[0] >= 'a' && line[0] <= 'z')
+        line[0] = static_cast<char>(line[0] - 'a' + 'A');
     lines.insert(lines.end(), report.verdict.begin(), report.verdict.end());
     report.verdict = std::move(lines);
   }

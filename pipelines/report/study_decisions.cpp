@@ -78,7 +78,7 @@ std::optional<JudgeAnswer> study_answer(const Study& study,
   a.plan = d->plan;
   a.judgement = d->judgement;
   a.stop = a.judgement.temperature.empty() || a.judgement.open() ? JudgeStop::max_seeds
-                                                                  : JudgeStop::decided;
+                                                                 : JudgeStop::decided;
   for (double eps : d->teachers) {
     std::ostringstream name;
     name << "the teacher with label smoothing " << eps;

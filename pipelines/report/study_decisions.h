@@ -15,10 +15,10 @@
 namespace kd {
 
 struct StudyDecisions {
-  std::string arch;                ///< the students compared: the first architecture and α
+  std::string arch;  ///< the students compared: the first architecture and α
   double alpha = 1;
-  std::vector<double> teachers;    ///< each teacher's ε, in judgement order
-  StudentGroupKey alone;           ///< the baseline chosen on validation in the first round
+  std::vector<double> teachers;  ///< each teacher's ε, in judgement order
+  StudentGroupKey alone;         ///< the baseline chosen on validation in the first round
   SequentialPlan plan;
   Judgement judgement;
   /// The next round's students; empty when judging is over (or the first round is not in).

@@ -221,8 +221,9 @@ std::string recipe_line(const std::vector<TeacherResult>& teachers,
   }
   if (a == nullptr || b == nullptr) return "";
   std::ostringstream o;
-  o << "The teachers themselves, one training seed each: " << pct(a->test_accuracy) << "% (ε = "
-    << eps_a << ") and " << pct(b->test_accuracy) << "% (ε = " << eps_b << ") on the test set";
+  o << "The teachers themselves, one training seed each: " << pct(a->test_accuracy)
+    << "% (ε = " << eps_a << ") and " << pct(b->test_accuracy) << "% (ε = " << eps_b
+    << ") on the test set";
   for (const TeacherComparison& c : comparisons) {
     if (!((c.smoothing_a == eps_a && c.smoothing_b == eps_b) ||
           (c.smoothing_a == eps_b && c.smoothing_b == eps_a)))
@@ -299,9 +300,8 @@ std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
       lines.push_back(label + judged(better.str(), worse.str(), subject.str(), student_what(*a),
                                      group_of(*a), student_what(*b), group_of(*b)));
       if (!teachers_judged) {  // about the teachers alone: once, whatever the students
-        const std::string line = student_lines
-                                     ? teachers_line(teachers, comparisons, eps_a, eps_b)
-                                     : recipe_line(teachers, comparisons, eps_a, eps_b);
+        const std::string line = student_lines ? teachers_line(teachers, comparisons, eps_a, eps_b)
+                                               : recipe_line(teachers, comparisons, eps_a, eps_b);
         if (!line.empty()) lines.push_back(line), teacher_lines.push_back(line);
         teachers_judged = true;
       }

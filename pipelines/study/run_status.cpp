@@ -13,8 +13,8 @@
 #include "pipelines/report/results_reader.h"
 #include "pipelines/study/executor.h"
 #include "pipelines/study/stages.h"
-#include "pipelines/study/study_rounds.h"
 #include "pipelines/study/study.h"
+#include "pipelines/study/study_rounds.h"
 
 namespace kd {
 

@@ -49,7 +49,8 @@ void read_study_section(const Reader& r, Study& s) {
   s.sbatch = r.words("study.sbatch", /*allow_empty=*/true);
   s.max_seeds = r.one_whole("study.max-seeds");
   s.precision = r.one_number("study.precision");
-  if (!(s.precision > 0)) r.fail("study.precision", "expected a positive margin in accuracy points");
+  if (!(s.precision > 0))
+    r.fail("study.precision", "expected a positive margin in accuracy points");
 }
 
 // Seeds added in rounds: the listed student seeds are the first round, 0 … n-1, and the

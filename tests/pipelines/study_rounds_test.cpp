@@ -25,8 +25,7 @@ TEST_F(StudyTest, RoundsAddSeedsForTheOpenComparisonsUntilTheyAreDecided) {
   write(with_rounds(testing::kTinyStudy));
   const testing::ProcessResult first = run("--plain");
   ASSERT_EQ(first.status, 0) << first.output;
-  const nlohmann::json report =
-      nlohmann::json::parse(read_text(dir_ / "run/report/report.json"));
+  const nlohmann::json report = nlohmann::json::parse(read_text(dir_ / "run/report/report.json"));
   const nlohmann::json& d = report["decisions"];
   ASSERT_TRUE(d.is_object()) << report.dump();
   EXPECT_EQ(d["max_seeds"], 5);
@@ -49,7 +48,8 @@ TEST_F(StudyTest, RoundsAddSeedsForTheOpenComparisonsUntilTheyAreDecided) {
   for (const auto& stage : manifest["stages"]) {
     const std::string id = stage["id"];
     for (int s = 3; s < 5; ++s)
-      seeds_beyond_first += id.size() > 6 && id.substr(id.size() - 6) == "-seed" + std::to_string(s);
+      seeds_beyond_first +=
+          id.size() > 6 && id.substr(id.size() - 6) == "-seed" + std::to_string(s);
   }
   EXPECT_EQ(seeds_beyond_first > 0, most > 3) << first.output;
   const std::string verdict = first.output.substr(first.output.find("verdict:"));
