@@ -26,8 +26,10 @@ po::options_description judge_table() {
   const JudgeSettings d;
   po::options_description o("Judge");
   o.add_options()("teacher", po::value<std::vector<std::string>>()->composing(),
-                  "a teacher: a TorchScript file or a kdpipe teacher directory, with =EPS when "
-                  "its label smoothing is known (repeat for each teacher)")(
+                  "a teacher: a TorchScript file or a kdpipe teacher directory, with =EPS to "
+                  "state the label smoothing it was trained with (recorded in judge.json; a "
+                  "directory's own record otherwise); a path that ends in =NUMBER needs its =EPS "
+                  "too (repeat --teacher for each teacher)")(
       "student", po::value<std::string>(), "the student: a zoo spec or torchscript:FILE.pt")(
       "precision", po::value<double>()->default_value(d.plan.precision, "0.3"),
       "accuracy points: a smaller difference counts as none (equivalent)")(
@@ -50,7 +52,8 @@ po::options_description judge_table() {
       "student-input", po::value<std::string>()->default_value(d.student_input),
       "the images a torchscript:FILE student takes: normalized or unit")(
       "time-limit", po::value<std::string>()->default_value(""),
-      "stop starting rounds after this long (e.g. 30m, 2h, 90s); the budget is --max-seeds")(
+      "stop starting rounds after this long: 90s, 30m, 2h (a bare number: minutes); checked "
+      "between rounds; the budget is --max-seeds")(
       "out", po::value<std::string>()->default_value("runs/judge"), "run directory")(
       "jobs", po::value<int>()->default_value(d.jobs), "stages run at once")(
       "threads", po::value<int>()->default_value(0), "cores shared by the running stages (0: all)")(
@@ -130,6 +133,7 @@ int judge_command(const std::vector<std::string>& args) {
   const JudgeSettings settings = settings_from(vm);
   const bool json = vm["json"].as<bool>();
   std::ostream& progress = json ? std::cerr : std::cout;
+  check<ConfigError>(!vm["out"].as<std::string>().empty(), "--out: name a run directory");
   const fs::path run_dir = fs::absolute(vm["out"].as<std::string>());
   check_path_text(run_dir.string(), "--out");
   Judge judge(settings);  // checks everything it is told, and plans the first round
@@ -153,8 +157,8 @@ int judge_command(const std::vector<std::string>& args) {
     return 0;
   }
   std::error_code ec;
-  check<StorageError>(!fs::exists(run_dir, ec) || fs::is_directory(run_dir, ec), "--out ",
-                      run_dir.string(), " exists and is ", file_kind(run_dir), ", not a directory");
+  check<ConfigError>(!fs::exists(run_dir, ec) || fs::is_directory(run_dir, ec), "--out ",
+                     run_dir.string(), " exists and is ", file_kind(run_dir), ", not a directory");
   const auto lock = lock_run_directory(run_dir);
   options.run_locked = true;
   const auto started = std::chrono::steady_clock::now();
@@ -165,7 +169,7 @@ int judge_command(const std::vector<std::string>& args) {
     for (const StageOutcome& o : execute_stages(stages, options, log)) {
       check<Error>(o.state == StageState::done, "judge: stage ", o.id, " ", to_string(o.state),
                    " (", o.reason, "; its log: ", (run_dir / o.id / "stage.log").string(),
-                   "): rerun judge to resume");
+                   "): fix its cause and run judge again (finished stages are kept)");
     }
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -200,12 +200,14 @@ nlohmann::json answer_json(const JudgeAnswer& a) {
     const NamedTeacher& t = a.teachers[i];
     nlohmann::json e = {
         {"name", t.given},
-        {"path",
-         (t.teacher.torchscript.empty() ? t.teacher.directory : t.teacher.torchscript).string()},
-        {"kind", t.teacher.torchscript.empty() ? "kdpipe-directory" : "torchscript"},
-        {"content_hash", t.content_hash},
-        {"smoothing", t.teacher.smoothing},
-        {"folder", t.teacher.name}};
+        {"smoothing", t.smoothing ? nlohmann::json(*t.smoothing) : nlohmann::json(nullptr)}};
+    if (!t.content_hash.empty()) {  // a file judge was given (a study's teachers are its own)
+      e["path"] =
+          (t.teacher.torchscript.empty() ? t.teacher.directory : t.teacher.torchscript).string();
+      e["kind"] = t.teacher.torchscript.empty() ? "kdpipe-directory" : "torchscript";
+      e["content_hash"] = t.content_hash;
+      e["folder"] = t.teacher.name;
+    }
     if (i < a.judgement.temperature.size()) e["temperature"] = a.judgement.temperature[i];
     if (i < a.diagnostics.size()) {
       const TeacherDiagnostics& d = a.diagnostics[i];
@@ -225,7 +227,7 @@ nlohmann::json answer_json(const JudgeAnswer& a) {
     const Difference& d = c.difference;
     comparisons.push_back(
         {{"a", a.teachers[c.a].given},
-         {"b", c.b ? nlohmann::json(a.teachers[*c.b].given) : nlohmann::json("alone")},
+         {"b", c.b ? nlohmann::json(a.teachers[*c.b].given) : nlohmann::json(nullptr)},
          {"family", c.b ? "teachers" : "against-alone"},
          {"decision", to_string(c.decision)},
          {"estimate_points", d.estimate},

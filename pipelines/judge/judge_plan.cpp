@@ -57,6 +57,15 @@ std::string minutes(double seconds) {
 }  // namespace
 
 Judge::Judge(JudgeSettings settings) : s_(std::move(settings)) {
+  check<ConfigError>(s_.plan.first_look >= 2, "--first-seeds: expected at least 2, got ",
+                     s_.plan.first_look);
+  check<ConfigError>(s_.plan.max_pairs >= s_.plan.first_look && s_.plan.max_pairs <= 1000,
+                     "--max-seeds: expected from --first-seeds (", s_.plan.first_look,
+                     ") to 1000, got ", s_.plan.max_pairs);
+  check<ConfigError>(s_.train_subset >= 0,
+                     "--train-subset: expected 0 (all) or a positive count, "
+                     "got ",
+                     s_.train_subset);
   s_.plan.validate();
   std::sort(s_.temperatures.begin(), s_.temperatures.end());
   check<ConfigError>(!s_.temperatures.empty() &&
@@ -84,18 +93,33 @@ Judge::Judge(JudgeSettings settings) : s_(std::move(settings)) {
   recipe_.student_train.validate();
   check<ConfigError>(s_.views >= 1, "--views: expected at least 1, got ", s_.views);
 
-  // The data, the student and every teacher, checked now rather than in their stages.
+  // The data, the student and every teacher, checked now rather than in their stages: what
+  // cannot be used is a bad option (exit status 2), named by its option.
   const DatasetInfo info = describe_dataset(recipe_.data);
-  DatasetInfo fed = info;
-  apply_input_mode(fed, s_.student_input);
-  make_model(recipe_.student_archs[0], info.input(), info.classes);
+  const auto as_option = [](const std::string& option, const auto& f) {
+    try {
+      f();
+    } catch (const ConfigError& e) {
+      throw ConfigError(option + ": " + e.what());
+    } catch (const Error& e) {
+      throw ConfigError(option + ": " + e.what());
+    } catch (const c10::Error& e) {
+      const std::string what = e.what();
+      throw ConfigError(option + ": " + what.substr(0, what.find('\n')));
+    }
+  };
+  DatasetInfo fed = info, seen = info;
+  as_option("--student-input", [&] { apply_input_mode(fed, s_.student_input); });
+  as_option("--teacher-input", [&] { apply_input_mode(seen, s_.teacher_input); });
+  as_option("--student " + s_.student,
+            [&] { make_model(recipe_.student_archs[0], info.input(), info.classes); });
   for (const NamedTeacher& t : teachers_) {
-    DatasetInfo seen = info;
-    apply_input_mode(seen, s_.teacher_input);
-    const TeacherModel model = t.teacher.torchscript.empty()
-                                   ? TeacherModel::from_checkpoint(t.teacher.directory)
-                                   : TeacherModel::from_torchscript(t.teacher.torchscript);
-    model.check_compatible(seen);
+    as_option("--teacher " + t.given, [&] {
+      const TeacherModel model = t.teacher.torchscript.empty()
+                                     ? TeacherModel::from_checkpoint(t.teacher.directory)
+                                     : TeacherModel::from_torchscript(t.teacher.torchscript);
+      model.check_compatible(seen);
+    });
   }
 
   for (const NamedTeacher& t : teachers_) {
@@ -154,8 +178,9 @@ std::vector<std::string> Judge::plan_text(const fs::path& run_dir, int jobs) con
   const int64_t first_round = k * grid * first + first;  // students, distilled and alone
   const int64_t later_rounds = most - first;
   const int64_t students_at_most = first_round + later_rounds * (k + 1);
-  int64_t teacher_stages = 0;
-  for (const NamedTeacher& t : teachers_) teacher_stages += t.teacher.torchscript.empty() ? 1 : 2;
+  int64_t evaluations = 0;
+  for (const NamedTeacher& t : teachers_) evaluations += t.teacher.torchscript.empty() ? 0 : 1;
+  const int64_t teacher_stages = evaluations + k;
 
   // Time: one student step and one teacher batch, timed here with a stage's share of the cores.
   const Dataset data = load_dataset(recipe_.data);
@@ -202,15 +227,27 @@ std::vector<std::string> Judge::plan_text(const fs::path& run_dir, int jobs) con
                 " training examples per student)");
   for (const NamedTeacher& t : teachers_)
     out.push_back("  teacher " + t.given + " → " + t.teacher.name);
-  out.push_back("round 1: " + std::to_string(teacher_stages) +
-                " teacher stages (evaluate, cache), " + std::to_string(k * grid * first) +
-                " distilled students (" + std::to_string(first) + " seeds at T = " +
-                numbers_text(s_.temperatures) + "), " + std::to_string(first) + " students alone");
-  out.push_back("then one seed per round for the comparisons still open, to at most " +
-                std::to_string(most) + " seeds: at worst " +
-                std::to_string(teacher_stages + students_at_most) + " stages (" +
-                std::to_string(students_at_most) + " student trainings) in " +
-                std::to_string(1 + later_rounds) + " rounds");
+  const auto count = [](int64_t n, const std::string& one, const std::string& many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  out.push_back("round 1: " +
+                (evaluations > 0 ? count(evaluations, "evaluation", "evaluations") +
+                                       " of a TorchScript teacher, "
+                                 : std::string()) +
+                count(k, "cache", "caches") + " of teacher logits, " +
+                count(k * grid * first, "distilled student", "distilled students") + " (" +
+                std::to_string(first) + " seeds at T = " + numbers_text(s_.temperatures) + "), " +
+                count(first, "student", "students") + " alone");
+  if (later_rounds > 0) {
+    out.push_back("then one seed per round for the comparisons still open, to at most " +
+                  std::to_string(most) + " seeds: at worst " +
+                  count(teacher_stages + students_at_most, "stage", "stages") + " (" +
+                  count(students_at_most, "student training", "student trainings") + ") in " +
+                  count(1 + later_rounds, "round", "rounds"));
+  } else {
+    out.push_back("one round only (--first-seeds = --max-seeds): " +
+                  count(teacher_stages + students_at_most, "stage", "stages"));
+  }
   int64_t done = 0;
   const std::vector<Stage> planned = stages();
   for (const Stage& st : planned) done += pending_reason(st, run_dir).empty();

@@ -8,6 +8,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/file_identity.h"
+#include "storage/teacher_model.h"
 
 namespace kd {
 
@@ -35,6 +36,7 @@ NamedTeacher one_teacher(const std::string& spec) {
                          ": expected the label smoothing after '=' in [0, 1), got ", eps);
       path = spec.substr(0, eq);
       out.teacher.smoothing = v;
+      out.smoothing = v;
     }
   }
   check<ConfigError>(!path.empty(), "--teacher: expected PATH or PATH=EPS, got '", spec, "'");
@@ -56,6 +58,10 @@ NamedTeacher one_teacher(const std::string& spec) {
                      "`kdpipe teach --out DIR` writes them; for a TorchScript file name the file)");
   out.teacher.directory = p;
   out.content_hash = stored_file_hash(p / "model.pt");
+  if (!out.smoothing) {  // the directory says what it was trained with
+    const double recorded = TeacherModel::from_checkpoint(p).smoothing();
+    if (recorded >= 0) out.smoothing = out.teacher.smoothing = recorded;
+  }
   out.teacher.name =
       "dir-" + folder_word(p.filename().string()) + "-" + out.content_hash.substr(0, 8);
   return out;

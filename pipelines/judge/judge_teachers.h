@@ -2,6 +2,7 @@
 // teacher directory, each known in the run by a folder name made from its identity.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ struct NamedTeacher {
   std::string given;  ///< the --teacher value's path, as typed: how the answer names it
   JudgedTeacher teacher;
   std::string content_hash;  ///< of the file (TorchScript) or DIR/model.pt
+  /// The label smoothing it was trained with: PATH=EPS, or a teacher directory's own record;
+  /// absent when unknown (teacher.smoothing is then 0, a label only).
+  std::optional<double> smoothing;
 };
 
 /// Reads the --teacher values. PATH=EPS states the label smoothing the teacher was trained with

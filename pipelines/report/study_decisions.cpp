@@ -85,6 +85,7 @@ std::optional<JudgeAnswer> study_answer(const Study& study,
     NamedTeacher t;
     t.given = name.str();
     t.teacher.smoothing = eps;
+    t.smoothing = eps;
     a.teachers.push_back(t);
   }
   std::ostringstream alone;

@@ -55,6 +55,9 @@ TEST_F(Judge, AGoodTeacherBeatsAWorseOneAndAKilledJudgeResumesToTheSameDecisions
   EXPECT_EQ(d["teachers"][0]["kind"], "torchscript");
   EXPECT_EQ(d["teachers"][0]["path"], (dir_ / "good.pt").string());
   EXPECT_TRUE(d["teachers"][0]["diagnostics"].contains("nll_at_t"));
+  EXPECT_TRUE(d["teachers"][0]["smoothing"].is_null());  // not stated, and a file has no record
+  EXPECT_EQ(d["comparisons"][1]["family"], "against-alone");
+  EXPECT_TRUE(d["comparisons"][1]["b"].is_null());
   // The words say it, teacher by teacher.
   const ProcessResult words = testing::run_kdpipe(judge(both, "run"));
   ASSERT_EQ(words.status, 0) << words.output;
@@ -100,16 +103,21 @@ TEST_F(Judge, DryRunPrintsThePlanAndBadOptionsAreRefused) {
   const std::string both = teacher("good.pt") + teacher("bad.pt");
   const ProcessResult plan = testing::run_kdpipe(judge(both, "plan", "--dry-run"));
   ASSERT_EQ(plan.status, 0) << plan.output;
-  EXPECT_NE(plan.output.find("round 1: 4 teacher stages"), std::string::npos) << plan.output;
+  EXPECT_NE(plan.output.find("round 1: 2 evaluations of a TorchScript teacher, 2 caches"),
+            std::string::npos)
+      << plan.output;
   EXPECT_NE(plan.output.find("at worst 40 stages (36 student trainings)"), std::string::npos);
   EXPECT_NE(plan.output.find("worst-case time"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir_ / "plan"));
-  for (const auto& [more, says] :
-       std::vector<std::pair<std::string, std::string>>{{"--precision 0", "--precision"},
-                                                        {"--max-seeds 2", "max seeds"},
-                                                        {"--val-size 0", "--val-size"},
-                                                        {"--temperatures 2 2", "--temperatures"},
-                                                        {"--time-limit soon", "--time-limit"}}) {
+  for (const auto& [more, says] : std::vector<std::pair<std::string, std::string>>{
+           {"--precision 0", "--precision"},
+           {"--max-seeds 2", "--max-seeds"},
+           {"--train-subset -1", "--train-subset"},
+           {"--teacher-input pixels", "--teacher-input"},
+           {"--student torchscript:none.pt", "--student"},
+           {"--val-size 0", "--val-size"},
+           {"--temperatures 2 2", "--temperatures"},
+           {"--time-limit soon", "--time-limit"}}) {
     const ProcessResult r = testing::run_kdpipe(judge(both, "bad", more));
     EXPECT_EQ(r.status, 2) << more << ": " << r.output;
     EXPECT_NE(r.output.find(says), std::string::npos) << more << ": " << r.output;
