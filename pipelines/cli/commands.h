@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "pipelines/study/executor.h"
+
 namespace kd::cli {
 
 struct Command {
@@ -32,6 +34,21 @@ int run_command(const std::vector<std::string>& args);
 
 /// `kdpipe judge`: which teacher teaches a student best, decided over student seeds.
 int judge_command(const std::vector<std::string>& args);
+
+/// Runs the stage `id` of `stages` alone, as a cluster job does (`--only`): its dependencies must
+/// be done (Error otherwise). Exit status 0 when it is done.
+int run_one_stage(const std::vector<Stage>& stages, const std::string& id, ExecuteOptions options);
+
+/// Whether run_dir is a `kdpipe judge` run directory (judge.args, no study.ini).
+bool is_judge_run(const std::filesystem::path& run_dir);
+
+/// The stages of a `kdpipe judge` run directory: its settings read from RUN/judge.args and its
+/// rounds replayed from the students that finished. StorageError when judge.args is unreadable.
+std::vector<Stage> judge_run_stages(const std::filesystem::path& run_dir);
+
+/// Writes the report of a judge run directory (RUN/report/) from its finished students; returns
+/// the answer's lines.
+std::vector<std::string> write_judge_run_report(const std::filesystem::path& run_dir);
 
 /// `kdpipe status`: where every stage of a study run stands.
 int status_command(const std::vector<std::string>& args);

@@ -1,20 +1,26 @@
 // `kdpipe judge`: is this a good teacher for my student? Plans the smallest study that answers,
 // runs it in rounds of one student seed through the study executor, and stops each comparison
 // once the sequential rule decides it (pipelines/judge).
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/names.h"
+#include "lib/core/number_text.h"
 #include "lib/core/runtime.h"
 #include "lib/core/words.h"
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/judge/judge_evidence.h"
 #include "pipelines/judge/judge_plan.h"
+#include "pipelines/report/judge_report.h"
 #include "pipelines/study/executor.h"
+#include "pipelines/study/slurm.h"
+#include "pipelines/study/slurm_wait.h"
 
 namespace kd::cli {
 
@@ -55,7 +61,16 @@ po::options_description judge_table() {
       "stop starting rounds after this long: 90s, 30m, 2h (a bare number: minutes); checked "
       "between rounds; the budget is --max-seeds")(
       "out", po::value<std::string>()->default_value("runs/judge"), "run directory")(
-      "jobs", po::value<int>()->default_value(d.jobs), "stages run at once")(
+      "executor", po::value<std::string>()->default_value("local"),
+      "local: run the stages here; slurm: submit each round's stages as SLURM jobs (sbatch) "
+      "and wait for them (squeue)")(
+      "sbatch", po::value<std::string>()->default_value(""),
+      "with --executor slurm: extra sbatch options for every job, as one string")(
+      "poll", po::value<double>()->default_value(10),
+      "with --executor slurm: seconds between looks at the queue")(
+      "only", po::value<std::string>(),
+      "run this one stage of the plan (the rounds before it must be done), as a cluster job "
+      "does")("jobs", po::value<int>()->default_value(d.jobs), "stages run at once")(
       "threads", po::value<int>()->default_value(0), "cores shared by the running stages (0: all)")(
       "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto")(
       "dry-run", po::bool_switch(), "print the plan and its worst-case size and time; run nothing")(
@@ -100,6 +115,74 @@ JudgeSettings settings_from(const po::variables_map& vm) {
   return s;
 }
 
+// The settings as judge's own options, paths absolute: the command line of a cluster job, which
+// plans the same stages from them (parsed back by settings_from).
+std::vector<std::string> judge_argv(const JudgeSettings& s) {
+  std::vector<std::string> a;
+  for (const std::string& t : s.teachers) a.insert(a.end(), {"--teacher", t});
+  a.insert(a.end(), {"--student", s.student});
+  const std::vector<std::string> data = data_argv(s.data);
+  a.insert(a.end(), data.begin(), data.end());
+  a.insert(a.end(), {"--precision", exact_text(s.plan.precision), "--max-seeds",
+                     std::to_string(s.plan.max_pairs), "--first-seeds",
+                     std::to_string(s.plan.first_look), "--temperatures"});
+  for (double t : s.temperatures) a.push_back(exact_text(t));
+  a.insert(a.end(), {"--epochs", std::to_string(s.epochs), "--batch-size",
+                     std::to_string(s.batch_size), "--lr", exact_text(s.lr), "--train-subset",
+                     std::to_string(s.train_subset), "--views", std::to_string(s.views),
+                     "--teacher-input", s.teacher_input, "--student-input", s.student_input});
+  return a;
+}
+
+// `--only ID`: the rounds replayed from the finished students until one plans the stage.
+int run_planned_stage(Judge& judge, const std::string& id, const ExecuteOptions& options) {
+  judge.replay(options.run_dir);
+  const std::vector<Stage> stages = judge.stages();
+  check<ConfigError>(
+      std::any_of(stages.begin(), stages.end(), [&](const Stage& s) { return s.id == id; }),
+      "--only ", id, ": judge has planned no such stage (round ", judge.round(), " has ",
+      stages.size(), ")");
+  return run_one_stage(stages, id, options);
+}
+
+po::options_description judge_options() {
+  po::options_description desc;
+  desc.add(judge_table()).add(data_options());
+  return desc;
+}
+
+// One round on SLURM: its pending stages submitted, then waited for until every job has left the
+// queue. Error naming the first stage that failed.
+void run_round_on_slurm(const Judge& judge, const std::vector<Stage>& stages,
+                        const ExecuteOptions& options, const std::vector<std::string>& sbatch,
+                        double poll, const std::function<void(const std::string&)>& log) {
+  std::vector<std::string> common = {options.kdpipe.string(), "judge"};
+  const std::vector<std::string> settings = judge_argv(judge.for_jobs());
+  common.insert(common.end(), settings.begin(), settings.end());
+  common.insert(common.end(),
+                {"--out", options.run_dir.string(), "--executor", "local", "--threads",
+                 std::to_string(options.threads), "--device", to_string(options.device)});
+  SlurmCommands commands;
+  commands.written_by =
+      "kdpipe judge --executor slurm (round " + std::to_string(judge.round()) + ")";
+  commands.stage = [&](const Stage& stage) {
+    std::vector<std::string> c = common;
+    c.insert(c.end(), {"--only", stage.id});
+    return c;
+  };
+  const SlurmJobs jobs = write_slurm_jobs(stages, options, commands, sbatch);
+  if (jobs.stages == 0) return;
+  log(submit_slurm_jobs(jobs, options.run_dir) + " (round " + std::to_string(judge.round()) +
+      "; kdpipe status " + options.run_dir.string() + " shows them)");
+  SlurmWait wait;
+  wait.poll_seconds = poll;
+  for (const StageOutcome& o : wait_for_slurm_jobs(stages, options.run_dir, wait, log)) {
+    check<Error>(o.state == StageState::done, "judge: stage ", o.id, " ", to_string(o.state), " (",
+                 o.reason, "; its log: ", (options.run_dir / o.id / "stage.log").string(),
+                 "): fix its cause and run judge again (finished stages are kept)");
+  }
+}
+
 void print_answer(const JudgeAnswer& answer, bool json) {
   if (json) {
     std::cout << answer_json(answer).dump(2) << std::endl;
@@ -115,8 +198,7 @@ void print_answer(const JudgeAnswer& answer, bool json) {
 }  // namespace
 
 int judge_command(const std::vector<std::string>& args) {
-  po::options_description desc;
-  desc.add(judge_table()).add(data_options());
+  const po::options_description desc = judge_options();
   po::variables_map vm;
   if (!parse(args, desc,
              "Usage: kdpipe judge --teacher A.pt [--teacher B.pt ...] --student SPEC\n"
@@ -152,6 +234,14 @@ int judge_command(const std::vector<std::string>& args) {
   if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_STAGES"))
     options.kill_after_stages = std::atoi(fault);
 
+  const auto executor = parse_enum<ExecutorKind>(vm["executor"].as<std::string>(), "--executor");
+  const std::vector<std::string> sbatch = split_words(vm["sbatch"].as<std::string>(), "--sbatch");
+  const double poll = vm["poll"].as<double>();
+  check<ConfigError>(poll > 0 && poll <= 3600, "--poll: expected seconds in (0, 3600], got ", poll);
+  check<ConfigError>(executor == ExecutorKind::local || !vm.count("only"),
+                     "--only runs one stage here: use it with --executor local");
+  if (vm.count("only")) return run_planned_stage(judge, vm["only"].as<std::string>(), options);
+
   if (vm["dry-run"].as<bool>()) {
     for (const std::string& line : judge.plan_text(run_dir, options.jobs)) progress << line << "\n";
     return 0;
@@ -161,11 +251,17 @@ int judge_command(const std::vector<std::string>& args) {
                      run_dir.string(), " exists and is ", file_kind(run_dir), ", not a directory");
   const auto lock = lock_run_directory(run_dir);
   options.run_locked = true;
+  // What `kdpipe status` and the cluster jobs plan the same stages from.
+  write_text_atomically(run_dir / "judge.args",
+                        nlohmann::json{{"args", judge_argv(judge.for_jobs())}}.dump(1) + "\n");
   const auto started = std::chrono::steady_clock::now();
   const auto log = [&](const std::string& line) { progress << printable(line) << std::endl; };
   for (;;) {
     const std::vector<Stage> stages = judge.stages();
     progress << "round " << judge.round() << ": " << stages.size() << " stages planned\n";
+    if (executor == ExecutorKind::slurm)
+      run_round_on_slurm(judge, stages, options, sbatch, poll, log);
+    // Locally: runs the round. After SLURM: finds it done, and writes the run's manifest.
     for (const StageOutcome& o : execute_stages(stages, options, log)) {
       check<Error>(o.state == StageState::done, "judge: stage ", o.id, " ", to_string(o.state),
                    " (", o.reason, "; its log: ", (run_dir / o.id / "stage.log").string(),
@@ -178,9 +274,47 @@ int judge_command(const std::vector<std::string>& args) {
   }
   const JudgeAnswer answer = judge.answer(run_dir);
   write_text_atomically(run_dir / "judge.json", answer_json(answer).dump(2) + "\n");
+  const fs::path report = write_judge_report(answer, run_dir);
   print_answer(answer, json);
-  if (!json) progress << "decisions: " << (run_dir / "judge.json").string() << "\n";
+  if (!json) {
+    progress << "decisions: " << (run_dir / "judge.json").string() << "\n"
+             << "report: " << (report / "report.html").string() << "\n";
+  }
   return answer.decided() ? 0 : 3;
+}
+
+bool is_judge_run(const fs::path& run_dir) {
+  return fs::exists(run_dir / "judge.args") && !fs::exists(run_dir / "study.ini");
+}
+
+namespace {
+
+// The judge of a run directory, from its judge.args, with its rounds replayed.
+Judge replayed_judge(const fs::path& run_dir) {
+  std::vector<std::string> args;
+  try {
+    const nlohmann::json doc = nlohmann::json::parse(read_text(run_dir / "judge.args"));
+    args = doc.at("args").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw StorageError((run_dir / "judge.args").string() + ": unreadable (" + e.what() + ")");
+  }
+  po::variables_map vm;
+  parse(args, judge_options(), "", vm);
+  Judge judge(settings_from(vm));
+  judge.replay(run_dir);
+  return judge;
+}
+
+}  // namespace
+
+std::vector<Stage> judge_run_stages(const fs::path& run_dir) {
+  return replayed_judge(run_dir).stages();
+}
+
+std::vector<std::string> write_judge_run_report(const fs::path& run_dir) {
+  const JudgeAnswer answer = replayed_judge(run_dir).answer(run_dir);
+  write_judge_report(answer, run_dir);
+  return answer_lines(answer);
 }
 
 }  // namespace kd::cli

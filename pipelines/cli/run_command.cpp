@@ -42,6 +42,8 @@ bool live_view_wanted(bool plain) {
   return !plain && ::isatty(::fileno(stderr)) && term && std::string(term) != "dumb";
 }
 
+}  // namespace
+
 // `kdpipe run --only ID`: one stage, as a cluster job runs it. Its dependencies must be done.
 int run_one_stage(const std::vector<Stage>& stages, const std::string& id, ExecuteOptions options) {
   const auto it =
@@ -62,6 +64,8 @@ int run_one_stage(const std::vector<Stage>& stages, const std::string& id, Execu
   return outcome.state == StageState::done ? 0 : 1;
 }
 
+namespace {
+
 int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& options,
                     const Study& study, const std::vector<std::string>& sbatch, bool submit) {
   const SlurmJobs jobs = write_slurm_jobs(stages, options, options.run_dir / "study.ini", sbatch);
@@ -76,14 +80,7 @@ int submit_to_slurm(const std::vector<Stage>& stages, const ExecuteOptions& opti
     std::cout << "submit them with: bash " << shell_quote(jobs.submit.string()) << "\n";
     return 0;
   }
-  const fs::path log = options.run_dir / "slurm" / "submit.log";
-  std::error_code ignored;
-  fs::remove(log, ignored);
-  const int status = run_child({"bash", jobs.submit.string()}, options.run_dir / "slurm", log);
-  std::string said = read_text(log);
-  while (!said.empty() && said.back() == '\n') said.pop_back();
-  check<Error>(status == 0, "--submit: ", jobs.submit.string(), " failed (exit status ", status,
-               "): ", said.substr(said.find_last_of('\n') + 1), " (log: ", log.string(), ")");
+  const std::string said = submit_slurm_jobs(jobs, options.run_dir);
   std::cout << said << "\nkdpipe status " << options.run_dir.string()
             << " shows where each stage stands\n";
   return 0;

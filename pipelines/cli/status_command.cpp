@@ -11,6 +11,8 @@
 
 namespace kd::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 nlohmann::json to_json(const RunStatus& run) {
@@ -92,14 +94,16 @@ void print_table(const RunStatus& run) {
 
 int status_command(const std::vector<std::string>& args) {
   po::options_description desc("Status");
-  desc.add_options()("run-dir", po::value<std::string>(), "a run directory of `kdpipe run`")(
+  desc.add_options()("run-dir", po::value<std::string>(),
+                     "a run directory of `kdpipe run` or `kdpipe judge`")(
       "json", po::bool_switch(), "print the status as JSON, for scripts");
   po::positional_options_description positional;
   positional.add("run-dir", 1);
   po::variables_map vm;
   if (!parse(args, desc,
              "Usage: kdpipe status RUN_DIR [--json]\n\n"
-             "Shows where every stage of a study run stands: pending, queued (SLURM), running\n"
+             "Shows where every stage of a study or judge run stands: pending, queued (SLURM), "
+             "running\n"
              "(with its progress), interrupted (its run was killed), done (time, test accuracy),\n"
              "failed (the log's last line) or blocked. Reads only: safe while a run is going on.",
              vm, &positional)) {
@@ -108,7 +112,11 @@ int status_command(const std::vector<std::string>& args) {
   // An empty name is no name: it would be the working directory.
   check<ConfigError>(vm.count("run-dir") > 0 && !vm["run-dir"].as<std::string>().empty(),
                      "status: name a run directory");
-  const RunStatus run = read_run_status(vm["run-dir"].as<std::string>());
+  const fs::path run_dir = vm["run-dir"].as<std::string>();
+  // A judge's run directory: its stages replayed from judge.args and the finished students.
+  const RunStatus run = is_judge_run(run_dir)
+                            ? read_run_status(run_dir, "judge", judge_run_stages(run_dir))
+                            : read_run_status(run_dir);
   if (vm["json"].as<bool>()) {
     // Log lines may hold bytes that are not UTF-8: replaced (U+FFFD), not a failed dump.
     std::cout << to_json(run).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)

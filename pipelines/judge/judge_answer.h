@@ -38,6 +38,7 @@ struct JudgeAnswer {
   JudgeStop stop = JudgeStop::decided;
   std::vector<TeacherDiagnostics> diagnostics;  ///< per teacher, when the first round is in
   std::vector<std::string> notes;               ///< e.g. identical teachers
+  JudgeEvidence evidence;  ///< every student's scores behind it: the report lists them
 
   /// Every comparison decided.
   bool decided() const;

@@ -137,6 +137,19 @@ Judge::Judge(JudgeSettings settings) : s_(std::move(settings)) {
   plan_judge_stages(recipe_, plan_);  // every stage's options checked as its command will
 }
 
+JudgeSettings Judge::for_jobs() const {
+  JudgeSettings out = s_;
+  out.data = recipe_.data;
+  out.student = recipe_.student_archs.at(0);
+  out.teachers.clear();
+  for (const NamedTeacher& t : teachers_) {
+    const fs::path& path =
+        t.teacher.torchscript.empty() ? t.teacher.directory : t.teacher.torchscript;
+    out.teachers.push_back(path.string() + (t.smoothing ? "=" + exact_text(*t.smoothing) : ""));
+  }
+  return out;
+}
+
 std::vector<Stage> Judge::stages() const { return plan_judge_stages(recipe_, plan_); }
 
 bool Judge::next_round(const fs::path& run_dir, bool out_of_time) {
@@ -157,6 +170,14 @@ bool Judge::next_round(const fs::path& run_dir, bool out_of_time) {
   return true;
 }
 
+void Judge::replay(const fs::path& run_dir) {
+  for (;;) {
+    for (const Stage& s : stages())
+      if (!pending_reason(s, run_dir).empty()) return;
+    if (!next_round(run_dir, false)) return;
+  }
+}
+
 JudgeAnswer Judge::answer(const fs::path& run_dir) const {
   JudgeAnswer a;
   a.student = s_.student;
@@ -164,6 +185,7 @@ JudgeAnswer Judge::answer(const fs::path& run_dir) const {
   a.plan = s_.plan;
   const JudgeEvidence evidence = read_evidence(stages(), run_dir, teachers_);
   a.judgement = judge(evidence, s_.temperatures, s_.plan);
+  a.evidence = evidence;
   a.stop = stop_;
   if (!a.judgement.temperature.empty())
     a.diagnostics = teacher_diagnostics(teachers_, run_dir, a.judgement, evidence);

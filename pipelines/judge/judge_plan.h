@@ -37,6 +37,10 @@ class Judge {
   /// data's inputs, one logit per class); then plans the first round.
   explicit Judge(JudgeSettings settings);
 
+  /// The settings with every path absolute and each teacher's label smoothing stated where it is
+  /// known: what a cluster job, started elsewhere, is given to plan the same stages.
+  JudgeSettings for_jobs() const;
+
   /// Every stage planned so far, dependencies first: rerunning them is free once done.
   std::vector<Stage> stages() const;
   int round() const { return round_; }
@@ -45,6 +49,10 @@ class Judge {
   /// comparisons still open. False when judging is over: all decided, --max-seeds reached, or
   /// `out_of_time`.
   bool next_round(const std::filesystem::path& run_dir, bool out_of_time);
+
+  /// Plans the rounds that the students finished in `run_dir` call for, up to the first round
+  /// not yet done (or the last one): where a resumed, queried or cluster-job judge stands.
+  void replay(const std::filesystem::path& run_dir);
 
   /// The answer from the stages done in `run_dir`.
   JudgeAnswer answer(const std::filesystem::path& run_dir) const;

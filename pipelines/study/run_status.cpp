@@ -12,6 +12,7 @@
 #include "lib/core/json_reader.h"
 #include "pipelines/report/results_reader.h"
 #include "pipelines/study/executor.h"
+#include "pipelines/study/slurm.h"
 #include "pipelines/study/stages.h"
 #include "pipelines/study/study.h"
 #include "pipelines/study/study_rounds.h"
@@ -62,42 +63,6 @@ std::string headline(const Stage& stage, const fs::path& run_dir) {
   }
 }
 
-// Job ids of the stages submitted to SLURM (slurm/submitted.tsv: "JOB<TAB>STAGE" per line).
-std::map<std::string, std::string> submitted_jobs(const fs::path& run_dir) {
-  std::map<std::string, std::string> jobs;
-  std::ifstream in(run_dir / "slurm" / "submitted.tsv");
-  std::string job, stage;
-  while (in >> job >> stage) jobs[stage] = job;
-  return jobs;
-}
-
-// squeue's state and reason of each job still queued or running; nullopt when squeue cannot be
-// asked. Job ids are digits only (checked), so the command line holds nothing to interpret.
-std::optional<std::map<std::string, std::string>> queue_states(
-    const std::map<std::string, std::string>& jobs) {
-  std::string list;
-  for (const auto& [stage, job] : jobs) {
-    if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos) continue;
-    list += (list.empty() ? "" : ",") + job;
-  }
-  if (list.empty()) return std::nullopt;
-  const std::string command =
-      "squeue --noheader --format='%i %T %r' --jobs=" + list + " 2>/dev/null";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return std::nullopt;
-  std::string text;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, pipe)) text += buf;
-  if (::pclose(pipe) != 0) return std::nullopt;
-  std::map<std::string, std::string> states;
-  std::istringstream lines(text);
-  std::string id, state, reason;
-  while (lines >> id >> state >> reason) {
-    states[id] = reason == "None" ? state : state + " (" + reason + ")";
-  }
-  return states;
-}
-
 }  // namespace
 
 RunStatus read_run_status(const fs::path& run_dir) {
@@ -105,14 +70,18 @@ RunStatus read_run_status(const fs::path& run_dir) {
   check<StorageError>(fs::is_regular_file(study_file), run_dir.string(),
                       ": not a run directory (it has no study.ini; `kdpipe run` writes one there)");
   const Study study = load_study(study_file);
-  const std::vector<Stage> stages = plan_with_rounds(study, run_dir);
+  return read_run_status(run_dir, study.name, plan_with_rounds(study, run_dir));
+}
+
+RunStatus read_run_status(const fs::path& run_dir, const std::string& name,
+                          const std::vector<Stage>& stages) {
   RunStatus out;
   out.run_dir = run_dir;
-  out.study = study.name;
+  out.study = name;
   out.run_pid = lock_holder(run_dir / "run.lock");
   const auto jobs = submitted_jobs(run_dir);
   out.slurm = !jobs.empty();
-  const auto queue = out.slurm ? queue_states(jobs) : std::nullopt;
+  const auto queue = out.slurm ? queue_states() : std::nullopt;
   out.squeue = queue.has_value();
 
   std::map<std::string, StageStatusKind> state_of;

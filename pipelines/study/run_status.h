@@ -12,6 +12,7 @@
 
 #include "lib/core/enum_names.h"
 #include "lib/core/stage_progress.h"
+#include "pipelines/study/stage.h"
 #include "pipelines/study/study_enums.h"
 
 namespace kd {
@@ -48,7 +49,12 @@ struct RunStatus {
   std::vector<StageStatus> stages;
 };
 
-/// Reads the run directory; StorageError when it holds no study.ini (not a run directory).
+/// Reads the run directory of a study; StorageError when it holds no study.ini (not a run
+/// directory).
 RunStatus read_run_status(const std::filesystem::path& run_dir);
+
+/// Reads where each of `stages`, planned for run_dir by `name` (a study, or judge), stands.
+RunStatus read_run_status(const std::filesystem::path& run_dir, const std::string& name,
+                          const std::vector<Stage>& stages);
 
 }  // namespace kd

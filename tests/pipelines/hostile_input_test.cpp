@@ -85,7 +85,8 @@ TEST_F(StudyTest, SlurmScriptsTakeHostileRunNamesAsNamesOnly) {
   EXPECT_TRUE(fs::exists(run / "teach/eps0-seed0/slurm-1.out"));
   EXPECT_TRUE(fs::exists(run / "slurm/report-2.out"));
   const std::string calls = read_text(dir_ / "sbatch.log");
-  EXPECT_NE(calls.find("1 --parsable --comment=a b $(touch PWNED3) jobs/001-teach-eps0-seed0.sh"),
+  EXPECT_NE(calls.find("1 --parsable --kill-on-invalid-dep=yes --comment=a b $(touch PWNED3) "
+                       "jobs/001-teach-eps0-seed0.sh"),
             std::string::npos)
       << calls;
   EXPECT_EQ(calls.find("failed"), std::string::npos) << calls;

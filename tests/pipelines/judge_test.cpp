@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "lib/core/files.h"
 #include "tests/support/process.h"
@@ -66,6 +67,31 @@ TEST_F(Judge, AGoodTeacherBeatsAWorseOneAndAKilledJudgeResumesToTheSameDecisions
       << words.output;
   EXPECT_NE(words.output.find("teaches mlp:32 better than"), std::string::npos);
   EXPECT_NE(words.output.find("Ranking the teachers as their students did"), std::string::npos);
+  // The report: teachers by identity, every student seed by seed; rebuilt by `kdpipe report`, and
+  // `kdpipe status` reads the judge's plan back.
+  const nlohmann::json report = nlohmann::json::parse(read_text(dir_ / "run/report/report.json"));
+  EXPECT_EQ(report["comparisons"], d["comparisons"]);
+  ASSERT_FALSE(report["students"].empty());
+  std::set<std::string> folders;
+  for (const auto& s : report["students"])
+    if (!s["teacher_folder"].is_null()) folders.insert(s["teacher_folder"].get<std::string>());
+  EXPECT_EQ(folders.size(), 2U);  // by teacher, not by label smoothing (unknown for both)
+  const std::string page = read_text(dir_ / "run/report/report.html");
+  EXPECT_NE(page.find("ts-good-"), std::string::npos);
+  EXPECT_NE(page.find("<td>differs</td>"), std::string::npos);
+  fs::remove_all(dir_ / "run/report");
+  const ProcessResult rebuilt = testing::run_kdpipe("report " + (dir_ / "run").string());
+  ASSERT_EQ(rebuilt.status, 0) << rebuilt.output;
+  EXPECT_NE(rebuilt.output.find("teaches mlp:32 better than"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir_ / "run/report/report.md"));
+  const ProcessResult status = testing::run_kdpipe("status " + (dir_ / "run").string());
+  ASSERT_EQ(status.status, 0) << status.output;
+  const std::size_t stages =
+      nlohmann::json::parse(read_text(dir_ / "run/manifest.json"))["stages"].size();
+  EXPECT_NE(
+      status.output.find(std::to_string(stages) + " stages: " + std::to_string(stages) + " done"),
+      std::string::npos)
+      << status.output;
 
   // Killed after 5 stages of its first round, then run again: the same decisions.
   const ProcessResult killed =

@@ -117,10 +117,13 @@ TEST_F(StudyTest, SlurmExecutorWritesJobsThatRunTheStudy) {
   const std::string calls = read_text(log);
   EXPECT_EQ(calls.find("failed"), std::string::npos) << calls;
   // Job 1 teaches eps0, job 2 caches it; its students wait for job 2; the report for all nine.
-  EXPECT_NE(calls.find("1 --parsable -p debug -t 9 jobs/001-teach-eps0-seed0.sh"),
-            std::string::npos)
+  EXPECT_NE(
+      calls.find(
+          "1 --parsable --kill-on-invalid-dep=yes -p debug -t 9 jobs/001-teach-eps0-seed0.sh"),
+      std::string::npos)
       << calls;
-  EXPECT_NE(calls.find("2 --parsable -p debug -t 9 --dependency=afterok:1 jobs/002-cache-eps0"),
+  EXPECT_NE(calls.find("2 --parsable --kill-on-invalid-dep=yes -p debug -t 9 "
+                       "--dependency=afterok:1 jobs/002-cache-eps0"),
             std::string::npos)
       << calls;
   EXPECT_NE(calls.find("--dependency=afterok:2 jobs/003-distill-eps0-seed0"), std::string::npos)

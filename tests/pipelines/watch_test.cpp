@@ -214,11 +214,11 @@ n=$(( $(cat "$SBATCH_LOG" 2> /dev/null | wc -l) + 1 ))
 echo "$n $*" >> "$SBATCH_LOG"
 echo "$n;cluster"
 )";
-const char* kSqueue = R"(#!/usr/bin/env bash
-for id in $(echo "${@: -1}" | sed 's/--jobs=//; s/,/ /g'); do
+const char* kSqueue = R"sh(#!/usr/bin/env bash
+for id in $(seq 1 "$(wc -l < "$SBATCH_LOG")"); do
   if [ "$id" = 1 ]; then echo "1 RUNNING None"; else echo "$id PENDING Dependency"; fi
 done
-)";
+)sh";
 
 TEST_F(StatusTest, OnASlurmRunSubmittedByKdpipe) {
   const fs::path bin = dir_ / "bin";

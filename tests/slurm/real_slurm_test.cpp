@@ -1,12 +1,14 @@
 // A real one-node SLURM cluster (tests/slurm/cluster.sh: munged, slurmctld, slurmd) runs the tiny
 // study, its caches in 2 shards each, with `--executor slurm --submit`; its results must equal a
-// local run's, byte for byte. Skips, saying why, where the daemons cannot start (not root, SLURM
-// not installed). The stand-in tests (study_run_test.cpp, watch_test.cpp) cover machines without
-// it.
+// local run's, byte for byte. `kdpipe judge --executor slurm` submits round after round and
+// reaches a local judge's decisions. Skips, saying why, where the daemons cannot start (not root,
+// SLURM not installed). The stand-in tests (study_run_test.cpp, watch_test.cpp) cover machines
+// without it.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "lib/core/files.h"
@@ -18,10 +20,31 @@ namespace {
 namespace fs = std::filesystem;
 using testing::StudyTest;
 
+// The job id submit.sh recorded for a stage.
+std::string submitted_job(const fs::path& run_dir, const std::string& stage) {
+  std::istringstream lines(read_text(run_dir / "slurm" / "submitted.tsv"));
+  for (std::string job, id; lines >> job >> id;)
+    if (id == stage) return job;
+  return "none";
+}
+
 class RealSlurmTest : public StudyTest {
  protected:
   void TearDown() override {
     if (started_) testing::run_command("bash " + script() + " stop " + (dir_ / "cluster").string());
+  }
+  // Starts the cluster and sets `env` to what reaches it; leaves it empty after a skip (where the
+  // daemons cannot start) or a failure.
+  void start_cluster(std::string* env) {
+    const testing::ProcessResult cluster =
+        testing::run_command("bash " + script() + " start " + (dir_ / "cluster").string());
+    started_ = true;
+    if (cluster.status == 3) GTEST_SKIP() << cluster.output;
+    if (cluster.status != 0) {
+      ADD_FAILURE() << cluster.output;
+      return;
+    }
+    *env = "SLURM_CONF=" + (dir_ / "cluster" / "slurm.conf").string();
   }
   static std::string script() {
     return (testing::source_dir() / "tests/slurm/cluster.sh").string();
@@ -31,12 +54,9 @@ class RealSlurmTest : public StudyTest {
 
 TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
   KD_SKIP_WITHOUT_GNUPLOT();
-  const testing::ProcessResult cluster =
-      testing::run_command("bash " + script() + " start " + (dir_ / "cluster").string());
-  started_ = true;
-  if (cluster.status == 3) GTEST_SKIP() << cluster.output;
-  ASSERT_EQ(cluster.status, 0) << cluster.output;
-  const std::string env = "SLURM_CONF=" + (dir_ / "cluster" / "slurm.conf").string();
+  std::string env;
+  start_cluster(&env);
+  if (env.empty()) return;
   write(
       edited("views = 2", "views = 2\nchunk = 64\nshards = 2"));  // each cache on two jobs at once
 
@@ -95,6 +115,49 @@ TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
     }
   }
   EXPECT_GE(compared, 11);  // 2 teachers, 2 caches, 5 students and baselines (model, predictions)
+}
+
+TEST_F(RealSlurmTest, JudgeSubmitsEachRoundAndReachesALocalJudgesDecisions) {
+  std::string env;
+  start_cluster(&env);
+  if (env.empty()) return;
+  const testing::ProcessResult teachers = testing::run_command(
+      "/usr/bin/python3 " + (testing::source_dir() / "tests/pipelines/judge_teachers.py").string() +
+      " " + dir_.path().string());
+  ASSERT_EQ(teachers.status, 0) << "needs python3-torch and python3-h5py: " << teachers.output;
+  // The same model under two names: decided "equivalent" in a second round (seed 4 of at most 4).
+  const auto judge = [&](const std::string& out, const std::string& executor) {
+    return "judge --teacher " + (dir_ / "good.pt").string() + " --teacher " +
+           (dir_ / "copy.pt").string() + " --student mlp:32 --dataset " +
+           (dir_ / "problem.h5").string() +
+           " --val-size 500 --train-subset 600 --epochs 4 --batch-size 64 --max-seeds 4 "
+           "--threads 1 --jobs 1 --poll 0.5 --json --out " +
+           (dir_ / out).string() + " --executor " + executor;
+  };
+  const testing::ProcessResult cluster = testing::run_kdpipe(judge("judged", "slurm"), env);
+  ASSERT_EQ(cluster.status, 0) << cluster.output;
+  EXPECT_NE(cluster.output.find("submitted 19 stage jobs (round 1"), std::string::npos)
+      << cluster.output;
+  EXPECT_NE(cluster.output.find("submitted 3 stage jobs (round 2"), std::string::npos)
+      << cluster.output;
+  // Every job ran one stage; status reads the judge's plan back from its run directory.
+  const testing::ProcessResult status =
+      testing::run_kdpipe("status " + (dir_ / "judged").string(), env);
+  EXPECT_NE(status.output.find("22 stages: 22 done"), std::string::npos) << status.output;
+  const std::string job = submitted_job(dir_ / "judged", "baseline/hard/mlp32-seed3");
+  EXPECT_TRUE(fs::exists(dir_ / "judged/baseline/hard/mlp32-seed3" / ("slurm-" + job + ".out")));
+
+  const testing::ProcessResult local = testing::run_kdpipe(judge("local", "local"));
+  ASSERT_EQ(local.status, 0) << local.output;
+  const auto a = nlohmann::json::parse(read_text(dir_ / "judged/judge.json"));
+  const auto b = nlohmann::json::parse(read_text(dir_ / "local/judge.json"));
+  ASSERT_EQ(a["comparisons"].size(), 3U);
+  ASSERT_EQ(a["comparisons"].size(), b["comparisons"].size());
+  for (std::size_t i = 0; i < a["comparisons"].size(); ++i) {
+    for (const char* key : {"decision", "count", "estimate_points", "interval_points"})
+      EXPECT_EQ(a["comparisons"][i][key], b["comparisons"][i][key]) << i << " " << key;
+  }
+  EXPECT_EQ(a["comparisons"][0]["decision"], "equivalent");
 }
 
 }  // namespace
