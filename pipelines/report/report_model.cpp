@@ -164,7 +164,7 @@ Report build_report(const fs::path& run_dir) {
   report.students = group_students(std::move(students));
   report.teacher_comparisons = teacher_comparisons(run_dir, report.teachers);
   report.verdict = verdict(report.teachers, report.students, report.teacher_comparisons,
-                           !report.decisions.has_value());
+                           !report.decisions.has_value(), study.precision);
   if (report.decisions) {
     std::vector<std::string> lines = answer_lines(*report.decisions);
     for (std::string& line : lines)  // "the teacher with label smoothing 0 teaches …"

@@ -23,10 +23,11 @@ Report build_report(const std::filesystem::path& run_dir);
 /// over shared seeds, Welch otherwise) excludes 0. `comparisons` are single-seed teachers
 /// compared example by example on the test set; without them such teachers are not judged.
 /// With `student_lines` false (the students are compared by the sequential rule instead), only
-/// the sentences about the teachers themselves.
+/// the sentences about the teachers themselves, whose recipe claim is stated undecided with the
+/// teacher seeds that would decide it within ±`precision_points`.
 std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
                                  const std::vector<StudentGroup>& students,
                                  const std::vector<TeacherComparison>& comparisons = {},
-                                 bool student_lines = true);
+                                 bool student_lines = true, double precision_points = 0.3);
 
 }  // namespace kd

@@ -212,7 +212,7 @@ std::string teachers_line(const std::vector<TeacherResult>& teachers,
 // undecided. The same words on any machine: one training seed decides nothing about a recipe.
 std::string recipe_line(const std::vector<TeacherResult>& teachers,
                         const std::vector<TeacherComparison>& comparisons, double eps_a,
-                        double eps_b) {
+                        double eps_b, double precision) {
   const TeacherResult* a = nullptr;
   const TeacherResult* b = nullptr;
   for (const TeacherResult& t : teachers) {
@@ -224,6 +224,7 @@ std::string recipe_line(const std::vector<TeacherResult>& teachers,
   o << "The teachers themselves, one training seed each: " << pct(a->test_accuracy)
     << "% (ε = " << eps_a << ") and " << pct(b->test_accuracy) << "% (ε = " << eps_b
     << ") on the test set";
+  double test_sd = 0;  // of one pair's difference, from the test set's sampling alone (points)
   for (const TeacherComparison& c : comparisons) {
     if (!((c.smoothing_a == eps_a && c.smoothing_b == eps_b) ||
           (c.smoothing_a == eps_b && c.smoothing_b == eps_a)))
@@ -234,10 +235,26 @@ std::string recipe_line(const std::vector<TeacherResult>& teachers,
       << points(sign > 0 ? c.ci95[0] : -c.ci95[1]) << " to "
       << points(sign > 0 ? c.ci95[1] : -c.ci95[0]) << " over " << c.examples
       << " test examples, McNemar p = " << c.mcnemar_p << ")";
+    test_sd = 100 * (c.ci95[1] - c.ci95[0]) / (2 * 1.959964);
   }
   o << ". Which recipe makes the more accurate teacher: undecided here, since one training seed "
-       "per teacher covers no training-seed variation; list several teacher.seeds (with "
-       "max-seeds = 0) to compare the recipes over teacher seeds.";
+       "per teacher covers no training-seed variation.";
+  // A paired t interval over teacher seeds decides for sure once its half-width is at most
+  // precision / 2 (then it excludes 0 or lies inside ±precision). The spread of one pair's
+  // difference is at least the test set's sampling: a lower bound on the seeds needed.
+  const int64_t seeds = test_sd > 0 ? seeds_to_resolve(precision / 2, test_sd) : 0;
+  std::ostringstream p;
+  p << precision;
+  o << " Deciding it within ±" << p.str()
+    << " points needs teacher seeds as the unit: list teacher.seeds (with max-seeds = 0)";
+  if (seeds > 0) {
+    std::ostringstream sd;
+    sd.precision(2);
+    sd << test_sd;
+    o << ", at least " << seeds << " per ε (this test set's sampling alone spreads a pair's "
+      << "difference by " << sd.str() << " points; training seeds add to that)";
+  }
+  o << ".";
   return o.str();
 }
 
@@ -246,7 +263,7 @@ std::string recipe_line(const std::vector<TeacherResult>& teachers,
 std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
                                  const std::vector<StudentGroup>& students,
                                  const std::vector<TeacherComparison>& comparisons,
-                                 bool student_lines) {
+                                 bool student_lines, double precision_points) {
   std::vector<std::string> lines;
   std::vector<std::string> teacher_lines;
   // Like is compared with like: students of one architecture and one α. Across them, a paired
@@ -300,8 +317,9 @@ std::vector<std::string> verdict(const std::vector<TeacherResult>& teachers,
       lines.push_back(label + judged(better.str(), worse.str(), subject.str(), student_what(*a),
                                      group_of(*a), student_what(*b), group_of(*b)));
       if (!teachers_judged) {  // about the teachers alone: once, whatever the students
-        const std::string line = student_lines ? teachers_line(teachers, comparisons, eps_a, eps_b)
-                                               : recipe_line(teachers, comparisons, eps_a, eps_b);
+        const std::string line =
+            student_lines ? teachers_line(teachers, comparisons, eps_a, eps_b)
+                          : recipe_line(teachers, comparisons, eps_a, eps_b, precision_points);
         if (!line.empty()) lines.push_back(line), teacher_lines.push_back(line);
         teachers_judged = true;
       }

@@ -97,6 +97,28 @@ TEST(Verdict, SingleSeedTeachersAreJudgedOnTheTestExamples) {
       << line(v, 2);
 }
 
+// With the students compared by the sequential rule, the teachers' own accuracy is a recipe
+// question one training seed cannot decide: the line says so, with the teacher seeds that would.
+TEST(Verdict, TheRecipeQuestionNamesTheTeacherSeedsThatWouldDecideIt) {
+  const std::vector<StudentGroup> students = {group(0.0, 2.0, {0.870, 0.872, 0.869}),
+                                              group(0.1, 2.0, {0.860, 0.861, 0.857})};
+  // -0.18 to +0.42 points over the test examples: a pair's difference spreads by 0.153 points,
+  // so a paired t interval of half-width 0.15 (precision 0.3 / 2) needs 7 seeds (t(6) 2.447 *
+  // 0.153 / sqrt 7 = 0.142; t(5) 2.571 * 0.153 / sqrt 6 = 0.161), and of 0.05 needs 39.
+  const std::vector<TeacherComparison> c = {
+      {0.0, 0.1, "bootstrap", 0.0012, {-0.0018, 0.0042}, 0.46, 10000, 300, 288}};
+  const std::string all = joined(verdict(teachers(0.8845, 0.8833), students, c, false, 0.3));
+  EXPECT_NE(all.find("undecided here"), std::string::npos) << all;
+  EXPECT_NE(all.find("Deciding it within ±0.3 points needs teacher seeds as the unit"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("at least 7 per ε"), std::string::npos) << all;
+  // A finer precision needs more seeds.
+  const std::string finer = joined(verdict(teachers(0.8845, 0.8833), students, c, false, 0.1));
+  EXPECT_NE(finer.find("at least 39 per ε"), std::string::npos) << finer;
+  EXPECT_NE(finer.find("within ±0.1 points"), std::string::npos) << finer;
+}
+
 TEST(Verdict, IdenticalGroupsShowNoDifference) {
   const std::vector<double> same = {0.861, 0.866, 0.858};
   const std::vector<StudentGroup> students = {group(0.0, 2.0, same), group(0.1, 2.0, same),
