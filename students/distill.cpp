@@ -182,9 +182,7 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
   };
   const PredictOptions eval_options = PredictOptions().device(train.device());
   std::vector<EpochRecord> epochs;
-  double train_seconds = 0;
   const EpochFn on_epoch = [&](const EpochStats& s) {
-    train_seconds += s.seconds;
     EpochRecord row{s, std::nullopt, std::nullopt};
     std::string extra;
     const int64_t every = options.val_every();
@@ -201,7 +199,13 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
   };
   train_student(model, data.train, data.info, ids, recipe, objective,
                 options.baseline() == Baseline::none ? teacher : TeacherLogits{}, train, on_epoch,
-                progress);
+                progress,
+                Checkpointing{options.out(), options.resume(), &epochs, [&](int64_t done) {
+                                log.info("resuming after epoch {} of {} (its checkpoint: {})", done,
+                                         train.epochs(), checkpoint_file(options.out()).string());
+                              }});
+  double train_seconds = 0;  // over every epoch, those of a run this one resumed included
+  for (const EpochRecord& e : epochs) train_seconds += e.stats.seconds;
 
   const fs::path model_path = options.out() / "model.pt";
   save_model(model, model_meta(options.arch(), data.info), model_path);
@@ -218,6 +222,7 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
   log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}, target gamma {:.4f}",
            r.evaluation.test.accuracy, r.evaluation.test.nll, r.evaluation.test.ece,
            r.target_gamma);
+  remove_checkpoint(options.out());  // finished: nothing to resume
   return r;
 }
 

@@ -52,6 +52,8 @@ struct DistillOptions {
   TORCH_ARG(int, threads) = 1;
   /// Output directory: model.pt, metrics.json, train.log.
   TORCH_ARG(std::filesystem::path, out);
+  /// Checkpoints every epoch in `out` (resume.pt), resumed by the next run of the same key.
+  TORCH_ARG(ResumeOptions, resume);
 };
 
 /// Trains and evaluates the student, writing DIR/model.pt, DIR/metrics.json (last) and

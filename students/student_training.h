@@ -51,6 +51,7 @@ torch::Tensor training_subset(int64_t n, int64_t subset);
 void train_student(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                    const torch::Tensor& ids, const ViewRecipe& recipe,
                    const StudentObjective& objective, const TeacherLogits& teacher,
-                   const TrainOptions& options, const EpochFn& on_epoch, Progress& progress);
+                   const TrainOptions& options, const EpochFn& on_epoch, Progress& progress,
+                   const Checkpointing& checkpointing = {});
 
 }  // namespace kd

@@ -191,15 +191,11 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
   const PredictOptions eval_options = PredictOptions().device(train.device());
 
   std::vector<EpochRecord> epochs;
-  double train_seconds = 0;
-  int64_t images = 0;
   const double eps = options.smoothing();
   const LossFn loss = [eps](const torch::Tensor& logits, const Batch& batch) {
     return smoothed_cross_entropy(logits, batch.labels, eps);
   };
   const EpochFn on_epoch = [&](const EpochStats& s) {
-    train_seconds += s.seconds;
-    images += static_cast<int64_t>(std::llround(s.images_per_second * s.seconds));
     const double mi_value = probe.measure(model);
     EpochRecord row{s, std::nullopt, mi_value};
     std::string extra = fmt::format("  MI {:.3f}", mi_value);
@@ -214,7 +210,18 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
     log.info("{}{}", format_epoch(s), extra);
     progress.epoch_done(s, extra);
   };
-  train_model(model, data.train, data.info, train, loss, on_epoch, progress);
+  Checkpointing checkpointing{options.out(), options.resume(), &epochs, [&](int64_t done) {
+                                log.info("resuming after epoch {} of {} (its checkpoint: {})", done,
+                                         train.epochs(), checkpoint_file(options.out()).string());
+                              }};
+  train_model(model, data.train, data.info, train, loss, on_epoch, progress, {}, checkpointing);
+  // Over every epoch, those of a run this one resumed included.
+  double train_seconds = 0;
+  int64_t images = 0;
+  for (const EpochRecord& e : epochs) {
+    train_seconds += e.stats.seconds;
+    images += static_cast<int64_t>(std::llround(e.stats.images_per_second * e.stats.seconds));
+  }
 
   const ModelMeta meta = model_meta(options.arch(), data.info);
   const fs::path model_path = options.out() / "model.pt";
@@ -228,6 +235,7 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
   r.stage.timing.seconds = train_seconds;
   r.stage.timing.images_per_second = images / std::max(train_seconds, 1e-9);
   write_metrics(options, data, probe, r, log);
+  remove_checkpoint(options.out());  // finished: nothing to resume
   return r;
 }
 

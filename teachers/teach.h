@@ -39,6 +39,8 @@ struct TeachOptions {
   TORCH_ARG(int, threads) = 1;
   /// Output directory: model.pt, metrics.json, train.log.
   TORCH_ARG(std::filesystem::path, out);
+  /// Checkpoints every epoch in `out` (resume.pt), resumed by the next run of the same key.
+  TORCH_ARG(ResumeOptions, resume);
 };
 
 /// What a teach stage measured: the stage's result and the MI probe's curve.

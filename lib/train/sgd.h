@@ -37,6 +37,10 @@ class Sgd {
   /// Whether this process's steps take the fused CPU path (false: ATen's operations).
   static bool fused_on_cpu();
 
+  /// The momentum buffers, one per parameter (undefined before its first step): what a
+  /// checkpoint saves and a resumed run puts back.
+  std::vector<torch::Tensor>& momentum() { return momentum_; }
+
  private:
   // A gradient as step() left it, cleared: the same tensor at the same version needs no zeroing.
   struct Cleared {

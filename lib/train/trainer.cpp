@@ -1,8 +1,12 @@
 #include "lib/train/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <mutex>
 #include <numeric>
 
 #include "lib/core/error.h"
@@ -14,8 +18,58 @@
 namespace kd {
 
 namespace {
+
 constexpr std::uint64_t kShuffleKey = 0x73687566666c6521ULL;
+
+TrainingState training_state(const Classifier& model, Sgd& sgd, const TrainOptions& options,
+                             int64_t epochs_done, const std::vector<EpochRecord>* records) {
+  TrainingState s;
+  s.epochs_done = epochs_done;
+  s.epochs = options.epochs();
+  s.parameters = model->parameters();
+  s.buffers = model->buffers();
+  s.momentum = sgd.momentum();
+  at::Generator rng = at::detail::getDefaultCPUGenerator();
+  {
+    const std::lock_guard<std::mutex> lock(rng.mutex());
+    s.rng = rng.get_state();
+  }
+  if (records) s.records = *records;
+  return s;
 }
+
+// Puts a checkpoint's state back into the model, the optimiser and the RNG; false (nothing
+// changed) when it does not fit this training: other epochs, or other parameter shapes.
+bool resume_from(const TrainingState& s, const Classifier& model, Sgd& sgd,
+                 const TrainOptions& options) {
+  const std::vector<torch::Tensor> params = model->parameters(), buffers = model->buffers();
+  const auto fits = [](const std::vector<torch::Tensor>& have,
+                       const std::vector<torch::Tensor>& saved) {
+    if (have.size() != saved.size()) return false;
+    for (std::size_t i = 0; i < have.size(); ++i)
+      if (!saved[i].defined() || saved[i].sizes() != have[i].sizes() ||
+          saved[i].dtype() != have[i].dtype())
+        return false;
+    return true;
+  };
+  if (s.epochs != options.epochs() || s.epochs_done <= 0 || s.epochs_done >= s.epochs ||
+      !fits(params, s.parameters) || !fits(buffers, s.buffers) ||
+      s.momentum.size() != params.size())
+    return false;
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(s.parameters[i]);
+  for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(s.buffers[i]);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    sgd.momentum()[i] =
+        s.momentum[i].defined() ? s.momentum[i].to(params[i].device()).clone() : torch::Tensor();
+  }
+  at::Generator rng = at::detail::getDefaultCPUGenerator();  // a handle on the global one
+  const std::lock_guard<std::mutex> lock(rng.mutex());
+  rng.set_state(s.rng);
+  return true;
+}
+
+}  // namespace
 
 void TrainOptions::validate() const {
   check<ConfigError>(epochs() > 0 && epochs() <= 100000,
@@ -41,7 +95,7 @@ torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {
 
 void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
-                 Progress& progress, const InputFn& inputs) {
+                 Progress& progress, const InputFn& inputs, const Checkpointing& checkpointing) {
   options.validate();
   const int64_t n = train.size();
   check<ConfigError>(n > 0, "training set is empty");
@@ -56,7 +110,18 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
   const int64_t total_steps = steps_per_epoch * options.epochs();
   const torch::Tensor labels = train.labels;
 
-  for (int64_t epoch = 0; epoch < options.epochs(); ++epoch) {
+  const bool keeping = !checkpointing.dir.empty() && !checkpointing.resume.key().empty();
+  int64_t first = 0;
+  if (keeping) {
+    if (const auto saved = load_checkpoint(checkpointing.dir, checkpointing.resume.key());
+        saved && resume_from(*saved, model, sgd, options)) {
+      if (checkpointing.records) *checkpointing.records = saved->records;
+      first = saved->epochs_done;
+      if (checkpointing.on_resume) checkpointing.on_resume(first);
+    }
+  }
+
+  for (int64_t epoch = first; epoch < options.epochs(); ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     const torch::Tensor order = epoch_order(n, options.seed(), epoch);
     double loss_sum = 0, lr = options.lr();
@@ -102,6 +167,11 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
     stats.images_per_second = seen / std::max(stats.seconds, 1e-9);
     if (on_epoch) on_epoch(stats);
     model->train();
+    if (keeping && epoch + 1 < options.epochs()) {
+      save_checkpoint(checkpointing.dir, checkpointing.resume.key(),
+                      training_state(model, sgd, options, epoch + 1, checkpointing.records));
+      if (checkpointing.resume.kill_after_epochs() == epoch + 1) ::raise(SIGKILL);
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 #include "lib/data/augment.h"
 #include "lib/data/image_set.h"
 #include "lib/models/classifier.h"
+#include "lib/train/checkpoint.h"
 #include "lib/train/progress.h"
 #include "lib/train/schedule.h"
 
@@ -52,6 +53,17 @@ using EpochFn = std::function<void(const EpochStats& stats)>;
 /// options.augment with (options.seed, epoch, row); students replace it to replay cached views.
 using InputFn = std::function<torch::Tensor(const torch::Tensor& rows, int64_t epoch)>;
 
+/// Checkpoints of a training run (lib/train/checkpoint.h): after every epoch but the last, the
+/// whole state goes to `dir`; a run that finds a checkpoint of the same key there goes on after
+/// its epochs and restores `records` (the caller's, one per epoch, pushed by its EpochFn).
+struct Checkpointing {
+  std::filesystem::path dir;  ///< empty, or resume.key() empty: no checkpoints
+  ResumeOptions resume;
+  std::vector<EpochRecord>* records = nullptr;
+  /// Told the epochs done when a run resumes from a checkpoint.
+  std::function<void(int64_t epochs_done)> on_resume;
+};
+
 /// The order examples are visited in at `epoch`: a permutation determined by (seed, epoch).
 torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch);
 
@@ -59,6 +71,7 @@ torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch);
 /// the draw for (options.seed, e, i). Throws TrainingError if the loss stops being finite.
 void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
-                 Progress& progress, const InputFn& inputs = {});
+                 Progress& progress, const InputFn& inputs = {},
+                 const Checkpointing& checkpointing = {});
 
 }  // namespace kd

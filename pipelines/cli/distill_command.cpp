@@ -23,6 +23,8 @@ int distill_command(const std::vector<std::string>& args) {
   DistillOptions options = distill_options_from(vm);
   options.validate();
   options.threads(apply_threads(vm));
+  // Checkpoints every epoch; a run killed mid-training resumes after its last.
+  options.resume(resume_options(resume_key(options)));
   Progress progress = Progress::for_stderr();
   const StageResult r = distill(options, progress);
   std::cout << r.kind << " written to " << options.out().string() << ": test accuracy "

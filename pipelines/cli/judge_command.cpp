@@ -151,8 +151,18 @@ po::options_description judge_options() {
   return desc;
 }
 
+// Error naming a stage that did not finish, its reason and, where it has one, its log.
+void check_finished(const StageOutcome& o, const fs::path& run_dir) {
+  const fs::path log = run_dir / o.id / "stage.log";
+  std::error_code ec;
+  check<Error>(o.state == StageState::done, "stage ", o.id, " ", to_string(o.state), ": ", o.reason,
+               fs::exists(log, ec) ? "; its log: " + log.string() : std::string(),
+               ". Fix its cause and run judge again (finished stages are kept)");
+}
+
 // One round on SLURM: its pending stages submitted, then waited for until every job has left the
-// queue. Error naming the first stage that failed.
+// queue. Jobs an earlier judge of this run submitted and still queued are waited for first, not
+// submitted again. Error naming the first stage that failed.
 void run_round_on_slurm(const Judge& judge, const std::vector<Stage>& stages,
                         const ExecuteOptions& options, const std::vector<std::string>& sbatch,
                         double poll, const std::function<void(const std::string&)>& log) {
@@ -170,17 +180,24 @@ void run_round_on_slurm(const Judge& judge, const std::vector<Stage>& stages,
     c.insert(c.end(), {"--only", stage.id});
     return c;
   };
+  SlurmWait wait;
+  wait.poll_seconds = poll;
+  int queued = 0;
+  if (const auto queue = queue_states()) {
+    for (const auto& [stage, job] : submitted_jobs(options.run_dir))
+      queued += queue->count(job) > 0;
+  }
+  if (queued > 0) {  // a judge killed while it waited: its jobs went on
+    log("waiting for " + std::to_string(queued) +
+        " jobs an earlier judge of this run submitted (still queued or running)");
+    wait_for_slurm_jobs(stages, options.run_dir, wait, log);  // what failed is submitted again
+  }
   const SlurmJobs jobs = write_slurm_jobs(stages, options, commands, sbatch);
   if (jobs.stages == 0) return;
   log(submit_slurm_jobs(jobs, options.run_dir) + " (round " + std::to_string(judge.round()) +
-      "; kdpipe status " + options.run_dir.string() + " shows them)");
-  SlurmWait wait;
-  wait.poll_seconds = poll;
-  for (const StageOutcome& o : wait_for_slurm_jobs(stages, options.run_dir, wait, log)) {
-    check<Error>(o.state == StageState::done, "judge: stage ", o.id, " ", to_string(o.state), " (",
-                 o.reason, "; its log: ", (options.run_dir / o.id / "stage.log").string(),
-                 "): fix its cause and run judge again (finished stages are kept)");
-  }
+      "; kdpipe status " + shell_quote(options.run_dir.string()) + " shows them)");
+  for (const StageOutcome& o : wait_for_slurm_jobs(stages, options.run_dir, wait, log))
+    check_finished(o, options.run_dir);
 }
 
 void print_answer(const JudgeAnswer& answer, bool json) {
@@ -238,6 +255,10 @@ int judge_command(const std::vector<std::string>& args) {
   const std::vector<std::string> sbatch = split_words(vm["sbatch"].as<std::string>(), "--sbatch");
   const double poll = vm["poll"].as<double>();
   check<ConfigError>(poll > 0 && poll <= 3600, "--poll: expected seconds in (0, 3600], got ", poll);
+  for (const char* option : {"poll", "sbatch"}) {
+    check<ConfigError>(executor == ExecutorKind::slurm || vm[option].defaulted(), "--", option,
+                       " is for the SLURM executor: use it with --executor slurm");
+  }
   check<ConfigError>(executor == ExecutorKind::local || !vm.count("only"),
                      "--only runs one stage here: use it with --executor local");
   if (vm.count("only")) return run_planned_stage(judge, vm["only"].as<std::string>(), options);
@@ -252,21 +273,23 @@ int judge_command(const std::vector<std::string>& args) {
   const auto lock = lock_run_directory(run_dir);
   options.run_locked = true;
   // What `kdpipe status` and the cluster jobs plan the same stages from.
-  write_text_atomically(run_dir / "judge.args",
-                        nlohmann::json{{"args", judge_argv(judge.for_jobs())}}.dump(1) + "\n");
+  write_text_atomically(
+      run_dir / "judge.args",
+      nlohmann::json{{"args", judge_argv(judge.for_jobs())}, {"names", judge.teacher_names()}}.dump(
+          1) +
+          "\n");
   const auto started = std::chrono::steady_clock::now();
   const auto log = [&](const std::string& line) { progress << printable(line) << std::endl; };
   for (;;) {
     const std::vector<Stage> stages = judge.stages();
     progress << "round " << judge.round() << ": " << stages.size() << " stages planned\n";
-    if (executor == ExecutorKind::slurm)
-      run_round_on_slurm(judge, stages, options, sbatch, poll, log);
-    // Locally: runs the round. After SLURM: finds it done, and writes the run's manifest.
-    for (const StageOutcome& o : execute_stages(stages, options, log)) {
-      check<Error>(o.state == StageState::done, "judge: stage ", o.id, " ", to_string(o.state),
-                   " (", o.reason, "; its log: ", (run_dir / o.id / "stage.log").string(),
-                   "): fix its cause and run judge again (finished stages are kept)");
-    }
+    const bool slurm = executor == ExecutorKind::slurm;
+    if (slurm) run_round_on_slurm(judge, stages, options, sbatch, poll, log);
+    // Locally: runs the round. After SLURM: finds it done (said already), writes the manifest.
+    const auto quiet = [&](const std::string& line) {
+      if (!slurm || line.find("] skip ") == std::string::npos) log(line);
+    };
+    for (const StageOutcome& o : execute_stages(stages, options, quiet)) check_finished(o, run_dir);
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const bool out_of_time = settings.time_limit_s > 0 && elapsed >= settings.time_limit_s;
@@ -284,25 +307,36 @@ int judge_command(const std::vector<std::string>& args) {
 }
 
 bool is_judge_run(const fs::path& run_dir) {
-  return fs::exists(run_dir / "judge.args") && !fs::exists(run_dir / "study.ini");
+  return (fs::exists(run_dir / "judge.args") || fs::exists(run_dir / "judge.json")) &&
+         !fs::exists(run_dir / "study.ini");
 }
 
 namespace {
 
 // The judge of a run directory, from its judge.args, with its rounds replayed.
 Judge replayed_judge(const fs::path& run_dir) {
-  std::vector<std::string> args;
+  const fs::path file = run_dir / "judge.args";
+  check<StorageError>(fs::exists(file), run_dir.string(),
+                      ": a judge run without judge.args (its settings): run the same kdpipe "
+                      "judge again to write it (finished stages are kept)");
+  std::vector<std::string> args, names;
   try {
-    const nlohmann::json doc = nlohmann::json::parse(read_text(run_dir / "judge.args"));
+    const nlohmann::json doc = nlohmann::json::parse(read_text(file));
     args = doc.at("args").get<std::vector<std::string>>();
+    if (doc.contains("names")) names = doc.at("names").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
-    throw StorageError((run_dir / "judge.args").string() + ": unreadable (" + e.what() + ")");
+    throw StorageError(file.string() + ": unreadable (" + e.what() + ")");
   }
-  po::variables_map vm;
-  parse(args, judge_options(), "", vm);
-  Judge judge(settings_from(vm));
-  judge.replay(run_dir);
-  return judge;
+  try {
+    po::variables_map vm;
+    parse(args, judge_options(), "", vm);
+    Judge judge(settings_from(vm));
+    judge.name_teachers(names);
+    judge.replay(run_dir);
+    return judge;
+  } catch (const ConfigError& e) {  // the file is at fault, not the command line
+    throw StorageError(file.string() + ": settings judge refuses (" + e.what() + ")");
+  }
 }
 
 }  // namespace

@@ -1,7 +1,13 @@
 #include "pipelines/cli/stage_options.h"
 
+#include <cstdlib>
+
 #include "lib/core/error.h"
+#include "lib/core/file_identity.h"
+#include "lib/core/hash.h"
 #include "lib/core/number_text.h"
+#include "lib/models/zoo.h"
+#include "pipelines/study/stage_identity.h"
 
 namespace kd::cli {
 
@@ -297,6 +303,39 @@ po::variables_map parse_stage_args(const std::vector<std::string>& args,
   po::variables_map vm;
   parse(args, tables, "", vm);
   return vm;
+}
+
+namespace {
+
+std::string key_of(const std::string& command, const std::vector<std::string>& argv,
+                   const DataOptions& data, const std::string& arch,
+                   const std::filesystem::path& cache) {
+  Hasher h;
+  h.update(command);
+  for (const std::string& a : argv) h.update(a);
+  h.update(data_identity(canonical(data)));
+  const ModelSpec spec = parse_model_spec(arch);
+  if (spec.family == "torchscript") h.update(stored_file_hash(spec.file));
+  if (!cache.empty()) h.update(stored_file_hash(cache));
+  return h.hex();
+}
+
+}  // namespace
+
+std::string resume_key(const TeachOptions& o) {
+  return key_of("teach", teach_argv(o), o.data(), o.arch(), {});
+}
+
+std::string resume_key(const DistillOptions& o) {
+  return key_of("distill", distill_argv(o), o.data(), o.arch(), o.cache());
+}
+
+ResumeOptions resume_options(const std::string& key) {
+  ResumeOptions r;
+  r.key(key);
+  if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_EPOCHS"))
+    r.kill_after_epochs(std::atoll(fault));
+  return r;
 }
 
 }  // namespace kd::cli

@@ -36,6 +36,16 @@ po::options_description distill_tables();
 DistillOptions distill_options_from(const po::variables_map& vm);
 std::vector<std::string> distill_argv(const DistillOptions& o);
 
+/// What identifies a teach or distill run for its checkpoint (ResumeOptions::key): its canonical
+/// options and the contents of the files they name (the data, a TorchScript architecture, the
+/// cache). Threads and device are not in it: a run may resume with others.
+std::string resume_key(const TeachOptions& o);
+std::string resume_key(const DistillOptions& o);
+
+/// The resume options of a teach or distill command: the key, and the fault the tests inject
+/// through KDPIPE_FAULT_KILL_AFTER_EPOCHS.
+ResumeOptions resume_options(const std::string& key);
+
 /// Parses `args` (a stage's argv without the command's name) with `tables`, as the command does.
 po::variables_map parse_stage_args(const std::vector<std::string>& args,
                                    const po::options_description& tables);

@@ -23,6 +23,8 @@ int teach_command(const std::vector<std::string>& args) {
   TeachOptions options = teach_options_from(vm);
   options.validate();
   options.threads(apply_threads(vm));
+  // A trained teacher checkpoints every epoch; a run killed mid-training resumes after its last.
+  if (options.torchscript().empty()) options.resume(resume_options(resume_key(options)));
   Progress progress = Progress::for_stderr();
   const TeachResult r = teach(options, progress);
   const Evaluation& e = r.stage.evaluation;

@@ -134,12 +134,16 @@ std::vector<std::string> answer_lines(const JudgeAnswer& a) {
   if (open == 0) {
     out.push_back("Outcome: decided, every comparison, within " + seeds_text(j.looked) + ".");
   } else {
+    const std::string why =
+        a.stop == JudgeStop::time_limit ? "the time limit stopped judge"
+        : a.stop == JudgeStop::unfinished
+            ? "the next round's students are not all done: judge again with the same options to "
+              "go on"
+            : "--max-seeds reached";
     out.push_back(
-        "Outcome: undecided: " + std::to_string(open) + " of " +
-        std::to_string(j.comparisons.size()) + " comparisons still open after " +
-        seeds_text(j.looked) + " (" +
-        (a.stop == JudgeStop::time_limit ? "the time limit stopped judge" : "--max-seeds reached") +
-        ").");
+        "Outcome: " + std::string(a.stop == JudgeStop::unfinished ? "unfinished" : "undecided") +
+        ": " + std::to_string(open) + " of " + std::to_string(j.comparisons.size()) +
+        " comparisons still open after " + seeds_text(j.looked) + " (" + why + ").");
   }
   return out;
 }
@@ -240,7 +244,9 @@ nlohmann::json answer_json(const JudgeAnswer& a) {
   return {{"schema", "kdpipe-judge"},
           {"version", 1},
           {"student", a.student},
-          {"outcome", a.decided() ? "decided" : "undecided"},
+          {"outcome", a.decided()                       ? "decided"
+                      : a.stop == JudgeStop::unfinished ? "unfinished"
+                                                        : "undecided"},
           {"stopped_by", to_string(a.stop)},
           {"seeds", a.judgement.looked},
           {"precision_points", a.plan.precision},

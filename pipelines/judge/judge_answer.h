@@ -23,11 +23,13 @@ struct TeacherDiagnostics {
   double students = 0;              ///< its students' mean test accuracy at T, points
 };
 
-/// Why judge stopped.
-enum class JudgeStop { decided, max_seeds, time_limit };
+/// Why judge stopped; `unfinished`: a round's students are not all done (a judge killed or still
+/// running, read by `kdpipe report` or `status`).
+enum class JudgeStop { decided, max_seeds, time_limit, unfinished };
 template <>
 struct EnumNames<JudgeStop> {
-  static constexpr std::array<const char*, 3> names = {"decided", "max-seeds", "time-limit"};
+  static constexpr std::array<const char*, 4> names = {"decided", "max-seeds", "time-limit",
+                                                       "unfinished"};
 };
 
 struct JudgeAnswer {

@@ -4,6 +4,7 @@
 #include "lib/metrics/calibration.h"
 #include "lib/train/classifier_metrics.h"
 #include "pipelines/report/results_reader.h"
+#include "pipelines/study/executor.h"
 
 namespace kd {
 
@@ -15,8 +16,10 @@ JudgeEvidence read_evidence(const std::vector<Stage>& stages, const fs::path& ru
   e.distilled.resize(teachers.size());
   for (const Stage& s : stages) {
     if (s.kind != StageKind::distill && s.kind != StageKind::baseline) continue;
+    // Done with these inputs: a student of other options (an earlier judge into the same
+    // folder) is not evidence, even where its metrics.json is still there.
+    if (!pending_reason(s, run_dir).empty()) continue;
     const fs::path metrics = run_dir / s.output;
-    if (!fs::exists(metrics)) continue;
     const StudentResult r = read_student_metrics(metrics, s.id);
     check<StorageError>(r.val_accuracy.has_value(), metrics.string(),
                         ": no validation accuracy (judge needs --val-size > 0)");

@@ -150,6 +150,17 @@ JudgeSettings Judge::for_jobs() const {
   return out;
 }
 
+std::vector<std::string> Judge::teacher_names() const {
+  std::vector<std::string> out;
+  for (const NamedTeacher& t : teachers_) out.push_back(t.given);
+  return out;
+}
+
+void Judge::name_teachers(const std::vector<std::string>& names) {
+  if (names.size() != teachers_.size()) return;
+  for (std::size_t i = 0; i < names.size(); ++i) teachers_[i].given = names[i];
+}
+
 std::vector<Stage> Judge::stages() const { return plan_judge_stages(recipe_, plan_); }
 
 bool Judge::next_round(const fs::path& run_dir, bool out_of_time) {
@@ -172,8 +183,12 @@ bool Judge::next_round(const fs::path& run_dir, bool out_of_time) {
 
 void Judge::replay(const fs::path& run_dir) {
   for (;;) {
-    for (const Stage& s : stages())
-      if (!pending_reason(s, run_dir).empty()) return;
+    for (const Stage& s : stages()) {
+      if (!pending_reason(s, run_dir).empty()) {
+        stop_ = JudgeStop::unfinished;
+        return;
+      }
+    }
     if (!next_round(run_dir, false)) return;
   }
 }

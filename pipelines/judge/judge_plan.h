@@ -41,6 +41,11 @@ class Judge {
   /// known: what a cluster job, started elsewhere, is given to plan the same stages.
   JudgeSettings for_jobs() const;
 
+  /// The teachers as the user named them (the --teacher paths as typed), and the same names put
+  /// back on a judge rebuilt from for_jobs() (ignored unless one per teacher).
+  std::vector<std::string> teacher_names() const;
+  void name_teachers(const std::vector<std::string>& names);
+
   /// Every stage planned so far, dependencies first: rerunning them is free once done.
   std::vector<Stage> stages() const;
   int round() const { return round_; }

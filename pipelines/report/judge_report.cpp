@@ -43,7 +43,7 @@ std::string signed_points(double v) { return (v >= 0 ? "+" : "") + num(v, 2); }
 
 Table teachers_table(const JudgeAnswer& a) {
   Table t{{"teacher", "kind", "folder", "content hash", "label smoothing", "T", "accuracy %",
-           "NLL@T", "ECE@T", "MI", "agreement %", "gamma", "students %"},
+           "NLL@T", "ECE@T", "MI", "agreement %", "gamma", "students % (mean, all seeds)"},
           {}};
   for (std::size_t i = 0; i < a.teachers.size(); ++i) {
     const NamedTeacher& x = a.teachers[i];
@@ -69,7 +69,9 @@ Table teachers_table(const JudgeAnswer& a) {
 }
 
 Table comparisons_table(const JudgeAnswer& a) {
-  Table t{{"family", "a", "b", "decision", "a minus b (points)", "interval", "level", "seeds"}, {}};
+  Table t{
+      {"family", "a", "b", "decision", "a minus b (points)", "interval", "interval level", "seeds"},
+      {}};
   for (const JudgedComparison& c : a.judgement.comparisons) {
     const Difference& d = c.difference;
     const bool has_interval = std::isfinite(d.low) && std::isfinite(d.high);
@@ -115,6 +117,11 @@ std::string judge_page(const JudgeAnswer& a, const fs::path& run_dir, PageFormat
   if (!diagnostics.empty()) page.bullets({diagnostics.back()});  // the ranking line
   page.heading(2, "Comparisons");
   page.table(comparisons_table(a));
+  page.paragraph("Each comparison over the seeds both arms share at its deciding look; its ",
+                 "interval level",
+                 " is the repeated interval's, wider than 95% so that looking after every seed "
+                 "keeps each family's false 'differs' at 5% (Holm: the level of open comparisons "
+                 "relaxes as others are decided).");
   page.heading(2, "Students");
   page.table(students_table(a));
   page.paragraph("Every student, seed by seed: ", "report.json", " (students).");

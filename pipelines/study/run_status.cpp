@@ -42,6 +42,20 @@ nlohmann::json stage_record(const fs::path& dir) {
   }
 }
 
+// ", resumable after epoch k of n" when the stage's folder holds a training checkpoint
+// (lib/train/checkpoint.h: resume.json beside resume.pt); "" otherwise.
+std::string resumable(const fs::path& run_dir, const std::string& id) {
+  const fs::path summary = own_file(run_dir, id + "/resume.json");
+  if (summary.empty()) return "";
+  try {
+    const nlohmann::json doc = nlohmann::json::parse(read_text(summary));
+    return ", resumable after epoch " + std::to_string(doc.at("epochs_done").get<int64_t>()) +
+           " of " + std::to_string(doc.at("epochs").get<int64_t>());
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 std::string headline(const Stage& stage, const fs::path& run_dir) {
   const fs::path output = own_file(run_dir, stage.output);
   try {
@@ -68,7 +82,9 @@ std::string headline(const Stage& stage, const fs::path& run_dir) {
 RunStatus read_run_status(const fs::path& run_dir) {
   const fs::path study_file = run_dir / "study.ini";
   check<StorageError>(fs::is_regular_file(study_file), run_dir.string(),
-                      ": not a run directory (it has no study.ini; `kdpipe run` writes one there)");
+                      ": not a run directory (it has no study.ini, which `kdpipe run` writes, nor "
+                      "judge.args, which "
+                      "`kdpipe judge` writes)");
   const Study study = load_study(study_file);
   return read_run_status(run_dir, study.name, plan_with_rounds(study, run_dir));
 }
@@ -116,13 +132,18 @@ RunStatus read_run_status(const fs::path& run_dir, const std::string& name,
     } else if (recorded == "running") {
       s.state = StageStatusKind::interrupted;
       s.detail = "started " + record.value("started", std::string("?")) +
-                 "; its process is gone (the next kdpipe run resumes it)";
+                 "; its process is gone (the next kdpipe run resumes it" +
+                 resumable(run_dir, stage.id) + ")";
     } else if (recorded == "failed") {
       s.state = StageStatusKind::failed;
       s.detail = last_line(own_file(run_dir, stage.id + "/stage.log"));
+      if (const std::string r = resumable(run_dir, stage.id); !r.empty())
+        s.detail += " (" + r.substr(2) + ")";
     } else {
       s.state = StageStatusKind::pending;
       s.detail = reason;
+      if (const std::string r = resumable(run_dir, stage.id); !r.empty())
+        s.detail += " (" + r.substr(2) + ")";
     }
     if (s.state == StageStatusKind::pending || s.state == StageStatusKind::queued) {
       for (const std::string& d : stage.deps) {

@@ -163,8 +163,8 @@ std::map<std::string, std::string> submitted_jobs(const fs::path& run_dir) {
 }
 
 std::optional<std::map<std::string, std::string>> queue_states() {
-  const std::string command = "squeue --noheader --format='%i %T %r' --user=" +
-                              std::to_string(::getuid()) + " 2>/dev/null";
+  const std::string command =
+      "squeue --noheader --format='%i %T %r' --user=" + std::to_string(::getuid()) + " 2>/dev/null";
   std::FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return std::nullopt;
   std::string text;

@@ -27,6 +27,13 @@ std::string recorded_state(const fs::path& stage_dir) {
   }
 }
 
+// "; see DIR/slurm-JOB.out" when the job left a log (a job cancelled before it ran has none).
+std::string job_log(const fs::path& stage_dir, const std::string& job) {
+  const fs::path log = stage_dir / ("slurm-" + job + ".out");
+  std::error_code ec;
+  return fs::exists(log, ec) ? "; see " + log.string() : "";
+}
+
 }  // namespace
 
 std::vector<StageOutcome> wait_for_slurm_jobs(const std::vector<Stage>& stages,
@@ -89,8 +96,8 @@ std::vector<StageOutcome> wait_for_slurm_jobs(const std::vector<Stage>& stages,
                        ? last_line(dir / "stage.log")
                        : "its job " + job->second +
                              " left the queue without finishing it (cancelled, or ended by SLURM: "
-                             "out of time or memory; see " +
-                             (dir / ("slurm-" + job->second + ".out")).string() + ")";
+                             "out of time or memory" +
+                             job_log(dir, job->second) + ")";
         log(std::string(blocker.empty() ? "FAIL  " : "block ") + stage.id + " (job " + job->second +
             "): " + o.reason);
       }

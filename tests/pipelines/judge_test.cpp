@@ -84,6 +84,22 @@ TEST_F(Judge, AGoodTeacherBeatsAWorseOneAndAKilledJudgeResumesToTheSameDecisions
   ASSERT_EQ(rebuilt.status, 0) << rebuilt.output;
   EXPECT_NE(rebuilt.output.find("teaches mlp:32 better than"), std::string::npos);
   EXPECT_TRUE(fs::exists(dir_ / "run/report/report.md"));
+  // Rebuilt, it names the teachers as typed, as judge.json does.
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir_ / "run/report/report.json"))["comparisons"],
+            d["comparisons"]);
+  // A judge that has not finished is reported as unfinished, never as undecided at max seeds.
+  fs::copy(dir_ / "run", dir_ / "partial", fs::copy_options::recursive);
+  fs::remove_all(dir_ / "partial/baseline/hard/mlp32-seed2");
+  ASSERT_EQ(testing::run_kdpipe("report " + (dir_ / "partial").string()).status, 0);
+  const auto partial = nlohmann::json::parse(read_text(dir_ / "partial/report/report.json"));
+  EXPECT_EQ(partial["outcome"], "unfinished");
+  EXPECT_EQ(partial["stopped_by"], "unfinished");
+  // Settings judge refuses in judge.args: the file is named (exit 1), not taken for an option.
+  write_text_atomically(dir_ / "partial/judge.args", R"({"args": ["--epochs", "-3"]})");
+  const ProcessResult refused = testing::run_kdpipe("status " + (dir_ / "partial").string());
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.output.find("judge.args: settings judge refuses"), std::string::npos)
+      << refused.output;
   const ProcessResult status = testing::run_kdpipe("status " + (dir_ / "run").string());
   ASSERT_EQ(status.status, 0) << status.output;
   const std::size_t stages =

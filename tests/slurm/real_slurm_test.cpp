@@ -131,8 +131,9 @@ TEST_F(RealSlurmTest, JudgeSubmitsEachRoundAndReachesALocalJudgesDecisions) {
            (dir_ / "copy.pt").string() + " --student mlp:32 --dataset " +
            (dir_ / "problem.h5").string() +
            " --val-size 500 --train-subset 600 --epochs 4 --batch-size 64 --max-seeds 4 "
-           "--threads 1 --jobs 1 --poll 0.5 --json --out " +
-           (dir_ / out).string() + " --executor " + executor;
+           "--threads 1 --jobs 1 --json --out " +
+           (dir_ / out).string() + " --executor " + executor +
+           (executor == "slurm" ? " --poll 0.5" : "");
   };
   const testing::ProcessResult cluster = testing::run_kdpipe(judge("judged", "slurm"), env);
   ASSERT_EQ(cluster.status, 0) << cluster.output;
