@@ -27,6 +27,9 @@ struct ResumeOptions {
   /// Fault injection for tests: after writing the checkpoint of this many epochs, the process
   /// kills itself (SIGKILL); 0: never.
   TORCH_ARG(int64_t, kill_after_epochs) = 0;
+  /// Likewise, just before training step k (1-based, counted over all epochs): a kill in the
+  /// middle of an epoch; 0: never.
+  TORCH_ARG(int64_t, kill_at_step) = 0;
 };
 
 /// The files of a stage folder `dir` that hold its checkpoint: resume.pt, and resume.json (the

@@ -130,6 +130,8 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       const torch::Tensor rows = order.slice(0, step * bs, std::min(n, (step + 1) * bs));
       // Batch norm cannot train on a single example; a lone leftover waits for the next epoch.
       if (rows.numel() < 2 && steps_per_epoch > 1) continue;
+      if (checkpointing.resume.kill_at_step() == epoch * steps_per_epoch + step + 1)
+        ::raise(SIGKILL);
       lr = learning_rate(options.schedule(), options.lr(),
                          static_cast<double>(epoch * steps_per_epoch + step) / total_steps);
       Batch batch;

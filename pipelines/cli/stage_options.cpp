@@ -335,6 +335,8 @@ ResumeOptions resume_options(const std::string& key) {
   r.key(key);
   if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_EPOCHS"))
     r.kill_after_epochs(std::atoll(fault));
+  if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AT_STEP"))
+    r.kill_at_step(std::atoll(fault));
   return r;
 }
 

@@ -43,7 +43,7 @@ std::string resume_key(const TeachOptions& o);
 std::string resume_key(const DistillOptions& o);
 
 /// The resume options of a teach or distill command: the key, and the fault the tests inject
-/// through KDPIPE_FAULT_KILL_AFTER_EPOCHS.
+/// through KDPIPE_FAULT_KILL_AFTER_EPOCHS and KDPIPE_FAULT_KILL_AT_STEP.
 ResumeOptions resume_options(const std::string& key);
 
 /// Parses `args` (a stage's argv without the command's name) with `tables`, as the command does.

@@ -93,6 +93,16 @@ TEST_F(Resume, AKilledTeachAndDistillEndAsRunsNeverKilled) {
   expect_same("student", "student-killed");
 }
 
+// Killed in the middle of its third epoch (300 training images, batches of 128: 3 steps an epoch;
+// step 8 is the third epoch's second): the rerun goes on after epoch 2 and ends as if never killed.
+TEST_F(Resume, AKillInTheMiddleOfAnEpochLosesOnlyThatEpoch) {
+  ASSERT_EQ(testing::run_kdpipe(teach("whole")).status, 0);
+  EXPECT_NE(testing::run_kdpipe(teach("killed"), "KDPIPE_FAULT_KILL_AT_STEP=8").status, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir_ / "killed/resume.json"))["epochs_done"], 2);
+  ASSERT_EQ(testing::run_kdpipe(teach("killed")).status, 0);
+  expect_same("whole", "killed");
+}
+
 TEST_F(Resume, ACheckpointOfOtherOptionsIsNotResumed) {
   EXPECT_NE(testing::run_kdpipe(teach("run"), kKill).status, 0);
   ASSERT_TRUE(fs::exists(dir_ / "run/resume.pt"));
