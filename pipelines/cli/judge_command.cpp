@@ -14,6 +14,7 @@
 #include "lib/core/runtime.h"
 #include "lib/core/words.h"
 #include "pipelines/cli/commands.h"
+#include "pipelines/cli/judge_options.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/judge/judge_evidence.h"
 #include "pipelines/judge/judge_plan.h"
@@ -92,6 +93,8 @@ double time_limit_seconds(const std::string& text) {
   return v * scale;
 }
 
+}  // namespace
+
 JudgeSettings settings_from(const po::variables_map& vm) {
   check<ConfigError>(vm.count("teacher") > 0, "judge: name a teacher (--teacher FILE.pt)");
   check<ConfigError>(vm.count("student") > 0, "judge: name the student (--student SPEC)");
@@ -114,6 +117,8 @@ JudgeSettings settings_from(const po::variables_map& vm) {
   s.jobs = vm["jobs"].as<int>();
   return s;
 }
+
+namespace {
 
 // The settings as judge's own options, paths absolute: the command line of a cluster job, which
 // plans the same stages from them (parsed back by settings_from).
@@ -145,11 +150,15 @@ int run_planned_stage(Judge& judge, const std::string& id, const ExecuteOptions&
   return run_one_stage(stages, id, options);
 }
 
+}  // namespace
+
 po::options_description judge_options() {
   po::options_description desc;
   desc.add(judge_table()).add(data_options());
   return desc;
 }
+
+namespace {
 
 // Error naming a stage that did not finish, its reason and, where it has one, its log.
 void check_finished(const StageOutcome& o, const fs::path& run_dir) {
@@ -304,51 +313,6 @@ int judge_command(const std::vector<std::string>& args) {
              << "report: " << (report / "report.html").string() << "\n";
   }
   return answer.decided() ? 0 : 3;
-}
-
-bool is_judge_run(const fs::path& run_dir) {
-  return (fs::exists(run_dir / "judge.args") || fs::exists(run_dir / "judge.json")) &&
-         !fs::exists(run_dir / "study.ini");
-}
-
-namespace {
-
-// The judge of a run directory, from its judge.args, with its rounds replayed.
-Judge replayed_judge(const fs::path& run_dir) {
-  const fs::path file = run_dir / "judge.args";
-  check<StorageError>(fs::exists(file), run_dir.string(),
-                      ": a judge run without judge.args (its settings): run the same kdpipe "
-                      "judge again to write it (finished stages are kept)");
-  std::vector<std::string> args, names;
-  try {
-    const nlohmann::json doc = nlohmann::json::parse(read_text(file));
-    args = doc.at("args").get<std::vector<std::string>>();
-    if (doc.contains("names")) names = doc.at("names").get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    throw StorageError(file.string() + ": unreadable (" + e.what() + ")");
-  }
-  try {
-    po::variables_map vm;
-    parse(args, judge_options(), "", vm);
-    Judge judge(settings_from(vm));
-    judge.name_teachers(names);
-    judge.replay(run_dir);
-    return judge;
-  } catch (const ConfigError& e) {  // the file is at fault, not the command line
-    throw StorageError(file.string() + ": settings judge refuses (" + e.what() + ")");
-  }
-}
-
-}  // namespace
-
-std::vector<Stage> judge_run_stages(const fs::path& run_dir) {
-  return replayed_judge(run_dir).stages();
-}
-
-std::vector<std::string> write_judge_run_report(const fs::path& run_dir) {
-  const JudgeAnswer answer = replayed_judge(run_dir).answer(run_dir);
-  write_judge_report(answer, run_dir);
-  return answer_lines(answer);
 }
 
 }  // namespace kd::cli
