@@ -112,7 +112,8 @@ void write_metrics(const DistillOptions& options, const ViewRecipe& recipe,
                         {"schedule", to_string(train.schedule())},
                         {"seed", train.seed()},
                         {"device", train.device().str()},
-                        {"threads", options.threads()}};
+                        {"threads", options.threads()},
+                        {"ranks", options.train().ranks()}};
   metrics["views"] = {
       {"views", recipe.views}, {"augment", to_string(recipe.augment)}, {"seed", recipe.seed}};
   if (teacher) {
@@ -127,7 +128,7 @@ void write_metrics(const DistillOptions& options, const ViewRecipe& recipe,
 
 }  // namespace
 
-StageResult distill(const DistillOptions& options, Progress& progress) {
+StageResult distill(const DistillOptions& options, Progress& progress, Communicator* ranks) {
   options.validate();
   std::optional<LogitCache> cache;
   if (!options.cache().empty()) cache.emplace(options.cache());
@@ -153,9 +154,11 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
     if (options.baseline() == Baseline::none) teacher_logits = cache->logits();
   }
 
+  const bool writer = !ranks || ranks->rank() == 0;  // the others write nothing but their log
   // A failed run must not look finished; the cache read is never among what is cleared.
-  clear_finished_outputs(options.out(), {options.cache()});
-  const auto log_ptr = open_run_log(options.out() / "train.log", "distill");
+  if (writer) clear_finished_outputs(options.out(), {options.cache()});
+  const auto log_ptr =
+      writer ? open_run_log(options.out() / "train.log", "distill") : open_stderr_log("distill");
   spdlog::logger& log = *log_ptr;
 
   const TrainOptions& train = options.train();
@@ -180,6 +183,13 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
   const TeacherLogits teacher = [&](const torch::Tensor& rows, int64_t view) {
     return teacher_logits[view].index_select(0, rows);
   };
+  const TeacherLogits teaching = options.baseline() == Baseline::none ? teacher : TeacherLogits{};
+  if (!writer) {
+    train_student(model, data.train, data.info, ids, recipe, objective, teaching, train, nullptr,
+                  progress, Checkpointing{{}, options.resume(), nullptr, {}}, ranks);
+    log.info("rank {} done", ranks->rank());
+    return {};
+  }
   const PredictOptions eval_options = PredictOptions().device(train.device());
   std::vector<EpochRecord> epochs;
   const EpochFn on_epoch = [&](const EpochStats& s) {
@@ -197,13 +207,14 @@ StageResult distill(const DistillOptions& options, Progress& progress) {
     log.info("{}{}", format_epoch(s), extra);
     progress.epoch_done(s, extra);
   };
-  train_student(model, data.train, data.info, ids, recipe, objective,
-                options.baseline() == Baseline::none ? teacher : TeacherLogits{}, train, on_epoch,
+  train_student(model, data.train, data.info, ids, recipe, objective, teaching, train, on_epoch,
                 progress,
-                Checkpointing{options.out(), options.resume(), &epochs, [&](int64_t done) {
+                Checkpointing{options.out(), options.resume(), &epochs,
+                              [&](int64_t done) {
                                 log.info("resuming after epoch {} of {} (its checkpoint: {})", done,
                                          train.epochs(), checkpoint_file(options.out()).string());
-                              }});
+                              }},
+                ranks);
   double train_seconds = 0;  // over every epoch, those of a run this one resumed included
   for (const EpochRecord& e : epochs) train_seconds += e.stats.seconds;
 

@@ -57,7 +57,10 @@ struct DistillOptions {
 };
 
 /// Trains and evaluates the student, writing DIR/model.pt, DIR/metrics.json (last) and
-/// DIR/train.log. Returns what it measured (metrics.json is its serialisation).
-StageResult distill(const DistillOptions& options, Progress& progress);
+/// DIR/train.log. Returns what it measured (metrics.json is its serialisation). With `ranks`, one
+/// rank of a data-parallel training: rank 0 writes; the others train, log to stderr and return an
+/// empty result.
+StageResult distill(const DistillOptions& options, Progress& progress,
+                    Communicator* ranks = nullptr);
 
 }  // namespace kd

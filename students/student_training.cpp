@@ -55,7 +55,7 @@ void train_student(const Classifier& model, const ImageSet& train, const Dataset
                    const torch::Tensor& ids, const ViewRecipe& recipe,
                    const StudentObjective& objective, const TeacherLogits& teacher,
                    const TrainOptions& options, const EpochFn& on_epoch, Progress& progress,
-                   const Checkpointing& checkpointing) {
+                   const Checkpointing& checkpointing, Communicator* ranks) {
   TORCH_CHECK(objective.baseline != Baseline::none || teacher, "distillation needs a teacher");
   const ImageSet subset = train.select(ids);
   const InputFn inputs = [&](const torch::Tensor& rows, int64_t epoch) {
@@ -76,7 +76,7 @@ void train_student(const Classifier& model, const ImageSet& train, const Dataset
     return distillation_loss(logits, z_t, batch.labels, objective.temperature, objective.alpha,
                              objective.student_temperature);
   };
-  train_model(model, subset, info, options, loss, on_epoch, progress, inputs, checkpointing);
+  train_model(model, subset, info, options, loss, on_epoch, progress, inputs, checkpointing, ranks);
 }
 
 }  // namespace kd

@@ -52,6 +52,6 @@ void train_student(const Classifier& model, const ImageSet& train, const Dataset
                    const torch::Tensor& ids, const ViewRecipe& recipe,
                    const StudentObjective& objective, const TeacherLogits& teacher,
                    const TrainOptions& options, const EpochFn& on_epoch, Progress& progress,
-                   const Checkpointing& checkpointing = {});
+                   const Checkpointing& checkpointing = {}, Communicator* ranks = nullptr);
 
 }  // namespace kd

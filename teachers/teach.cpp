@@ -41,6 +41,9 @@ void TeachOptions::validate_settings() const {
   if (torchscript().empty()) parse_model_spec(arch());
   if (torchscript().empty()) check_init(arch(), init());
   train().validate();
+  check<ConfigError>(torchscript().empty() || train().ranks() == 1, "--ranks ", train().ranks(),
+                     ": evaluating a TorchScript teacher (--torchscript) trains nothing; it runs ",
+                     "in one process");
 }
 
 namespace {
@@ -70,7 +73,8 @@ nlohmann::json describe(const TeachOptions& o) {
           {"seed", t.seed()},
           {"augment", to_string(t.augment())},
           {"device", t.device().str()},
-          {"threads", o.threads()}};
+          {"threads", o.threads()},
+          {"ranks", t.ranks()}};
 }
 
 nlohmann::json dataset_record(const Dataset& data) {
@@ -165,11 +169,13 @@ TeachResult evaluate_torchscript_teacher(const TeachOptions& options) {
 
 }  // namespace
 
-TeachResult teach(const TeachOptions& options, Progress& progress) {
+TeachResult teach(const TeachOptions& options, Progress& progress, Communicator* ranks) {
   options.validate();
   if (!options.torchscript().empty()) return evaluate_torchscript_teacher(options);
-  clear_finished_outputs(options.out());  // a failed run must not look finished
-  const auto log_ptr = open_run_log(options.out() / "train.log", "teach");
+  const bool writer = !ranks || ranks->rank() == 0;   // the others write nothing but their log
+  if (writer) clear_finished_outputs(options.out());  // a failed run must not look finished
+  const auto log_ptr =
+      writer ? open_run_log(options.out() / "train.log", "teach") : open_stderr_log("teach");
   spdlog::logger& log = *log_ptr;
 
   Dataset data = load_dataset(options.data());
@@ -183,18 +189,25 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
   const InputShape input = data.info.input();
   const Classifier model = make_model(options.arch(), input, data.info.classes, options.init());
   if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
-  log.info("{} parameters, device {}, {} threads", parameter_count(*model), train.device().str(),
-           options.threads());
+  log.info("{} parameters, device {}, {} threads{}", parameter_count(*model), train.device().str(),
+           options.threads(),
+           ranks ? fmt::format(", rank {} of {}", ranks->rank(), ranks->size()) : "");
+  const double eps = options.smoothing();
+  const LossFn loss = [eps](const torch::Tensor& logits, const Batch& batch) {
+    return smoothed_cross_entropy(logits, batch.labels, eps);
+  };
+  if (!writer) {
+    train_model(model, data.train, data.info, train, loss, nullptr, progress, {},
+                Checkpointing{{}, options.resume(), nullptr, {}}, ranks);
+    log.info("rank {} done", ranks->rank());
+    return {};
+  }
 
   const MiProbe probe(data.train, data.info, probe_options(options));
   if (!probe.note().empty()) log.warn("{}", probe.note());
   const PredictOptions eval_options = PredictOptions().device(train.device());
 
   std::vector<EpochRecord> epochs;
-  const double eps = options.smoothing();
-  const LossFn loss = [eps](const torch::Tensor& logits, const Batch& batch) {
-    return smoothed_cross_entropy(logits, batch.labels, eps);
-  };
   const EpochFn on_epoch = [&](const EpochStats& s) {
     const double mi_value = probe.measure(model);
     EpochRecord row{s, std::nullopt, mi_value};
@@ -214,7 +227,8 @@ TeachResult teach(const TeachOptions& options, Progress& progress) {
                                 log.info("resuming after epoch {} of {} (its checkpoint: {})", done,
                                          train.epochs(), checkpoint_file(options.out()).string());
                               }};
-  train_model(model, data.train, data.info, train, loss, on_epoch, progress, {}, checkpointing);
+  train_model(model, data.train, data.info, train, loss, on_epoch, progress, {}, checkpointing,
+              ranks);
   // Over every epoch, those of a run this one resumed included.
   double train_seconds = 0;
   int64_t images = 0;

@@ -55,6 +55,10 @@ struct TeachResult {
 /// With `torchscript`, evaluates that model instead (no training, no model.pt; the MI "curve" is
 /// its final value). metrics.json (the result's serialisation) is written last: its presence
 /// means the stage finished.
-TeachResult teach(const TeachOptions& options, Progress& progress);
+///
+/// With `ranks`, this process is one rank of a data-parallel training (lib/train/trainer.h):
+/// rank 0 does all of the above; the others train, log to stderr, write nothing and return an
+/// empty result.
+TeachResult teach(const TeachOptions& options, Progress& progress, Communicator* ranks = nullptr);
 
 }  // namespace kd

@@ -41,11 +41,12 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-int run_child(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-              const std::filesystem::path& log_path, const std::vector<std::string>& environment) {
+int start_child(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                const std::filesystem::path& log_path,
+                const std::vector<std::string>& environment) {
   // The log is appended to: one that is a FIFO would block the child (and this call) for ever, a
   // device would take the output. Refused, named, before anything starts.
-  check_replaceable(log_path, "the log of " + args.front());
+  if (!log_path.empty()) check_replaceable(log_path, "the log of " + args.front());
   std::vector<std::string> argv_s = args;
   std::vector<std::string> env_s = environment_with(environment);
   const std::vector<char*> argv = pointers(argv_s);
@@ -55,20 +56,33 @@ int run_child(const std::vector<std::string>& args, const std::filesystem::path&
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(126);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::close(fd);
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+    if (!log_path.empty()) {
+      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd < 0) ::_exit(126);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::close(fd);
+    }
     ::execvpe(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   check<Error>(pid > 0, "starting ", args.front(), ": fork failed");
+  return pid;
+}
+
+int exit_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int run_child(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+              const std::filesystem::path& log_path, const std::vector<std::string>& environment) {
+  const pid_t pid = start_child(args, cwd, log_path, environment);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return exit_status(status);
 }
 
 }  // namespace kd

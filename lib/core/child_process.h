@@ -16,4 +16,13 @@ int run_child(const std::vector<std::string>& argv, const std::filesystem::path&
               const std::filesystem::path& log_path,
               const std::vector<std::string>& environment = {});
 
+/// Starts `argv` as run_child does, without waiting; returns its process id. An empty `log_path`
+/// leaves the child's output where this process's goes.
+int start_child(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                const std::filesystem::path& log_path,
+                const std::vector<std::string>& environment = {});
+
+/// The exit status of a child as run_child returns it, from waitpid's `status`.
+int exit_status(int status);
+
 }  // namespace kd

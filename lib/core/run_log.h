@@ -14,4 +14,8 @@ namespace kd {
 std::shared_ptr<spdlog::logger> open_run_log(const std::filesystem::path& file,
                                              const std::string& name);
 
+/// The log of a process whose launcher keeps its stderr (a data-parallel stage's rank other than
+/// 0): the same lines, on stderr.
+std::shared_ptr<spdlog::logger> open_stderr_log(const std::string& name);
+
 }  // namespace kd

@@ -30,6 +30,8 @@ struct ResumeOptions {
   /// Likewise, just before training step k (1-based, counted over all epochs): a kill in the
   /// middle of an epoch; 0: never.
   TORCH_ARG(int64_t, kill_at_step) = 0;
+  /// Likewise, but the process stops itself (SIGSTOP) there: a rank that hangs.
+  TORCH_ARG(int64_t, stop_at_step) = 0;
 };
 
 /// The files of a stage folder `dir` that hold its checkpoint: resume.pt, and resume.json (the

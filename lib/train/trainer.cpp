@@ -8,10 +8,12 @@
 #include <csignal>
 #include <mutex>
 #include <numeric>
+#include <optional>
 
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
 #include "lib/core/work_ledger.h"
+#include "lib/dist/data_parallel.h"
 #include "lib/models/flops.h"
 #include "lib/train/sgd.h"
 
@@ -81,6 +83,11 @@ void TrainOptions::validate() const {
                      "--momentum: expected a value in [0, 1), got ", momentum());
   check<ConfigError>(weight_decay() >= 0, "--weight-decay: expected a value >= 0, got ",
                      weight_decay());
+  check<ConfigError>(ranks() >= 1 && ranks() <= 1024,
+                     "--ranks: expected a count of processes from 1 to 1024, got ", ranks());
+  check<ConfigError>(batch_size() % ranks() == 0, "--batch-size ", batch_size(),
+                     " is not divisible by --ranks ", ranks(),
+                     ": every rank takes an equal share of a batch");
 }
 
 torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {
@@ -93,12 +100,54 @@ torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {
   return torch::tensor(order, torch::kInt64);
 }
 
+namespace {
+
+// What a rank holds of a data-parallel training (absent: one process).
+struct RankShare {
+  Communicator* ranks = nullptr;
+  int rank = 0, size = 1;
+  // The rows of a global batch this rank trains on: the rank-th of `size` consecutive parts.
+  torch::Tensor of(const torch::Tensor& rows) const {
+    const int64_t m = rows.numel();
+    return size == 1 ? rows : rows.slice(0, m * rank / size, m * (rank + 1) / size);
+  }
+};
+
+// Every rank starts from rank 0's state: the epoch to start at, weights, buffers and momentum.
+int64_t start_together(const RankShare& share, const Classifier& model, Sgd& sgd, int64_t first) {
+  if (share.size == 1) return first;
+  const torch::Tensor epoch = torch::tensor({first}, torch::kInt64);
+  share.ranks->broadcast(epoch, 0);
+  first = epoch.item<int64_t>();
+  broadcast_tensors(*share.ranks, model->parameters(), 0);
+  broadcast_tensors(*share.ranks, model->buffers(), 0);
+  // Rank 0 resumed with momentum: the others take it too.
+  const torch::Tensor has = torch::tensor(
+      {sgd.momentum().empty() || !sgd.momentum()[0].defined() ? 0.0 : 1.0}, torch::kFloat64);
+  share.ranks->broadcast(has, 0);
+  if (has.item<double>() > 0) {
+    const std::vector<torch::Tensor> params = model->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      torch::Tensor& m = sgd.momentum()[i];
+      if (!m.defined()) m = torch::zeros_like(params[i]);
+    }
+    broadcast_tensors(*share.ranks, sgd.momentum(), 0);
+  }
+  return first;
+}
+
+}  // namespace
+
 void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
-                 Progress& progress, const InputFn& inputs, const Checkpointing& checkpointing) {
+                 Progress& progress, const InputFn& inputs, const Checkpointing& checkpointing,
+                 Communicator* ranks) {
   options.validate();
   const int64_t n = train.size();
   check<ConfigError>(n > 0, "training set is empty");
+  const RankShare share{ranks, ranks ? ranks->rank() : 0, ranks ? ranks->size() : 1};
+  check<ConfigError>(share.size == options.ranks(), "--ranks ", options.ranks(),
+                     ": this process is one of ", share.size, " ranks");
   const PhaseScope phase(Phase::train);
   model->to(options.device());
   model->train();
@@ -120,6 +169,9 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       if (checkpointing.on_resume) checkpointing.on_resume(first);
     }
   }
+  first = start_together(share, model, sgd, first);
+  std::optional<GradientSum> gradient_sum;
+  if (share.size > 1) gradient_sum.emplace(*ranks, model->parameters());
 
   for (int64_t epoch = first; epoch < options.epochs(); ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -127,13 +179,17 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
     double loss_sum = 0, lr = options.lr();
     int64_t correct = 0, seen = 0;
     for (int64_t step = 0; step < steps_per_epoch; ++step) {
-      const torch::Tensor rows = order.slice(0, step * bs, std::min(n, (step + 1) * bs));
-      // Batch norm cannot train on a single example; a lone leftover waits for the next epoch.
-      if (rows.numel() < 2 && steps_per_epoch > 1) continue;
+      const torch::Tensor global = order.slice(0, step * bs, std::min(n, (step + 1) * bs));
+      // Batch norm cannot train on a single example; a lone leftover waits for the next epoch
+      // (with ranks, a leftover too small to give each rank two).
+      if (global.numel() < 2 * share.size && steps_per_epoch > 1) continue;
       if (checkpointing.resume.kill_at_step() == epoch * steps_per_epoch + step + 1)
         ::raise(SIGKILL);
+      if (checkpointing.resume.stop_at_step() == epoch * steps_per_epoch + step + 1)
+        ::raise(SIGSTOP);
       lr = learning_rate(options.schedule(), options.lr(),
                          static_cast<double>(epoch * steps_per_epoch + step) / total_steps);
+      const torch::Tensor rows = share.of(global);
       Batch batch;
       batch.rows = rows;
       batch.epoch = epoch;
@@ -148,16 +204,33 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       const double loss_value = loss.item<double>();
       check<TrainingError>(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
                            ", step ", step + 1, ": loss is ", loss_value, " (try a lower --lr)");
-      loss.backward();
+      if (gradient_sum) {
+        // This rank's mean counts for its share of the global batch; the sum over ranks is then
+        // the global batch's mean gradient.
+        (loss * (static_cast<double>(rows.numel()) / global.numel())).backward();
+        gradient_sum->finish();
+      } else {
+        loss.backward();
+      }
       sgd.step(lr);
       loss_sum += loss_value * rows.numel();
       correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
       seen += rows.numel();
-      record_forward(flops, rows.numel(), true);
+      record_forward(flops, global.numel(), true);
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       progress.step(epoch + 1, options.epochs(), step + 1, steps_per_epoch, loss_sum / seen,
-                    static_cast<double>(correct) / seen, seen / std::max(secs, 1e-9));
+                    static_cast<double>(correct) / seen,
+                    static_cast<double>(seen) * share.size / std::max(secs, 1e-9));
+    }
+    if (share.size > 1) {
+      const torch::Tensor totals = torch::tensor(
+          {loss_sum, static_cast<double>(correct), static_cast<double>(seen)}, torch::kFloat64);
+      ranks->sum(totals);
+      loss_sum = totals[0].item<double>();
+      correct = static_cast<int64_t>(std::llround(totals[1].item<double>()));
+      seen = static_cast<int64_t>(std::llround(totals[2].item<double>()));
+      average_floating(*ranks, model->buffers());  // BatchNorm's running statistics
     }
     EpochStats stats;
     stats.epoch = epoch + 1;
@@ -172,8 +245,9 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
     if (keeping && epoch + 1 < options.epochs()) {
       save_checkpoint(checkpointing.dir, checkpointing.resume.key(),
                       training_state(model, sgd, options, epoch + 1, checkpointing.records));
-      if (checkpointing.resume.kill_after_epochs() == epoch + 1) ::raise(SIGKILL);
     }
+    if (checkpointing.resume.kill_after_epochs() == epoch + 1 && epoch + 1 < options.epochs())
+      ::raise(SIGKILL);
   }
 }
 

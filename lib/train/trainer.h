@@ -9,6 +9,7 @@
 
 #include "lib/data/augment.h"
 #include "lib/data/image_set.h"
+#include "lib/dist/communicator.h"
 #include "lib/models/classifier.h"
 #include "lib/train/checkpoint.h"
 #include "lib/train/progress.h"
@@ -33,6 +34,9 @@ struct TrainOptions {
   TORCH_ARG(std::uint64_t, seed) = 0;
   TORCH_ARG(Augment, augment) = Augment::none;
   TORCH_ARG(torch::Device, device) = torch::kCPU;
+  /// Processes training together, each on its slice of every batch (lib/dist/data_parallel.h):
+  /// part of the result's identity, since BatchNorm normalises over each rank's slice.
+  TORCH_ARG(int64_t, ranks) = 1;
 };
 
 /// One training step's inputs. `rows` are the examples' rows in the training set.
@@ -69,9 +73,17 @@ torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch);
 
 /// Trains `model` on `train`. Unless `inputs` is given, example i of epoch e is augmented with
 /// the draw for (options.seed, e, i). Throws TrainingError if the loss stops being finite.
+///
+/// With `ranks` (options.ranks() of them), this process is one rank of a data-parallel training:
+/// every rank visits the same permutation and takes its share of each global batch (rank r of N:
+/// the r-th of N consecutive parts); each rank's loss counts its share of the global batch, the
+/// gradients are summed over the ranks, so a step is the single process's step up to rounding.
+/// Training statistics are summed over the ranks and BatchNorm's running statistics averaged
+/// before `on_epoch` and every checkpoint. Only rank 0 should be given `on_epoch` and a
+/// checkpoint folder; every rank resumes from rank 0's checkpoint.
 void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
                  Progress& progress, const InputFn& inputs = {},
-                 const Checkpointing& checkpointing = {});
+                 const Checkpointing& checkpointing = {}, Communicator* ranks = nullptr);
 
 }  // namespace kd

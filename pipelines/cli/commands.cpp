@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "lib/core/compute.h"
@@ -9,6 +10,8 @@
 #include "lib/core/names.h"
 #include "lib/core/runtime.h"
 #include "lib/core/work_ledger.h"
+#include "lib/dist/communicator.h"
+#include "lib/dist/local_ranks.h"
 #include "storage/array_file.h"
 #include "storage/h5_process.h"
 
@@ -81,6 +84,12 @@ int main(int argc, char** argv) {
     } catch (const ConfigError& e) {
       std::cerr << prefix << printable(e.what()) << "\n";
       status = 2;
+    } catch (const RankError& e) {
+      // A rank that lost the others is not the one at fault: kdpipe's launcher, which watched
+      // them all, names that one; under other launchers every rank says what it saw.
+      if (std::getenv("KDPIPE_RENDEZVOUS") == nullptr)
+        std::cerr << prefix << printable(e.what()) << "\n";
+      status = kRankLostExit;
     } catch (const Error& e) {
       std::cerr << prefix << printable(e.what()) << "\n";
       status = 1;

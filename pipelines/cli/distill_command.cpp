@@ -4,6 +4,7 @@
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/cli/stage_options.h"
+#include "pipelines/cli/stage_ranks.h"
 
 namespace kd::cli {
 
@@ -22,11 +23,15 @@ int distill_command(const std::vector<std::string>& args) {
   check<ConfigError>(vm.count("out") > 0, "--out: an output directory is required");
   DistillOptions options = distill_options_from(vm);
   options.validate();
-  options.threads(apply_threads(vm));
+  const StageRanks ranks =
+      join_or_start_ranks("distill", args, vm, options.train().ranks(), options.out());
+  if (ranks.launched) return 0;  // rank 0 said what it wrote
+  options.threads(torch::get_num_threads());
   // Checkpoints every epoch; a run killed mid-training resumes after its last.
-  options.resume(resume_options(resume_key(options)));
-  Progress progress = Progress::for_stderr();
-  const StageResult r = distill(options, progress);
+  options.resume(resume_options(resume_key(options), ranks.rank()));
+  Progress progress = ranks.rank() == 0 ? Progress::for_stderr() : Progress::silent();
+  const StageResult r = distill(options, progress, ranks.communicator.get());
+  if (ranks.rank() != 0) return 0;
   std::cout << r.kind << " written to " << options.out().string() << ": test accuracy "
             << r.evaluation.test.accuracy << ", ECE " << r.evaluation.test.ece << ", target gamma "
             << r.target_gamma << "\n";

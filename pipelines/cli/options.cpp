@@ -73,7 +73,9 @@ po::options_description train_options(int64_t default_epochs, bool with_augment)
                          po::value<std::string>()->default_value(to_string(t.schedule())),
                          "learning-rate schedule: constant, cosine, one-cycle or step")(
       "seed", po::value<std::string>()->default_value(std::to_string(t.seed())),
-      "seeds weights, shuffling and augmentation");
+      "seeds weights, shuffling and augmentation")(
+      "ranks", po::value<int64_t>()->default_value(t.ranks()),
+      "processes that train together, each on an equal share of every batch (data-parallel)");
   if (with_augment) {
     d.add_options()("augment", po::value<std::string>()->default_value(to_string(t.augment())),
                     "none, shift (up to 2 pixels) or shift-flip (also mirror left-right)");
@@ -90,6 +92,7 @@ TrainOptions train_options_from(const po::variables_map& vm) {
       .weight_decay(vm["weight-decay"].as<double>())
       .schedule(parse_schedule(vm["schedule"].as<std::string>()))
       .seed(seed_option(vm, "seed"))
+      .ranks(vm["ranks"].as<int64_t>())
       .augment(vm.count("augment") ? parse_augment(vm["augment"].as<std::string>()) : Augment::none)
       .device(resolve_device(vm["device"].as<std::string>()));
 }
@@ -103,6 +106,8 @@ std::vector<std::string> train_argv(const TrainOptions& t, bool with_augment) {
                                 "--schedule",     to_string(t.schedule()),
                                 "--seed",         std::to_string(t.seed())};
   if (with_augment) a.insert(a.end(), {"--augment", to_string(t.augment())});
+  // A single process's identity is what it was before ranks existed.
+  if (t.ranks() != 1) a.insert(a.end(), {"--ranks", std::to_string(t.ranks())});
   return a;
 }
 

@@ -7,6 +7,7 @@
 #include "lib/core/hash.h"
 #include "lib/core/number_text.h"
 #include "lib/models/zoo.h"
+#include "pipelines/cli/stage_ranks.h"
 #include "pipelines/study/stage_identity.h"
 
 namespace kd::cli {
@@ -59,6 +60,7 @@ po::options_description with_common(const po::options_description& own, bool wit
   desc.add(own).add(data_options());
   if (with_train) desc.add(train_options(default_epochs, with_augment));
   desc.add(runtime_options());
+  if (with_train) desc.add(rank_options());
   return desc;
 }
 
@@ -322,17 +324,27 @@ std::string key_of(const std::string& command, const std::vector<std::string>& a
 
 }  // namespace
 
+// A checkpoint holds no trace of the ranks that wrote it: any number may resume it.
 std::string resume_key(const TeachOptions& o) {
-  return key_of("teach", teach_argv(o), o.data(), o.arch(), {});
+  TeachOptions any_ranks = o;
+  any_ranks.train().ranks(1);
+  return key_of("teach", teach_argv(any_ranks), o.data(), o.arch(), {});
 }
 
 std::string resume_key(const DistillOptions& o) {
-  return key_of("distill", distill_argv(o), o.data(), o.arch(), o.cache());
+  DistillOptions any_ranks = o;
+  any_ranks.train().ranks(1);
+  return key_of("distill", distill_argv(any_ranks), o.data(), o.arch(), o.cache());
 }
 
-ResumeOptions resume_options(const std::string& key) {
+ResumeOptions resume_options(const std::string& key, int rank) {
   ResumeOptions r;
   r.key(key);
+  // KDPIPE_FAULT_RANK=r: only that rank of a data-parallel stage has the fault.
+  if (const char* only = std::getenv("KDPIPE_FAULT_RANK"); only && std::atoi(only) != rank)
+    return r;
+  if (const char* fault = std::getenv("KDPIPE_FAULT_STOP_AT_STEP"))
+    r.stop_at_step(std::atoll(fault));
   if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AFTER_EPOCHS"))
     r.kill_after_epochs(std::atoll(fault));
   if (const char* fault = std::getenv("KDPIPE_FAULT_KILL_AT_STEP"))

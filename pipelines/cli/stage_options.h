@@ -38,13 +38,14 @@ std::vector<std::string> distill_argv(const DistillOptions& o);
 
 /// What identifies a teach or distill run for its checkpoint (ResumeOptions::key): its canonical
 /// options and the contents of the files they name (the data, a TorchScript architecture, the
-/// cache). Threads and device are not in it: a run may resume with others.
+/// cache). Threads, device and ranks are not in it: a run may resume with others.
 std::string resume_key(const TeachOptions& o);
 std::string resume_key(const DistillOptions& o);
 
-/// The resume options of a teach or distill command: the key, and the fault the tests inject
-/// through KDPIPE_FAULT_KILL_AFTER_EPOCHS and KDPIPE_FAULT_KILL_AT_STEP.
-ResumeOptions resume_options(const std::string& key);
+/// The resume options of rank `rank` of a teach or distill command: the key, and the fault the
+/// tests inject through KDPIPE_FAULT_KILL_AFTER_EPOCHS, KDPIPE_FAULT_KILL_AT_STEP and
+/// KDPIPE_FAULT_STOP_AT_STEP (only into rank KDPIPE_FAULT_RANK when that is set).
+ResumeOptions resume_options(const std::string& key, int rank = 0);
 
 /// Parses `args` (a stage's argv without the command's name) with `tables`, as the command does.
 po::variables_map parse_stage_args(const std::vector<std::string>& args,

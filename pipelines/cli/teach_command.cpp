@@ -4,6 +4,7 @@
 #include "pipelines/cli/commands.h"
 #include "pipelines/cli/options.h"
 #include "pipelines/cli/stage_options.h"
+#include "pipelines/cli/stage_ranks.h"
 
 namespace kd::cli {
 
@@ -22,11 +23,16 @@ int teach_command(const std::vector<std::string>& args) {
   check<ConfigError>(vm.count("out") > 0, "--out: an output directory is required");
   TeachOptions options = teach_options_from(vm);
   options.validate();
-  options.threads(apply_threads(vm));
+  const StageRanks ranks =
+      join_or_start_ranks("teach", args, vm, options.train().ranks(), options.out());
+  if (ranks.launched) return 0;  // rank 0 said what it wrote
+  options.threads(torch::get_num_threads());
   // A trained teacher checkpoints every epoch; a run killed mid-training resumes after its last.
-  if (options.torchscript().empty()) options.resume(resume_options(resume_key(options)));
-  Progress progress = Progress::for_stderr();
-  const TeachResult r = teach(options, progress);
+  if (options.torchscript().empty())
+    options.resume(resume_options(resume_key(options), ranks.rank()));
+  Progress progress = ranks.rank() == 0 ? Progress::for_stderr() : Progress::silent();
+  const TeachResult r = teach(options, progress, ranks.communicator.get());
+  if (ranks.rank() != 0) return 0;
   const Evaluation& e = r.stage.evaluation;
   std::cout << "teacher written to " << options.out().string() << ": test accuracy "
             << e.test.accuracy << ", ECE " << e.test.ece << ", final MI " << r.mi_final

@@ -39,7 +39,7 @@ std::vector<Arm> arms(const JudgeAnswer& a) {
 
 std::string points(double v) { return num(v, 2); }
 
-std::string signed_points(double v) { return (v >= 0 ? "+" : "") + num(v, 2); }
+std::string signed_two_places(double v) { return (v >= 0 ? "+" : "") + num(v, 2); }
 
 Table teachers_table(const JudgeAnswer& a) {
   Table t{{"teacher", "kind", "folder", "content hash", "label smoothing", "T", "accuracy %",
@@ -75,11 +75,12 @@ Table comparisons_table(const JudgeAnswer& a) {
   for (const JudgedComparison& c : a.judgement.comparisons) {
     const Difference& d = c.difference;
     const bool has_interval = std::isfinite(d.low) && std::isfinite(d.high);
-    t.rows.push_back({c.b ? "teachers" : "against alone", a.teachers[c.a].given,
-                      c.b ? a.teachers[*c.b].given : "alone", to_string(c.decision),
-                      signed_points(d.estimate),
-                      has_interval ? signed_points(d.low) + " to " + signed_points(d.high) : "-",
-                      num(d.level, 4), std::to_string(c.seeds)});
+    t.rows.push_back(
+        {c.b ? "teachers" : "against alone", a.teachers[c.a].given,
+         c.b ? a.teachers[*c.b].given : "alone", to_string(c.decision),
+         signed_two_places(d.estimate),
+         has_interval ? signed_two_places(d.low) + " to " + signed_two_places(d.high) : "-",
+         num(d.level, 4), std::to_string(c.seeds)});
   }
   return t;
 }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "lib/core/error.h"
+#include "lib/core/files.h"
 #include "lib/core/runtime.h"
 #include "lib/metrics/projection.h"
 #include "lib/metrics/statistics.h"

@@ -1,0 +1,154 @@
+#include "lib/dist/local_ranks.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "lib/core/child_process.h"
+#include "lib/dist/communicator.h"
+#include "lib/dist/rendezvous.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder for the ranks' store file, removed when the ranks are done.
+class StoreFolder {
+ public:
+  StoreFolder() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/kdpipe-ranks-XXXXXX";
+    check<Error>(::mkdtemp(pattern.data()) != nullptr, "cannot create a folder for the ranks in ",
+                 pattern, ": ", std::strerror(errno));
+    dir_ = pattern;
+  }
+  ~StoreFolder() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path file() const { return dir_ / "store"; }
+
+ private:
+  fs::path dir_;
+};
+
+std::string how_it_ended(int status) {
+  if (status > 128) {
+    const int sig = status - 128;
+    return detail::concat("was killed by signal ", sig, " (", ::strsignal(sig), ")");
+  }
+  return detail::concat("exited with status ", status);
+}
+
+std::string with_last_line(const std::string& what, const fs::path& log) {
+  const std::string line = last_log_line(log);
+  return line.empty() ? what + " (" + log.string() + " is empty)"
+                      : what + "; its last log line: " + line;
+}
+
+}  // namespace
+
+std::string last_log_line(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  }
+  return last.size() > 400 ? last.substr(0, 400) + "..." : last;
+}
+
+void run_local_ranks(const LocalRanks& launch) {
+  check<ConfigError>(launch.ranks >= 1 && static_cast<int>(launch.logs.size()) == launch.ranks,
+                     "run_local_ranks: one log per rank");
+  const StoreFolder store;
+  std::vector<pid_t> pids(launch.ranks, -1);
+  std::vector<int> status(launch.ranks, -1);  // -1: running
+  const auto kill_running = [&] {
+    for (int r = 0; r < launch.ranks; ++r)
+      if (status[r] < 0) ::kill(pids[r], SIGKILL);
+    for (int r = 0; r < launch.ranks; ++r) {
+      if (status[r] >= 0) continue;
+      int s = 0;
+      while (::waitpid(pids[r], &s, 0) < 0 && errno == EINTR) {
+      }
+      status[r] = exit_status(s);
+    }
+  };
+  for (int r = 0; r < launch.ranks; ++r) {
+    std::vector<std::string> env = local_rank_environment(r, launch.ranks, store.file());
+    if (r > 0)
+      env.insert(env.end(), launch.other_ranks_environment.begin(),
+                 launch.other_ranks_environment.end());
+    fs::path log;
+    if (r > 0) {
+      log = launch.logs[r];
+      std::ofstream(log, std::ios::trunc);  // starts empty
+    }
+    try {
+      pids[r] = start_child(launch.argv, fs::current_path(), log, env);
+    } catch (...) {
+      kill_running();
+      throw;
+    }
+  }
+
+  // Rank r's fault, once known, and when the first rank gave up on the others.
+  int culprit = -1;
+  std::string what;
+  std::chrono::steady_clock::time_point lost_at{};
+  bool lost = false;
+  const auto grace = std::chrono::seconds(3);
+  for (;;) {
+    int running = 0;
+    for (int r = 0; r < launch.ranks; ++r) {
+      if (status[r] >= 0) continue;
+      int s = 0;
+      const pid_t done = ::waitpid(pids[r], &s, WNOHANG);
+      if (done == 0 || (done < 0 && errno == EINTR)) {
+        ++running;
+        continue;
+      }
+      status[r] = done < 0 ? 1 : exit_status(s);
+      if (status[r] == kRankLostExit) {
+        if (!lost) lost_at = std::chrono::steady_clock::now();
+        lost = true;
+      } else if (status[r] != 0 && culprit < 0) {
+        culprit = r;
+        what = how_it_ended(status[r]);
+      }
+    }
+    const bool waited =
+        lost && (running == 0 || std::chrono::steady_clock::now() - lost_at > grace);
+    if (culprit < 0 && waited) {
+      // The others gave up waiting for it: a rank still running stopped answering.
+      for (int r = 0; r < launch.ranks && culprit < 0; ++r) {
+        if (status[r] < 0) {
+          culprit = r;
+          what = detail::concat("stopped answering: the other ranks waited ",
+                                launch.timeout.count(), " s (--rank-timeout) for it");
+        }
+      }
+      if (culprit < 0) {
+        culprit = 0;
+        what = "lost the other ranks, and they lost it (see each rank's log)";
+      }
+    }
+    if (culprit >= 0) {
+      kill_running();
+      throw TrainingError(with_last_line(
+          detail::concat("rank ", culprit, " of ", launch.ranks, " ", what), launch.logs[culprit]));
+    }
+    if (running == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace kd
