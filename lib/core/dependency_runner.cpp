@@ -9,8 +9,14 @@
 namespace kd {
 
 void run_in_dependency_order(const std::vector<std::vector<std::size_t>>& deps, int jobs,
-                             const std::function<void(std::size_t)>& task) {
+                             const std::function<void(std::size_t)>& task,
+                             const std::vector<int>& slots) {
   const std::size_t n = deps.size();
+  jobs = std::max(1, jobs);
+  const auto slots_of = [&](std::size_t i) {
+    return slots.empty() ? 1 : std::clamp(slots[i], 1, jobs);
+  };
+  int free_slots = jobs;
   std::vector<std::vector<std::size_t>> dependants(n);
   std::vector<std::size_t> waiting_for(n);
   std::deque<std::size_t> ready;
@@ -22,16 +28,24 @@ void run_in_dependency_order(const std::vector<std::vector<std::size_t>>& deps, 
   std::mutex mutex;
   std::condition_variable changed;
   std::size_t finished = 0;
+  // The first ready task whose slots are free, or ready.end().
+  const auto fitting = [&] {
+    return std::find_if(ready.begin(), ready.end(),
+                        [&](std::size_t i) { return slots_of(i) <= free_slots; });
+  };
   auto worker = [&] {
     std::unique_lock<std::mutex> lock(mutex);
     while (true) {
-      changed.wait(lock, [&] { return !ready.empty() || finished == n; });
-      if (ready.empty()) return;  // everything finished
-      const std::size_t i = ready.front();
-      ready.pop_front();
+      changed.wait(lock, [&] { return fitting() != ready.end() || finished == n; });
+      if (finished == n) return;  // everything finished
+      const auto next = fitting();
+      const std::size_t i = *next;
+      ready.erase(next);
+      free_slots -= slots_of(i);
       lock.unlock();
       task(i);
       lock.lock();
+      free_slots += slots_of(i);
       ++finished;
       for (std::size_t d : dependants[i]) {
         if (--waiting_for[d] == 0) ready.push_back(d);
@@ -39,7 +53,7 @@ void run_in_dependency_order(const std::vector<std::vector<std::size_t>>& deps, 
       changed.notify_all();
     }
   };
-  const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, jobs)), n);
+  const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(jobs), n);
   std::vector<std::thread> pool;
   for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
   for (std::thread& t : pool) t.join();

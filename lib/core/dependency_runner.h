@@ -11,9 +11,12 @@
 namespace kd {
 
 /// Calls task(i) for every i < deps.size(), each once all of deps[i] (indices) have returned,
-/// with at most `jobs` running at once. Tasks must not throw (an escaping exception ends the
-/// process); dependencies must form no cycle. Returns when every task has returned.
+/// with at most `jobs` slots taken at once: task i takes slots[i] of them (1 when `slots` is
+/// empty; all `jobs` when it asks for more). A ready task starts when its slots are free, the
+/// longest-ready first among those that fit. Tasks must not throw (an escaping exception ends
+/// the process); dependencies must form no cycle. Returns when every task has returned.
 void run_in_dependency_order(const std::vector<std::vector<std::size_t>>& deps, int jobs,
-                             const std::function<void(std::size_t)>& task);
+                             const std::function<void(std::size_t)>& task,
+                             const std::vector<int>& slots = {});
 
 }  // namespace kd

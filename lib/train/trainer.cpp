@@ -85,9 +85,9 @@ void TrainOptions::validate() const {
                      weight_decay());
   check<ConfigError>(ranks() >= 1 && ranks() <= 1024,
                      "--ranks: expected a count of processes from 1 to 1024, got ", ranks());
-  check<ConfigError>(batch_size() % ranks() == 0, "--batch-size ", batch_size(),
-                     " is not divisible by --ranks ", ranks(),
-                     ": every rank takes an equal share of a batch");
+  check<ConfigError>(batch_size() % ranks() == 0, "--ranks: ", ranks(),
+                     " does not divide --batch-size ", batch_size(),
+                     " (every rank takes an equal share of a batch)");
 }
 
 torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {

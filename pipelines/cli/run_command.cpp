@@ -223,7 +223,11 @@ int run_command(const std::vector<std::string>& args) {
   if (vm.count("sbatch")) sbatch = split_words(vm["sbatch"].as<std::string>(), "--sbatch");
   const std::vector<Stage> stages =
       study.max_seeds > 0 ? plan_with_rounds(study, run_dir) : plan_stages(study);
-  if (vm.count("only")) return run_one_stage(stages, vm["only"].as<std::string>(), options);
+  if (vm.count("only")) {
+    // A cluster job (or a shell inside an allocation): SLURM starts a stage's ranks.
+    options.ranks_by_srun = std::getenv("SLURM_JOB_ID") != nullptr;
+    return run_one_stage(stages, vm["only"].as<std::string>(), options);
+  }
   // The lock comes before the first byte written: a refused run must not replace the running
   // run's study.ini.
   std::unique_ptr<FileLock> run_lock;

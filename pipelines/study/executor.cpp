@@ -184,7 +184,13 @@ class StageRun {
                              {"state", to_string(StageState::running)}};
     write_text_atomically(dir / "stage.json", record.dump(2) + "\n");
     const auto start = std::chrono::steady_clock::now();
-    std::vector<std::string> argv = {fs::absolute(options_.kdpipe).string()};
+    std::vector<std::string> argv;
+    if (options_.ranks_by_srun && stage.ranks > 1) {
+      // One process (this one) holds the stage's lock; SLURM starts its ranks as one step, and
+      // ends the others when one fails.
+      argv = {"srun", "--ntasks=" + std::to_string(stage.ranks), "--kill-on-bad-exit=1"};
+    }
+    argv.push_back(fs::absolute(options_.kdpipe).string());
     argv.insert(argv.end(), args.begin(), args.end());
     const fs::path progress = dir / "progress.json", work = dir / "work.json";
     std::error_code ignored;
@@ -294,7 +300,11 @@ std::vector<StageOutcome> execute_stages(const std::vector<Stage>& stages,
   std::unique_ptr<FileLock> run_lock;
   if (options.write_manifest && !options.run_locked) run_lock = lock_run_directory(options.run_dir);
   run.start();
-  run_in_dependency_order(run.dependencies(), options.jobs, [&](std::size_t i) { run.run(i); });
+  // A stage of N ranks takes N of the jobs.
+  std::vector<int> slots;
+  for (const Stage& s : stages) slots.push_back(s.ranks);
+  run_in_dependency_order(
+      run.dependencies(), options.jobs, [&](std::size_t i) { run.run(i); }, slots);
   return std::move(run.outcomes());
 }
 

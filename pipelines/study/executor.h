@@ -31,6 +31,9 @@ struct ExecuteOptions {
   /// The caller already holds run_dir/run.lock (lock_run_directory), taken before it wrote
   /// anything into the run directory; execute_stages then does not take it again.
   bool run_locked = false;
+  /// Running inside a SLURM job: a stage of several ranks runs them as one job step
+  /// (`srun --ntasks=N kdpipe teach …`, SLURM starting the ranks) rather than starting them here.
+  bool ranks_by_srun = false;
   /// Fault injection for the tests of resuming: after this many stages have run, this process
   /// kills itself with SIGKILL (0: never). The CLI fills it from KDPIPE_FAULT_KILL_AFTER_STAGES.
   int kill_after_stages = 0;

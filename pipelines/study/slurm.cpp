@@ -36,12 +36,14 @@ std::string quoted_words(const std::vector<std::string>& words) {
 // working directory, run_dir/slurm, where submit.sh calls sbatch.
 std::string job_script(const std::string& name, const std::string& log,
                        const ExecuteOptions& options, const SlurmCommands& commands,
-                       const std::vector<std::string>& command) {
+                       const std::vector<std::string>& command, int ranks = 1) {
   std::ostringstream o;
   o << "#!/usr/bin/env bash\n"
     << "# Written by " << commands.written_by << ".\n"
     << "#SBATCH --job-name=" << name << "\n"
     << "#SBATCH --output=" << log << "\n";
+  // A stage of several ranks: that many tasks, which its `run --only` starts with srun.
+  if (ranks > 1) o << "#SBATCH --ntasks=" << ranks << "\n";
   if (options.threads > 0) o << "#SBATCH --cpus-per-task=" << options.threads << "\n";
   if (options.device == DeviceChoice::cuda) o << "#SBATCH --gres=gpu:1\n";
   o << "exec " << quoted_words(command) << "\n";
@@ -90,7 +92,7 @@ SlurmJobs write_slurm_jobs(const std::vector<Stage>& stages, const ExecuteOption
     ensure_directory(options.run_dir / stage.id);
     write_script(dir / "jobs" / file,
                  job_script("kdpipe:" + stage.id, "../" + stage.id + "/slurm-%j.out", options,
-                            commands, commands.stage(stage)));
+                            commands, commands.stage(stage), stage.ranks));
     std::string after;
     for (const std::string& d : stage.deps) {
       if (job_of.count(d)) after += ":$" + job_of[d];

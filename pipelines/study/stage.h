@@ -20,6 +20,9 @@ struct Stage {
   std::vector<std::string> args;
   std::string out;     ///< its --out, relative to the run directory
   std::string output;  ///< the file whose presence means it finished, relative to the run directory
+  /// The processes its command trains on (teach and distill --ranks): it takes as many of the
+  /// local executor's jobs, and a SLURM job of as many tasks.
+  int ranks = 1;
   /// Files outside the run directory it reads (a TorchScript teacher): their content is hashed.
   std::vector<std::filesystem::path> input_files;
   /// Hash of kind, args, input files and the deps' input hashes: what the stage computes from.

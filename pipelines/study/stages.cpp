@@ -188,6 +188,7 @@ class Planner {
     o.out(teach.out);
     check_options(o, teach.id);
     teach.args = command("teach", teach_argv(o));
+    teach.ranks = static_cast<int>(o.train().ranks());
     teach.input_files = std::move(input_files);
     teach.check_output = [id = teach.id](const fs::path& m) { read_teacher_metrics(m, id); };
     add(teach);
@@ -266,6 +267,7 @@ class Planner {
     o.out(st.out);
     check_options(o, st.id);
     st.args = command("distill", distill_argv(o));
+    st.ranks = static_cast<int>(o.train().ranks());
     st.input_files = model_files(o.arch());
     st.check_output = [id = st.id](const fs::path& m) { read_student_metrics(m, id); };
     add(std::move(st));

@@ -163,7 +163,8 @@ class Reader {
         .momentum(one_number(section + ".momentum"))
         .weight_decay(one_number(section + ".weight-decay"))
         .schedule(located(section + ".schedule",
-                          [&] { return parse_schedule(single(section + ".schedule")); }));
+                          [&] { return parse_schedule(single(section + ".schedule")); }))
+        .ranks(one_whole(section + ".ranks"));
     try {
       t.validate();
     } catch (const ConfigError& e) {

@@ -7,8 +7,11 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 #include "lib/core/child_process.h"
+#include "lib/core/dependency_runner.h"
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/hash.h"
@@ -167,6 +170,46 @@ TEST(ChildProcess, ALogThatIsNoRegularFileIsRefusedBeforeStarting) {
               run_child({"true"}, dir.path(), dir / "log");
             }).find("exists and is a FIFO, not a regular file"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace kd
+
+namespace kd {
+namespace {
+
+// A task that takes every slot runs alone; tasks of one slot run side by side; dependencies
+// hold.
+TEST(DependencyOrder, ATaskOfSeveralSlotsRunsOnlyWithItsSlotsFree) {
+  std::mutex mutex;
+  int running = 0, most = 0, most_beside_big = 0;
+  bool big_running = false;
+  std::vector<int> finished_at(6, -1);
+  int finished = 0;
+  const std::vector<std::vector<std::size_t>> deps = {{}, {}, {}, {0}, {}, {}};
+  const std::vector<int> slots = {1, 3, 1, 1, 1, 5};  // 5 > jobs: takes all of them
+  run_in_dependency_order(
+      deps, 3,
+      [&](std::size_t i) {
+        {
+          const std::lock_guard<std::mutex> lock(mutex);
+          ++running;
+          most = std::max(most, running);
+          if (slots[i] >= 3) big_running = true;
+          if (big_running) most_beside_big = std::max(most_beside_big, running);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (slots[i] >= 3) big_running = false;
+        --running;
+        finished_at[i] = finished++;
+      },
+      slots);
+  EXPECT_EQ(most_beside_big, 1);
+  EXPECT_GE(most, 2);
+  EXPECT_LE(most, 3);
+  EXPECT_LT(finished_at[0], finished_at[3]);
+  for (const int f : finished_at) EXPECT_GE(f, 0);
 }
 
 }  // namespace

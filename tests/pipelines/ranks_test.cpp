@@ -146,7 +146,7 @@ TEST_F(Ranks, ARankThatHangsIsNamedWithinTheTimeout) {
 TEST_F(Ranks, ABatchTheRanksCannotShareIsRefused) {
   const ProcessResult r = run_kdpipe(teach("run", 3, 1));
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("--batch-size 32 is not divisible by --ranks 3"), std::string::npos)
+  EXPECT_NE(r.output.find("--ranks: 3 does not divide --batch-size 32"), std::string::npos)
       << r.output;
   const ProcessResult zero = run_kdpipe(teach("run", 0, 1));
   EXPECT_EQ(zero.status, 2);
