@@ -103,8 +103,8 @@ std::unique_ptr<Communicator> connect_gloo(const Rendezvous& at,
     throw;
   } catch (const std::exception& e) {
     throw RankError(detail::concat("rank ", at.rank, " of ", at.size, " (", at.launcher,
-                                   "): the ranks could not meet at ", at.store, " within ",
-                                   timeout.count() / 1000, " s: ", gloo_message(e)));
+                                   "): the ranks could not meet at ", at.store, " (waiting up to ",
+                                   timeout.count() / 1000, " s): ", gloo_message(e)));
   }
 }
 

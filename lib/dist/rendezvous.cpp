@@ -83,8 +83,9 @@ std::optional<Rendezvous> rendezvous_from_environment(int ranks) {
 }
 
 std::vector<std::string> local_rank_environment(int rank, int size, const std::string& store_file) {
+  // c10d's own warnings (glog) would repeat what the launcher says in one line.
   return {"KDPIPE_RANK=" + std::to_string(rank), "KDPIPE_WORLD_SIZE=" + std::to_string(size),
-          "KDPIPE_RENDEZVOUS=file:" + store_file};
+          "KDPIPE_RENDEZVOUS=file:" + store_file, "GLOG_minloglevel=3"};
 }
 
 std::string first_slurm_host(const std::string& nodelist) {

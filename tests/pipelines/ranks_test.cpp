@@ -143,6 +143,21 @@ TEST_F(Ranks, ARankThatHangsIsNamedWithinTheTimeout) {
   EXPECT_FALSE(fs::exists(dir_ / "run/metrics.json"));
 }
 
+// Started by torchrun's variables as rank 0 of 2, with no rank 1 ever coming: one line naming
+// where the ranks were to meet, after the timeout, and the exit status of a rank that lost the
+// others.
+TEST_F(Ranks, ARendezvousThatCannotFormIsOneLine) {
+  const ProcessResult r =
+      run_kdpipe(teach("run", 2, 1) + " --rank-timeout 3",
+                 "RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29517");
+  EXPECT_EQ(r.status, 75) << r.output;
+  EXPECT_NE(r.output.find("rank 0 of 2 (torchrun): the ranks could not meet at "
+                          "tcp:127.0.0.1:29517 (waiting up to 3 s)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir_ / "run/model.pt"));
+}
+
 TEST_F(Ranks, ABatchTheRanksCannotShareIsRefused) {
   const ProcessResult r = run_kdpipe(teach("run", 3, 1));
   EXPECT_EQ(r.status, 2);
