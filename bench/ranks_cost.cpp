@@ -49,7 +49,8 @@ Steps train(const std::string& arch, int steps, kd::Communicator* ranks, int siz
   kd::Sgd sgd(model->parameters(), {0.9, 0, 5e-4, true});
   std::optional<kd::GradientSum> sum;
   if (ranks) sum.emplace(*ranks, model->parameters());
-  const torch::Tensor x = torch::randn({kBatch / size, kImage.channels, kImage.height, kImage.width});
+  const torch::Tensor x =
+      torch::randn({kBatch / size, kImage.channels, kImage.height, kImage.width});
   const torch::Tensor y = torch::randint(10, {kBatch / size}, torch::kInt64);
   Steps s;
   Clock::time_point start;
@@ -128,12 +129,12 @@ int main(int argc, char** argv) {
   const Steps one = train(arch, steps, nullptr);
   int64_t parameters = 0;
   for (const auto& p : kd::make_model(arch, kImage, 10)->parameters()) parameters += p.numel();
-  std::printf("%s on %lldx%lldx%lld images (%lld parameters, %.2f MB of gradients), global batch "
-              "%lld, BLAS %s\n",
-              arch.c_str(), static_cast<long long>(kImage.channels),
-              static_cast<long long>(kImage.height), static_cast<long long>(kImage.width),
-              static_cast<long long>(parameters), 4e-6 * parameters,
-              static_cast<long long>(kBatch), kd::blas_kernels().c_str());
+  std::printf(
+      "%s on %lldx%lldx%lld images (%lld parameters, %.2f MB of gradients), global batch "
+      "%lld, BLAS %s\n",
+      arch.c_str(), static_cast<long long>(kImage.channels), static_cast<long long>(kImage.height),
+      static_cast<long long>(kImage.width), static_cast<long long>(parameters), 4e-6 * parameters,
+      static_cast<long long>(kBatch), kd::blas_kernels().c_str());
   std::printf("1 rank  x 2 threads: %7.2f ms a step, %7.0f images/s\n", 1e3 * one.seconds,
               kBatch / one.seconds);
   torch::set_num_threads(1);
@@ -149,7 +150,8 @@ int main(int argc, char** argv) {
   launch.argv[0] = fs::read_symlink("/proc/self/exe").string();
   launch.ranks = 2;
   launch.logs = {logs / "rank-0.log", logs / "rank-1.log"};
-  kd::run_local_ranks(launch);
+  const kd::RanksOutcome outcome = kd::run_local_ranks(launch);
+  if (outcome.status != 0) std::fprintf(stderr, "%s\n", outcome.failure.c_str());
   fs::remove_all(logs);
   return 0;
 }

@@ -173,6 +173,7 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
                ? options.cache().string()
                : "nothing (baseline " + to_string(options.baseline()) + ")",
            ids.numel(), data.train.size(), recipe.views, train.seed());
+  if (ranks) log.info("rank {} of {}", ranks->rank(), ranks->size());
 
   torch::manual_seed(train.seed());
   const InputShape input = data.info.input();

@@ -56,14 +56,18 @@ int start_child(const std::vector<std::string>& args, const std::filesystem::pat
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    if (!log_path.empty()) {
+    // Signals the parent blocks to wait for them are the child's to receive.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (!log_path.empty()) {  // before chdir: a relative log is the caller's
       const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd < 0) ::_exit(126);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       ::close(fd);
     }
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::execvpe(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }

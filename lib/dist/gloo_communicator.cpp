@@ -103,7 +103,7 @@ std::unique_ptr<Communicator> connect_gloo(const Rendezvous& at,
     throw;
   } catch (const std::exception& e) {
     throw RankError(detail::concat("rank ", at.rank, " of ", at.size, " (", at.launcher,
-                                   "): the ranks could not meet at ", at.store, " (waiting up to ",
+                                   "): the ranks could not meet at ", at.store, " (--rank-timeout ",
                                    timeout.count() / 1000, " s): ", gloo_message(e)));
   }
 }

@@ -26,10 +26,21 @@ struct LocalRanks {
   std::chrono::seconds timeout{300};
 };
 
-/// Runs the ranks and waits for all of them. TrainingError when one died, failed, or stopped
-/// answering (the others then exited with kRankLostExit): the first such rank, how it ended, and
-/// the last line of its log; the ranks still running are killed first.
-void run_local_ranks(const LocalRanks& launch);
+/// How the ranks ended.
+struct RanksOutcome {
+  /// 0 when every rank finished; otherwise the status to exit with: a rank's own (1 or 2) when
+  /// it failed on its own, 1 when one was killed or stopped answering.
+  int status = 0;
+  /// The one line naming the rank that failed, how it ended and the last line of its log; empty
+  /// when rank 0 failed on its own, having said why on this process's stderr (which it shares).
+  std::string failure;
+};
+
+/// Runs the ranks and waits for all of them. When one died, failed, or stopped answering (the
+/// others then exit with kRankLostExit), the ranks still running are killed and the outcome names
+/// it. SIGINT, SIGTERM and SIGHUP sent to this process end the ranks and this process with it,
+/// leaving nothing behind.
+RanksOutcome run_local_ranks(const LocalRanks& launch);
 
 /// The last non-empty line of `file` ("" when it has none or cannot be read).
 std::string last_log_line(const std::filesystem::path& file);

@@ -28,8 +28,8 @@ int env_int(const char* name, int fallback) {
 }
 
 void check_size(const char* what, int size, int ranks) {
-  check<ConfigError>(size == ranks, what, " starts ", size, " ranks but --ranks is ", ranks,
-                     ": give the same number to both");
+  check<ConfigError>(size == ranks, what, " starts ", size, size == 1 ? " rank" : " ranks",
+                     " but --ranks is ", ranks, ": give the same number to both");
 }
 
 }  // namespace
@@ -37,6 +37,8 @@ void check_size(const char* what, int size, int ranks) {
 std::optional<Rendezvous> rendezvous_from_environment(int ranks) {
   Rendezvous r;
   r.interface = env("GLOO_SOCKET_IFNAME").value_or("");
+  // kdpipe's own launcher, then torchrun (which may itself run inside a SLURM step: its variables
+  // say what it started), then SLURM.
   if (const auto store = env("KDPIPE_RENDEZVOUS")) {
     r.launcher = "kdpipe";
     r.size = env_int("KDPIPE_WORLD_SIZE", 1);
@@ -46,6 +48,18 @@ std::optional<Rendezvous> rendezvous_from_environment(int ranks) {
     r.local_size = r.size;
     r.store = *store;
     r.supervised = true;
+  } else if (env("RANK") && env("WORLD_SIZE") && env("MASTER_ADDR") && env("MASTER_PORT")) {
+    r.launcher = "torchrun";
+    r.size = env_int("WORLD_SIZE", 1);
+    if (r.size == 1 && ranks == 1) return std::nullopt;
+    check_size("torchrun", r.size, ranks);
+    r.rank = env_int("RANK", 0);
+    r.local_rank = env_int("LOCAL_RANK", 0);
+    r.local_size = std::max(1, env_int("LOCAL_WORLD_SIZE", 1));
+    const int port = env_int("MASTER_PORT", 0);
+    check<ConfigError>(port > 0 && port < 65536,
+                       "MASTER_PORT: expected a port from 1 to 65535, got ", port);
+    r.store = "tcp:" + *env("MASTER_ADDR") + ":" + std::to_string(port);
   } else if (env("SLURM_STEP_ID") && env("SLURM_PROCID") && env("SLURM_STEP_NUM_TASKS") &&
              env_int("SLURM_STEP_NUM_TASKS", 1) > 1) {
     // Inside `srun`: every task of the step is a rank. (A batch script, one task, is not.)
@@ -65,15 +79,6 @@ std::optional<Rendezvous> rendezvous_from_environment(int ranks) {
     const long job = std::atol(env("SLURM_JOB_ID").value_or("0").c_str());
     const long step = std::atol(env("SLURM_STEP_ID").value_or("0").c_str());
     r.store = "tcp:" + first_slurm_host(*nodes) + ":" + std::to_string(slurm_port(job, step));
-  } else if (env("RANK") && env("WORLD_SIZE") && env("MASTER_ADDR") && env("MASTER_PORT")) {
-    r.launcher = "torchrun";
-    r.size = env_int("WORLD_SIZE", 1);
-    if (r.size == 1 && ranks == 1) return std::nullopt;
-    check_size("torchrun", r.size, ranks);
-    r.rank = env_int("RANK", 0);
-    r.local_rank = env_int("LOCAL_RANK", 0);
-    r.local_size = std::max(1, env_int("LOCAL_WORLD_SIZE", 1));
-    r.store = "tcp:" + *env("MASTER_ADDR") + ":" + *env("MASTER_PORT");
   } else {
     return std::nullopt;
   }

@@ -86,8 +86,11 @@ void TrainOptions::validate() const {
   check<ConfigError>(ranks() >= 1 && ranks() <= 1024,
                      "--ranks: expected a count of processes from 1 to 1024, got ", ranks());
   check<ConfigError>(batch_size() % ranks() == 0, "--ranks: ", ranks(),
-                     " does not divide --batch-size ", batch_size(),
+                     " does not divide the batch size ", batch_size(),
                      " (every rank takes an equal share of a batch)");
+  check<ConfigError>(ranks() == 1 || batch_size() >= 2 * ranks(), "--ranks: ", ranks(),
+                     " ranks need batches of at least ", 2 * ranks(),
+                     " examples (2 each: BatchNorm cannot train on one), not ", batch_size());
 }
 
 torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {
@@ -155,6 +158,9 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
   const bool nesterov = options.momentum() > 0;
   Sgd sgd(model->parameters(), {options.momentum(), 0, options.weight_decay(), nesterov});
   const int64_t bs = std::min(options.batch_size(), n);
+  check<ConfigError>(share.size == 1 || bs >= 2 * share.size, "--ranks: ", share.size,
+                     " ranks need at least ", 2 * share.size,
+                     " training examples (2 each), and there are only ", n);
   const int64_t steps_per_epoch = (n + bs - 1) / bs;
   const int64_t total_steps = steps_per_epoch * options.epochs();
   const torch::Tensor labels = train.labels;

@@ -25,7 +25,7 @@ int distill_command(const std::vector<std::string>& args) {
   options.validate();
   const StageRanks ranks =
       join_or_start_ranks("distill", args, vm, options.train().ranks(), options.out());
-  if (ranks.launched) return 0;  // rank 0 said what it wrote
+  if (ranks.launched) return ranks.exit_status;  // rank 0 said what it wrote, or why not
   options.threads(torch::get_num_threads());
   // Checkpoints every epoch; a run killed mid-training resumes after its last.
   options.resume(resume_options(resume_key(options), ranks.rank()));

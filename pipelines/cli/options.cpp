@@ -113,7 +113,9 @@ std::vector<std::string> train_argv(const TrainOptions& t, bool with_augment) {
 
 po::options_description runtime_options() {
   po::options_description d("Runtime");
-  d.add_options()("threads", po::value<int>()->default_value(0), "LibTorch threads (0: all cores)")(
+  d.add_options()(
+      "threads", po::value<int>()->default_value(0),
+      "LibTorch threads (0: all cores; with --ranks, each rank's, 0 sharing the cores)")(
       "device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or auto");
   return d;
 }

@@ -42,6 +42,13 @@ StageRanks join_or_start_ranks(const std::string& command, const std::vector<std
   }
   thread_count(threads);  // a bad --threads is refused here, not N times
   fs::create_directories(out);
+  // An earlier run's logs of ranks this run does not have would look like this run's.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(out, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("rank-", 0) == 0 && entry.path().extension() == ".log")
+      fs::remove(entry.path(), ec);
+  }
   LocalRanks launch;
   launch.argv = {fs::read_symlink("/proc/self/exe").string(), command};
   launch.argv.insert(launch.argv.end(), args.begin(), args.end());
@@ -52,9 +59,14 @@ StageRanks join_or_start_ranks(const std::string& command, const std::vector<std
   launch.timeout = std::chrono::seconds(timeout);
   // Rank 0's work record is the stage's; nobody else writes one, this process included.
   launch.other_ranks_environment = {std::string(kWorkFileVariable) + "="};
-  run_local_ranks(launch);
+  const RanksOutcome outcome = run_local_ranks(launch);
   ::unsetenv(kWorkFileVariable);
+  if (!outcome.failure.empty()) {
+    if (outcome.status == 2) throw ConfigError(outcome.failure);  // a rank refused an option
+    throw TrainingError(outcome.failure);
+  }
   s.launched = true;
+  s.exit_status = outcome.status;
   return s;
 }
 

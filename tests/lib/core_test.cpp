@@ -214,3 +214,22 @@ TEST(DependencyOrder, ATaskOfSeveralSlotsRunsOnlyWithItsSlotsFree) {
 
 }  // namespace
 }  // namespace kd
+
+namespace kd {
+namespace {
+
+// A relative log is the caller's path, whatever folder the child runs in.
+TEST(ChildProcess, ARelativeLogIsTheCallersNotTheChilds) {
+  const testing::TempDir dir;
+  fs::create_directories(dir / "caller");
+  fs::create_directories(dir / "child");
+  const fs::path was = fs::current_path();
+  fs::current_path(dir / "caller");
+  const int status = run_child({"sh", "-c", "echo said"}, dir / "child", "child.log");
+  fs::current_path(was);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(read_text(dir / "caller" / "child.log"), "said\n");
+}
+
+}  // namespace
+}  // namespace kd

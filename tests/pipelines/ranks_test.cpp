@@ -152,17 +152,51 @@ TEST_F(Ranks, ARendezvousThatCannotFormIsOneLine) {
                  "RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29517");
   EXPECT_EQ(r.status, 75) << r.output;
   EXPECT_NE(r.output.find("rank 0 of 2 (torchrun): the ranks could not meet at "
-                          "tcp:127.0.0.1:29517 (waiting up to 3 s)"),
+                          "tcp:127.0.0.1:29517 (--rank-timeout 3 s)"),
             std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(dir_ / "run/model.pt"));
 }
 
+// What every rank refuses (here: data with 2 training examples) is rank 0's own line and
+// status, not a second line about rank 0.
+TEST_F(Ranks, WhatEveryRankRefusesIsOneLine) {
+  std::string args = teach("run", 2, 1);
+  args.replace(args.find("--val-size 100"), 14, "--val-size 738");
+  const ProcessResult r = run_kdpipe(args);
+  EXPECT_EQ(r.status, 2) << r.output;
+  const std::size_t first = r.output.find("kdpipe teach: error: ");
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("kdpipe teach: error: ", first + 1), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("exited with status"), std::string::npos) << r.output;
+}
+
+// SIGTERM (as Ctrl-C's SIGINT, which a shell's background job ignores) ends every rank and
+// leaves no store folder in $TMPDIR.
+TEST_F(Ranks, AnInterruptedRunLeavesNothingBehind) {
+  fs::create_directories(dir_ / "tmp");
+  const ProcessResult r = testing::run_command(
+      "TMPDIR=" + (dir_ / "tmp").string() + " " + testing::kdpipe_binary().string() + " " +
+      teach("run", 2, 5000) + " > /dev/null 2>&1 & pid=$!; sleep 4; kill -TERM $pid; wait $pid; " +
+      "echo status $?; sleep 1; pgrep -f -- '^" + fs::canonical(testing::kdpipe_binary()).string() +
+      " teach.*" + (dir_ / "run").string() + "' || echo none left");
+  EXPECT_NE(r.output.find("status 143"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("none left"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::is_empty(dir_ / "tmp"));
+}
+
 TEST_F(Ranks, ABatchTheRanksCannotShareIsRefused) {
   const ProcessResult r = run_kdpipe(teach("run", 3, 1));
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("--ranks: 3 does not divide --batch-size 32"), std::string::npos)
+  EXPECT_NE(r.output.find("--ranks: 3 does not divide the batch size 32"), std::string::npos)
       << r.output;
+  std::string small = teach("run", 2, 1);
+  small.replace(small.find("--batch-size 32"), 15, "--batch-size 2");
+  const ProcessResult two = run_kdpipe(small);
+  EXPECT_EQ(two.status, 2);
+  EXPECT_NE(two.output.find("--ranks: 2 ranks need batches of at least 4 examples"),
+            std::string::npos)
+      << two.output;
   const ProcessResult zero = run_kdpipe(teach("run", 0, 1));
   EXPECT_EQ(zero.status, 2);
   EXPECT_NE(zero.output.find("--ranks: expected a count"), std::string::npos) << zero.output;
