@@ -6,7 +6,10 @@ namespace kd {
 
 GradientSum::GradientSum(Communicator& ranks, std::vector<torch::Tensor> parameters,
                          int64_t bucket_elements)
-    : ranks_(ranks), params_(std::move(parameters)) {
+    : ranks_(ranks) {
+  // Frozen parameters have no gradient to sum (and take no hook).
+  for (torch::Tensor& p : parameters)
+    if (p.requires_grad()) params_.push_back(std::move(p));
   const std::size_t n = params_.size();
   bucket_of_.assign(n, 0);
   offset_of_.assign(n, 0);

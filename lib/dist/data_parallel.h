@@ -22,7 +22,8 @@ namespace kd {
 class GradientSum {
  public:
   /// Buckets of at most `bucket_elements`, filled in the reverse order of `parameters` (the order
-  /// the backward pass produces their gradients).
+  /// the backward pass produces their gradients); parameters that require no gradient are left
+  /// out.
   GradientSum(Communicator& ranks, std::vector<torch::Tensor> parameters,
               int64_t bucket_elements = int64_t{1} << 20);
   ~GradientSum();

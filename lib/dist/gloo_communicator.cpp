@@ -1,4 +1,8 @@
-#define USE_C10D_GLOO  // Debian's LibTorch is built with Gloo; its headers need saying so
+// Debian's LibTorch is built with Gloo; its headers need saying so (Torch's CMake package says it
+// on the command line; this is for any other build).
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO
+#endif
 #include "lib/dist/gloo_communicator.h"
 
 #include <string>

@@ -91,9 +91,9 @@ void expect_summed_gradients_equal_whole_batch(Model make, bool expect_overlap) 
       if (step > 0) EXPECT_EQ(sum.overlapping(), expect_overlap);
       torch::NoGradGuard no_grad;
       // The same step as one process would take, so that both sides stay in step.
-      for (auto& p : model->parameters()) p.sub_(0.1 * p.grad());
+      for (auto& p : model->parameters()) p.sub_(0.1 * grad_of(p));
       if (ranks.rank() == 0)
-        for (auto& p : model->parameters()) grads[0].push_back(p.grad().clone());
+        for (auto& p : model->parameters()) grads[0].push_back(grad_of(p).clone());
     }
   });
   auto model = make();
@@ -122,6 +122,17 @@ TEST(DataParallel, OverlappedBucketSumsEqualOneProcessOnTheWholeBatch) {
 
 TEST(DataParallel, AParameterUsedTwiceArrivesOnceAndOverlaps) {
   expect_summed_gradients_equal_whole_batch([] { return Tied(); }, true);
+}
+
+TEST(DataParallel, AFrozenParameterIsLeftOut) {
+  expect_summed_gradients_equal_whole_batch(
+      [] {
+        torch::nn::Sequential m(torch::nn::Linear(6, 5), torch::nn::Tanh(),
+                                torch::nn::Linear(5, 6));
+        m->parameters()[0].requires_grad_(false);  // the first layer's weight
+        return m;
+      },
+      true);
 }
 
 TEST(DataParallel, AParameterNeverUsedIsSummedAfterBackward) {

@@ -148,11 +148,11 @@ TEST_F(Ranks, ARankThatHangsIsNamedWithinTheTimeout) {
 // others.
 TEST_F(Ranks, ARendezvousThatCannotFormIsOneLine) {
   const ProcessResult r =
-      run_kdpipe(teach("run", 2, 1) + " --rank-timeout 3",
+      run_kdpipe(teach("run", 2, 1) + " --rank-timeout 1",
                  "RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29517");
   EXPECT_EQ(r.status, 75) << r.output;
   EXPECT_NE(r.output.find("rank 0 of 2 (torchrun): the ranks could not meet at "
-                          "tcp:127.0.0.1:29517 (--rank-timeout 3 s)"),
+                          "tcp:127.0.0.1:29517 (--rank-timeout 1 s)"),
             std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(dir_ / "run/model.pt"));

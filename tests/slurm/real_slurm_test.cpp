@@ -1,9 +1,9 @@
 // A real one-node SLURM cluster (tests/slurm/cluster.sh: munged, slurmctld, slurmd) runs the tiny
-// study, its caches in 2 shards each, with `--executor slurm --submit`; its results must equal a
-// local run's, byte for byte. `kdpipe judge --executor slurm` submits round after round and
-// reaches a local judge's decisions. Skips, saying why, where the daemons cannot start (not root,
-// SLURM not installed). The stand-in tests (study_run_test.cpp, watch_test.cpp) cover machines
-// without it.
+// study, its caches in 2 shards each and its teachers on 2 ranks (srun), with `--executor slurm
+// --submit`; its results must equal a local run's, byte for byte. `kdpipe judge --executor slurm`
+// submits round after round and reaches a local judge's decisions. Skips, saying why, where the
+// daemons cannot start (not root, SLURM not installed). The stand-in tests (study_run_test.cpp,
+// watch_test.cpp) cover machines without it.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -57,8 +57,11 @@ TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
   std::string env;
   start_cluster(&env);
   if (env.empty()) return;
-  write(
-      edited("views = 2", "views = 2\nchunk = 64\nshards = 2"));  // each cache on two jobs at once
+  // Each cache on two jobs at once; each teacher on two ranks: one job of 2 tasks, its ranks
+  // started by srun (SLURM's rendezvous: the step's first node, a port from the job id).
+  std::string study = edited("views = 2", "views = 2\nchunk = 64\nshards = 2");
+  study.replace(study.find("mi-examples = 10"), 16, "mi-examples = 10\nranks = 2");
+  write(study);
 
   const testing::ProcessResult submitted = run("--executor slurm --submit --threads 1", env);
   ASSERT_EQ(submitted.status, 0) << submitted.output;
@@ -86,14 +89,24 @@ TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
   const testing::ProcessResult status =
       testing::run_kdpipe("status " + (dir_ / "run").string(), env);
   EXPECT_NE(status.output.find("13 stages: 13 done"), std::string::npos) << status.output;
+  // A teacher: one job of 2 tasks; srun started rank 1 (its lines in the stage's log), not
+  // kdpipe (which writes rank-1.log).
+  const fs::path teacher = dir_ / "run/teach/eps0-seed0";
+  EXPECT_NE(read_text(dir_ / "run/slurm/jobs/001-teach-eps0-seed0.sh").find("#SBATCH --ntasks=2"),
+            std::string::npos);
+  EXPECT_NE(read_text(teacher / "train.log").find("rank 0 of 2"), std::string::npos);
+  EXPECT_NE(read_text(teacher / "stage.log").find("rank 1 of 2"), std::string::npos)
+      << read_text(teacher / "stage.log");
+  EXPECT_FALSE(fs::exists(teacher / "rank-1.log"));
 
   // The same study here, one stage at a time with one thread each, as every job ran.
   const testing::ProcessResult local =
       testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --out " +
                           (dir_ / "local").string() + " --jobs 1 --threads 1");
   ASSERT_EQ(local.status, 0) << local.output;
-  // Models and predictions byte for byte; caches dataset by dataset (their headers name the
-  // teacher's path and the time they were made).
+  EXPECT_TRUE(fs::exists(dir_ / "local/teach/eps0-seed0/rank-1.log"));  // kdpipe's own ranks
+  // Models and predictions byte for byte (kdpipe's ranks over loopback, SLURM's over TCP); caches
+  // dataset by dataset (their headers name the teacher's path and the time they were made).
   int compared = 0;
   for (const auto& entry : fs::recursive_directory_iterator(dir_ / "local")) {
     const std::string name = entry.path().filename().string();
@@ -115,57 +128,6 @@ TEST_F(RealSlurmTest, RunsTheStudyAsALocalRunDoes) {
     }
   }
   EXPECT_GE(compared, 11);  // 2 teachers, 2 caches, 5 students and baselines (model, predictions)
-}
-
-// Teachers and students of 2 ranks: each stage one job of 2 tasks, its ranks started by srun
-// (SLURM's rendezvous: the step's first node, a port from the job id), giving what kdpipe's own
-// two local ranks give, byte for byte.
-TEST_F(RealSlurmTest, AStageOfTwoRanksRunsAsOneJobOfTwoTasks) {
-  std::string env;
-  start_cluster(&env);
-  if (env.empty()) return;
-  std::string study = edited("mi-examples = 10", "mi-examples = 10\nranks = 2");
-  study.replace(study.find("train-subset = 100"), 18, "train-subset = 100\nranks = 2");
-  write(study);
-  const testing::ProcessResult submitted = run("--executor slurm --submit --threads 1", env);
-  ASSERT_EQ(submitted.status, 0) << submitted.output;
-  bool drained = false;
-  for (int i = 0; i < 600 && !drained; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const testing::ProcessResult queue = testing::run_command("squeue --noheader", env);
-    drained = queue.status == 0 && queue.output.find_first_not_of(" \n") == std::string::npos;
-  }
-  ASSERT_TRUE(drained) << testing::run_command("squeue", env).output;
-  const auto manifest = nlohmann::json::parse(read_text(dir_ / "run" / "manifest.json"));
-  for (const auto& s : manifest["stages"]) EXPECT_EQ(s["state"], "done") << s["id"];
-  const std::string teacher = "teach/eps0-seed0";
-  const fs::path script = dir_ / "run/slurm/jobs/001-teach-eps0-seed0.sh";
-  EXPECT_NE(read_text(script).find("#SBATCH --ntasks=2"), std::string::npos) << read_text(script);
-  // Both ranks ran in the job (srun gathers their output into the job's log).
-  const std::string job_log =
-      testing::run_command("cat " + (dir_ / "run" / teacher).string() + "/slurm-*.out " +
-                           (dir_ / "run" / teacher).string() + "/stage.log")
-          .output;
-  EXPECT_NE(read_text(dir_ / "run" / teacher / "train.log").find("rank 0 of 2"), std::string::npos);
-  // srun started rank 1 (its lines are in the stage's log), not kdpipe (rank-1.log).
-  EXPECT_NE(read_text(dir_ / "run" / teacher / "stage.log").find("rank 1 of 2"), std::string::npos)
-      << job_log;
-  EXPECT_FALSE(fs::exists(dir_ / "run" / teacher / "rank-1.log"));
-
-  // The same study here: kdpipe starts each stage's two ranks itself.
-  const testing::ProcessResult local =
-      testing::run_kdpipe("run " + (dir_ / "study.ini").string() + " --out " +
-                          (dir_ / "local").string() + " --jobs 2 --threads 1");
-  ASSERT_EQ(local.status, 0) << local.output;
-  EXPECT_TRUE(fs::exists(dir_ / "local" / teacher / "rank-1.log"));
-  int compared = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "local")) {
-    if (entry.path().filename() != "model.pt") continue;
-    const fs::path twin = dir_ / "run" / fs::relative(entry.path(), dir_ / "local");
-    EXPECT_TRUE(read_text(entry.path()) == read_text(twin)) << twin << " differs\n" << job_log;
-    ++compared;
-  }
-  EXPECT_GE(compared, 7);  // 2 teachers, 4 students, 1 baseline
 }
 
 TEST_F(RealSlurmTest, JudgeSubmitsEachRoundAndReachesALocalJudgesDecisions) {
