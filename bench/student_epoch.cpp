@@ -44,7 +44,7 @@ double products_seconds() {
 // One epoch of a fresh `arch` student (seed 1), in seconds.
 double epoch_seconds(const std::string& arch, const kd::Dataset& data, const torch::Tensor& ids,
                      const kd::ViewRecipe& recipe, const kd::StudentObjective& objective,
-                     const kd::TeacherLogits& source) {
+                     const kd::TeacherTargets& source) {
   torch::manual_seed(1);
   const kd::Classifier student = kd::make_model(arch, {1, 28, 28}, 10);
   kd::Progress quiet = kd::Progress::silent();
@@ -95,12 +95,16 @@ int main(int argc, char** argv) {
   const kd::StudentObjective objective{kd::Baseline::none, 0, 4.0, 1.0, 0};
   const torch::Tensor ids = kd::training_subset(data.train.size(), subset);
 
-  const kd::TeacherLogits from_cache = [&](const torch::Tensor& rows, int64_t view) {
-    return cached[view].index_select(0, rows);
+  const kd::SoftTargets targets = kd::SoftTargets::of_logits(cached, objective.temperature);
+  const kd::TeacherTargets from_cache = [&](const torch::Tensor& rows, int64_t view) {
+    return targets.rows(view, rows);
   };
-  const kd::TeacherLogits online = [&](const torch::Tensor& rows, int64_t view) {
+  const kd::TeacherTargets online = [&](const torch::Tensor& rows, int64_t view) {
     torch::NoGradGuard no_grad;
-    return teacher->forward(kd::view_inputs(data.train, data.info, recipe, rows, view));
+    return torch::softmax(
+        teacher->forward(kd::view_inputs(data.train, data.info, recipe, rows, view)) /
+            objective.temperature,
+        1);
   };
   const double sgemm[3] = {0, kd::bench::sgemm_gflops(1), kd::bench::sgemm_gflops(2)};
   std::printf("sgemm 1024^2 through LibTorch: %.1f GFLOP/s at 1 thread, %.1f at 2\n", sgemm[1],
@@ -114,7 +118,7 @@ int main(int argc, char** argv) {
     double best[2] = {1e300, 1e300};
     for (int r = 0; r < reps; ++r) {
       int k = 0;
-      for (const kd::TeacherLogits& source : {from_cache, online}) {
+      for (const kd::TeacherTargets& source : {from_cache, online}) {
         best[k] =
             std::min(best[k], epoch_seconds("mlp:800-800", data, ids, recipe, objective, source));
         ++k;

@@ -114,14 +114,26 @@ ImageSet read_split(hid_t file, const fs::path& path, const std::string& split,
                      "beyond float32's range)");
     return {inputs, read_labels(file, path, split, s.n)};
   }
-  torch::Tensor hwc = torch::empty({s.n, s.height, s.width, s.channels}, torch::kUInt8);
+  // Read a block of examples at a time and turned from [n, H, W, C] into [n, C, H, W] in place in
+  // the result, so the pixels are held once (not a second time as read).
+  torch::Tensor nchw = torch::empty({s.n, s.channels, s.height, s.width}, torch::kUInt8);
   const h5::Handle im = h5::open_dataset(file, "/" + split + "/images", path);
-  std::vector<hsize_t> count = {static_cast<hsize_t>(s.n), static_cast<hsize_t>(s.height),
-                                static_cast<hsize_t>(s.width)};
-  if (h5::shape(im, path).size() == 4) count.push_back(static_cast<hsize_t>(s.channels));
-  h5::read_block(im, H5T_NATIVE_UINT8, std::vector<hsize_t>(count.size(), 0), count, hwc.data_ptr(),
-                 path, "reading /" + split + "/images");
-  return {hwc.permute({0, 3, 1, 2}).contiguous(), read_labels(file, path, split, s.n)};
+  const bool has_channels = h5::shape(im, path).size() == 4;
+  const int64_t block =
+      std::max<int64_t>(1, (int64_t{16} << 20) / (s.height * s.width * s.channels));
+  torch::Tensor hwc =
+      torch::empty({std::min(block, s.n), s.height, s.width, s.channels}, torch::kUInt8);
+  for (int64_t first = 0; first < s.n; first += block) {
+    const int64_t rows = std::min(block, s.n - first);
+    std::vector<hsize_t> start = {static_cast<hsize_t>(first), 0, 0};
+    std::vector<hsize_t> count = {static_cast<hsize_t>(rows), static_cast<hsize_t>(s.height),
+                                  static_cast<hsize_t>(s.width)};
+    if (has_channels) start.push_back(0), count.push_back(static_cast<hsize_t>(s.channels));
+    h5::read_block(im, H5T_NATIVE_UINT8, start, count, hwc.data_ptr(), path,
+                   "reading /" + split + "/images");
+    nchw.narrow(0, first, rows).copy_(hwc.narrow(0, 0, rows).permute({0, 3, 1, 2}));
+  }
+  return {nchw, read_labels(file, path, split, s.n)};
 }
 
 struct Opened {

@@ -2,9 +2,20 @@
 
 #include <sstream>
 
+#include "lib/core/error.h"
 #include "lib/core/number_text.h"
 
 namespace kd {
+
+TopKRule parse_top_k_rule(const std::string& text) {
+  if (text == "uniform") return TopKRule::uniform;
+  if (text == "renormalise") return TopKRule::renormalise;
+  throw ConfigError("--top-k-rule: expected uniform or renormalise, got '" + text + "'");
+}
+
+std::string to_string(TopKRule rule) {
+  return rule == TopKRule::uniform ? "uniform" : "renormalise";
+}
 
 // The shortest text that reads back as t: 2.0000001 and 2.0000002 are two datasets, and the
 // usual temperatures keep the names of earlier caches (T=1, T=2.5, T=4).
@@ -46,6 +57,9 @@ std::string CacheHeader::differs_from(const CacheHeader& o) const {
   KD_FIELD(standardize)
   KD_FIELD(feature_noise)
   KD_FIELD(dtype)
+  KD_FIELD(top_k)
+  if (top_k_rule != o.top_k_rule)
+    return "top_k_rule: " + to_string(top_k_rule) + " vs " + to_string(o.top_k_rule);
   KD_FIELD(chunk)
   KD_FIELD(shard_index)
   KD_FIELD(shard_count)

@@ -31,6 +31,10 @@ void write_header(hid_t root, const CacheHeader& h, const fs::path& file) {
     h5::set_attr(root, "feature_noise", h.feature_noise, file);
   }
   h5::set_attr(root, "dtype", h.dtype, file);
+  if (h.top_k > 0) {
+    h5::set_attr(root, "top_k", h.top_k, file);
+    h5::set_attr(root, "top_k_rule", to_string(h.top_k_rule), file);
+  }
   h5::set_attr(root, "chunk", h.chunk, file);
   h5::set_attr(root, "kdpipe_version", h.kdpipe_version, file);
   h5::set_attr(root, "created", h.created, file);
@@ -70,6 +74,13 @@ CacheHeader read_header(hid_t root, const fs::path& file, bool format_1_too) {
     h.feature_noise = h5::get_double(root, "feature_noise", file);
   }
   h.dtype = h5::get_string(root, "dtype", file);
+  if (h5::has_attr(root, "top_k")) {
+    h.top_k = h5::get_int(root, "top_k", file);
+    const std::string rule = h5::get_string(root, "top_k_rule", file);
+    check<StorageError>(rule == "uniform" || rule == "renormalise", file.string(),
+                        ": field 'top_k_rule' is '", rule, "', expected uniform or renormalise");
+    h.top_k_rule = parse_top_k_rule(rule);
+  }
   h.chunk = h5::get_int(root, "chunk", file);
   h.kdpipe_version = h5::get_string(root, "kdpipe_version", file);
   h.created = h5::get_string(root, "created", file);
@@ -90,10 +101,19 @@ CacheHeader read_header(hid_t root, const fs::path& file, bool format_1_too) {
                       kCacheFormatVersion,
                       " (upgrade it with kdpipe inspect --upgrade, or make it again with kdpipe "
                       "cache; in a study, kdpipe run does)");
-  check<StorageError>(
-      h.format_version == kCacheFormatVersion || (format_1_too && h.format_version == 1),
-      file.string(), ": field 'format_version' is ", h.format_version,
-      ", this kdpipe reads version ", kCacheFormatVersion);
+  check<StorageError>(h.format_version == kCacheFormatVersion ||
+                          h.format_version == kTopKFormatVersion ||
+                          (format_1_too && h.format_version == 1),
+                      file.string(), ": field 'format_version' is ", h.format_version,
+                      ", this kdpipe reads versions ", kCacheFormatVersion, " and ",
+                      kTopKFormatVersion, " (top-k)");
+  // A top-k cache is version 3 and says K; nothing else is.
+  check<StorageError>((h.format_version == kTopKFormatVersion) == (h.top_k > 0), file.string(),
+                      ": field 'top_k' is ", h.top_k, " in a cache of format version ",
+                      h.format_version, " (a damaged header)");
+  check<StorageError>(h.top_k <= 0 || (h.top_k <= h.c && h.dtype == "float16"), file.string(),
+                      ": field 'top_k' is ", h.top_k, " of C = ", h.c, " classes, dtype ", h.dtype,
+                      " (a top-k cache keeps at most C float16 values per row)");
   return h;
 }
 

@@ -92,16 +92,10 @@ MergeSummary merge_cache_shards(const std::vector<fs::path>& paths, const fs::pa
     const int64_t first = h.first_example / chunk;  // shards hold whole chunks
     const int64_t count = (h.n + chunk - 1) / chunk;
     if (first + count <= writer.chunks_done()) continue;
-    const torch::Tensor logits = s.logits();
-    std::vector<torch::Tensor> probs;
-    for (double t : h.temperatures) probs.push_back(s.probs(t));
-    const torch::Tensor labels = s.labels();
+    // A chunk at a time: memory stays one chunk's, whatever the shards hold.
     for (int64_t j = std::max<int64_t>(0, writer.chunks_done() - first); j < count; ++j) {
-      const int64_t begin = j * chunk, end = std::min(h.n, begin + chunk);
-      std::vector<torch::Tensor> chunk_probs;
-      for (const torch::Tensor& p : probs) chunk_probs.push_back(p.slice(1, begin, end));
-      writer.copy_chunk(first + j, logits.slice(1, begin, end), chunk_probs,
-                        labels.slice(0, begin, end));
+      const int64_t begin = j * chunk;
+      writer.copy_chunk(first + j, s.read_rows(begin, std::min(h.n, begin + chunk) - begin));
     }
   }
   writer.finish();

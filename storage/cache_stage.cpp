@@ -45,6 +45,8 @@ void CacheOptions::validate_settings() const {
     check<ConfigError>(problem.empty(), "--temperatures: ", problem);
   }
   check<ConfigError>(chunk() >= 1, "--chunk: expected a positive count, got ", chunk());
+  check<ConfigError>(top_k() >= 0, "--top-k: expected 0 (a full cache) or a count of classes, got ",
+                     top_k());
   check<ConfigError>(shard_count() == 0 || (shard_index() >= 0 && shard_index() < shard_count()),
                      "--shard: expected i/n with 0 <= i < n, got ", shard_index(), "/",
                      shard_count());
@@ -62,7 +64,7 @@ namespace {
 void check_cache_fits(const CacheOptions& options, const CacheHeader& h) {
   if (options.compress() > 0) return;
   const double bytes = static_cast<double>(h.v) * static_cast<double>(h.n) *
-                           static_cast<double>(h.c) * (1.0 + h.temperatures.size()) *
+                           static_cast<double>(h.row_width()) * (1.0 + h.temperatures.size()) *
                            (h.dtype == "float16" ? 2 : 4) +
                        8.0 * static_cast<double>(h.n);
   const fs::path out = fs::absolute(options.out());
@@ -140,7 +142,12 @@ CacheSummary build_cache(const CacheOptions& options,
   h.augment_seed = static_cast<int64_t>(options.seed());
   h.input = options.input();
   if (info.is_features()) h.standardize = info.standardize, h.feature_noise = info.noise;
-  h.dtype = options.half() ? "float16" : "float32";
+  // A top-k cache's values are float16 whatever --half says (K of C is the saving it is for).
+  h.dtype = options.half() || options.top_k() > 0 ? "float16" : "float32";
+  h.top_k = options.top_k();
+  h.top_k_rule = options.top_k_rule();
+  check<ConfigError>(h.top_k <= h.c, "--top-k ", h.top_k, ": ", info.name, " has only ", h.c,
+                     " classes");
   h.chunk = options.chunk();
   h.kdpipe_version = version();
   h.created = utc_timestamp();

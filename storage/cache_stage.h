@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lib/data/datasets.h"
+#include "storage/cache_header.h"
 #include "storage/inference_engine.h"
 
 namespace kd {
@@ -34,6 +35,10 @@ struct CacheOptions {
   TORCH_ARG(std::uint64_t, seed) = 0;
   /// Store float16 instead of float32.
   TORCH_ARG(bool, half) = false;
+  /// Keep only the K largest probabilities of each row (float16) and their classes (0: the whole
+  /// rows and the logits); `top_k_rule` rebuilds the rest on reading (storage/top_k.h).
+  TORCH_ARG(int64_t, top_k) = 0;
+  TORCH_ARG(TopKRule, top_k_rule) = TopKRule::uniform;
   /// gzip level 0-9 for the datasets (0: uncompressed; resumes are most robust then).
   TORCH_ARG(int, compress) = 0;
   TORCH_ARG(int64_t, chunk) = kDefaultChunk;

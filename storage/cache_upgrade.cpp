@@ -65,7 +65,7 @@ CacheHeader read_cache_header(const fs::path& path) {
 CacheUpgrade upgrade_cache(const fs::path& path, const ImageSet& split, const fs::path& teacher) {
   check_readable_file(path, "upgrading");
   const CacheHeader h = read_cache_header(path);
-  if (h.format_version == kCacheFormatVersion) return {};
+  if (h.format_version != 1) return {};  // 2, or a top-k cache (3): nothing to upgrade
   CacheUpgrade u = verified(path, h, split, teacher);
   write_atomically(path, [&](const fs::path& tmp) {
     fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);

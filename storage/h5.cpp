@@ -212,6 +212,10 @@ bool holds_its_data(const Handle& dataset, const fs::path& file) {
   return compressed ? declared <= 1100 * stored + (1 << 20) : declared <= stored;
 }
 
+int64_t storage_bytes(const Handle& dataset) {
+  return static_cast<int64_t>(H5Dget_storage_size(dataset.get()));
+}
+
 std::string shape_text(const std::vector<hsize_t>& shape) {
   std::string out = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);

@@ -72,6 +72,8 @@ std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& f
 /// 1/1100 of them when compressed (deflate's best ratio is about 1:1030). A damaged file can
 /// declare terabytes in a few bytes; a reader checks this before allocating.
 bool holds_its_data(const Handle& dataset, const std::filesystem::path& file);
+/// Bytes the dataset's data take in the file (its chunks, after any compression).
+int64_t storage_bytes(const Handle& dataset);
 /// Runs `read` (opening `file` and reading its structure: attributes, shapes) first in a forked
 /// child, where libhdf5 1.10 crashing or hanging on a damaged file ends only the child. An error
 /// `read` threw there is thrown here as it was, the file not read again: libhdf5's error paths

@@ -5,92 +5,101 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
+#include "lib/core/number_text.h"
 #include "lib/core/work_ledger.h"
 #include "storage/cache_header_h5.h"
 #include "storage/h5.h"
+#include "storage/logit_cache_impl.h"
 
 namespace kd {
 
 namespace fs = std::filesystem;
 
-// ---------------------------------------------------------------------------------------------
-// Reader
+torch::Tensor LogitCache::Impl::read_rows(const std::string& name, int64_t view_begin,
+                                          int64_t views, int64_t row_begin, int64_t rows,
+                                          bool finite_only, bool keep_stored_type) const {
+  const h5::Handle ds = h5::open_dataset(file.get(), name, path);
+  const torch::ScalarType type = tensor_type(header);
+  // HDF5 converts any stored numbers to the type asked for: a dataset of other numbers than the
+  // dtype attribute says is damage, not data.
+  const auto [stored_class, stored_size] = h5::stored_type(ds, path);
+  const std::size_t want_size = type == torch::kHalf ? 2 : 4;
+  check<StorageError>(stored_class == H5T_FLOAT && stored_size == want_size, path.string(), ": ",
+                      name, " is stored as ",
+                      stored_class == H5T_FLOAT ? "floating point" : "integers", " of ",
+                      stored_size, " bytes, but the dtype attribute says ", header.dtype);
+  const int64_t width = header.row_width();
+  torch::Tensor out = torch::empty({views, rows, width}, type);
+  h5::read_block(
+      ds, type == torch::kHalf ? half.get() : H5T_NATIVE_FLOAT,
+      {static_cast<hsize_t>(view_begin), static_cast<hsize_t>(row_begin), 0},
+      {static_cast<hsize_t>(views), static_cast<hsize_t>(rows), static_cast<hsize_t>(width)},
+      out.data_ptr(), path, "reading " + name);
+  const int64_t bad =
+      finite_only ? torch::logical_not(torch::isfinite(out)).sum().item<int64_t>() : 0;
+  check<StorageError>(bad == 0, path.string(), ": ", name, " holds ", bad,
+                      " non-finite values (NaN or infinity): a damaged cache, or a teacher that "
+                      "diverged; `kdpipe inspect` shows more");
+  return keep_stored_type ? out : out.to(torch::kFloat32);
+}
 
-struct LogitCache::Impl {
-  fs::path path;
-  h5::Handle file;
-  CacheHeader header;
-  h5::Handle half;
+torch::Tensor LogitCache::Impl::read_classes(int64_t row_begin, int64_t rows) const {
+  const h5::Handle ds = h5::open_dataset(file.get(), CacheHeader::kTopKIndicesPath, path);
+  check<StorageError>(h5::stored_type(ds, path).first == H5T_INTEGER, path.string(), ": ",
+                      CacheHeader::kTopKIndicesPath, " must hold integers (class indices)");
+  const bool narrow = header.c <= 32767;
+  torch::Tensor out =
+      torch::empty({header.v, rows, header.top_k}, narrow ? torch::kInt16 : torch::kInt32);
+  h5::read_block(ds, narrow ? H5T_NATIVE_INT16 : H5T_NATIVE_INT32,
+                 {0, static_cast<hsize_t>(row_begin), 0},
+                 {static_cast<hsize_t>(header.v), static_cast<hsize_t>(rows),
+                  static_cast<hsize_t>(header.top_k)},
+                 out.data_ptr(), path, std::string("reading ") + CacheHeader::kTopKIndicesPath);
+  return out;
+}
 
-  // Views [view_begin, view_begin + views) of dataset `name`, as float32; with `finite_only`,
-  // StorageError when any value is NaN or infinite.
-  torch::Tensor read(const std::string& name, int64_t view_begin, int64_t views,
-                     bool finite_only = true) const {
-    return read_rows(name, view_begin, views, 0, header.n, finite_only);
+torch::Tensor LogitCache::Impl::read_labels(int64_t row_begin, int64_t rows) const {
+  const h5::Handle ds = h5::open_dataset(file.get(), "/labels", path);
+  torch::Tensor out = torch::empty({rows}, torch::kInt64);
+  h5::read_block(ds, H5T_NATIVE_INT64, {static_cast<hsize_t>(row_begin)},
+                 {static_cast<hsize_t>(rows)}, out.data_ptr<int64_t>(), path, "reading /labels");
+  return out;
+}
+
+void LogitCache::Impl::open() {
+  file = h5::open_file(path, /*writable=*/false);
+  half = h5::half_type();
+  header = read_header(file.get(), path);
+  // Shapes first: an attribute that disagrees with the datasets (N = 1e12) is damage, and
+  // would otherwise read as a file whose chunks are not all written.
+  const hsize_t v = header.v, n = header.n, width = header.row_width();
+  expect_shape(header.top_k > 0 ? CacheHeader::kTopKIndicesPath : "/logits", {v, n, width});
+  for (double t : header.temperatures) expect_shape(CacheHeader::probs_path(t), {v, n, width});
+  expect_shape("/labels", {n});
+  if (h5::has_attr(file.get(), kChunksDone)) {
+    const int64_t done = h5::get_int(file.get(), kChunksDone, path);
+    check<StorageError>(done == chunk_count_of(header), path.string(), ": field 'chunks_done' is ",
+                        done, ", a complete cache has ", chunk_count_of(header),
+                        " (an unfinished file)");
   }
+}
 
-  // The same, of examples [row_begin, row_begin + rows) only.
-  torch::Tensor read_rows(const std::string& name, int64_t view_begin, int64_t views,
-                          int64_t row_begin, int64_t rows, bool finite_only = true) const {
-    const h5::Handle ds = h5::open_dataset(file.get(), name, path);
-    const torch::ScalarType type = tensor_type(header);
-    // HDF5 converts any stored numbers to the type asked for: a dataset of other numbers than the
-    // dtype attribute says is damage, not data.
-    const auto [stored_class, stored_size] = h5::stored_type(ds, path);
-    const std::size_t want_size = type == torch::kHalf ? 2 : 4;
-    check<StorageError>(stored_class == H5T_FLOAT && stored_size == want_size, path.string(), ": ",
-                        name, " is stored as ",
-                        stored_class == H5T_FLOAT ? "floating point" : "integers", " of ",
-                        stored_size, " bytes, but the dtype attribute says ", header.dtype);
-    torch::Tensor out = torch::empty({views, rows, header.c}, type);
-    h5::read_block(
-        ds, type == torch::kHalf ? half.get() : H5T_NATIVE_FLOAT,
-        {static_cast<hsize_t>(view_begin), static_cast<hsize_t>(row_begin), 0},
-        {static_cast<hsize_t>(views), static_cast<hsize_t>(rows), static_cast<hsize_t>(header.c)},
-        out.data_ptr(), path, "reading " + name);
-    const int64_t bad =
-        finite_only ? torch::logical_not(torch::isfinite(out)).sum().item<int64_t>() : 0;
-    check<StorageError>(bad == 0, path.string(), ": ", name, " holds ", bad,
-                        " non-finite values (NaN or infinity): a damaged cache, or a teacher that "
-                        "diverged; `kdpipe inspect` shows more");
-    return out.to(torch::kFloat32);
-  }
+void LogitCache::Impl::expect_shape(const std::string& name,
+                                    const std::vector<hsize_t>& want) const {
+  const h5::Handle ds = h5::open_dataset(file.get(), name, path);
+  const std::vector<hsize_t> got = h5::shape(ds, path);
+  const char* attributes = header.top_k > 0 ? "N, V, top_k" : "N, C, V";
+  check<StorageError>(got == want, path.string(), ": dataset ", name, " has shape ",
+                      h5::shape_text(got), ", the attributes ", attributes, " say ",
+                      h5::shape_text(want));
+  check<StorageError>(h5::holds_its_data(ds, path), path.string(), ": dataset ", name, " declares ",
+                      h5::shape_text(got),
+                      " but the file holds far fewer bytes (truncated or damaged)");
+}
 
-  // Opens the file and checks its header and every dataset's shape.
-  void open() {
-    file = h5::open_file(path, /*writable=*/false);
-    half = h5::half_type();
-    header = read_header(file.get(), path);
-    // Shapes first: an attribute that disagrees with the datasets (N = 1e12) is damage, and
-    // would otherwise read as a file whose chunks are not all written.
-    const hsize_t v = header.v, n = header.n, c = header.c;
-    expect_shape("/logits", {v, n, c});
-    for (double t : header.temperatures) expect_shape(CacheHeader::probs_path(t), {v, n, c});
-    expect_shape("/labels", {n});
-    if (h5::has_attr(file.get(), kChunksDone)) {
-      const int64_t done = h5::get_int(file.get(), kChunksDone, path);
-      check<StorageError>(done == chunk_count_of(header), path.string(),
-                          ": field 'chunks_done' is ", done, ", a complete cache has ",
-                          chunk_count_of(header), " (an unfinished file)");
-    }
-  }
-
-  void expect_shape(const std::string& name, const std::vector<hsize_t>& want) const {
-    const h5::Handle ds = h5::open_dataset(file.get(), name, path);
-    const std::vector<hsize_t> got = h5::shape(ds, path);
-    auto show = [](const std::vector<hsize_t>& s) {
-      std::ostringstream o;
-      o << "[";
-      for (std::size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-      return o.str() + "]";
-    };
-    check<StorageError>(got == want, path.string(), ": dataset ", name, " has shape ", show(got),
-                        ", the attributes N, C, V say ", show(want));
-    check<StorageError>(h5::holds_its_data(ds, path), path.string(), ": dataset ", name,
-                        " declares ", show(got),
-                        " but the file holds far fewer bytes (truncated or damaged)");
-  }
-};
+int64_t LogitCache::Impl::check_block() const {
+  return std::max<int64_t>(1, (int64_t{1} << 21) / std::max<int64_t>(1, header.v * header.c));
+}
 
 LogitCache::LogitCache(fs::path path) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
@@ -121,12 +130,21 @@ const CacheHeader& LogitCache::header() const { return impl_->header; }
 
 torch::Tensor LogitCache::logits() const {
   const PhaseScope phase(Phase::load);
-  return impl_->read("/logits", 0, impl_->header.v);
+  expect_logits();
+  return impl_->read_rows("/logits", 0, impl_->header.v, 0, impl_->header.n);
 }
 
 torch::Tensor LogitCache::logits(int64_t view) const {
   TORCH_CHECK(view >= 0 && view < impl_->header.v, "view ", view, " of ", impl_->header.v);
-  return impl_->read("/logits", view, 1)[0];
+  expect_logits();
+  return impl_->read_rows("/logits", view, 1, 0, impl_->header.n)[0];
+}
+
+void LogitCache::expect_logits() const {
+  check<StorageError>(impl_->header.top_k == 0, impl_->path.string(),
+                      ": a top-k cache (K = ", impl_->header.top_k, ") holds no logits, only the ",
+                      impl_->header.top_k,
+                      " largest probabilities of each row at its temperatures");
 }
 
 bool LogitCache::has_probs(double t) const {
@@ -138,15 +156,62 @@ bool LogitCache::has_probs(double t) const {
 
 torch::Tensor LogitCache::probs(double t) const {
   check<StorageError>(has_probs(t), impl_->path.string(), ": no probabilities cached at T=", t);
-  return impl_->read(CacheHeader::probs_path(t), 0, impl_->header.v);
+  return impl_->read_rows(CacheHeader::probs_path(t), 0, impl_->header.v, 0, impl_->header.n);
 }
 
-torch::Tensor LogitCache::labels() const {
-  const h5::Handle ds = h5::open_dataset(impl_->file.get(), "/labels", impl_->path);
-  torch::Tensor out = torch::empty({impl_->header.n}, torch::kInt64);
-  h5::read_block(ds, H5T_NATIVE_INT64, {0}, {static_cast<hsize_t>(impl_->header.n)},
-                 out.data_ptr<int64_t>(), impl_->path, "reading /labels");
+torch::Tensor LogitCache::labels() const { return impl_->read_labels(0, impl_->header.n); }
+
+SoftTargets LogitCache::targets(double t) const {
+  const PhaseScope phase(Phase::load);
+  const CacheHeader& h = impl_->header;
+  if (h.top_k == 0) return SoftTargets::of_logits(logits(), t);
+  std::string cached;
+  for (double have : h.temperatures) cached += (cached.empty() ? "" : ", ") + exact_text(have);
+  check<ConfigError>(has_probs(t), "--temperature ", exact_text(t), ": ", impl_->path.string(),
+                     " is a top-k cache, which holds its temperatures only (", cached, ")");
+  torch::Tensor values = impl_->read_rows(CacheHeader::probs_path(t), 0, h.v, 0, h.n,
+                                          /*finite_only=*/false, /*keep_stored_type=*/true);
+  torch::Tensor classes = impl_->read_classes(0, h.n);
+  // Damage is refused before any training, in one line naming the dataset.
+  for (int64_t first = 0; first < h.n; first += impl_->check_block()) {
+    const int64_t rows = std::min(impl_->check_block(), h.n - first);
+    std::string problem = top_k_classes_problem(classes.narrow(1, first, rows), h.c, first);
+    const char* name = CacheHeader::kTopKIndicesPath;
+    if (problem.empty()) {
+      problem = top_k_values_problem(values.narrow(1, first, rows), first);
+      name = nullptr;
+    }
+    check<StorageError>(problem.empty(), impl_->path.string(), ": ",
+                        name ? std::string(name) : CacheHeader::probs_path(t), ": ", problem,
+                        " (a damaged cache)");
+  }
+  return SoftTargets::of_top_k(std::move(values), std::move(classes), h.c, h.top_k_rule);
+}
+
+CacheChunk LogitCache::read_rows(int64_t first, int64_t rows) const {
+  const CacheHeader& h = impl_->header;
+  CacheChunk out;
+  if (h.top_k > 0) {
+    out.classes = impl_->read_classes(first, rows);
+  } else {
+    out.logits = impl_->read_rows("/logits", 0, h.v, first, rows);
+  }
+  for (double t : h.temperatures) {
+    out.probs.push_back(impl_->read_rows(CacheHeader::probs_path(t), 0, h.v, first, rows,
+                                         /*finite_only=*/true, /*keep_stored_type=*/true));
+  }
+  out.labels = impl_->read_labels(first, rows);
   return out;
+}
+
+int64_t LogitCache::soft_label_bytes() const {
+  const CacheHeader& h = impl_->header;
+  std::vector<std::string> names{h.top_k > 0 ? CacheHeader::kTopKIndicesPath : "/logits"};
+  for (double t : h.temperatures) names.push_back(CacheHeader::probs_path(t));
+  int64_t bytes = 0;
+  for (const std::string& name : names)
+    bytes += h5::storage_bytes(h5::open_dataset(impl_->file.get(), name, impl_->path));
+  return bytes;
 }
 
 void LogitCache::expect_data(const std::string& dataset, const std::string& split,
@@ -168,63 +233,7 @@ void LogitCache::expect_data(const std::string& dataset, const std::string& spli
 }
 
 std::vector<std::string> LogitCache::verify() const {
-  const CacheHeader& h = impl_->header;
-  // Block by block, so memory stays bounded whatever N the file declares (a few KB of compressed
-  // zeros can declare millions of rows).
-  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 21) / std::max<int64_t>(1, h.v * h.c));
-  const double tol = h.dtype == "float16" ? 2e-3 : 1e-5;
-  int64_t bad = 0;
-  std::vector<double> worst(h.temperatures.size(), 0.0);
-  std::vector<std::string> unreadable(h.temperatures.size());
-  for (int64_t first = 0; first < h.n; first += block) {
-    const int64_t rows = std::min(block, h.n - first);
-    torch::Tensor z;
-    try {
-      z = impl_->read_rows("/logits", 0, h.v, first, rows, /*finite_only=*/false);
-    } catch (const StorageError& e) {
-      return {e.what()};
-    }
-    bad += (~torch::isfinite(z)).sum().item<int64_t>();
-    for (std::size_t k = 0; k < h.temperatures.size(); ++k) {
-      if (!unreadable[k].empty()) continue;
-      const double t = h.temperatures[k];
-      try {
-        const torch::Tensor p = impl_->read_rows(CacheHeader::probs_path(t), 0, h.v, first, rows,
-                                                 /*finite_only=*/false);
-        const torch::Tensor want = torch::softmax(z.to(torch::kFloat64) / t, 2);
-        const double err = (p.to(torch::kFloat64) - want).abs().max().item<double>();
-        worst[k] = std::isnan(err) ? err : std::max(worst[k], err);  // NaN stays
-      } catch (const StorageError& e) {
-        unreadable[k] = e.what();
-      }
-    }
-  }
-  std::vector<std::string> problems;
-  if (bad > 0) problems.push_back("/logits: " + std::to_string(bad) + " values are NaN or Inf");
-  for (std::size_t k = 0; k < h.temperatures.size(); ++k) {
-    if (!unreadable[k].empty()) {
-      problems.push_back(unreadable[k]);
-    } else if (!(worst[k] <= tol)) {
-      const double t = h.temperatures[k];
-      std::ostringstream msg;
-      msg << CacheHeader::probs_path(t) << ": differs from softmax(logits / " << t << ") by up to "
-          << worst[k] << " (tolerance " << tol << ")";
-      problems.push_back(msg.str());
-    }
-  }
-  for (int64_t first = 0; first < h.n; first += block * h.v * h.c) {
-    const int64_t rows = std::min(block * h.v * h.c, h.n - first);
-    const h5::Handle ds = h5::open_dataset(impl_->file.get(), "/labels", impl_->path);
-    torch::Tensor y = torch::empty({rows}, torch::kInt64);
-    h5::read_block(ds, H5T_NATIVE_INT64, {static_cast<hsize_t>(first)},
-                   {static_cast<hsize_t>(rows)}, y.data_ptr<int64_t>(), impl_->path,
-                   "reading /labels");
-    if (y.min().item<int64_t>() < 0 || y.max().item<int64_t>() >= h.c) {
-      problems.push_back("/labels: values outside [0, " + std::to_string(h.c) + ")");
-      break;
-    }
-  }
-  return problems;
+  return impl_->header.top_k > 0 ? impl_->verify_top_k() : impl_->verify_full();
 }
 
 }  // namespace kd

@@ -10,6 +10,7 @@
 #include "storage/cache_header_h5.h"
 #include "storage/h5.h"
 #include "storage/logit_cache.h"
+#include "storage/top_k.h"
 
 namespace kd {
 
@@ -32,7 +33,8 @@ struct LogitCacheWriter::Impl {
   std::optional<FileLock> lock;  ///< held while this process writes the cache
   CacheHeader header;
   h5::Handle file;
-  h5::Handle logits;
+  h5::Handle logits;   ///< a full cache's
+  h5::Handle indices;  ///< a top-k cache's classes
   std::vector<h5::Handle> probs;
   h5::Handle labels;
   h5::Handle half;
@@ -69,7 +71,10 @@ struct LogitCacheWriter::Impl {
         return false;
       }
       file = std::move(f);
-      logits = h5::open_dataset(file.get(), "/logits", partial);
+      if (header.top_k > 0)
+        indices = h5::open_dataset(file.get(), CacheHeader::kTopKIndicesPath, partial);
+      else
+        logits = h5::open_dataset(file.get(), "/logits", partial);
       for (double t : header.temperatures) {
         probs.push_back(h5::open_dataset(file.get(), CacheHeader::probs_path(t), partial));
       }
@@ -79,12 +84,20 @@ struct LogitCacheWriter::Impl {
       return true;
     } catch (const StorageError& e) {
       restart_reason = std::string("the unfinished file could not be resumed: ") + e.what();
-      probs.clear();
-      logits.reset();
-      labels.reset();
-      file.reset();
+      close();
       return false;
     }
+  }
+
+  // int16 classes while they fit (C <= 32767), else int32.
+  hid_t index_file_type() const { return header.c <= 32767 ? H5T_STD_I16LE : H5T_STD_I32LE; }
+
+  void close() {
+    probs.clear();
+    logits.reset();
+    indices.reset();
+    labels.reset();
+    file.reset();
   }
 
   void create(int deflate) {
@@ -93,12 +106,17 @@ struct LogitCacheWriter::Impl {
     file = h5::create_file(partial);
     write_header(file.get(), header, partial);
     h5::set_attr(file.get(), kChunksDone, int64_t{0}, partial);
-    const hsize_t v = header.v, n = header.n, c = header.c;
+    const hsize_t v = header.v, n = header.n, width = header.row_width();
     const hsize_t chunk_n = std::min<hsize_t>(header.chunk, n);
     // Every chunk carries a checksum, so a flipped byte is an error on reading, not a number.
-    h5::DatasetSpec spec{{v, n, c}, {1, chunk_n, c}, deflate, true};
+    h5::DatasetSpec spec{{v, n, width}, {1, chunk_n, width}, deflate, true};
     const hid_t file_type = header.dtype == "float16" ? half.get() : H5T_IEEE_F32LE;
-    logits = h5::create_dataset(file.get(), "/logits", file_type, spec, partial);
+    if (header.top_k > 0) {
+      indices = h5::create_dataset(file.get(), CacheHeader::kTopKIndicesPath, index_file_type(),
+                                   spec, partial);
+    } else {
+      logits = h5::create_dataset(file.get(), "/logits", file_type, spec, partial);
+    }
     for (double t : header.temperatures) {
       probs.push_back(
           h5::create_dataset(file.get(), CacheHeader::probs_path(t), file_type, spec, partial));
@@ -118,6 +136,12 @@ LogitCacheWriter::LogitCacheWriter(fs::path path, CacheHeader header, int deflat
                      header.dtype, "' is neither float32 nor float16");
   check<ConfigError>(deflate >= 0 && deflate <= 9, "--compress: expected a gzip level 0-9, got ",
                      deflate);
+  check<ConfigError>(header.top_k >= 0 && header.top_k <= header.c, "--top-k: expected 0 (a full ",
+                     "cache) to C = ", header.c, " classes, got ", header.top_k);
+  check<ConfigError>(header.top_k == 0 || header.dtype == "float16",
+                     "--top-k: a top-k cache keeps its values as float16 (dtype ", header.dtype,
+                     " asked)");
+  header.format_version = header.top_k > 0 ? kTopKFormatVersion : kCacheFormatVersion;
   check_replaceable(path, "writing the cache");
   check_replaceable(partial_path(path), "writing the cache");
   impl_->final_path = std::move(path);
@@ -147,47 +171,62 @@ fs::path LogitCacheWriter::partial_path(const fs::path& path) {
 
 void LogitCacheWriter::write_chunk(int64_t k, const torch::Tensor& logits_in,
                                    const torch::Tensor& labels_in) {
+  const CacheHeader& h = impl_->header;
   const torch::Tensor z = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
-  std::vector<torch::Tensor> probs;
-  for (double t : impl_->header.temperatures) {
-    probs.push_back(torch::softmax(z / t, 2));
+  CacheChunk chunk;
+  if (h.top_k > 0) {
+    chunk.classes = top_k_classes(z, h.top_k);
+  } else {
+    chunk.logits = z;
+  }
+  for (double t : h.temperatures) {
+    torch::Tensor p = torch::softmax(z / t, 2);
     // A temperature so small that z / t overflows (1e-45) gives NaN, not a distribution.
-    check<ConfigError>(torch::isfinite(probs.back()).all().item<bool>(),
-                       "--temperatures: T=", exact_text(t), " turns the teacher's logits (up to ",
+    check<ConfigError>(torch::isfinite(p).all().item<bool>(), "--temperatures: T=", exact_text(t),
+                       " turns the teacher's logits (up to ",
                        exact_text(z.abs().max().item<double>()),
                        " in size) into non-finite probabilities; use a larger temperature");
+    chunk.probs.push_back(h.top_k > 0 ? p.gather(2, chunk.classes) : p);
   }
-  copy_chunk(k, z, probs, labels_in);
+  chunk.labels = labels_in;
+  copy_chunk(k, chunk);
 }
 
-void LogitCacheWriter::copy_chunk(int64_t k, const torch::Tensor& logits,
-                                  const std::vector<torch::Tensor>& probs,
-                                  const torch::Tensor& labels_in) {
+void LogitCacheWriter::copy_chunk(int64_t k, const CacheChunk& chunk) {
   Impl& m = *impl_;
   TORCH_CHECK(k == m.done, "cache chunks are written in order: expected chunk ", m.done, ", got ",
               k);
   const int64_t begin = k * m.header.chunk;
   const int64_t n = std::min(m.header.chunk, m.header.n - begin);
-  const std::vector<int64_t> shape{m.header.v, n, m.header.c};
-  TORCH_CHECK(logits.sizes() == torch::IntArrayRef(shape), "chunk ", k, " logits have shape ",
-              logits.sizes());
-  TORCH_CHECK(probs.size() == m.header.temperatures.size(), "chunk ", k, ": ", probs.size(),
-              " probabilities for ", m.header.temperatures.size(), " temperatures");
+  const std::vector<int64_t> shape{m.header.v, n, m.header.row_width()};
+  TORCH_CHECK(chunk.probs.size() == m.header.temperatures.size(), "chunk ", k, ": ",
+              chunk.probs.size(), " probabilities for ", m.header.temperatures.size(),
+              " temperatures");
   const std::vector<hsize_t> start{0, static_cast<hsize_t>(begin), 0};
   const std::vector<hsize_t> count{static_cast<hsize_t>(m.header.v), static_cast<hsize_t>(n),
-                                   static_cast<hsize_t>(m.header.c)};
+                                   static_cast<hsize_t>(m.header.row_width())};
   const torch::ScalarType stored = tensor_type(m.header);
-  const torch::Tensor zs = logits.to(torch::kCPU).to(stored).contiguous();
-  h5::write_block(m.logits, m.mem_type(), start, count, zs.data_ptr(), m.partial,
-                  "writing /logits");
-  for (std::size_t i = 0; i < probs.size(); ++i) {
-    TORCH_CHECK(probs[i].sizes() == torch::IntArrayRef(shape), "chunk ", k,
-                " probabilities have shape ", probs[i].sizes());
-    const torch::Tensor p = probs[i].to(torch::kCPU).to(stored).contiguous();
+  if (m.header.top_k > 0) {
+    TORCH_CHECK(chunk.classes.sizes() == torch::IntArrayRef(shape), "chunk ", k,
+                " classes have shape ", chunk.classes.sizes());
+    const torch::Tensor idx = chunk.classes.to(torch::kCPU, torch::kInt32).contiguous();
+    h5::write_block(m.indices, H5T_NATIVE_INT32, start, count, idx.data_ptr(), m.partial,
+                    std::string("writing ") + CacheHeader::kTopKIndicesPath);
+  } else {
+    TORCH_CHECK(chunk.logits.sizes() == torch::IntArrayRef(shape), "chunk ", k,
+                " logits have shape ", chunk.logits.sizes());
+    const torch::Tensor zs = chunk.logits.to(torch::kCPU).to(stored).contiguous();
+    h5::write_block(m.logits, m.mem_type(), start, count, zs.data_ptr(), m.partial,
+                    "writing /logits");
+  }
+  for (std::size_t i = 0; i < chunk.probs.size(); ++i) {
+    TORCH_CHECK(chunk.probs[i].sizes() == torch::IntArrayRef(shape), "chunk ", k,
+                " probabilities have shape ", chunk.probs[i].sizes());
+    const torch::Tensor p = chunk.probs[i].to(torch::kCPU).to(stored).contiguous();
     h5::write_block(m.probs[i], m.mem_type(), start, count, p.data_ptr(), m.partial,
                     "writing " + CacheHeader::probs_path(m.header.temperatures[i]));
   }
-  const torch::Tensor y = labels_in.to(torch::kCPU, torch::kInt64).contiguous();
+  const torch::Tensor y = chunk.labels.to(torch::kCPU, torch::kInt64).contiguous();
   h5::write_block(m.labels, H5T_NATIVE_INT64, {static_cast<hsize_t>(begin)},
                   {static_cast<hsize_t>(n)}, y.data_ptr<int64_t>(), m.partial, "writing /labels");
   // Data first, then the marker: after a crash, chunks_done never counts an unwritten chunk.
@@ -201,10 +240,7 @@ void LogitCacheWriter::finish() {
   Impl& m = *impl_;
   check<StorageError>(m.done == m.chunks, m.partial.string(), ": finishing with ", m.done, " of ",
                       m.chunks, " chunks written");
-  m.probs.clear();
-  m.logits.reset();
-  m.labels.reset();
-  m.file.reset();
+  m.close();
   std::error_code ec;
   fs::rename(m.partial, m.final_path, ec);
   check<StorageError>(!ec, "renaming ", m.partial.string(), " to ", m.final_path.string(), ": ",
@@ -214,10 +250,7 @@ void LogitCacheWriter::finish() {
 
 void LogitCacheWriter::discard() {
   Impl& m = *impl_;
-  m.probs.clear();
-  m.logits.reset();
-  m.labels.reset();
-  m.file.reset();
+  m.close();
   std::error_code ignored;
   fs::remove(m.partial, ignored);
   m.lock->release_and_remove();

@@ -64,17 +64,15 @@ void DistillOptions::validate_settings() const {
 namespace {
 
 // γ of the targets the student learned from, over the examples and views it saw.
-double targets_gamma(const DistillOptions& o, const torch::Tensor& teacher_logits,
+double targets_gamma(const DistillOptions& o, const SoftTargets& teacher, int64_t classes,
                      const torch::Tensor& ids, const torch::Tensor& labels, int64_t views_seen) {
   if (o.baseline() == Baseline::hard) return 0.0;
   if (o.baseline() == Baseline::smooth) return o.smoothing();
   double sum = 0;
-  const int64_t k = teacher_logits.size(2);
   for (int64_t v = 0; v < views_seen; ++v) {
-    const torch::Tensor p = torch::softmax(
-        teacher_logits[v].index_select(0, ids).to(torch::kFloat64) / o.temperature(), 1);
+    const torch::Tensor p = teacher.rows(v, ids, torch::kFloat64);
     const torch::Tensor mixed =
-        o.alpha() * p + (1 - o.alpha()) * torch::one_hot(labels, k).to(torch::kFloat64);
+        o.alpha() * p + (1 - o.alpha()) * torch::one_hot(labels, classes).to(torch::kFloat64);
     sum += target_smoothness(mixed, labels);
   }
   return sum / static_cast<double>(views_seen);
@@ -122,6 +120,9 @@ void write_metrics(const DistillOptions& options, const ViewRecipe& recipe,
                           {"smoothing", teacher->teacher_smoothing},
                           {"seed", teacher->teacher_seed},
                           {"checkpoint_hash", teacher->teacher_checkpoint_hash}};
+    // What the student saw of the teacher: whole rows, or the K largest and a rebuilt rest.
+    metrics["cache"] = {{"top_k", teacher->top_k},
+                        {"top_k_rule", teacher->top_k > 0 ? to_string(teacher->top_k_rule) : ""}};
   }
   write_text_atomically(options.out() / "metrics.json", metrics.dump(2) + "\n");
 }
@@ -135,7 +136,7 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   Dataset data = load_dataset(options.data());
   apply_input_mode(data.info, options.input());  // and the checkpoint records it
   ViewRecipe recipe = options.views();
-  torch::Tensor teacher_logits;
+  SoftTargets teacher_targets;
   if (cache) {
     cache->expect_data(data.info.name, "train", data.train.fingerprint(), data.train.size());
     const CacheHeader& h = cache->header();
@@ -151,7 +152,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
                          ": give --standardize and --feature-noise as the cache was made");
     }
     recipe = {h.v, parse_augment(h.augment), static_cast<std::uint64_t>(h.augment_seed)};
-    if (options.baseline() == Baseline::none) teacher_logits = cache->logits();
+    if (options.baseline() == Baseline::none)
+      teacher_targets = cache->targets(options.temperature());
   }
 
   const bool writer = !ranks || ranks->rank() == 0;  // the others write nothing but their log
@@ -181,10 +183,10 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   if (const std::string note = initialisation_note(model); !note.empty()) log.warn("{}", note);
   const StudentObjective objective{options.baseline(), options.smoothing(), options.temperature(),
                                    options.alpha(), options.student_temperature()};
-  const TeacherLogits teacher = [&](const torch::Tensor& rows, int64_t view) {
-    return teacher_logits[view].index_select(0, rows);
+  const TeacherTargets teacher = [&](const torch::Tensor& rows, int64_t view) {
+    return teacher_targets.rows(view, rows);
   };
-  const TeacherLogits teaching = options.baseline() == Baseline::none ? teacher : TeacherLogits{};
+  const TeacherTargets teaching = options.baseline() == Baseline::none ? teacher : TeacherTargets{};
   if (!writer) {
     train_student(model, data.train, data.info, ids, recipe, objective, teaching, train, nullptr,
                   progress, Checkpointing{{}, options.resume(), nullptr, {}}, ranks);
@@ -225,7 +227,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   r.kind = options.baseline() == Baseline::none ? "student" : "baseline";
   r.evaluation = evaluate_classifier(model, data, eval_options, options.out() / "predictions.pt");
   const int64_t views_seen = std::min(recipe.views, train.epochs());
-  r.target_gamma = targets_gamma(options, teacher_logits, ids, labels, views_seen);
+  r.target_gamma =
+      targets_gamma(options, teacher_targets, data.info.classes, ids, labels, views_seen);
   r.model = checkpoint_record(model, options.arch(), model_path);
   r.epochs = std::move(epochs);
   r.timing = {true,           train_seconds,       std::nullopt, options.threads(),

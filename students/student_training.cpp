@@ -53,11 +53,12 @@ torch::Tensor training_subset(int64_t n, int64_t subset) {
 
 void train_student(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                    const torch::Tensor& ids, const ViewRecipe& recipe,
-                   const StudentObjective& objective, const TeacherLogits& teacher,
+                   const StudentObjective& objective, const TeacherTargets& teacher,
                    const TrainOptions& options, const EpochFn& on_epoch, Progress& progress,
                    const Checkpointing& checkpointing, Communicator* ranks) {
   TORCH_CHECK(objective.baseline != Baseline::none || teacher, "distillation needs a teacher");
-  const ImageSet subset = train.select(ids);
+  // All of the training split (ids 0..n-1, ascending) is the split itself, not a second copy.
+  const ImageSet subset = ids.numel() == train.size() ? train : train.select(ids);
   const InputFn inputs = [&](const torch::Tensor& rows, int64_t epoch) {
     return view_inputs(train, info, recipe, ids.index_select(0, rows), epoch);
   };
@@ -71,10 +72,10 @@ void train_student(const Classifier& model, const ImageSet& train, const Dataset
       case Baseline::none:
         break;
     }
-    const torch::Tensor z_t =
+    const torch::Tensor targets =
         teacher(ids.index_select(0, batch.rows), batch.epoch % recipe.views).to(device);
-    return distillation_loss(logits, z_t, batch.labels, objective.temperature, objective.alpha,
-                             objective.student_temperature);
+    return distillation_loss_to_targets(logits, targets, batch.labels, objective.temperature,
+                                        objective.alpha, objective.student_temperature);
   };
   train_model(model, subset, info, options, loss, on_epoch, progress, inputs, checkpointing, ranks);
 }

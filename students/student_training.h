@@ -25,8 +25,9 @@ struct ViewRecipe {
 torch::Tensor view_inputs(const ImageSet& train, const DatasetInfo& info, const ViewRecipe& recipe,
                           const torch::Tensor& ids, int64_t epoch);
 
-/// The teacher's logits [B, C] for training-split examples `ids` under view `view`.
-using TeacherLogits = std::function<torch::Tensor(const torch::Tensor& ids, int64_t view)>;
+/// The teacher's targets [B, C] at the objective's temperature T (softmax(z_t / T), or a row
+/// rebuilt from a top-k cache) for training-split examples `ids` under view `view`.
+using TeacherTargets = std::function<torch::Tensor(const torch::Tensor& ids, int64_t view)>;
 
 enum class Baseline { none, hard, smooth };
 /// "none", "hard" or "smooth"; ConfigError otherwise.
@@ -50,7 +51,7 @@ torch::Tensor training_subset(int64_t n, int64_t subset);
 /// Trains `model` on the training-split examples `ids`. `teacher` may be empty for baselines.
 void train_student(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
                    const torch::Tensor& ids, const ViewRecipe& recipe,
-                   const StudentObjective& objective, const TeacherLogits& teacher,
+                   const StudentObjective& objective, const TeacherTargets& teacher,
                    const TrainOptions& options, const EpochFn& on_epoch, Progress& progress,
                    const Checkpointing& checkpointing = {}, Communicator* ranks = nullptr);
 

@@ -1,5 +1,7 @@
 #include "lib/core/work_ledger.h"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -89,6 +91,9 @@ WorkRecord work_so_far() {
   ledger.settle(t);
   WorkRecord r = ledger.record;
   r.seconds = std::chrono::duration<double>(t - ledger.started).count();
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0)
+    r.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024;
   return r;
 }
 
@@ -107,7 +112,8 @@ void write_work_record() {
                             {"phases", phases},
                             {"trained_images", r.trained_images},
                             {"evaluated_images", r.evaluated_images},
-                            {"forward_flops", r.flops}};
+                            {"forward_flops", r.flops},
+                            {"peak_rss_mb", r.peak_rss_mb}};
   try {
     write_text_atomically(path, j.dump(2) + "\n");
   } catch (const std::exception&) {

@@ -46,6 +46,7 @@ struct WorkRecord {
   int64_t trained_images = 0;           ///< images trained on (each counted 3x in flops)
   int64_t evaluated_images = 0;         ///< images evaluated or inferred
   double flops = 0;                     ///< forward-pass FLOPs of all of them
+  double peak_rss_mb = 0;  ///< the process's peak resident memory so far (ru_maxrss), MiB
 };
 
 /// The record so far (open phases included up to now).

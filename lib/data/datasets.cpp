@@ -4,6 +4,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "lib/core/error.h"
@@ -87,7 +88,7 @@ fs::path default_data_dir(const std::string& name) {
   return fs::path("/usr/share/datasets") / name;
 }
 
-std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size) {
+std::pair<ImageSet, ImageSet> hold_out(ImageSet full, int64_t val_size) {
   const int64_t n = full.size();
   check<ConfigError>(val_size >= 0 && val_size < n, "--val-size: expected a count in [0, ", n,
                      "), the size of the training file, got ", val_size);
@@ -107,7 +108,25 @@ std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size) {
   auto as_tensor = [](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kInt64); };
   ImageSet val = val_idx.empty() ? ImageSet{full.images.slice(0, 0, 0), full.labels.slice(0, 0, 0)}
                                  : full.select(as_tensor(val_idx));
-  return {full.select(as_tensor(train_idx)), val};
+  // Held once: when `full` is the only owner of its pixels, the training examples move forward
+  // in its own storage (row i to row k <= i, in order) instead of being copied out.
+  // (No other handle on this tensor, and no other tensor on its memory.)
+  const bool sole_owner = full.images.is_contiguous() && full.images.use_count() == 1 &&
+                          full.images.storage().use_count() == 1;
+  if (!sole_owner) return {full.select(as_tensor(train_idx)), val};
+  const int64_t row_bytes = full.images.numel() / std::max<int64_t>(1, n) *
+                            static_cast<int64_t>(full.images.element_size());
+  auto* bytes = static_cast<std::uint8_t*>(full.images.data_ptr());
+  for (std::size_t k = 0; k < train_idx.size(); ++k) {
+    const int64_t i = train_idx[k];
+    if (i != static_cast<int64_t>(k))
+      std::memmove(bytes + static_cast<int64_t>(k) * row_bytes, bytes + i * row_bytes,
+                   static_cast<std::size_t>(row_bytes));
+  }
+  const int64_t kept = static_cast<int64_t>(train_idx.size());
+  return {
+      ImageSet{full.images.narrow(0, 0, kept), full.labels.index_select(0, as_tensor(train_idx))},
+      val};
 }
 
 DatasetKind dataset_kind(const DataOptions& options) {
@@ -282,7 +301,7 @@ Dataset load_dataset(const DataOptions& options) {
                                                   ? feature_statistics(files.train.images)
                                                   : channel_statistics(files.train.images);
   }
-  std::tie(data.train, data.val) = hold_out(files.train, options.val_size());
+  std::tie(data.train, data.val) = hold_out(std::move(files.train), options.val_size());
   data.test = std::move(files.test);
   return data;
 }

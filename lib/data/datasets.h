@@ -69,7 +69,8 @@ Dataset load_dataset(const DataOptions& options);
 /// for "unit" on feature arrays (which have no pixels).
 void apply_input_mode(DatasetInfo& info, const std::string& input);
 
-/// Splits `full` into (train, val) the way load_dataset does.
-std::pair<ImageSet, ImageSet> hold_out(const ImageSet& full, int64_t val_size);
+/// Splits `full` into (train, val) the way load_dataset does. When `full` is the sole owner of its
+/// pixels (moved in), the training part is compacted in its storage rather than copied.
+std::pair<ImageSet, ImageSet> hold_out(ImageSet full, int64_t val_size);
 
 }  // namespace kd

@@ -29,8 +29,17 @@ torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tenso
 torch::Tensor distillation_loss(const torch::Tensor& student_logits,
                                 const torch::Tensor& teacher_logits, const torch::Tensor& labels,
                                 double temperature, double alpha, double student_temperature) {
+  return distillation_loss_to_targets(student_logits,
+                                      torch::softmax(teacher_logits.detach() / temperature, 1),
+                                      labels, temperature, alpha, student_temperature);
+}
+
+torch::Tensor distillation_loss_to_targets(const torch::Tensor& student_logits,
+                                           const torch::Tensor& targets,
+                                           const torch::Tensor& labels, double temperature,
+                                           double alpha, double student_temperature) {
   const double ts = student_temperature > 0 ? student_temperature : temperature;
-  const torch::Tensor target = torch::softmax(teacher_logits.detach() / temperature, 1);
+  const torch::Tensor target = targets.detach();
   // Σ p (log p − log q), with 0·log 0 = 0: a confident teacher's softmax underflows to exact
   // zeros, which F::kl_div turns into NaN.
   const torch::Tensor log_q = torch::log_softmax(student_logits / ts, 1);

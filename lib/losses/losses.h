@@ -29,4 +29,11 @@ torch::Tensor distillation_loss(const torch::Tensor& student_logits,
                                 const torch::Tensor& teacher_logits, const torch::Tensor& labels,
                                 double temperature, double alpha, double student_temperature = 0);
 
+/// The same against the teacher's target distribution `targets` [B, C] at temperature T, given
+/// (softmax(z_t / T), or a row rebuilt from a top-k cache): T only sets T_s when that is 0.
+torch::Tensor distillation_loss_to_targets(const torch::Tensor& student_logits,
+                                           const torch::Tensor& targets,
+                                           const torch::Tensor& labels, double temperature,
+                                           double alpha, double student_temperature = 0);
+
 }  // namespace kd

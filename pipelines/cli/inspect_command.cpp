@@ -46,15 +46,29 @@ int inspect_cache(const fs::path& path) {
             << ")\n"
             << "  data         " << h.dataset << " " << h.split << ", fingerprint "
             << h.dataset_fingerprint << "\n"
-            << "  /logits      " << h.dtype << " [" << h.v << ", " << h.n << ", " << h.c
-            << "], chunks of " << h.chunk << " examples\n";
+            << (h.top_k > 0 ? "  /top_k/indices " : "  /logits      ")
+            << (h.top_k > 0 ? (h.c <= 32767 ? "int16" : "int32") : h.dtype) << " [" << h.v << ", "
+            << h.n << ", " << h.row_width() << "], chunks of " << h.chunk << " examples\n";
   for (double t : h.temperatures) {
     std::cout << "  " << CacheHeader::probs_path(t)
               << std::string(
                      std::max<int>(1, 13 - static_cast<int>(CacheHeader::probs_path(t).size())),
                      ' ')
-              << h.dtype << " [" << h.v << ", " << h.n << ", " << h.c << "]\n";
+              << h.dtype << " [" << h.v << ", " << h.n << ", " << h.row_width() << "]";
+    if (h.top_k > 0) {
+      // The probability each row leaves out, which the rule rebuilds.
+      const double missing =
+          (1 - cache.probs(t).to(torch::kFloat64).sum(2)).clamp_min(0).mean().item<double>();
+      std::cout << ", mean missing mass " << missing;
+    }
+    std::cout << "\n";
   }
+  const double per_row = static_cast<double>(cache.soft_label_bytes()) /
+                         static_cast<double>(std::max<int64_t>(1, h.n * h.v));
+  std::cout << "  soft labels  " << (h.top_k > 0 ? "top-" + std::to_string(h.top_k) : "whole rows")
+            << (h.top_k > 0 ? ", rows rebuilt by " + to_string(h.top_k_rule) : "") << ", "
+            << per_row << " bytes per example and view (file " << fs::file_size(path)
+            << " bytes)\n";
   std::cout << "  /labels      int64 [" << h.n << "]\n"
             << "  classes      " << join_names(h.class_names) << "\n"
             << "  views        " << h.v << " (view 0 un-augmented; views 1.." << h.v - 1 << ": "
@@ -67,8 +81,10 @@ int inspect_cache(const fs::path& path) {
   }
   const std::vector<std::string> problems = cache.verify();
   if (problems.empty()) {
-    std::cout << "intact: shapes and attributes agree, no NaN or Inf, probabilities match "
-                 "softmax(logits / T)\n";
+    std::cout << (h.top_k > 0 ? "intact: shapes and attributes agree, classes in range and "
+                                "distinct, values finite, largest first, summing to at most 1\n"
+                              : "intact: shapes and attributes agree, no NaN or Inf, "
+                                "probabilities match softmax(logits / T)\n");
     return 0;
   }
   for (const std::string& p : problems) std::cout << "PROBLEM: " << p << "\n";
@@ -134,8 +150,8 @@ int upgrade(const fs::path& given, const po::variables_map& vm) {
   // Through a link, the file it leads to is upgraded (the link stays a link).
   const fs::path path = fs::canonical(given);
   const CacheHeader h = read_cache_header(path);
-  if (h.format_version == kCacheFormatVersion) {
-    std::cout << path.string() << ": format " << kCacheFormatVersion << " already; unchanged\n";
+  if (h.format_version != 1) {
+    std::cout << path.string() << ": format " << h.format_version << " already; unchanged\n";
     return inspect_cache(path);
   }
   // Unless told otherwise: the built-in dataset and the teacher file the cache names.

@@ -162,6 +162,12 @@ po::options_description cache_table() {
       "seed", po::value<std::string>()->default_value(std::to_string(d.seed())),
       "augmentation seed: view v of example i is the draw (seed, v, i)")(
       "half", po::bool_switch(), "store float16 instead of float32")(
+      "top-k", po::value<int64_t>()->default_value(d.top_k()),
+      "keep only the K largest probabilities of each row (float16) and their classes, no logits "
+      "(0: whole rows)")(
+      "top-k-rule", po::value<std::string>()->default_value(to_string(d.top_k_rule())),
+      "how a top-k row is made whole: uniform (the missing mass spread over the other classes) "
+      "or renormalise (the K values scaled to sum to 1)")(
       "compress", po::value<int>()->default_value(d.compress()), "gzip level 0-9 (0: none)")(
       "chunk", po::value<int64_t>()->default_value(d.chunk()), "examples per HDF5 chunk")(
       "out", po::value<std::string>(), "the cache file to write (.h5)")(
@@ -185,6 +191,8 @@ CacheOptions cache_options_from(const po::variables_map& vm) {
       .augment(parse_augment(vm["augment"].as<std::string>()))
       .seed(seed_option(vm, "seed"))
       .half(vm["half"].as<bool>())
+      .top_k(vm["top-k"].as<int64_t>())
+      .top_k_rule(parse_top_k_rule(vm["top-k-rule"].as<std::string>()))
       .compress(vm["compress"].as<int>())
       .chunk(vm["chunk"].as<int64_t>());
   if (const std::string shard = vm["shard"].as<std::string>(); !shard.empty()) {
@@ -203,6 +211,8 @@ std::vector<std::string> cache_argv(const CacheOptions& o) {
              "--augment", to_string(o.augment()), "--seed", std::to_string(o.seed()), "--compress",
              std::to_string(o.compress()), "--chunk", std::to_string(o.chunk())});
   if (o.half()) a.push_back("--half");
+  if (o.top_k() > 0)
+    append(a, {"--top-k", std::to_string(o.top_k()), "--top-k-rule", to_string(o.top_k_rule())});
   if (o.shard_count() > 0) {
     append(a, {"--shard", std::to_string(o.shard_index()) + "/" + std::to_string(o.shard_count())});
   }

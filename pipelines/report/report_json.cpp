@@ -78,6 +78,18 @@ json to_json(const TeacherComparison& c) {
           {"only_b_right", c.only_b_right}};
 }
 
+json to_json(const CacheResult& c) {
+  return {{"id", c.id},
+          {"examples", c.examples},
+          {"views", c.views},
+          {"classes", c.classes},
+          {"temperatures", c.temperatures},
+          {"top_k", c.top_k},
+          {"top_k_rule", c.top_k_rule},
+          {"bytes_per_example_view", c.bytes_per_example_view},
+          {"file_bytes", c.file_bytes}};
+}
+
 json to_json(const FigureFiles& f) {
   return {{"name", f.name}, {"title", f.title}, {"png", f.png},
           {"svg", f.svg},   {"gp", f.gp},       {"tsv", f.tsv}};
@@ -105,6 +117,7 @@ json to_json(const Report& r) {
           {"created", r.created},
           {"run_dir", r.run_dir},
           {"teachers", list(r.teachers)},
+          {"caches", list(r.caches)},
           {"students", list(r.students)},
           {"teacher_comparisons", list(r.teacher_comparisons)},
           {"verdict", r.verdict},

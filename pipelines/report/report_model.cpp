@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
@@ -15,6 +16,7 @@
 #include "pipelines/report/results_reader.h"
 #include "pipelines/report/study_decisions.h"
 #include "pipelines/study/study.h"
+#include "storage/logit_cache.h"
 
 namespace kd {
 
@@ -125,6 +127,28 @@ std::vector<StudentGroup> group_students(std::vector<StudentResult> students) {
   return out;
 }
 
+namespace {
+
+// A finished whole cache's size and kind; none for a shard or a cache not (yet) written.
+std::optional<CacheResult> read_cache_result(const ManifestStage& stage) {
+  if (!fs::is_regular_file(stage.output)) return std::nullopt;
+  const LogitCache cache(stage.output);
+  const CacheHeader& h = cache.header();
+  if (h.shard_count > 0) return std::nullopt;
+  CacheResult c;
+  c.id = stage.id;
+  c.examples = h.n, c.views = h.v, c.classes = h.c;
+  c.temperatures = static_cast<int64_t>(h.temperatures.size());
+  c.top_k = h.top_k;
+  c.top_k_rule = h.top_k > 0 ? to_string(h.top_k_rule) : "";
+  c.bytes_per_example_view = static_cast<double>(cache.soft_label_bytes()) /
+                             static_cast<double>(std::max<int64_t>(1, h.n * h.v));
+  c.file_bytes = static_cast<int64_t>(fs::file_size(stage.output));
+  return c;
+}
+
+}  // namespace
+
 Report build_report(const fs::path& run_dir) {
   // The run's own files only: a manifest or study file that is a link out of the run is refused.
   const fs::path manifest_path = inside(run_dir, "manifest.json", "the run's manifest");
@@ -136,7 +160,10 @@ Report build_report(const fs::path& run_dir) {
   Report report;
   std::vector<StudentResult> students;
   for (const ManifestStage& stage : read_manifest(manifest_path)) {
-    if (stage.kind == "cache") continue;
+    if (stage.kind == "cache") {
+      if (std::optional<CacheResult> c = read_cache_result(stage); c) report.caches.push_back(*c);
+      continue;
+    }
     const fs::path& metrics = stage.output;
     if (!fs::exists(metrics)) continue;
     if (stage.kind != "teach") {

@@ -29,6 +29,20 @@ Table teachers_table(const Report& r) {
   return t;
 }
 
+Table caches_table(const Report& r) {
+  Table t{{"cache", "examples × views", "classes", "soft labels", "bytes per example and view",
+           "file (MB)"},
+          {}};
+  for (const CacheResult& c : r.caches) {
+    t.rows.push_back(
+        {c.id, std::to_string(c.examples) + " × " + std::to_string(c.views),
+         std::to_string(c.classes),
+         c.top_k > 0 ? "top-" + std::to_string(c.top_k) + ", " + c.top_k_rule : "whole rows",
+         num(c.bytes_per_example_view, 1), num(static_cast<double>(c.file_bytes) / 1e6, 1)});
+  }
+  return t;
+}
+
 Table students_table(const Report& r) {
   Table t{{"learns from", "T", "α", "arch", "test acc. mean", "95% interval", "seeds", "ECE", "γ"},
           {}};
@@ -49,6 +63,10 @@ std::string report_page(const Report& r, PageFormat& page) {
   page.bullets(r.verdict);
   page.heading(2, "Teachers");
   page.table(teachers_table(r));
+  if (!r.caches.empty()) {
+    page.heading(2, "Caches");
+    page.table(caches_table(r));
+  }
   page.heading(2, "Students");
   page.table(students_table(r));
   page.heading(2, "Figures");

@@ -109,9 +109,20 @@ struct FigureFiles {
   std::string name, title, png, svg, gp, tsv;
 };
 
+/// A study's cache as it is on disk: what its students learn from, and what it costs.
+struct CacheResult {
+  std::string id;
+  int64_t examples = 0, views = 0, classes = 0, temperatures = 0;
+  int64_t top_k = 0;                  ///< 0: whole rows (logits and probabilities)
+  std::string top_k_rule;             ///< "" for whole rows
+  double bytes_per_example_view = 0;  ///< the soft labels' bytes on disk per example and view
+  int64_t file_bytes = 0;
+};
+
 struct Report {
   std::string kdpipe_version, created, run_dir;
   std::vector<TeacherResult> teachers;  ///< by ε, then seed
+  std::vector<CacheResult> caches;      ///< whole caches, by stage id
   std::vector<StudentGroup> students;   ///< by key
   std::vector<TeacherComparison> teacher_comparisons;
   std::vector<std::string> verdict;

@@ -215,6 +215,8 @@ class Planner {
         .augment(s_.cache_augment)
         .seed(s_.cache_seed)
         .half(s_.half)
+        .top_k(s_.top_k)
+        .top_k_rule(s_.top_k_rule)
         .compress(s_.compress)
         .chunk(s_.cache_chunk)
         .out(cache.out);

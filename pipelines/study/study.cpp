@@ -199,6 +199,10 @@ void read_cache_section(const Reader& r, Study& s) {
   s.half = r.flag("cache.half");
   s.compress = static_cast<int>(r.one_whole("cache.compress"));
   if (s.compress < 0 || s.compress > 9) r.fail("cache.compress", "expected a gzip level 0-9");
+  s.top_k = r.one_whole("cache.top-k");
+  if (s.top_k < 0) r.fail("cache.top-k", "expected 0 (whole rows) or a count of classes");
+  s.top_k_rule =
+      r.located("cache.top-k-rule", [&] { return parse_top_k_rule(r.single("cache.top-k-rule")); });
   s.cache_chunk = r.one_whole("cache.chunk");
   if (s.cache_chunk < 1) r.fail("cache.chunk", "expected a positive count of examples");
   s.cache_shards = static_cast<int>(r.one_whole("cache.shards"));
@@ -228,6 +232,14 @@ void read_student_section(const Reader& r, Study& s) {
   s.student_temperatures = r.numbers("student.temperature");
   for (double t : s.student_temperatures) {
     if (!(t > 0)) r.fail("student.temperature", "expected positive temperatures, got " + join({t}));
+    // A top-k cache holds its temperatures only (no logits to soften at another).
+    if (s.top_k > 0 &&
+        std::find(s.temperatures.begin(), s.temperatures.end(), t) == s.temperatures.end()) {
+      r.fail("student.temperature",
+             join({t}) + " is not among cache.temperatures (" + join(s.temperatures) +
+                 "), which a top-k cache (cache.top-k = " + std::to_string(s.top_k) +
+                 ") holds alone");
+    }
   }
   s.alphas = r.numbers("student.alpha");
   for (double a : s.alphas) {

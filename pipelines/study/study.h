@@ -11,6 +11,7 @@
 #include "lib/data/datasets.h"
 #include "lib/train/trainer.h"
 #include "pipelines/study/study_enums.h"
+#include "storage/cache_header.h"
 #include "storage/inference_engine.h"
 #include "students/distill.h"
 
@@ -43,7 +44,9 @@ struct Study {
   Augment cache_augment = Augment::shift_flip;
   std::uint64_t cache_seed = 0;
   bool half = false;
-  int compress = 0;  ///< gzip level of the cache's datasets (0: none)
+  int compress = 0;   ///< gzip level of the cache's datasets (0: none)
+  int64_t top_k = 0;  ///< a top-k cache's K (0: whole rows)
+  TopKRule top_k_rule = TopKRule::uniform;
   /// Shards per cache (1: none): n `cache --shard i/n` stages and a merge stage, so that on a
   /// cluster one teacher's logits are computed on n nodes at once.
   int cache_shards = 1;

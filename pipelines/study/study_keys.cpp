@@ -67,6 +67,8 @@ const std::vector<StudyKey>& keys() {
         {"cache.seed", [](const Study& s) { return std::to_string(s.cache_seed); }},
         {"cache.half", [](const Study& s) { return flag(s.half); }},
         {"cache.compress", [](const Study& s) { return std::to_string(s.compress); }},
+        {"cache.top-k", [](const Study& s) { return std::to_string(s.top_k); }},
+        {"cache.top-k-rule", [](const Study& s) { return to_string(s.top_k_rule); }},
         {"cache.chunk", [](const Study& s) { return std::to_string(s.cache_chunk); }},
         {"cache.shards", [](const Study& s) { return std::to_string(s.cache_shards); }},
         {"student.arch", [](const Study& s) { return join_any(s.student_archs); }},

@@ -112,6 +112,9 @@ seed cache_fuzz "$work/cache.h5" cache.h5
 "$kdpipe" cache --teacher "$work/teacher" --dataset "$work/h5py-arrays.h5" --split test --val-size 2 \
   --half --compress 4 --out "$work/cache-half.h5" > /dev/null
 seed cache_fuzz "$work/cache-half.h5" cache-half.h5
+"$kdpipe" cache --teacher "$work/teacher" --dataset "$work/h5py-arrays.h5" --split train --val-size 2 \
+  --views 2 --temperatures 1 4 --chunk 2 --top-k 2 --out "$work/cache-top2.h5" > /dev/null
+seed cache_fuzz "$work/cache-top2.h5" cache-top2.h5
 
 # What a report reads back: a teacher's and a student's metrics.json and a manifest.
 seed results_fuzz "$work/teacher/metrics.json" teacher-metrics.json

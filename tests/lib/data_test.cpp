@@ -131,6 +131,25 @@ TEST(Datasets, LoadsMnistLayoutWithDisjointValidationSplit) {
   EXPECT_NE(data.train.fingerprint(), data.test.fingerprint());
 }
 
+// Holding the pixels once: a training file moved in is compacted in its own storage, and the
+// split is the one a copy gives; one still shared is copied, and the sharer's pixels stay as they
+// were.
+TEST(Datasets, HoldOutCompactsAMovedSetAndCopiesASharedOne) {
+  const ImageSet file = testing::make_synthetic(500, 10, 3, 8, 4);
+  const ImageSet kept{file.images.clone(), file.labels.clone()};
+  const auto [copied_train, copied_val] = hold_out(file, 60);  // shared with `file`: copied
+  EXPECT_TRUE(file.images.equal(kept.images));
+  ImageSet moved{file.images.clone(), file.labels.clone()};
+  const void* storage = moved.images.data_ptr();
+  const auto [train, val] = hold_out(std::move(moved), 60);
+  EXPECT_EQ(train.images.data_ptr(), storage);  // the same memory, not a copy
+  EXPECT_EQ(train.size(), 440);
+  EXPECT_TRUE(train.images.equal(copied_train.images));
+  EXPECT_TRUE(train.labels.equal(copied_train.labels));
+  EXPECT_TRUE(val.images.equal(copied_val.images));
+  EXPECT_TRUE(val.labels.equal(copied_val.labels));
+}
+
 TEST(Datasets, RefusesBadNamesDirectoriesAndSizes) {
   TempDir dir;
   EXPECT_THROW(dataset_info("imagenet"), ConfigError);

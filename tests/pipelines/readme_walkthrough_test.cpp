@@ -55,5 +55,28 @@ TEST(ReadmeWalkthrough, OwnStudent) {
   EXPECT_GT(python, 0.7) << r.output;  // it learned: Fashion-MNIST's chance is 0.1
 }
 
+// Top-k caches: cached, inspected and taught from by kdpipe; rebuilt in Python by the README's
+// five lines of h5py into rows that sum to 1 (to float16's rounding).
+TEST(ReadmeWalkthrough, TopK) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "needs Debian's dataset-fashion-mnist (bash .ci/setup installs it)";
+  }
+  const testing::TempDir dir;
+  const testing::ProcessResult r = run_walkthrough("top-k", dir.path());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("/top_k/indices int16 [2, 55000, 3]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("top-3, rows rebuilt by uniform, 18."), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("intact:"), std::string::npos) << r.output;
+  const auto metrics = nlohmann::json::parse(read_text(dir / "topk/student/metrics.json"));
+  EXPECT_EQ(metrics["cache"]["top_k"], 3);
+  EXPECT_GT(metrics["test"]["accuracy"].get<double>(), 0.6) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.output, m, std::regex("rebuilt \\(55000, 10\\) row sums ([0-9.e-]+) to ([0-9.e-]+)\n")))
+      << r.output;
+  EXPECT_NEAR(std::stod(m[1]), 1.0, 3e-3);
+  EXPECT_NEAR(std::stod(m[2]), 1.0, 3e-3);
+}
+
 }  // namespace
 }  // namespace kd

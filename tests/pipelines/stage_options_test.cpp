@@ -112,6 +112,13 @@ std::map<std::string, Edit> edits(const fs::path& dir) {
       {"cache.seed", [](Study& s) { s.cache_seed = 7; }},
       {"cache.half", [](Study& s) { s.half = true; }},
       {"cache.compress", [](Study& s) { s.compress = 4; }},
+      {"cache.top-k", [](Study& s) { s.top_k = 3; }},
+      // The rule of a top-k cache (a full cache has none to change).
+      {"cache.top-k-rule",
+       [](Study& s) {
+         s.top_k = 3;
+         s.top_k_rule = TopKRule::renormalise;
+       }},
       {"cache.chunk", [](Study& s) { s.cache_chunk = 512; }},
       {"cache.shards", [](Study& s) { s.cache_shards = 2; }},
       {"student.arch", [](Study& s) { s.student_archs = {"mlp:32"}; }},

@@ -30,6 +30,11 @@ using testing::StudyTest;
 
 TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   KD_SKIP_WITHOUT_GNUPLOT();
+  // Its students learn from top-3 caches (whole rows are every other study test's).
+  std::string study = kTinyStudy;
+  const std::string temperatures = "temperatures = 1 4\n";
+  study.replace(study.find(temperatures), temperatures.size(), temperatures + "top-k = 3\n");
+  write(study);
   const testing::ProcessResult r = run();
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("verdict:"), std::string::npos) << r.output;
@@ -43,6 +48,16 @@ TEST_F(StudyTest, ReportRecomputesFromTheStagesMetrics) {
   EXPECT_NE(report["verdict"].dump().find("McNemar's exact test"), std::string::npos);
   ASSERT_EQ(report["teachers"].size(), 2u);
   ASSERT_EQ(report["students"].size(), 5u);  // 2 teachers x 2 temperatures, and hard labels alone
+  // The caches and what they cost: 3 classes (int16) and their values at 2 temperatures (float16).
+  ASSERT_EQ(report["caches"].size(), 2u);
+  for (const auto& c : report["caches"]) {
+    EXPECT_EQ(c["top_k"], 3);
+    EXPECT_EQ(c["top_k_rule"], "uniform");
+    EXPECT_EQ(c["examples"], 250);
+    EXPECT_EQ(c["views"], 2);
+    EXPECT_NEAR(c["bytes_per_example_view"].get<double>(), 2 * 3 + 2 * 3 * 2, 0.5);
+  }
+  EXPECT_NE(read_text(dir / "report.md").find("| top-3, uniform | 18.0 |"), std::string::npos);
   EXPECT_FALSE(report["verdict"].empty());
   for (const char* key : {"id", "arch", "smoothing", "seed", "test_accuracy", "test_nll",
                           "test_ece", "temperature", "test_ece_after_temperature", "mi_final",

@@ -53,6 +53,9 @@ TEST_F(StudyTest, SmokeEndToEndRunsSkipsAndRerunsOnlyWhatChanged) {
   EXPECT_GT(teach["phases"]["train"].get<double>(), 0);
   EXPECT_GT(teach["phases"]["evaluate"].get<double>(), 0);
   EXPECT_GT(teach["phases"]["load"].get<double>(), 0);
+  // and its peak resident memory: more than LibTorch alone takes, less than this machine has.
+  EXPECT_GT(teach["peak_rss_mb"].get<double>(), 20);
+  EXPECT_LT(teach["peak_rss_mb"].get<double>(), 4096);
   EXPECT_GT(teach["phases"]["write"].get<double>(), 0);
   const auto cache = work("cache/eps0-seed0");
   EXPECT_EQ(cache["evaluated_images"], 500);

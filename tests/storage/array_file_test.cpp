@@ -86,6 +86,20 @@ TEST_F(ArrayFile, AcceptsGreyNhwBytesNamesAndNoNames) {
   EXPECT_EQ(big.test.images.sizes(), (std::vector<int64_t>{4, 1, 12, 10}));
 }
 
+// Images are read a block of examples at a time (16 MB) and laid out as [N, C, H, W]: a file of
+// several blocks reads back exactly.
+TEST_F(ArrayFile, AFileOfSeveralReadBlocksRoundTrips) {
+  DatasetFiles files;
+  files.train = testing::make_synthetic(1500, 10, 3, 64, 5);  // 18 MB: two blocks
+  files.test = testing::make_synthetic(10, 10, 3, 64, 6);
+  for (int c = 0; c < 10; ++c) files.class_names.push_back("class " + std::to_string(c));
+  write_array_file(dir_ / "blocks.h5", files, "test", 0);
+  const DatasetFiles back = read_array_file(dir_ / "blocks.h5");
+  EXPECT_TRUE(back.train.images.equal(files.train.images));
+  EXPECT_TRUE(back.train.labels.equal(files.train.labels));
+  EXPECT_TRUE(back.test.images.equal(files.test.images));
+}
+
 TEST_F(ArrayFile, ImportWriterRoundTrips) {
   DatasetFiles files;
   files.train = testing::make_synthetic(20, 4, 3, 8, 1);

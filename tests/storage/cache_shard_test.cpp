@@ -58,6 +58,28 @@ TEST_F(CacheShardTest, ThreeShardsMergedEqualTheUnshardedCacheExactly) {
   }
 }
 
+TEST_F(CacheShardTest, TopKShardsMergedEqualTheUnshardedTopKCache) {
+  const CacheOptions o = options().top_k(3).top_k_rule(TopKRule::renormalise);
+  build_cache(o, quiet);
+  const std::vector<fs::path> parts = shards(2, o);
+  merge_cache_shards(parts, dir_ / "merged.h5");
+  const LogitCache merged(dir_ / "merged.h5"), whole(dir_ / "cache.h5");
+  EXPECT_EQ(merged.header().differs_from(whole.header()), "");
+  EXPECT_EQ(merged.header().top_k, 3);
+  EXPECT_EQ(merged.header().top_k_rule, TopKRule::renormalise);
+  const CacheChunk a = merged.read_rows(0, 250), b = whole.read_rows(0, 250);
+  EXPECT_TRUE(a.classes.equal(b.classes));
+  for (std::size_t i = 0; i < a.probs.size(); ++i) EXPECT_TRUE(a.probs[i].equal(b.probs[i])) << i;
+  EXPECT_TRUE(a.labels.equal(b.labels));
+  EXPECT_TRUE(merged.verify().empty());
+  // A top-k shard and a full one are shards of different caches.
+  build_cache(options().shard_index(1).shard_count(2).out(dir_ / "full1.h5"), quiet);
+  const std::string msg = testing::error_of([&] {
+    merge_cache_shards({parts[0], dir_ / "full1.h5"}, dir_ / "m2.h5");
+  });
+  EXPECT_NE(msg.find("not a shard of the same cache"), std::string::npos) << msg;
+}
+
 TEST_F(CacheShardTest, AMissingDoubledOrForeignShardIsRefusedByName) {
   const std::vector<fs::path> parts = shards(3, options());
   const fs::path out = dir_ / "merged.h5";

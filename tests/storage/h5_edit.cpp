@@ -100,3 +100,16 @@ void rename_h5_object(const std::filesystem::path& file, const std::string& from
 }
 
 }  // namespace kd::testing
+
+namespace kd::testing {
+
+void set_row(const std::filesystem::path& file, const std::string& dataset, int64_t view,
+             int64_t example, const std::vector<double>& values) {
+  const h5::Handle f = h5::open_file(file, /*writable=*/true);
+  const h5::Handle ds = h5::open_dataset(f.get(), dataset, file);
+  h5::write_block(ds, H5T_NATIVE_DOUBLE,
+                  {static_cast<hsize_t>(view), static_cast<hsize_t>(example), 0},
+                  {1, 1, static_cast<hsize_t>(values.size())}, values.data(), file, "test edit");
+}
+
+}  // namespace kd::testing

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace kd::testing {
 
@@ -44,5 +45,13 @@ void set_h5_text_attribute(const std::filesystem::path& file, const std::string&
 /// Renames a dataset or group of the file.
 void rename_h5_object(const std::filesystem::path& file, const std::string& from,
                       const std::string& to);
+
+}  // namespace kd::testing
+
+namespace kd::testing {
+
+/// Overwrites row [view, example, :] of a 3-d dataset with `values` (converted to its type).
+void set_row(const std::filesystem::path& file, const std::string& dataset, int64_t view,
+             int64_t example, const std::vector<double>& values);
 
 }  // namespace kd::testing

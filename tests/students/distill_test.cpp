@@ -84,16 +84,18 @@ TEST_F(DistillTest, CachedLogitsTrainTheSameStudentAsTheLiveTeacherStepForStep) 
 
   // The live teacher sees the very input the student gets: view (epoch mod V) of each example.
   teacher_->eval();
-  const TeacherLogits live = [&](const torch::Tensor& rows, int64_t view) {
+  const TeacherTargets live = [&](const torch::Tensor& rows, int64_t view) {
     torch::NoGradGuard no_grad;
-    return teacher_->forward(view_inputs(data_.train, data_.info, recipe, rows, view));
+    return torch::softmax(
+        teacher_->forward(view_inputs(data_.train, data_.info, recipe, rows, view)) / 4.0, 1);
   };
-  const TeacherLogits from_cache = [&](const torch::Tensor& rows, int64_t view) {
-    return cached[view].index_select(0, rows);
+  const SoftTargets targets = SoftTargets::of_logits(cached, 4.0);
+  const TeacherTargets from_cache = [&](const torch::Tensor& rows, int64_t view) {
+    return targets.rows(view, rows);
   };
   std::vector<std::vector<torch::Tensor>> after;
   std::vector<std::vector<double>> losses;
-  for (const TeacherLogits& teacher : {live, from_cache}) {
+  for (const TeacherTargets& teacher : {live, from_cache}) {
     torch::manual_seed(9);
     const Classifier student = make_model("mlp:16", {1, 28, 28}, 10);
     Progress quiet = Progress::silent();
@@ -138,6 +140,52 @@ TEST_F(DistillTest, TargetGammaIsTheSmoothnessOfTheMixedTargets) {
     sum += ((1 - p.gather(1, data_.train.labels.unsqueeze(1))).mean() * 10.0 / 9.0).item<double>();
   }
   EXPECT_NEAR(m["target_gamma"].get<double>(), sum / 3, 1e-9);
+}
+
+// A top-k cache of every class holds the whole rows to float16 precision: its student trains as
+// the float16 full cache's does. One of K = 3 trains on rows rebuilt from 3 values and records
+// it; its temperatures are the only ones it can teach at.
+TEST_F(DistillTest, TopKCachesTeachFromRebuiltRows) {
+  const CacheOptions base = CacheOptions()
+                                .data(data_options())
+                                .teacher(dir_ / "teacher")
+                                .views(3)
+                                .seed(5)
+                                .temperatures({1, 4})
+                                .chunk(64);
+  const auto quiet = [](const std::string&) {};
+  build_cache(CacheOptions(base).half(true).out(dir_ / "half.h5"), quiet);
+  build_cache(CacheOptions(base).top_k(10).out(dir_ / "top10.h5"), quiet);
+  build_cache(CacheOptions(base).top_k(3).out(dir_ / "top3.h5"), quiet);
+  const nlohmann::json half = run(options().cache(dir_ / "half.h5").out(dir_ / "s-half"));
+  const nlohmann::json all = run(options().cache(dir_ / "top10.h5").out(dir_ / "s-top10"));
+  ASSERT_EQ(half["epochs"].size(), all["epochs"].size());
+  for (std::size_t e = 0; e < half["epochs"].size(); ++e) {
+    const double a = half["epochs"][e]["loss"].get<double>(),
+                 b = all["epochs"][e]["loss"].get<double>();
+    EXPECT_NEAR(a, b, 2e-3 * a) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(all["cache"]["top_k"], 10);
+  EXPECT_NEAR(all["target_gamma"].get<double>(), half["target_gamma"].get<double>(), 1e-3);
+
+  const nlohmann::json top3 = run(options().cache(dir_ / "top3.h5").alpha(1).out(dir_ / "s-top3"));
+  EXPECT_EQ(top3["cache"]["top_k"], 3);
+  EXPECT_EQ(top3["cache"]["top_k_rule"], "uniform");
+  // γ of the rebuilt rows: the mass off the label, as the cache's values and rule give it.
+  const LogitCache cache(dir_ / "top3.h5");
+  const CacheChunk stored = cache.read_rows(0, cache.header().n);
+  const torch::Tensor values = cache.probs(4);
+  double sum = 0;
+  for (int64_t v = 0; v < 3; ++v) {
+    const torch::Tensor p =
+        reconstruct_top_k(values[v], stored.classes[v], 10, TopKRule::uniform, torch::kFloat64);
+    sum += ((1 - p.gather(1, data_.train.labels.unsqueeze(1))).mean() * 10.0 / 9.0).item<double>();
+  }
+  EXPECT_NEAR(top3["target_gamma"].get<double>(), sum / 3, 1e-6);
+  Progress quiet_progress = Progress::silent();
+  EXPECT_THROW(
+      distill(options().cache(dir_ / "top3.h5").temperature(2).out(dir_ / "s-t2"), quiet_progress),
+      ConfigError);
 }
 
 TEST_F(DistillTest, BaselinesTrainAloneAndRecordTheirGamma) {
