@@ -27,12 +27,12 @@ for n in 30000 120000; do
   /usr/bin/python3 "$work/make.py" "$work/d$n.h5" "$n" 56
   pixels[$n]=$(( (n + (n / 20 > 1000 ? n / 20 : 1000)) * 56 * 56 * 3 ))
   /usr/bin/time -f "%M" -o "$work/rss" "$build/kdpipe" teach --dataset "$work/d$n.h5" --arch mlp:16 \
-    --epochs 1 --lr 0.01 --threads 2 --out "$work/t$n" > /dev/null
+    --epochs 1 --lr 0.001 --threads 2 --out "$work/t$n" > /dev/null
   rss[$n]=$(( $(cat "$work/rss") * 1024 ))
   rm -f "$work/d$n.h5"
   printf '%6d images: %.3f GB of pixels, peak RSS %.3f GB\n' "$n" \
-    "$(echo "${pixels[$n]} / 1e9" | bc -l)" "$(echo "${rss[$n]} / 1e9" | bc -l)"
+    "$(echo "${pixels[$n]} / 1000000000" | bc -l)" "$(echo "${rss[$n]} / 1000000000" | bc -l)"
 done
 slope=$(echo "(${rss[120000]} - ${rss[30000]}) / (${pixels[120000]} - ${pixels[30000]})" | bc -l)
-floor=$(echo "(${rss[30000]} - $slope * ${pixels[30000]}) / 1e9" | bc -l)
+floor=$(echo "(${rss[30000]} - $slope * ${pixels[30000]}) / 1000000000" | bc -l)
 printf 'peak RSS = %.2f GB + %.2f x the pixels\n' "$floor" "$slope"

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 
+#include "lib/data/image_codec.h"
 #include "lib/data/image_set.h"
+#include "lib/train/progress.h"
 
 namespace kd {
 
@@ -23,5 +25,19 @@ DatasetFiles read_array_file(const std::filesystem::path& path);
 /// (chunked by example, gzip level `compress`, 0 for none), labels int64, class_names.
 void write_array_file(const std::filesystem::path& path, const DatasetFiles& files,
                       const std::string& source, int compress);
+
+/// What `kdpipe import` wrote.
+struct ImportSummary {
+  int64_t train = 0, test = 0;  ///< images
+  ImageFormat format;           ///< every image's channels and size
+  int64_t classes = 0;
+};
+
+/// `kdpipe import`: decodes the image folder at `root` (lib/data/image_folder.h) into an array
+/// file at `path`, atomically, `block_bytes` of decoded images at a time: memory holds one block
+/// whatever the folder's size. The file equals write_array_file of read_image_folder's result.
+ImportSummary import_image_folder(const std::filesystem::path& root, const ImageFormat& format,
+                                  const std::filesystem::path& path, int compress,
+                                  Progress& progress, int64_t block_bytes = int64_t{256} << 20);
 
 }  // namespace kd

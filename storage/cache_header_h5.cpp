@@ -108,12 +108,16 @@ CacheHeader read_header(hid_t root, const fs::path& file, bool format_1_too) {
                       ", this kdpipe reads versions ", kCacheFormatVersion, " and ",
                       kTopKFormatVersion, " (top-k)");
   // A top-k cache is version 3 and says K; nothing else is.
+  check<StorageError>(h.format_version != kTopKFormatVersion || h5::has_attr(root, "top_k"),
+                      file.string(), ": a cache of format version ", kTopKFormatVersion,
+                      " (top-k) without the field 'top_k' (a damaged header)");
   check<StorageError>((h.format_version == kTopKFormatVersion) == (h.top_k > 0), file.string(),
                       ": field 'top_k' is ", h.top_k, " in a cache of format version ",
                       h.format_version, " (a damaged header)");
-  check<StorageError>(h.top_k <= 0 || (h.top_k <= h.c && h.dtype == "float16"), file.string(),
-                      ": field 'top_k' is ", h.top_k, " of C = ", h.c, " classes, dtype ", h.dtype,
-                      " (a top-k cache keeps at most C float16 values per row)");
+  check<StorageError>(h.top_k <= h.c, file.string(), ": field 'top_k' is ", h.top_k,
+                      ", more than C = ", h.c, " classes (a damaged header)");
+  check<StorageError>(h.top_k <= 0 || h.dtype == "float16", file.string(), ": field 'dtype' is ",
+                      h.dtype, ", a top-k cache keeps float16 values (a damaged header)");
   return h;
 }
 

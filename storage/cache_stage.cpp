@@ -47,6 +47,9 @@ void CacheOptions::validate_settings() const {
   check<ConfigError>(chunk() >= 1, "--chunk: expected a positive count, got ", chunk());
   check<ConfigError>(top_k() >= 0, "--top-k: expected 0 (a full cache) or a count of classes, got ",
                      top_k());
+  check<ConfigError>(top_k() > 0 || top_k_rule() == TopKRule::uniform, "--top-k-rule ",
+                     to_string(top_k_rule()),
+                     ": only for a top-k cache (give --top-k K); a full cache keeps whole rows");
   check<ConfigError>(shard_count() == 0 || (shard_index() >= 0 && shard_index() < shard_count()),
                      "--shard: expected i/n with 0 <= i < n, got ", shard_index(), "/",
                      shard_count());

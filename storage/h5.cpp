@@ -75,7 +75,13 @@ Handle checked(hid_t id, herr_t (*close)(hid_t), const fs::path& file, const std
 
 Handle create_file(const fs::path& path) {
   quiet_errors();
-  return {require_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path,
+  // The HDF5 1.8 file format (readable by any HDF5 since 2008, h5py included): it stores an
+  // attribute over 64 KiB outside the object header (class_names of 40,000 classes are 640 KiB of
+  // string references), which the earliest format refuses.
+  const Handle access = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path, "file access list");
+  require(H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), path,
+          "setting the file format");
+  return {require_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), path,
                      "cannot create HDF5 file"),
           H5Fclose};
 }

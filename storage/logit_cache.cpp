@@ -45,9 +45,13 @@ torch::Tensor LogitCache::Impl::read_rows(const std::string& name, int64_t view_
 
 torch::Tensor LogitCache::Impl::read_classes(int64_t row_begin, int64_t rows) const {
   const h5::Handle ds = h5::open_dataset(file.get(), CacheHeader::kTopKIndicesPath, path);
-  check<StorageError>(h5::stored_type(ds, path).first == H5T_INTEGER, path.string(), ": ",
-                      CacheHeader::kTopKIndicesPath, " must hold integers (class indices)");
   const bool narrow = header.c <= 32767;
+  const auto [stored_class, stored_size] = h5::stored_type(ds, path);
+  check<StorageError>(stored_class == H5T_INTEGER && stored_size == (narrow ? 2U : 4U),
+                      path.string(), ": ", CacheHeader::kTopKIndicesPath, " is stored as ",
+                      stored_class == H5T_INTEGER ? "integers" : "non-integers", " of ",
+                      stored_size, " bytes; class indices of C = ", header.c, " classes are ",
+                      narrow ? "int16" : "int32");
   torch::Tensor out =
       torch::empty({header.v, rows, header.top_k}, narrow ? torch::kInt16 : torch::kInt32);
   h5::read_block(ds, narrow ? H5T_NATIVE_INT16 : H5T_NATIVE_INT32,
@@ -178,7 +182,7 @@ SoftTargets LogitCache::targets(double t) const {
     std::string problem = top_k_classes_problem(classes.narrow(1, first, rows), h.c, first);
     const char* name = CacheHeader::kTopKIndicesPath;
     if (problem.empty()) {
-      problem = top_k_values_problem(values.narrow(1, first, rows), first);
+      problem = top_k_values_problem(values.narrow(1, first, rows), h.c, first);
       name = nullptr;
     }
     check<StorageError>(problem.empty(), impl_->path.string(), ": ",

@@ -48,6 +48,12 @@ std::vector<std::string> LogitCache::Impl::verify_full() const {
       try {
         const torch::Tensor p =
             read_rows(CacheHeader::probs_path(t), 0, h.v, first, rows, /*finite_only=*/false);
+        if (const int64_t nonfinite = (~torch::isfinite(p)).sum().item<int64_t>(); nonfinite > 0) {
+          unreadable[k] = CacheHeader::probs_path(t) + ": holds values that are NaN or Inf (" +
+                          std::to_string(nonfinite) + " among examples " + std::to_string(first) +
+                          " to " + std::to_string(first + rows - 1) + ")";
+          continue;
+        }
         const torch::Tensor want = torch::softmax(z.to(torch::kFloat64) / t, 2);
         const double err = (p.to(torch::kFloat64) - want).abs().max().item<double>();
         worst[k] = std::isnan(err) ? err : std::max(worst[k], err);  // NaN stays
@@ -77,33 +83,38 @@ std::vector<std::string> LogitCache::Impl::verify_top_k() const {
   const CacheHeader& h = header;
   const int64_t block = check_block();
   std::vector<std::string> problems;
+  // Each dataset's first problem, named: a damaged row as "DATASET: what", one unreadable as the
+  // reader's own error (which names it).
   std::string classes_problem;
   std::vector<std::string> values_problem(h.temperatures.size());
+  const std::string indices = CacheHeader::kTopKIndicesPath;
+  const auto named = [](const std::string& dataset, const std::string& problem) {
+    return problem.empty() ? problem : dataset + ": " + problem;
+  };
   for (int64_t first = 0; first < h.n; first += block) {
     const int64_t rows = std::min(block, h.n - first);
     try {
       if (classes_problem.empty())
-        classes_problem = top_k_classes_problem(read_classes(first, rows), h.c, first);
+        classes_problem =
+            named(indices, top_k_classes_problem(read_classes(first, rows), h.c, first));
     } catch (const StorageError& e) {
       classes_problem = e.what();
     }
     for (std::size_t k = 0; k < h.temperatures.size(); ++k) {
       if (!values_problem[k].empty()) continue;
       try {
-        values_problem[k] = top_k_values_problem(
-            read_rows(CacheHeader::probs_path(h.temperatures[k]), 0, h.v, first, rows,
-                      /*finite_only=*/false),
-            first);
+        const std::string name = CacheHeader::probs_path(h.temperatures[k]);
+        values_problem[k] = named(
+            name, top_k_values_problem(read_rows(name, 0, h.v, first, rows, /*finite_only=*/false),
+                                       h.c, first));
       } catch (const StorageError& e) {
         values_problem[k] = e.what();
       }
     }
   }
-  if (!classes_problem.empty())
-    problems.push_back(std::string(CacheHeader::kTopKIndicesPath) + ": " + classes_problem);
-  for (std::size_t k = 0; k < h.temperatures.size(); ++k) {
-    if (!values_problem[k].empty())
-      problems.push_back(CacheHeader::probs_path(h.temperatures[k]) + ": " + values_problem[k]);
+  if (!classes_problem.empty()) problems.push_back(classes_problem);
+  for (const std::string& p : values_problem) {
+    if (!p.empty()) problems.push_back(p);
   }
   if (std::string p = labels_problem(*this, block * h.v * h.c); !p.empty()) problems.push_back(p);
   return problems;

@@ -60,7 +60,7 @@ std::string top_k_classes_problem(const torch::Tensor& classes, int64_t c, int64
   return "";
 }
 
-std::string top_k_values_problem(const torch::Tensor& values, int64_t first_example) {
+std::string top_k_values_problem(const torch::Tensor& values, int64_t c, int64_t first_example) {
   const torch::Tensor v = values.to(torch::kFloat64);
   const torch::Tensor broken = (~torch::isfinite(v) | (v < 0)).any(-1);
   if (broken.any().item<bool>())
@@ -78,6 +78,19 @@ std::string top_k_values_problem(const torch::Tensor& values, int64_t first_exam
     return "values summing to " + exact_text(mass.max().item<double>()) +
            ", above 1 + K·2^-10 = " + exact_text(top_k_mass_limit(k)) + ", at " +
            first_row(heavy, first_example);
+  }
+  // The C − K classes left out are each at most the smallest kept value, so they hold at most
+  // (C − K)·v_K of the mass: a row missing more (all zeros, or K = C summing short of 1) is no
+  // teacher's softmax, and no rule rebuilds it (float16's rounding allowed for).
+  const torch::Tensor room = static_cast<double>(c - k) * v.select(-1, k - 1);
+  const double slack = std::ldexp(1.0, -10);
+  const torch::Tensor short_rows = (1 - mass) > room * (1 + slack) + static_cast<double>(k) * slack;
+  if (short_rows.any().item<bool>()) {
+    const torch::Tensor at = short_rows.nonzero()[0];
+    const double m = mass[at[0]][at[1]].item<double>();
+    return "values summing to " + exact_text(m) + ", leaving more mass out than the " +
+           std::to_string(c - k) + " other classes can hold below the smallest kept value, at " +
+           first_row(short_rows, first_example);
   }
   return "";
 }

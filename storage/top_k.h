@@ -29,9 +29,11 @@ double top_k_mass_limit(int64_t k);
 /// twice in a row; named by view and example (the first example of the block is `first_example`).
 std::string top_k_classes_problem(const torch::Tensor& classes, int64_t c, int64_t first_example);
 
-/// What makes stored values [V, n, K] impossible, or "": not finite or negative, increasing along
-/// a row (they are stored largest first), or summing above top_k_mass_limit(K).
-std::string top_k_values_problem(const torch::Tensor& values, int64_t first_example);
+/// What makes stored values [V, n, K] of C classes impossible, or "": not finite or negative,
+/// increasing along a row (they are stored largest first), summing above top_k_mass_limit(K), or
+/// leaving out more mass than the other C − K classes can hold, each at most the smallest kept
+/// value (an all-zero row; K = C summing short of 1).
+std::string top_k_values_problem(const torch::Tensor& values, int64_t c, int64_t first_example);
 
 /// A teacher's targets at one temperature for every view and example, held as the cache holds
 /// them (full logits, or K values and classes per row) and made dense a batch at a time.

@@ -140,6 +140,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   if (cache) {
     cache->expect_data(data.info.name, "train", data.train.fingerprint(), data.train.size());
     const CacheHeader& h = cache->header();
+    check<StorageError>(h.c == data.info.classes, options.cache().string(), ": field 'C' is ", h.c,
+                        ", the data given has ", data.info.classes, " classes");
     // A feature array's views are the cache's own: the same values, the same noise.
     if (data.info.is_features()) {
       check<ConfigError>(h.feature_noise >= 0 && h.standardize == data.info.standardize &&

@@ -61,56 +61,35 @@ void check_same_classes(const ImageListing& train, const ImageListing& test, con
   }
 }
 
-// What every image becomes, and whether sizes other than the target's are resized (--image-size)
-// or refused.
-struct DecodePlan {
-  ImageFormat target;
-  bool resize = false;
-};
-
-ImageSet decode_split(const ImageListing& listing, const DecodePlan& plan, const fs::path& first,
-                      const std::string& split, Progress& progress) {
-  const int64_t n = static_cast<int64_t>(listing.files.size());
+// Decodes examples [begin, end) of `listing` in parallel into `out` (rows from 0); the error of the
+// first failing example (the same on every run), or "".
+std::string decode_range(const ImageListing& listing, const ImageFolderPlan& plan, int64_t begin,
+                         int64_t end, torch::Tensor& out) {
   const ImageFormat& t = plan.target;
-  ImageSet set{torch::empty({n, t.channels, t.height, t.width}, torch::kUInt8),
-               torch::tensor(listing.labels, torch::kInt64)};
   std::mutex mutex;
-  int64_t failed_at = n;  // the first failing example, so the error is the same on every run
+  int64_t failed_at = end;
   std::string failure;
-  const auto started = std::chrono::steady_clock::now();
   tbb::task_arena arena(std::max(1, torch::get_num_threads()));
-  constexpr int64_t kBlock = 1024;  // the bar is redrawn between blocks
-  for (int64_t start = 0; start < n && failed_at == n; start += kBlock) {
-    arena.execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<int64_t>(start, std::min(n, start + kBlock)),
-          [&](const tbb::blocked_range<int64_t>& r) {
-            for (int64_t i = r.begin(); i < r.end(); ++i) {
-              const fs::path& file = listing.files[static_cast<std::size_t>(i)];
-              try {
-                torch::Tensor image = decode_image(file);
-                const bool sized = image.size(1) == t.height && image.size(2) == t.width;
-                check<DataError>(sized || plan.resize, file.string(), ": image is ",
-                                 shape_text(image), ", ", first.string(), " is ", t.height, "x",
-                                 t.width, "; pass --image-size HxW to resize every image");
-                set.images[i].copy_(convert_image(image, t));
-              } catch (const Error& e) {
-                const std::lock_guard<std::mutex> lock(mutex);
-                if (i < failed_at) failed_at = i, failure = e.what();
-              }
+  arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<int64_t>(begin, end), [&](const tbb::blocked_range<int64_t>& r) {
+          for (int64_t i = r.begin(); i < r.end(); ++i) {
+            const fs::path& file = listing.files[static_cast<std::size_t>(i)];
+            try {
+              torch::Tensor image = decode_image(file);
+              const bool sized = image.size(1) == t.height && image.size(2) == t.width;
+              check<DataError>(sized || plan.resize, file.string(), ": image is ",
+                               shape_text(image), ", ", plan.first.string(), " is ", t.height, "x",
+                               t.width, "; pass --image-size HxW to resize every image");
+              out[i - begin].copy_(convert_image(image, t));
+            } catch (const Error& e) {
+              const std::lock_guard<std::mutex> lock(mutex);
+              if (i < failed_at) failed_at = i, failure = e.what();
             }
-          });
-    });
-    progress.count("decoding " + split + " images", std::min(n, start + kBlock), n);
-  }
-  if (failed_at < n) throw DataError(failure);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  char line[128];
-  std::snprintf(line, sizeof line, "decoded %lld %s images in %.1f s (%.0f images/s)",
-                static_cast<long long>(n), split.c_str(), seconds, n / std::max(seconds, 1e-9));
-  progress.finish(line);
-  return set;
+          }
+        });
+  });
+  return failure;
 }
 
 }  // namespace
@@ -151,18 +130,63 @@ DatasetInfo probe_image_folder(const fs::path& root, const ImageFormat& format) 
   return info;
 }
 
+ImageFolderPlan plan_image_folder(const fs::path& root, const ImageFormat& format) {
+  ImageFolderPlan plan;
+  plan.train = list_image_split(root / "train");
+  plan.test = list_image_split(root / "test");
+  check_same_classes(plan.train, plan.test, root);
+  plan.first = plan.train.files.front();
+  plan.target = complete(format, decode_image(plan.first));
+  plan.resize = format.height != 0;
+  return plan;
+}
+
+void decode_image_folder(const ImageFolderPlan& plan, int64_t block, Progress& progress,
+                         const ImageBlockSink& sink) {
+  TORCH_CHECK(block > 0, "decode_image_folder: block ", block);
+  const ImageFormat& t = plan.target;
+  for (const auto& [split, listing] :
+       {std::pair<std::string, const ImageListing*>{"train", &plan.train}, {"test", &plan.test}}) {
+    const int64_t n = static_cast<int64_t>(listing->files.size());
+    const auto started = std::chrono::steady_clock::now();
+    torch::Tensor images =
+        torch::empty({std::min(block, n), t.channels, t.height, t.width}, torch::kUInt8);
+    const torch::Tensor labels = torch::tensor(listing->labels, torch::kInt64);
+    for (int64_t begin = 0; begin < n; begin += block) {
+      const int64_t end = std::min(n, begin + block);
+      const std::string failure = decode_range(*listing, plan, begin, end, images);
+      if (!failure.empty()) throw DataError(failure);
+      sink(split, begin, ImageSet{images.narrow(0, 0, end - begin), labels.slice(0, begin, end)});
+      progress.count("decoding " + split + " images", end, n);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    char line[128];
+    std::snprintf(line, sizeof line, "decoded %lld %s images in %.1f s (%.0f images/s)",
+                  static_cast<long long>(n), split.c_str(), seconds, n / std::max(seconds, 1e-9));
+    progress.finish(line);
+  }
+}
+
 DatasetFiles read_image_folder(const fs::path& root, const ImageFormat& format,
                                Progress& progress) {
-  const ImageListing train = list_image_split(root / "train");
-  const ImageListing test = list_image_split(root / "test");
-  check_same_classes(train, test, root);
-  const fs::path& first = train.files.front();
-  const ImageFormat target = complete(format, decode_image(first));
-  const DecodePlan plan{target, format.height != 0};
+  const ImageFolderPlan plan = plan_image_folder(root, format);
+  const ImageFormat& t = plan.target;
   DatasetFiles out;
-  out.train = decode_split(train, plan, first, "train", progress);
-  out.test = decode_split(test, plan, first, "test", progress);
-  out.class_names = train.classes;
+  for (const auto& [set, listing] :
+       {std::pair<ImageSet*, const ImageListing*>{&out.train, &plan.train},
+        {&out.test, &plan.test}}) {
+    const auto n = static_cast<int64_t>(listing->files.size());
+    *set = {torch::empty({n, t.channels, t.height, t.width}, torch::kUInt8),
+            torch::tensor(listing->labels, torch::kInt64)};
+  }
+  // A block at a time, so the bar is redrawn between blocks; into the whole sets.
+  decode_image_folder(plan, 1024, progress,
+                      [&](const std::string& split, int64_t first, const ImageSet& block) {
+                        ImageSet& set = split == "train" ? out.train : out.test;
+                        set.images.narrow(0, first, block.size()).copy_(block.images);
+                      });
+  out.class_names = plan.train.classes;
   return out;
 }
 

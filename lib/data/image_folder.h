@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,29 @@ ImageListing list_image_split(const std::filesystem::path& split_dir);
 /// Class names and image shape of an image folder, read from its listing and its first image
 /// (fields of `format` that are set win). Checks that test classes equal train classes.
 DatasetInfo probe_image_folder(const std::filesystem::path& root, const ImageFormat& format);
+
+/// An image folder listed, and what every image becomes: `target` (the format asked, completed
+/// from the first training image), resized when a size was asked, else refused if of another size.
+struct ImageFolderPlan {
+  ImageListing train, test;
+  ImageFormat target;
+  bool resize = false;
+  std::filesystem::path first;  ///< the first training image, named in a size mismatch
+};
+
+/// Lists ROOT/train and ROOT/test (their classes must be the same) and decodes the first image.
+ImageFolderPlan plan_image_folder(const std::filesystem::path& root, const ImageFormat& format);
+
+/// Receives `block` examples of `split` ("train", then "test") starting at example `first`.
+using ImageBlockSink =
+    std::function<void(const std::string& split, int64_t first, const ImageSet& block)>;
+
+/// Decodes the planned images `block` at a time, in parallel within a block (LibTorch's thread
+/// count), handing each block to `sink` in order: memory holds one block, whatever the folder's
+/// size (`kdpipe import`). DataError naming the first file that is unreadable, corrupt or of
+/// another size.
+void decode_image_folder(const ImageFolderPlan& plan, int64_t block, Progress& progress,
+                         const ImageBlockSink& sink);
 
 /// Decodes every image of ROOT/train and ROOT/test in parallel (LibTorch's thread count) into
 /// uint8 [N, C, H, W]. Without a size in `format`, every image must have the size of the first;

@@ -50,13 +50,11 @@ int import_command(const std::vector<std::string>& args) {
   check_not_an_input(vm["out"].as<std::string>(), root, "--out");
   check_replaceable(vm["out"].as<std::string>(), "--out");
   Progress progress = Progress::for_stderr();
-  const DatasetFiles files = read_image_folder(root, format, progress);
   const fs::path out = vm["out"].as<std::string>();
-  write_array_file(out, files, fs::absolute(root).string(), compress);
-  const auto& s = files.train.images.sizes();
-  std::cout << "imported " << files.train.size() << " training and " << files.test.size()
-            << " test images (" << s[1] << "x" << s[2] << "x" << s[3] << ", "
-            << files.class_names.size() << " classes) to " << out.string() << "\n";
+  const ImportSummary s = import_image_folder(root, format, out, compress, progress);
+  std::cout << "imported " << s.train << " training and " << s.test << " test images ("
+            << s.format.channels << "x" << s.format.height << "x" << s.format.width << ", "
+            << s.classes << " classes) to " << out.string() << "\n";
   return 0;
 }
 

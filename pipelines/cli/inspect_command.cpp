@@ -56,10 +56,15 @@ int inspect_cache(const fs::path& path) {
                      ' ')
               << h.dtype << " [" << h.v << ", " << h.n << ", " << h.row_width() << "]";
     if (h.top_k > 0) {
-      // The probability each row leaves out, which the rule rebuilds.
-      const double missing =
-          (1 - cache.probs(t).to(torch::kFloat64).sum(2)).clamp_min(0).mean().item<double>();
-      std::cout << ", mean missing mass " << missing;
+      // The probability each row leaves out, which the rule rebuilds (the checks below name
+      // values that cannot be read as numbers).
+      try {
+        const double missing =
+            (1 - cache.probs(t).to(torch::kFloat64).sum(2)).clamp_min(0).mean().item<double>();
+        std::cout << ", mean missing mass " << missing;
+      } catch (const StorageError&) {
+        std::cout << ", mean missing mass unknown";
+      }
     }
     std::cout << "\n";
   }
@@ -71,8 +76,11 @@ int inspect_cache(const fs::path& path) {
             << " bytes)\n";
   std::cout << "  /labels      int64 [" << h.n << "]\n"
             << "  classes      " << join_names(h.class_names) << "\n"
-            << "  views        " << h.v << " (view 0 un-augmented; views 1.." << h.v - 1 << ": "
-            << h.augment << ", seed " << h.augment_seed << "), input " << h.input << "\n"
+            << "  views        " << h.v << " (view 0 un-augmented"
+            << (h.v > 1 ? "; views 1.." + std::to_string(h.v - 1) + ": " + h.augment + ", seed " +
+                              std::to_string(h.augment_seed)
+                        : std::string())
+            << "), input " << h.input << "\n"
             << "  written by   kdpipe " << h.kdpipe_version << " at " << h.created << "\n";
   if (h.shard_count > 0) {
     std::cout << "  shard        " << h.shard_index << "/" << h.shard_count << ": examples "

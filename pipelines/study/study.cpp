@@ -182,7 +182,7 @@ void read_teacher_section(const Reader& r, Study& s, int64_t classes) {
   if (s.mi_views < 2) r.fail("teacher.mi-views", "expected at least 2 views");
 }
 
-void read_cache_section(const Reader& r, Study& s) {
+void read_cache_section(const Reader& r, Study& s, int64_t classes) {
   s.views = r.one_whole("cache.views");
   if (s.views < 1) r.fail("cache.views", "expected at least 1 (view 0 is the image itself)");
   s.temperatures = r.numbers("cache.temperatures");
@@ -201,6 +201,12 @@ void read_cache_section(const Reader& r, Study& s) {
   if (s.compress < 0 || s.compress > 9) r.fail("cache.compress", "expected a gzip level 0-9");
   s.top_k = r.one_whole("cache.top-k");
   if (s.top_k < 0) r.fail("cache.top-k", "expected 0 (whole rows) or a count of classes");
+  if (s.top_k == 0 && s.top_k_rule != TopKRule::uniform)
+    r.fail("cache.top-k-rule", to_string(s.top_k_rule) + ": only for a top-k cache (cache.top-k)");
+  if (s.top_k > classes) {
+    r.fail("cache.top-k",
+           std::to_string(s.top_k) + " of the data's " + std::to_string(classes) + " classes");
+  }
   s.top_k_rule =
       r.located("cache.top-k-rule", [&] { return parse_top_k_rule(r.single("cache.top-k-rule")); });
   s.cache_chunk = r.one_whole("cache.chunk");
@@ -306,7 +312,7 @@ Study load_study(const fs::path& file) {
   read_study_section(r, s);
   const int64_t classes = read_data_section(r, s);
   read_teacher_section(r, s, classes);
-  read_cache_section(r, s);
+  read_cache_section(r, s, classes);
   read_student_section(r, s);
   read_baseline_section(r, s);
   read_report_section(r, s, classes);

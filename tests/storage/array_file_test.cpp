@@ -8,6 +8,7 @@
 
 #include "lib/core/error.h"
 #include "lib/data/datasets.h"
+#include "lib/data/image_folder.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
@@ -98,6 +99,33 @@ TEST_F(ArrayFile, AFileOfSeveralReadBlocksRoundTrips) {
   EXPECT_TRUE(back.train.images.equal(files.train.images));
   EXPECT_TRUE(back.train.labels.equal(files.train.labels));
   EXPECT_TRUE(back.test.images.equal(files.test.images));
+}
+
+// `kdpipe import` decodes and writes a block at a time: any block size gives the file the
+// whole folder read at once gives.
+TEST_F(ArrayFile, ImportingABlockAtATimeWritesWhatTheWholeFolderGives) {
+  DatasetFiles files;
+  files.train = testing::make_synthetic(23, 3, 3, 8, 7);
+  files.test = testing::make_synthetic(9, 3, 3, 8, 8);
+  files.class_names = {"a", "b", "c"};
+  testing::write_image_folder(dir_ / "folder", files);
+  Progress quiet = Progress::silent();
+  const DatasetFiles whole = read_image_folder(dir_ / "folder", {}, quiet);
+  ASSERT_EQ(whole.train.size(), 23);  // (in the folder's order: class by class)
+  for (const int64_t block_images : {1, 5, 23, 1000}) {
+    const fs::path out = dir_ / ("import" + std::to_string(block_images) + ".h5");
+    const ImportSummary s =
+        import_image_folder(dir_ / "folder", {}, out, 0, quiet, block_images * 3 * 8 * 8);
+    EXPECT_EQ(s.train, 23);
+    EXPECT_EQ(s.test, 9);
+    EXPECT_EQ(s.classes, 3);
+    const DatasetFiles back = read_array_file(out);
+    EXPECT_TRUE(back.train.images.equal(whole.train.images)) << block_images;
+    EXPECT_TRUE(back.test.images.equal(whole.test.images)) << block_images;
+    EXPECT_TRUE(back.train.labels.equal(whole.train.labels)) << block_images;
+    EXPECT_TRUE(back.test.labels.equal(whole.test.labels)) << block_images;
+    EXPECT_EQ(back.class_names, whole.class_names);
+  }
 }
 
 TEST_F(ArrayFile, ImportWriterRoundTrips) {

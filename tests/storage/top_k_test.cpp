@@ -143,6 +143,20 @@ TEST(TopKCache, TheLossOnRebuiltRowsIsTheDenseComputationOnA100ClassCache) {
   }
 }
 
+// Past 32767 classes the classes are int32; the class names of 40,000 classes (640 KiB of string
+// references, past HDF5's 64 KiB object header) are stored all the same.
+TEST(TopKCache, FortyThousandClassesAreStoredAsInt32) {
+  const testing::TempDir dir;
+  const Synthetic s = write_cache(dir / "wide.h5", 40000, 6, 1, 3, {1});
+  const LogitCache cache(s.path);
+  EXPECT_EQ(cache.header().class_names.size(), 40000U);
+  const CacheChunk stored = cache.read_rows(0, 6);
+  EXPECT_EQ(stored.classes.scalar_type(), torch::kInt32);
+  EXPECT_TRUE(stored.classes.to(torch::kInt64).equal(std::get<1>(s.logits.topk(3, 2))));
+  EXPECT_TRUE(cache.verify().empty());
+  EXPECT_NEAR(static_cast<double>(cache.soft_label_bytes()) / 6, 4 * 3 + 2 * 3, 2);  // + checksums
+}
+
 TEST(TopKCache, BytesPerExampleAndViewAreTwoKPlusTwoKPerTemperature) {
   const testing::TempDir dir;
   const int64_t n = 4096, views = 2;
@@ -179,7 +193,10 @@ TEST(TopKCache, DamagedRowsAreRefusedInOneLineNamingTheDataset) {
            {indices, {2, 5, 2}, "a class repeated at view 1, example 7"},
            {values, {0.1, 0.5, 0.2}, "values increasing along the row"},
            {values, {0.6, 0.3, 0.2}, "values summing to 1.1"},
-           {values, {0.5, 0.3, -0.1}, "negative, NaN or infinite at view 1, example 7"}}) {
+           {values, {0.5, 0.3, -0.1}, "negative, NaN or infinite at view 1, example 7"},
+           // Nothing kept (0/0 to renormalise), or kept values too small for what is left out.
+           {values, {0, 0, 0}, "leaving more mass out than the 7 other classes can hold"},
+           {values, {0.1, 0.05, 0.01}, "values summing to 0.15996"}}) {
     const fs::path file = dir / "damaged.h5";
     fs::copy_file(good.path, file, fs::copy_options::overwrite_existing);
     testing::set_row(file, d.dataset, 1, 7, d.row);
@@ -192,6 +209,23 @@ TEST(TopKCache, DamagedRowsAreRefusedInOneLineNamingTheDataset) {
     ASSERT_EQ(problems.size(), 1U) << d.says;
     EXPECT_NE(problems[0].find(d.says), std::string::npos) << problems[0];
   }
+  // Classes stored in another integer type than C asks for (int16 here).
+  {
+    const fs::path file = dir / "int32.h5";
+    fs::copy_file(good.path, file, fs::copy_options::overwrite_existing);
+    testing::store_as_int32(file, indices);
+    const std::string msg = testing::error_of([&] { LogitCache(file).targets(2); });
+    EXPECT_NE(msg.find("is stored as integers of 4 bytes; class indices of C = 10 classes are "
+                       "int16"),
+              std::string::npos)
+        << msg;
+  }
+  // Every class present (K = C): nothing is left out, so the values must sum to 1.
+  const Synthetic all = write_cache(dir / "all.h5", 4, 20, 1, 4, {2});
+  testing::set_row(all.path, values, 0, 3, {0.3, 0.1, 0.05, 0.05});
+  const std::string msg = testing::error_of([&] { LogitCache(all.path).targets(2); });
+  EXPECT_NE(msg.find("leaving more mass out than the 0 other classes can hold"), std::string::npos)
+      << msg;
   // float16 rounding of the K values is no damage: a sum up to 1 + K·2^-10 is allowed.
   const fs::path file = dir / "rounded.h5";
   fs::copy_file(good.path, file, fs::copy_options::overwrite_existing);
