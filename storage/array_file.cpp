@@ -8,6 +8,8 @@
 #include "lib/core/runtime.h"
 #include "lib/data/array_file.h"
 #include "lib/data/image_folder.h"
+#include "storage/array_file_checks.h"
+#include "storage/array_stream.h"
 #include "storage/h5.h"
 
 namespace kd {
@@ -19,11 +21,6 @@ namespace {
 constexpr const char* kExpected =
     " (an array file holds /train/images uint8 [N, H, W, C] or /train/inputs float [N, ...], "
     "/train/labels integer [N] and the same under /test)";
-
-struct SplitShape {
-  int64_t n = 0, height = 0, width = 0, channels = 0;
-  std::vector<int64_t> features{};  ///< /SPLIT/inputs: one example's shape; empty for images
-};
 
 // /<split>/inputs [N, ...] of float32, float16 (or float64): a feature array's examples.
 SplitShape check_inputs(const h5::Handle& in, const fs::path& path, const std::string& name) {
@@ -94,6 +91,8 @@ SplitShape check_split(hid_t file, const fs::path& path, const std::string& spli
   return out;
 }
 
+}  // namespace
+
 torch::Tensor read_labels(hid_t file, const fs::path& path, const std::string& split, int64_t n) {
   torch::Tensor labels = torch::empty({n}, torch::kInt64);
   const h5::Handle lb = h5::open_dataset(file, "/" + split + "/labels", path);
@@ -101,6 +100,8 @@ torch::Tensor read_labels(hid_t file, const fs::path& path, const std::string& s
                  "reading /" + split + "/labels");
   return labels;
 }
+
+namespace {
 
 ImageSet read_split(hid_t file, const fs::path& path, const std::string& split,
                     const SplitShape& s) {
@@ -139,11 +140,9 @@ ImageSet read_split(hid_t file, const fs::path& path, const std::string& split,
   return {nchw, read_labels(file, path, split, s.n)};
 }
 
-struct Opened {
-  h5::Handle file;
-  SplitShape train, test;
-  std::vector<std::string> class_names;
-};
+}  // namespace
+
+namespace {
 
 Opened open_unguarded(const fs::path& path) {
   Opened o;
@@ -178,8 +177,8 @@ Opened open_unguarded(const fs::path& path) {
   return o;
 }
 
-// The file opened and checked; its structure read first in a child, where a libhdf5 crash on a
-// damaged file ends only the child.
+}  // namespace
+
 Opened open_checked(const fs::path& path) {
   check<DataError>(fs::is_regular_file(path), path.string(), ": ",
                    fs::exists(path) ? file_kind(path) + ", not a regular file" : "no such file");
@@ -187,6 +186,8 @@ Opened open_checked(const fs::path& path) {
   check<DataError>(problem.empty(), path.string(), ": ", problem);
   return open_unguarded(path);
 }
+
+namespace {
 
 // Classes: class_names when the file has it, else one more than the largest label.
 int64_t class_count(const Opened& o, const fs::path& path, const torch::Tensor& train_labels,
@@ -216,6 +217,7 @@ DatasetInfo probe_array_file(const fs::path& path) {
   info.name = path.stem().string();
   info.channels = o.train.channels, info.height = o.train.height, info.width = o.train.width;
   info.features = o.train.features;
+  info.train_examples = o.train.n;
   info.classes = class_count(o, path, read_labels(o.file.get(), path, "train", o.train.n),
                              read_labels(o.file.get(), path, "test", o.test.n));
   info.class_names = o.class_names.empty() ? numbered_classes(info.classes) : o.class_names;
@@ -232,7 +234,9 @@ DatasetFiles read_array_file(const fs::path& path) {
   return files;
 }
 
-void enable_array_files() { register_array_file_reader({&probe_array_file, &read_array_file}); }
+void enable_array_files() {
+  register_array_file_reader({&probe_array_file, &read_array_file, &open_array_stream});
+}
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
 #include "lib/core/stage_progress.h"
+#include "lib/data/example_stream.h"
 #include "lib/losses/losses.h"
 #include "lib/models/export.h"
 #include "storage/logit_cache.h"
@@ -106,11 +107,14 @@ CacheSummary build_cache(const CacheOptions& options,
     check_exported_input(teacher.checkpoint(), options.input());
   // Refuse a teacher that cannot take the data before loading any of it.
   teacher.check_compatible(describe_dataset(options.data()));
-  const Dataset data = load_dataset(options.data());
+  // A training split too large to hold is read from its file a chunk at a time.
+  const Dataset data = load_dataset(DataOptions(options.data()).stream(options.split() == "train"));
   DatasetInfo info = data.info;
   apply_input_mode(info, options.input());
-  const ImageSet& set = data.split(options.split());
-  check<ConfigError>(set.size() > 0, "--split ", options.split(), ": the split is empty");
+  const bool streamed = options.split() == "train" && data.stream;
+  const ImageSet& set = streamed ? data.train : data.split(options.split());
+  const int64_t split_size = streamed ? data.train_size() : set.size();
+  check<ConfigError>(split_size > 0, "--split ", options.split(), ": the split is empty");
 
   CacheHeader h;
   h.teacher_source = teacher.source();
@@ -121,10 +125,10 @@ CacheSummary build_cache(const CacheOptions& options,
   h.teacher_checkpoint_hash = teacher.checkpoint_hash();
   h.dataset = info.name;
   h.split = options.split();
-  h.dataset_fingerprint = set.fingerprint();
+  h.dataset_fingerprint = streamed ? data.train_fingerprint() : set.fingerprint();
   h.class_names = info.class_names;
   // A shard: whole chunks [first, end) of the split's.
-  const int64_t all_chunks = (set.size() + options.chunk() - 1) / options.chunk();
+  const int64_t all_chunks = (split_size + options.chunk() - 1) / options.chunk();
   int64_t first = 0, end = all_chunks;
   if (options.shard_count() > 0) {
     check<ConfigError>(options.shard_count() <= all_chunks, "--shard ", options.shard_index(), "/",
@@ -137,7 +141,7 @@ CacheSummary build_cache(const CacheOptions& options,
     h.shard_count = options.shard_count();
     h.first_example = first * options.chunk();
   }
-  h.n = std::min(set.size(), end * options.chunk()) - first * options.chunk();
+  h.n = std::min(split_size, end * options.chunk()) - first * options.chunk();
   h.c = info.classes;
   h.v = options.views();
   h.temperatures = options.temperatures();
@@ -186,7 +190,11 @@ CacheSummary build_cache(const CacheOptions& options,
   const int64_t kill_after = options.kill_after_chunks();
   const std::string teacher_name =
       (options.teacher().empty() ? options.torchscript() : options.teacher()).string();
-  const torch::Tensor labels = set.labels;
+  const torch::Tensor labels = streamed ? data.stream->labels() : set.labels;
+  const ExampleReader read = [&](int64_t begin, int64_t count) {
+    if (streamed) return data.stream->read(torch::arange(begin, begin + count));
+    return ImageSet{set.images.narrow(0, begin, count), set.labels.narrow(0, begin, count)};
+  };
   const auto start = std::chrono::steady_clock::now();
   ProgressReporter progress = ProgressReporter::from_environment();
   int64_t images_here = 0;  // inferred by this run (not resumed)
@@ -205,7 +213,7 @@ CacheSummary build_cache(const CacheOptions& options,
   };
   summary.images = discarding([&] {
     return run_inference(
-        teacher, set, info,
+        teacher, split_size, read, info,
         InferenceOptions()
             .views(options.views())
             .augment(options.augment())

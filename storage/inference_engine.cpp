@@ -25,6 +25,7 @@ namespace {
 struct Token {
   int64_t chunk = 0;
   torch::Tensor rows;    ///< int64 [n]: examples of this chunk
+  ImageSet examples;     ///< their images and labels
   torch::Tensor logits;  ///< float32 [V, n, C] on the CPU, once inferred
 };
 
@@ -40,9 +41,19 @@ struct Worker {
 
 int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const DatasetInfo& info,
                       const InferenceOptions& options, const ChunkSink& sink) {
+  return run_inference(
+      teacher, set.size(),
+      [&set](int64_t first, int64_t count) {
+        return ImageSet{set.images.narrow(0, first, count), set.labels.narrow(0, first, count)};
+      },
+      info, options, sink);
+}
+
+int64_t run_inference(const TeacherModel& teacher, int64_t n, const ExampleReader& read,
+                      const DatasetInfo& info, const InferenceOptions& options,
+                      const ChunkSink& sink) {
   const int workers = options.workers() > 0 ? options.workers() : available_cores();
   const bool cuda = options.device().is_cuda();
-  const int64_t n = set.size();
   const int64_t all_chunks = (n + options.chunk() - 1) / options.chunk();
   const int64_t chunks =
       options.end_chunk() >= 0 ? std::min(options.end_chunk(), all_chunks) : all_chunks;
@@ -53,12 +64,13 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
   // The teacher's FLOPs per image, counted on the first replica with the first image.
   double flops = 0;
   std::once_flag counted;
+  const ImageSet first_example = n > 0 ? read(0, 1) : ImageSet{};
   tbb::enumerable_thread_specific<Worker> pool([&] {
     Worker w;
     w.forward = teacher.replica(device);
     std::call_once(counted, [&] {
       const torch::Tensor first =
-          make_batch(set, info, torch::zeros({1}, torch::kInt64), Augment::none, 0, 0);
+          make_batch(first_example, info, torch::zeros({1}, torch::kInt64), Augment::none, 0, 0);
       flops = forward_flops(w.forward, first.to(device));
     });
 #if KD_WITH_CUDA
@@ -85,7 +97,9 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
               auto t = std::make_shared<Token>();
               t->chunk = next++;
               const int64_t begin = t->chunk * options.chunk();
-              t->rows = torch::arange(begin, std::min(n, begin + options.chunk()), torch::kInt64);
+              const int64_t end = std::min(n, begin + options.chunk());
+              t->rows = torch::arange(begin, end, torch::kInt64);
+              t->examples = read(begin, end - begin);
               return t;
             }) &
             tbb::make_filter<std::shared_ptr<Token>, std::shared_ptr<Token>>(
@@ -95,9 +109,11 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
                   Worker& w = pool.local();
                   std::vector<torch::Tensor> views;
                   for (int64_t v = 0; v < options.views(); ++v) {
+                    // The chunk's own examples, drawn for their rows in the split.
                     torch::Tensor x =
-                        make_batch(set, info, t->rows, v == 0 ? Augment::none : options.augment(),
-                                   options.seed(), static_cast<std::uint64_t>(v));
+                        make_batch(t->examples, info, torch::arange(t->rows.numel()),
+                                   v == 0 ? Augment::none : options.augment(), options.seed(),
+                                   static_cast<std::uint64_t>(v), t->rows);
                     if (cuda) {
 #if KD_WITH_CUDA
                       c10::cuda::CUDAStreamGuard guard(*w.stream);
@@ -109,6 +125,7 @@ int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const Da
                     }
                   }
                   t->logits = torch::stack(views);
+                  t->examples = {};  // the pixels are done with
                   return t;
                 }) &
             tbb::make_filter<std::shared_ptr<Token>, void>(

@@ -47,4 +47,15 @@ using ChunkSink = std::function<void(int64_t k, const torch::Tensor& logits)>;
 int64_t run_inference(const TeacherModel& teacher, const ImageSet& set, const DatasetInfo& info,
                       const InferenceOptions& options, const ChunkSink& sink);
 
+/// Gives examples [first, first + count) of a split (the pipeline's reader calls it, one chunk at
+/// a time, in order, on one thread).
+using ExampleReader = std::function<ImageSet(int64_t first, int64_t count)>;
+
+/// The same over a split of `n` examples read a chunk at a time by `read` (a training split
+/// streamed from its file): the reader stage reads ahead of the workers, holding at most two
+/// chunks per worker.
+int64_t run_inference(const TeacherModel& teacher, int64_t n, const ExampleReader& read,
+                      const DatasetInfo& info, const InferenceOptions& options,
+                      const ChunkSink& sink);
+
 }  // namespace kd

@@ -11,6 +11,7 @@
 #include "lib/core/number_text.h"
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
+#include "lib/data/example_stream.h"
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"
@@ -81,9 +82,14 @@ double targets_gamma(const DistillOptions& o, const SoftTargets& teacher, int64_
 // metrics.json: the result, the options and views it was trained with, and the teacher whose
 // cache it learned from. Written last.
 void write_metrics(const DistillOptions& options, const ViewRecipe& recipe,
-                   const CacheHeader* teacher, int64_t train_subset, const StageResult& r) {
+                   const CacheHeader* teacher, int64_t train_subset, const Dataset& data,
+                   const StageResult& r) {
   const TrainOptions& train = options.train();
   nlohmann::json metrics = stage_json(r);
+  // The order the epochs visited the training split in, and whether it was read as it trained.
+  metrics["dataset"] = {{"train_size", data.train_size()},
+                        {"order", data.order.text()},
+                        {"streamed", data.stream != nullptr}};
   metrics["options"] = {{"dataset", options.data().name()},
                         {"data_dir", options.data().data_dir().string()},
                         {"val_size", options.data().val_size()},
@@ -133,12 +139,13 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   options.validate();
   std::optional<LogitCache> cache;
   if (!options.cache().empty()) cache.emplace(options.cache());
-  Dataset data = load_dataset(options.data());
+  // A training split too large to hold is read from its file as the student trains.
+  Dataset data = load_dataset(DataOptions(options.data()).stream(true));
   apply_input_mode(data.info, options.input());  // and the checkpoint records it
   ViewRecipe recipe = options.views();
   SoftTargets teacher_targets;
   if (cache) {
-    cache->expect_data(data.info.name, "train", data.train.fingerprint(), data.train.size());
+    cache->expect_data(data.info.name, "train", data.train_fingerprint(), data.train_size());
     const CacheHeader& h = cache->header();
     check<StorageError>(h.c == data.info.classes, options.cache().string(), ": field 'C' is ", h.c,
                         ", the data given has ", data.info.classes, " classes");
@@ -166,17 +173,18 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   spdlog::logger& log = *log_ptr;
 
   const TrainOptions& train = options.train();
-  check<ConfigError>(options.train_subset() <= data.train.size(), "--train-subset ",
-                     options.train_subset(), ": the training split has only ", data.train.size(),
+  check<ConfigError>(options.train_subset() <= data.train_size(), "--train-subset ",
+                     options.train_subset(), ": the training split has only ", data.train_size(),
                      " examples");
-  const torch::Tensor ids = training_subset(data.train.size(), options.train_subset());
-  const torch::Tensor labels = data.train.labels.index_select(0, ids);
+  const torch::Tensor ids = training_subset(data.train_size(), options.train_subset());
+  const torch::Tensor labels =
+      (data.stream ? data.stream->labels() : data.train.labels).index_select(0, ids);
   log.info("kdpipe {} distill: {} from {} on {} of {} training examples, {} views, seed {}",
            version(), options.arch(),
            options.baseline() == Baseline::none
                ? options.cache().string()
                : "nothing (baseline " + to_string(options.baseline()) + ")",
-           ids.numel(), data.train.size(), recipe.views, train.seed());
+           ids.numel(), data.train_size(), recipe.views, train.seed());
   if (ranks) log.info("rank {} of {}", ranks->rank(), ranks->size());
 
   torch::manual_seed(train.seed());
@@ -190,8 +198,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   };
   const TeacherTargets teaching = options.baseline() == Baseline::none ? teacher : TeacherTargets{};
   if (!writer) {
-    train_student(model, data.train, data.info, ids, recipe, objective, teaching, train, nullptr,
-                  progress, Checkpointing{{}, options.resume(), nullptr, {}}, ranks);
+    train_student(model, training_set(data), data.info, ids, recipe, objective, teaching, train,
+                  nullptr, progress, Checkpointing{{}, options.resume(), nullptr, {}}, ranks);
     log.info("rank {} done", ranks->rank());
     return {};
   }
@@ -212,8 +220,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
     log.info("{}{}", format_epoch(s), extra);
     progress.epoch_done(s, extra);
   };
-  train_student(model, data.train, data.info, ids, recipe, objective, teaching, train, on_epoch,
-                progress,
+  train_student(model, training_set(data), data.info, ids, recipe, objective, teaching, train,
+                on_epoch, progress,
                 Checkpointing{options.out(), options.resume(), &epochs,
                               [&](int64_t done) {
                                 log.info("resuming after epoch {} of {} (its checkpoint: {})", done,
@@ -235,7 +243,7 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   r.epochs = std::move(epochs);
   r.timing = {true,           train_seconds,       std::nullopt, options.threads(),
               blas_kernels(), train.device().str()};
-  write_metrics(options, recipe, cache ? &cache->header() : nullptr, ids.numel(), r);
+  write_metrics(options, recipe, cache ? &cache->header() : nullptr, ids.numel(), data, r);
   log.info("test accuracy {:.4f}, NLL {:.4f}, ECE {:.4f}, target gamma {:.4f}",
            r.evaluation.test.accuracy, r.evaluation.test.nll, r.evaluation.test.ece,
            r.target_gamma);

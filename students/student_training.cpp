@@ -5,6 +5,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
+#include "lib/data/example_stream.h"
 #include "lib/losses/losses.h"
 
 namespace kd {
@@ -14,10 +15,11 @@ constexpr std::uint64_t kSubsetKey = 0x7375627365742d31ULL;  // fixed: same subs
 }
 
 torch::Tensor view_inputs(const ImageSet& train, const DatasetInfo& info, const ViewRecipe& recipe,
-                          const torch::Tensor& ids, int64_t epoch) {
+                          const torch::Tensor& ids, int64_t epoch, bool read) {
   const int64_t view = epoch % recipe.views;
-  return make_batch(train, info, ids, view == 0 ? Augment::none : recipe.augment, recipe.seed,
-                    static_cast<std::uint64_t>(view));
+  return make_batch(train, info, read ? torch::arange(ids.numel()) : ids,
+                    view == 0 ? Augment::none : recipe.augment, recipe.seed,
+                    static_cast<std::uint64_t>(view), ids);
 }
 
 Baseline parse_baseline(const std::string& name) {
@@ -51,16 +53,25 @@ torch::Tensor training_subset(int64_t n, int64_t subset) {
   return torch::tensor(order, torch::kInt64);
 }
 
-void train_student(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
+void train_student(const Classifier& model, const TrainingSet& train, const DatasetInfo& info,
                    const torch::Tensor& ids, const ViewRecipe& recipe,
                    const StudentObjective& objective, const TeacherTargets& teacher,
                    const TrainOptions& options, const EpochFn& on_epoch, Progress& progress,
                    const Checkpointing& checkpointing, Communicator* ranks) {
   TORCH_CHECK(objective.baseline != Baseline::none || teacher, "distillation needs a teacher");
   // All of the training split (ids 0..n-1, ascending) is the split itself, not a second copy.
-  const ImageSet subset = ids.numel() == train.size() ? train : train.select(ids);
-  const InputFn inputs = [&](const torch::Tensor& rows, int64_t epoch) {
-    return view_inputs(train, info, recipe, ids.index_select(0, rows), epoch);
+  const bool all = ids.numel() == train.size();
+  ImageSet held;
+  std::shared_ptr<ExampleStream> streamed;
+  if (train.stream && !all) streamed = train.stream->subset(ids);
+  if (!train.stream && !all) held = train.memory->select(ids);
+  const TrainingSet subset = train.stream
+                                 ? TrainingSet(streamed ? *streamed : *train.stream, train.pattern)
+                                 : TrainingSet(all ? *train.memory : held, train.pattern);
+  const InputFn inputs = [&](const torch::Tensor& rows, int64_t epoch, const ImageSet& read) {
+    const torch::Tensor chosen = ids.index_select(0, rows);
+    return train.stream ? view_inputs(read, info, recipe, chosen, epoch, true)
+                        : view_inputs(*train.memory, info, recipe, chosen, epoch);
   };
   const torch::Device device = options.device();
   const LossFn loss = [&](const torch::Tensor& logits, const Batch& batch) {

@@ -21,9 +21,10 @@ struct ViewRecipe {
   std::uint64_t seed = 0;
 };
 
-/// The inputs for training-split examples `ids` at `epoch`: view (epoch mod V).
+/// The inputs for training-split examples `ids` at `epoch`: view (epoch mod V). `train` is the
+/// training split, or (`read`) only the examples at `ids`, in that order.
 torch::Tensor view_inputs(const ImageSet& train, const DatasetInfo& info, const ViewRecipe& recipe,
-                          const torch::Tensor& ids, int64_t epoch);
+                          const torch::Tensor& ids, int64_t epoch, bool read = false);
 
 /// The teacher's targets [B, C] at the objective's temperature T (softmax(z_t / T), or a row
 /// rebuilt from a top-k cache) for training-split examples `ids` under view `view`.
@@ -48,8 +49,9 @@ struct StudentObjective {
 /// fixed pseudo-random choice shared by every student and seed, returned in ascending order.
 torch::Tensor training_subset(int64_t n, int64_t subset);
 
-/// Trains `model` on the training-split examples `ids`. `teacher` may be empty for baselines.
-void train_student(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
+/// Trains `model` on the training-split examples `ids` of `train` (held, or streamed: then a
+/// stream of the subset reads them). `teacher` may be empty for baselines.
+void train_student(const Classifier& model, const TrainingSet& train, const DatasetInfo& info,
                    const torch::Tensor& ids, const ViewRecipe& recipe,
                    const StudentObjective& objective, const TeacherTargets& teacher,
                    const TrainOptions& options, const EpochFn& on_epoch, Progress& progress,

@@ -14,7 +14,14 @@ constexpr std::uint64_t kProbeKey = 0x6d692d70726f6265ULL;  // views differ from
 }
 
 MiProbe::MiProbe(const ImageSet& train, const DatasetInfo& info, const MiProbeOptions& options)
-    : train_(train), info_(info), options_(options) {
+    : MiProbe(
+          train.labels, [&train](const torch::Tensor& rows) { return train.select(rows); }, info,
+          options) {}
+
+MiProbe::MiProbe(const torch::Tensor& labels,
+                 const std::function<ImageSet(const torch::Tensor&)>& read, const DatasetInfo& info,
+                 const MiProbeOptions& options)
+    : info_(info), options_(options) {
   const int64_t a = options.class_a(), b = options.class_b(), k = options.examples_per_class();
   check<ConfigError>(a != b && a >= 0 && b >= 0 && a < info.classes && b < info.classes,
                      "--mi-classes: expected two different classes in [0, ", info.classes,
@@ -24,8 +31,8 @@ MiProbe::MiProbe(const ImageSet& train, const DatasetInfo& info, const MiProbeOp
                      options.views());
   // On small data a class may hold fewer than asked: use what there is (the same count from
   // both classes) and say so, rather than stop the teacher.
-  const torch::Tensor members[] = {train.labels.eq(a).nonzero().flatten(),
-                                   train.labels.eq(b).nonzero().flatten()};
+  const torch::Tensor members[] = {labels.eq(a).nonzero().flatten(),
+                                   labels.eq(b).nonzero().flatten()};
   const int64_t fewest = std::min(members[0].numel(), members[1].numel());
   check<ConfigError>(fewest >= 1, "--mi-classes: class ", members[0].numel() == 0 ? a : b,
                      " has no training examples to measure mutual information on");
@@ -45,6 +52,7 @@ MiProbe::MiProbe(const ImageSet& train, const DatasetInfo& info, const MiProbeOp
     for (int64_t i = 0; i < used_; ++i) rows.push_back(m[i].item<int64_t>());
   }
   rows_ = torch::tensor(rows, torch::kInt64);
+  examples_ = read(rows_);
 }
 
 double MiProbe::measure(const Classifier& model) const {
@@ -54,8 +62,9 @@ double MiProbe::measure(const Classifier& model) const {
                                                .device(options_.device())
                                                .augment(options_.augment())
                                                .seed(options_.seed() ^ kProbeKey)
-                                               .stream(static_cast<std::uint64_t>(v));
-    const torch::Tensor z = predict(model, train_, info_, predict_options, rows_).logits;
+                                               .stream(static_cast<std::uint64_t>(v))
+                                               .ids(rows_);
+    const torch::Tensor z = predict(model, examples_, info_, predict_options).logits;
     views.push_back(z.select(1, options_.class_a()) - z.select(1, options_.class_b()));
   }
   return mutual_information(torch::stack(views, 1));

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "lib/data/augment.h"
@@ -34,6 +35,10 @@ class MiProbe {
   /// from both, when a class has fewer: note() says so); ConfigError if a class has none or the
   /// classes are not distinct and in range.
   MiProbe(const ImageSet& train, const DatasetInfo& info, const MiProbeOptions& options);
+  /// The same, for a training split not held in memory: `labels` of all of it, and `read`
+  /// giving the examples at the rows it is asked for.
+  MiProbe(const torch::Tensor& labels, const std::function<ImageSet(const torch::Tensor&)>& read,
+          const DatasetInfo& info, const MiProbeOptions& options);
 
   /// Î in nats for the model as it is now.
   double measure(const Classifier& model) const;
@@ -45,12 +50,12 @@ class MiProbe {
   const std::string& note() const { return note_; }
 
  private:
-  const ImageSet& train_;
+  ImageSet examples_;  ///< the probe's examples, read once
   int64_t used_ = 0;
   std::string note_;
   const DatasetInfo& info_;
   MiProbeOptions options_;
-  torch::Tensor rows_;  ///< int64 [N]
+  torch::Tensor rows_;  ///< int64 [N]: the examples' rows in the training split
 };
 
 }  // namespace kd

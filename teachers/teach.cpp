@@ -11,6 +11,7 @@
 #include "lib/core/hash.h"
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
+#include "lib/data/example_stream.h"
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
 #include "lib/models/export.h"
@@ -87,10 +88,12 @@ nlohmann::json dataset_record(const Dataset& data) {
           {"inputs", data.info.is_features() ? "features" : "images"},
           {"mean", data.info.mean},
           {"std", data.info.std},
-          {"train_size", data.train.size()},
+          {"train_size", data.train_size()},
+          {"order", data.order.text()},
+          {"streamed", data.stream != nullptr},
           {"val_size", data.val.size()},
           {"test_size", data.test.size()},
-          {"train_fingerprint", data.train.fingerprint()},
+          {"train_fingerprint", data.train_fingerprint()},
           {"test_fingerprint", data.test.fingerprint()}};
 }
 
@@ -102,6 +105,14 @@ MiProbeOptions probe_options(const TeachOptions& options) {
   return mi.augment(train.augment() == Augment::none ? Augment::shift : train.augment())
       .seed(train.seed())
       .device(train.device());
+}
+
+// The probe on the training split, held or streamed (its examples read once).
+MiProbe make_probe(const Dataset& data, const TeachOptions& options) {
+  if (!data.stream) return MiProbe(data.train, data.info, probe_options(options));
+  return MiProbe(
+      data.stream->labels(), [&](const torch::Tensor& rows) { return data.stream->read(rows); },
+      data.info, probe_options(options));
 }
 
 // The result of evaluating `model` after training: every teacher's, around the MI curve.
@@ -178,12 +189,16 @@ TeachResult teach(const TeachOptions& options, Progress& progress, Communicator*
       writer ? open_run_log(options.out() / "train.log", "teach") : open_stderr_log("teach");
   spdlog::logger& log = *log_ptr;
 
-  Dataset data = load_dataset(options.data());
+  // A training split too large to hold is read from its file as the teacher trains.
+  Dataset data = load_dataset(DataOptions(options.data()).stream(true));
   apply_input_mode(data.info, options.input());  // and the checkpoint records it
   const TrainOptions& train = options.train();
   log.info("kdpipe {} teach: {} on {} (train {}, val {}, test {}), smoothing {}, seed {}",
-           version(), options.arch(), data.info.name, data.train.size(), data.val.size(),
+           version(), options.arch(), data.info.name, data.train_size(), data.val.size(),
            data.test.size(), options.smoothing(), train.seed());
+  if (data.order.chunked)
+    log.info("training order: {}; {}", data.order.text(),
+             data.stream ? "read from the file as it trains" : "held in memory");
 
   torch::manual_seed(train.seed());
   const InputShape input = data.info.input();
@@ -197,13 +212,13 @@ TeachResult teach(const TeachOptions& options, Progress& progress, Communicator*
     return smoothed_cross_entropy(logits, batch.labels, eps);
   };
   if (!writer) {
-    train_model(model, data.train, data.info, train, loss, nullptr, progress, {},
+    train_model(model, training_set(data), data.info, train, loss, nullptr, progress, {},
                 Checkpointing{{}, options.resume(), nullptr, {}}, ranks);
     log.info("rank {} done", ranks->rank());
     return {};
   }
 
-  const MiProbe probe(data.train, data.info, probe_options(options));
+  const MiProbe probe = make_probe(data, options);
   if (!probe.note().empty()) log.warn("{}", probe.note());
   const PredictOptions eval_options = PredictOptions().device(train.device());
 
@@ -227,8 +242,8 @@ TeachResult teach(const TeachOptions& options, Progress& progress, Communicator*
                                 log.info("resuming after epoch {} of {} (its checkpoint: {})", done,
                                          train.epochs(), checkpoint_file(options.out()).string());
                               }};
-  train_model(model, data.train, data.info, train, loss, on_epoch, progress, {}, checkpointing,
-              ranks);
+  train_model(model, training_set(data), data.info, train, loss, on_epoch, progress, {},
+              checkpointing, ranks);
   // Over every epoch, those of a run this one resumed included.
   double train_seconds = 0;
   int64_t images = 0;

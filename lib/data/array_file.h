@@ -18,7 +18,9 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 
+#include "lib/data/example_stream.h"
 #include "lib/data/image_set.h"
 
 namespace kd {
@@ -29,6 +31,12 @@ struct ArrayFileReader {
   /// Both splits, images as uint8 [N, C, H, W]; DataError naming the file and the array that is
   /// missing or mis-shaped.
   std::function<DatasetFiles(const std::filesystem::path&)> read;
+  /// /<split>/images' examples at `rows` (file rows, increasing; empty: all of them) as a stream
+  /// (lib/data/example_stream.h) that reads ahead at most `memory` bytes of them; ConfigError
+  /// when two of its windows do not fit. Image files only.
+  std::function<std::shared_ptr<ExampleStream>(const std::filesystem::path&, const std::string&,
+                                               std::vector<int64_t>, int64_t)>
+      stream;
 };
 
 /// Installs the reader (storage/ does: kd::enable_array_files()).

@@ -14,6 +14,7 @@
 #include "lib/data/cifar.h"
 #include "lib/data/idx.h"
 #include "lib/data/image_folder.h"
+#include "lib/data/streamed_dataset.h"
 
 namespace kd {
 
@@ -88,8 +89,7 @@ fs::path default_data_dir(const std::string& name) {
   return fs::path("/usr/share/datasets") / name;
 }
 
-std::pair<ImageSet, ImageSet> hold_out(ImageSet full, int64_t val_size) {
-  const int64_t n = full.size();
+std::pair<std::vector<int64_t>, std::vector<int64_t>> hold_out_rows(int64_t n, int64_t val_size) {
   check<ConfigError>(val_size >= 0 && val_size < n, "--val-size: expected a count in [0, ", n,
                      "), the size of the training file, got ", val_size);
   std::vector<int64_t> order(static_cast<std::size_t>(n));
@@ -105,6 +105,12 @@ std::pair<ImageSet, ImageSet> hold_out(ImageSet full, int64_t val_size) {
   for (int64_t k = 0; k < val_size; ++k) is_val[static_cast<std::size_t>(by_key[k])] = 1;
   std::vector<int64_t> train_idx, val_idx;
   for (int64_t i = 0; i < n; ++i) (is_val[i] ? val_idx : train_idx).push_back(i);
+  return {train_idx, val_idx};
+}
+
+std::pair<ImageSet, ImageSet> hold_out(ImageSet full, int64_t val_size) {
+  const int64_t n = full.size();
+  const auto [train_idx, val_idx] = hold_out_rows(n, val_size);
   auto as_tensor = [](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kInt64); };
   ImageSet val = val_idx.empty() ? ImageSet{full.images.slice(0, 0, 0), full.labels.slice(0, 0, 0)}
                                  : full.select(as_tensor(val_idx));
@@ -265,10 +271,22 @@ void apply_input_mode(DatasetInfo& info, const std::string& input) {
   info.std.assign(info.std.size(), 1.0f);
 }
 
+EpochPattern training_order(const DataOptions& options) {
+  const DatasetInfo info = describe_dataset(options);
+  if (info.train_examples <= options.val_size()) return {};
+  int64_t example = info.channels * info.height * info.width;
+  if (info.is_features()) example *= static_cast<int64_t>(sizeof(float));
+  return epoch_pattern(info.train_examples - options.val_size(), example);
+}
+
 Dataset load_dataset(const DataOptions& options) {
   const PhaseScope phase(Phase::load);
   Dataset data;
   data.info = describe_dataset(options);
+  if (streams(options, data.info)) {
+    if (std::optional<Dataset> streamed = load_streamed_dataset(options, data.info))
+      return std::move(*streamed);
+  }
   const DatasetKind kind = dataset_kind(options);
   const fs::path source =
       kind == DatasetKind::builtin
@@ -303,6 +321,9 @@ Dataset load_dataset(const DataOptions& options) {
   }
   std::tie(data.train, data.val) = hold_out(std::move(files.train), options.val_size());
   data.test = std::move(files.test);
+  data.order = epoch_pattern(data.train.size(), data.train.images.numel() /
+                                                    std::max<int64_t>(1, data.train.size()) *
+                                                    data.train.images.element_size());
   return data;
 }
 

@@ -30,6 +30,13 @@ struct DataOptions {
   /// --augment but none, the cache's views, the MI probe's views), in units of each value's
   /// standard deviation over the training file.
   TORCH_ARG(double, feature_noise) = 0.1;
+  /// Lets load_dataset leave a training split of the chunked order (lib/data/epoch_pattern.h) in
+  /// its image array file and read it as a model trains (Dataset::stream), when the file's images
+  /// are taken as stored; the caller trains through it. Otherwise every split is held.
+  TORCH_ARG(bool, stream) = false;
+  /// Megabytes a streamed split's read-ahead, the validation and the test split may hold
+  /// (0: memory_limit(), lib/core/memory_limit.h). Never changes a result.
+  TORCH_ARG(int64_t, memory_mb) = 0;
 };
 
 enum class DatasetKind { builtin, image_folder, array_file };
@@ -68,6 +75,14 @@ Dataset load_dataset(const DataOptions& options);
 /// normalisation mean 0, std 1 (x = pixel / 255, in [0, 1]). ConfigError for another value, or
 /// for "unit" on feature arrays (which have no pixels).
 void apply_input_mode(DatasetInfo& info, const std::string& input);
+
+/// The order the training split of `options` is visited in, from its description (no pixels
+/// read): the chunked order for a split of more than kWholeShuffleBytes, as load_dataset sets it.
+EpochPattern training_order(const DataOptions& options);
+
+/// The file rows of the training and validation splits of a training file of `n` examples, each
+/// increasing; ConfigError for an impossible `val_size`.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> hold_out_rows(int64_t n, int64_t val_size);
 
 /// Splits `full` into (train, val) the way load_dataset does. When `full` is the sole owner of its
 /// pixels (moved in), the training part is compacted in its storage rather than copied.

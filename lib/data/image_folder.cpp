@@ -127,6 +127,7 @@ DatasetInfo probe_image_folder(const fs::path& root, const ImageFormat& format) 
   info.channels = f.channels, info.height = f.height, info.width = f.width;
   info.classes = static_cast<int64_t>(train.classes.size());
   info.class_names = train.classes;
+  info.train_examples = static_cast<int64_t>(train.files.size());
   return info;
 }
 

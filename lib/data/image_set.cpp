@@ -2,6 +2,7 @@
 
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
+#include "lib/data/example_stream.h"
 
 namespace kd {
 
@@ -67,28 +68,36 @@ std::string ImageSet::fingerprint() const { return fingerprint_with(*this, Hashe
 
 std::string ImageSet::legacy_fingerprint() const { return fingerprint_with(*this, LegacyHasher()); }
 
-std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images) {
-  const int64_t n = images.size(0), c = images.size(1);
-  torch::Tensor sum = torch::zeros({c}, torch::kFloat64);
-  torch::Tensor squares = torch::zeros({c}, torch::kFloat64);
-  // In blocks, so a large dataset is never held as doubles all at once.
-  for (int64_t start = 0; start < n; start += 1024) {
-    const torch::Tensor x =
-        images.slice(0, start, std::min(n, start + 1024)).to(torch::kFloat64).div_(255.0);
-    sum += x.sum({0, 2, 3});
-    squares += x.square().sum({0, 2, 3});
-  }
-  const double count = static_cast<double>(n) * images.size(2) * images.size(3);
-  const torch::Tensor mean = sum / count;
-  const torch::Tensor var = (squares / count - mean.square()).clamp_min(0);
+ChannelMoments::ChannelMoments(int64_t channels)
+    : sum_(torch::zeros({channels}, torch::kFloat64)),
+      squares_(torch::zeros({channels}, torch::kFloat64)) {}
+
+void ChannelMoments::add(const torch::Tensor& images) {
+  const torch::Tensor x = images.to(torch::kFloat64).div_(255.0);
+  sum_ += x.sum({0, 2, 3});
+  squares_ += x.square().sum({0, 2, 3});
+  count_ += static_cast<double>(images.size(0)) * images.size(2) * images.size(3);
+}
+
+std::pair<std::vector<float>, std::vector<float>> ChannelMoments::result() const {
+  const torch::Tensor mean = sum_ / count_;
+  const torch::Tensor var = (squares_ / count_ - mean.square()).clamp_min(0);
   std::vector<float> m, s;
-  for (int64_t k = 0; k < c; ++k) {
+  for (int64_t k = 0; k < sum_.size(0); ++k) {
     m.push_back(static_cast<float>(mean[k].item<double>()));
     // A constant channel would divide by zero; its inputs are then merely centred.
     const double sd = std::sqrt(var[k].item<double>());
     s.push_back(static_cast<float>(sd > 1e-6 ? sd : 1.0));
   }
   return {m, s};
+}
+
+std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images) {
+  // In blocks, so a large dataset is never held as doubles all at once.
+  ChannelMoments moments(images.size(1));
+  for (int64_t start = 0; start < images.size(0); start += 1024)
+    moments.add(images.slice(0, start, std::min(images.size(0), start + 1024)));
+  return moments.result();
 }
 
 std::pair<std::vector<float>, std::vector<float>> feature_statistics(const torch::Tensor& inputs) {
@@ -110,7 +119,15 @@ std::pair<std::vector<float>, std::vector<float>> feature_statistics(const torch
           std::vector<float>(s.data_ptr<float>(), s.data_ptr<float>() + s.numel())};
 }
 
+int64_t Dataset::train_size() const { return stream ? stream->size() : train.size(); }
+
+std::string Dataset::train_fingerprint() const {
+  return stream ? stream_fingerprint : train.fingerprint();
+}
+
 const ImageSet& Dataset::split(const std::string& name) const {
+  check<ConfigError>(name != "train" || !stream,
+                     "the training split is read from its file as it trains, not held in memory");
   if (name == "train") return train;
   if (name == "val") return val;
   if (name == "test") return test;

@@ -3,10 +3,15 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "lib/data/epoch_pattern.h"
+
 namespace kd {
+
+class ExampleStream;
 
 struct ImageSet {
   torch::Tensor images;  ///< uint8 [N, C, H, W]; or, from a feature array, float32 [N, ...]
@@ -58,6 +63,9 @@ struct DatasetInfo {
   /// for images. Then channels = height = 1 and width is the number of values.
   std::vector<int64_t> features;
   int64_t classes = 0;
+  /// Examples in the training file, before the validation hold-out, where known without reading
+  /// the pixels (array files; 0 otherwise).
+  int64_t train_examples = 0;
   /// Images: per channel, of pixels scaled to [0, 1]. Feature arrays: per value of an example,
   /// measured over the training file.
   std::vector<float> mean;
@@ -85,6 +93,19 @@ struct DatasetFiles {
 /// (the normalisation a dataset without published statistics gets).
 std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images);
 
+/// channel_statistics a block at a time: given the images' blocks of 1024 examples in order (the
+/// last one may be shorter), its result is channel_statistics's, bit for bit.
+class ChannelMoments {
+ public:
+  explicit ChannelMoments(int64_t channels);
+  void add(const torch::Tensor& images);
+  std::pair<std::vector<float>, std::vector<float>> result() const;
+
+ private:
+  torch::Tensor sum_, squares_;
+  double count_ = 0;
+};
+
 /// Mean and standard deviation of each value of a feature array's examples, float [N, ...], over
 /// the N examples (a constant value gets std 1).
 std::pair<std::vector<float>, std::vector<float>> feature_statistics(const torch::Tensor& inputs);
@@ -97,8 +118,20 @@ struct Dataset {
   ImageSet val;
   ImageSet test;
 
-  /// The split named "train", "val" or "test"; ConfigError otherwise.
+  /// The training split when it is read from its file as a model trains (then `train` holds no
+  /// examples): load_dataset with DataOptions::stream, for a split in the chunked order.
+  std::shared_ptr<ExampleStream> stream;
+  /// The streamed split's fingerprint, measured as it was first read.
+  std::string stream_fingerprint;
+  /// The order the training split's epochs visit it in.
+  EpochPattern order;
+
+  /// The split named "train", "val" or "test"; ConfigError otherwise (and for a streamed "train").
   const ImageSet& split(const std::string& name) const;
+  /// Examples in the training split, streamed or not.
+  int64_t train_size() const;
+  /// ImageSet::fingerprint() of the training split, streamed or not.
+  std::string train_fingerprint() const;
 };
 
 }  // namespace kd

@@ -7,11 +7,30 @@
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/hash.h"
+#include "lib/data/example_stream.h"
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"
 #include "lib/models/zoo.h"
 
 namespace kd {
+
+namespace {
+
+// The logits of the training split, held or read from its file a block at a time.
+torch::Tensor training_logits(const Classifier& model, const Dataset& data,
+                              const PredictOptions& options) {
+  if (!data.stream) return predict(model, data.train, data.info, options).logits;
+  std::vector<torch::Tensor> parts;
+  const torch::Tensor& labels = data.stream->labels();
+  data.stream->for_each_block(
+      16 * options.batch_size(), [&](int64_t first, const torch::Tensor& images) {
+        const ImageSet block{images, labels.narrow(0, first, images.size(0))};
+        parts.push_back(predict(model, block, data.info, options).logits);
+      });
+  return torch::cat(parts);
+}
+
+}  // namespace
 
 Evaluation evaluate_classifier(const Classifier& model, const Dataset& data,
                                const PredictOptions& options,
@@ -32,11 +51,12 @@ Evaluation evaluate_classifier(const Classifier& model, const Dataset& data,
     const double t = fit_temperature(val_logits, data.val.labels);
     out.scaling = TemperatureScaling{t, calibration(test_logits, data.test.labels, t)};
   }
-  const torch::Tensor train_logits = predict(model, data.train, data.info, options).logits;
+  const torch::Tensor train_labels = data.stream ? data.stream->labels() : data.train.labels;
+  const torch::Tensor train_logits = training_logits(model, data, options);
   const torch::Tensor train_probs = torch::softmax(train_logits.to(torch::kFloat64), 1);
-  out.train_accuracy = calibration(train_logits, data.train.labels).accuracy;
-  out.stability = stability(train_probs, data.train.labels);
-  out.train_gamma = target_smoothness(train_probs, data.train.labels);
+  out.train_accuracy = calibration(train_logits, train_labels).accuracy;
+  out.stability = stability(train_probs, train_labels);
+  out.train_gamma = target_smoothness(train_probs, train_labels);
   return out;
 }
 

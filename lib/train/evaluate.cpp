@@ -19,7 +19,8 @@ Predictions predict(const Classifier& model, const ImageSet& set, const DatasetI
   for (int64_t s = 0; s < rows.numel(); s += options.batch_size()) {
     const torch::Tensor chunk = rows.slice(0, s, std::min(rows.numel(), s + options.batch_size()));
     const torch::Tensor x =
-        make_batch(set, info, chunk, options.augment(), options.seed(), options.stream())
+        make_batch(set, info, chunk, options.augment(), options.seed(), options.stream(),
+                   options.ids().defined() ? options.ids().index_select(0, chunk) : chunk)
             .to(options.device());
     if (!with_features) {
       logits.push_back(model->forward(x).to(torch::kCPU));

@@ -17,6 +17,9 @@ struct PredictOptions {
   TORCH_ARG(std::uint64_t, seed) = 0;
   /// Augmentation stream (the view).
   TORCH_ARG(std::uint64_t, stream) = 0;
+  /// The examples' ids for their augmentation draws, int64 [set.size()], when `set` is a subset
+  /// of the split the draws are defined on (undefined: the rows themselves).
+  TORCH_ARG(torch::Tensor, ids);
 };
 
 struct Predictions {

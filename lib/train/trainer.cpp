@@ -21,8 +21,6 @@ namespace kd {
 
 namespace {
 
-constexpr std::uint64_t kShuffleKey = 0x73687566666c6521ULL;
-
 TrainingState training_state(const Classifier& model, Sgd& sgd, const TrainOptions& options,
                              int64_t epochs_done, const std::vector<EpochRecord>* records) {
   TrainingState s;
@@ -93,16 +91,6 @@ void TrainOptions::validate() const {
                      " examples (2 each: BatchNorm cannot train on one), not ", batch_size());
 }
 
-torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch) {
-  std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
-  const std::uint64_t key = counter_random(kShuffleKey, seed, static_cast<std::uint64_t>(epoch));
-  for (int64_t i = 0; i < n; ++i) keys[i] = mix64(key ^ static_cast<std::uint64_t>(i));
-  std::vector<int64_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
-  return torch::tensor(order, torch::kInt64);
-}
-
 namespace {
 
 // What a rank holds of a data-parallel training (absent: one process).
@@ -141,7 +129,7 @@ int64_t start_together(const RankShare& share, const Classifier& model, Sgd& sgd
 
 }  // namespace
 
-void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
+void train_model(const Classifier& model, const TrainingSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
                  Progress& progress, const InputFn& inputs, const Checkpointing& checkpointing,
                  Communicator* ranks) {
@@ -163,7 +151,7 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
                      " training examples (2 each), and there are only ", n);
   const int64_t steps_per_epoch = (n + bs - 1) / bs;
   const int64_t total_steps = steps_per_epoch * options.epochs();
-  const torch::Tensor labels = train.labels;
+  const torch::Tensor labels = train.labels();
 
   const bool keeping = !checkpointing.dir.empty() && !checkpointing.resume.key().empty();
   int64_t first = 0;
@@ -181,7 +169,10 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
 
   for (int64_t epoch = first; epoch < options.epochs(); ++epoch) {
     const auto start = std::chrono::steady_clock::now();
-    const torch::Tensor order = epoch_order(n, options.seed(), epoch);
+    const torch::Tensor order = epoch_order(n, train.pattern, options.seed(), epoch);
+    // A streamed split is read ahead in this order.
+    ExampleStream* const stream = train.stream;
+    if (stream) stream->start_epoch(train.pattern, options.seed(), epoch);
     double loss_sum = 0, lr = options.lr();
     int64_t correct = 0, seen = 0;
     for (int64_t step = 0; step < steps_per_epoch; ++step) {
@@ -199,10 +190,23 @@ void train_model(const Classifier& model, const ImageSet& train, const DatasetIn
       Batch batch;
       batch.rows = rows;
       batch.epoch = epoch;
-      batch.inputs = (inputs ? inputs(rows, epoch)
-                             : make_batch(train, info, rows, options.augment(), options.seed(),
-                                          static_cast<std::uint64_t>(epoch)))
-                         .to(options.device());
+      ImageSet read;
+      if (stream) {
+        // The whole global batch is read (the ranks share one order); this rank's share of it.
+        const torch::Tensor images = stream->next(global.numel());
+        const int64_t m = global.numel(), lo = m * share.rank / share.size;
+        read = {images.narrow(0, lo, rows.numel()), labels.index_select(0, rows)};
+      }
+      if (inputs) {
+        batch.inputs = inputs(rows, epoch, read);
+      } else if (stream) {
+        batch.inputs = make_batch(read, info, torch::arange(rows.numel()), options.augment(),
+                                  options.seed(), static_cast<std::uint64_t>(epoch), rows);
+      } else {
+        batch.inputs = make_batch(*train.memory, info, rows, options.augment(), options.seed(),
+                                  static_cast<std::uint64_t>(epoch));
+      }
+      batch.inputs = batch.inputs.to(options.device());
       batch.labels = labels.index_select(0, rows).to(options.device());
       sgd.zero_grad();
       const torch::Tensor logits = model->forward(batch.inputs);

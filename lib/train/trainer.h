@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "lib/data/augment.h"
+#include "lib/data/example_stream.h"
 #include "lib/data/image_set.h"
 #include "lib/dist/communicator.h"
 #include "lib/models/classifier.h"
@@ -39,6 +40,24 @@ struct TrainOptions {
   TORCH_ARG(int64_t, ranks) = 1;
 };
 
+/// What a model trains on: a split held in memory, or one read from a file as it trains; and the
+/// order its epochs visit it in (lib/data/example_stream.h), a property of the data.
+struct TrainingSet {
+  TrainingSet(const ImageSet& set, EpochPattern order = {}) : memory(&set), pattern(order) {}
+  TrainingSet(ExampleStream& reader, EpochPattern order) : stream(&reader), pattern(order) {}
+  int64_t size() const { return stream ? stream->size() : memory->size(); }
+  torch::Tensor labels() const { return stream ? stream->labels() : memory->labels; }
+
+  const ImageSet* memory = nullptr;
+  ExampleStream* stream = nullptr;
+  EpochPattern pattern;
+};
+
+/// The training split of `data`, streamed or held, in its order.
+inline TrainingSet training_set(const Dataset& data) {
+  return data.stream ? TrainingSet(*data.stream, data.order) : TrainingSet(data.train, data.order);
+}
+
 /// One training step's inputs. `rows` are the examples' rows in the training set.
 struct Batch {
   torch::Tensor inputs;  ///< float [B, C, H, W] on the training device
@@ -55,7 +74,10 @@ using EpochFn = std::function<void(const EpochStats& stats)>;
 
 /// Builds the inputs of a batch from its rows and the 0-based epoch. The default draws
 /// options.augment with (options.seed, epoch, row); students replace it to replay cached views.
-using InputFn = std::function<torch::Tensor(const torch::Tensor& rows, int64_t epoch)>;
+/// From a streamed split, `read` holds the examples at `rows`, read from the file; from a split
+/// held in memory it is empty (the caller holds the split).
+using InputFn =
+    std::function<torch::Tensor(const torch::Tensor& rows, int64_t epoch, const ImageSet& read)>;
 
 /// Checkpoints of a training run (lib/train/checkpoint.h): after every epoch but the last, the
 /// whole state goes to `dir`; a run that finds a checkpoint of the same key there goes on after
@@ -68,11 +90,9 @@ struct Checkpointing {
   std::function<void(int64_t epochs_done)> on_resume;
 };
 
-/// The order examples are visited in at `epoch`: a permutation determined by (seed, epoch).
-torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch);
-
-/// Trains `model` on `train`. Unless `inputs` is given, example i of epoch e is augmented with
-/// the draw for (options.seed, e, i). Throws TrainingError if the loss stops being finite.
+/// Trains `model` on `train`, each epoch in its pattern's order. Unless `inputs` is given, example
+/// i of epoch e is augmented with the draw for (options.seed, e, i). Throws TrainingError if the
+/// loss stops being finite.
 ///
 /// With `ranks` (options.ranks() of them), this process is one rank of a data-parallel training:
 /// every rank visits the same permutation and takes its share of each global batch (rank r of N:
@@ -81,7 +101,7 @@ torch::Tensor epoch_order(int64_t n, std::uint64_t seed, int64_t epoch);
 /// Training statistics are summed over the ranks and BatchNorm's running statistics averaged
 /// before `on_epoch` and every checkpoint. Only rank 0 should be given `on_epoch` and a
 /// checkpoint folder; every rank resumes from rank 0's checkpoint.
-void train_model(const Classifier& model, const ImageSet& train, const DatasetInfo& info,
+void train_model(const Classifier& model, const TrainingSet& train, const DatasetInfo& info,
                  const TrainOptions& options, const LossFn& loss_fn, const EpochFn& on_epoch,
                  Progress& progress, const InputFn& inputs = {},
                  const Checkpointing& checkpointing = {}, Communicator* ranks = nullptr);

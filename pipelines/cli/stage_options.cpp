@@ -64,6 +64,19 @@ po::options_description with_common(const po::options_description& own, bool wit
   return desc;
 }
 
+// --memory, of the stages that read a training split too large to hold as they run.
+constexpr const char* kMemoryHelp =
+    "MB the data may take: an array file whose training split has more than 256 MB of images "
+    "and does not fit in half of this is read as the stage runs (the same order and results), "
+    "holding at most this much of it with the validation and test splits. 0: the memory "
+    "cgroup's or SLURM's limit, else half the machine's memory";
+
+int64_t memory_from(const po::variables_map& vm) {
+  const int64_t mb = vm["memory"].as<int64_t>();
+  check<ConfigError>(mb >= 0, "--memory: expected megabytes (0: the machine's limit), got ", mb);
+  return mb;
+}
+
 }  // namespace
 
 // ---- teach -------------------------------------------------------------------------------------
@@ -93,7 +106,8 @@ po::options_description teach_table() {
       "mi-examples", po::value<int64_t>()->default_value(mi.examples_per_class()),
       "training examples per class in the MI probe")(
       "mi-views", po::value<int64_t>()->default_value(mi.views()),
-      "augmented views per MI example");
+      "augmented views per MI example")("memory", po::value<int64_t>()->default_value(0),
+                                        kMemoryHelp);
   return t;
 }
 
@@ -115,6 +129,7 @@ TeachOptions teach_options_from(const po::variables_map& vm) {
               .examples_per_class(vm["mi-examples"].as<int64_t>())
               .views(vm["mi-views"].as<int64_t>()));
   if (vm.count("out")) o.out(vm["out"].as<std::string>());
+  o.data().memory_mb(memory_from(vm));
   return o;
 }
 
@@ -170,6 +185,7 @@ po::options_description cache_table() {
       "or renormalise (the K values scaled to sum to 1)")(
       "compress", po::value<int>()->default_value(d.compress()), "gzip level 0-9 (0: none)")(
       "chunk", po::value<int64_t>()->default_value(d.chunk()), "examples per HDF5 chunk")(
+      "memory", po::value<int64_t>()->default_value(0), kMemoryHelp)(
       "out", po::value<std::string>(), "the cache file to write (.h5)")(
       "shard", po::value<std::string>()->default_value(""),
       "i/n: write shard i (0 to n-1) of n, whole chunks of the split; kdpipe cache-merge joins "
@@ -181,7 +197,7 @@ po::options_description cache_tables() { return with_common(cache_table(), false
 
 CacheOptions cache_options_from(const po::variables_map& vm) {
   CacheOptions o;
-  o.data(data_options_from(vm))
+  o.data(data_options_from(vm).memory_mb(memory_from(vm)))
       .split(vm["split"].as<std::string>())
       .teacher(vm["teacher"].as<std::string>())
       .torchscript(vm["torchscript"].as<std::string>())
@@ -257,7 +273,8 @@ po::options_description distill_table() {
       "baselines without --cache: augmentation of views 1..V-1")(
       "view-seed", po::value<std::string>()->default_value(std::to_string(d.views().seed)),
       "baselines without --cache: view v of example i is the draw (view-seed, v, i)")(
-      "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)");
+      "out", po::value<std::string>(), "output directory (model.pt, metrics.json, train.log)")(
+      "memory", po::value<int64_t>()->default_value(0), kMemoryHelp);
   return s;
 }
 
@@ -267,7 +284,7 @@ po::options_description distill_tables() {
 
 DistillOptions distill_options_from(const po::variables_map& vm) {
   DistillOptions o;
-  o.data(data_options_from(vm))
+  o.data(data_options_from(vm).memory_mb(memory_from(vm)))
       .cache(vm["cache"].as<std::string>())
       .arch(vm["arch"].as<std::string>())
       .init(parse_enum<ModelInit>(vm["init"].as<std::string>(), "--init"))

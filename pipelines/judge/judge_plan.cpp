@@ -220,9 +220,10 @@ std::vector<std::string> Judge::plan_text(const fs::path& run_dir, int jobs) con
   const int64_t teacher_stages = evaluations + k;
 
   // Time: one student step and one teacher batch, timed here with a stage's share of the cores.
-  const Dataset data = load_dataset(recipe_.data);
+  // (A training split too large to hold stays in its file: only its size is needed here.)
+  const Dataset data = load_dataset(DataOptions(recipe_.data).stream(true));
   const DatasetInfo& info = data.info;
-  const int64_t train_all = data.train.labels.size(0);
+  const int64_t train_all = data.train_size();
   const int64_t train = s_.train_subset > 0 ? std::min(s_.train_subset, train_all) : train_all;
   const int cores = thread_count(0);
   torch::set_num_threads(std::max(1, cores / std::max(1, jobs)));

@@ -8,6 +8,7 @@
 #include "lib/core/error.h"
 #include "lib/core/files.h"
 #include "lib/core/runtime.h"
+#include "lib/data/example_stream.h"
 #include "lib/metrics/projection.h"
 #include "lib/metrics/statistics.h"
 #include "lib/models/zoo.h"
@@ -32,7 +33,8 @@ double mean(const std::vector<double>& v) {
 // three classes, projected onto the plane of the three classes' templates.
 Projection projection(const LoadedModel& loaded, const DataOptions& data_options,
                       const std::array<int64_t, 3>& classes, int64_t examples) {
-  const Dataset data = load_dataset(data_options);
+  // A training split too large to hold stays in its file: only the examples drawn are read.
+  const Dataset data = load_dataset(DataOptions(data_options).stream(true));
   const TemplatePlane plane =
       template_plane(loaded.model->head()->weight, loaded.model->head()->bias, classes);
   Projection out;
@@ -41,16 +43,22 @@ Projection projection(const LoadedModel& loaded, const DataOptions& data_options
     out.classes.push_back(data.info.class_names[static_cast<std::size_t>(c)]);
   for (const auto& [split, set] :
        {std::pair<std::string, const ImageSet*>{"train", &data.train}, {"test", &data.test}}) {
+    const bool streamed = split == "train" && data.stream;
+    const torch::Tensor& labels = streamed ? data.stream->labels() : set->labels;
     std::vector<int64_t> rows, which;  // example, and the index of its class in `classes`
     for (std::size_t k = 0; k < classes.size(); ++k) {
-      const torch::Tensor members = set->labels.eq(classes[k]).nonzero().flatten();
+      const torch::Tensor members = labels.eq(classes[k]).nonzero().flatten();
       for (int64_t i = 0; i < std::min<int64_t>(examples, members.numel()); ++i) {
         rows.push_back(members[i].item<int64_t>());
         which.push_back(static_cast<int64_t>(k));
       }
     }
-    const Predictions p = predict(loaded.model, *set, data.info, PredictOptions(),
-                                  torch::tensor(rows, torch::kInt64), /*with_features=*/true);
+    const torch::Tensor chosen = torch::tensor(rows, torch::kInt64);
+    const Predictions p =
+        streamed ? predict(loaded.model, data.stream->read(chosen), data.info, PredictOptions(), {},
+                           /*with_features=*/true)
+                 : predict(loaded.model, *set, data.info, PredictOptions(), chosen,
+                           /*with_features=*/true);
     const torch::Tensor xy = project(plane, p.features).to(torch::kFloat64).contiguous();
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto r = static_cast<int64_t>(i);

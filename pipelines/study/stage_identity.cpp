@@ -57,7 +57,13 @@ std::string folder_identity(const fs::path& folder) {
 // folder's or a built-in dataset's folder's listing (folder_identity).
 std::string data_identity(const DataOptions& data) {
   const DatasetKind kind = dataset_kind(data);
-  if (kind == DatasetKind::array_file) return stored_file_hash(data.name());
+  if (kind == DatasetKind::array_file) {
+    // The order its epochs visit the training split in follows from the file, by a rule that
+    // may change between versions: a chunked order is named (a whole permutation, as before,
+    // leaves the identity as it was).
+    const EpochPattern order = training_order(data);
+    return stored_file_hash(data.name()) + (order.chunked ? " " + order.text() : "");
+  }
   return folder_identity(kind == DatasetKind::builtin ? data.data_dir() : fs::path(data.name()));
 }
 

@@ -1,0 +1,85 @@
+#include "lib/data/streamed_dataset.h"
+
+#include "lib/core/error.h"
+#include "lib/core/hash.h"
+#include "lib/core/memory_limit.h"
+#include "lib/core/work_ledger.h"
+#include "lib/data/array_file.h"
+
+namespace kd {
+
+namespace {
+
+constexpr int64_t kMB = int64_t{1} << 20;
+
+int64_t mb(int64_t bytes) { return (bytes + kMB - 1) / kMB; }
+
+}  // namespace
+
+bool streams(const DataOptions& options, const DatasetInfo& info) {
+  if (!options.stream() || dataset_kind(options) != DatasetKind::array_file || info.is_features())
+    return false;
+  const ImageFormat& f = options.format();
+  const bool converted = (f.channels && f.channels != info.channels) ||
+                         (f.height && (f.height != info.height || f.width != info.width));
+  return !converted && array_file_reader(options.name()).stream && training_order(options).chunked;
+}
+
+std::optional<Dataset> load_streamed_dataset(const DataOptions& options, DatasetInfo info) {
+  const PhaseScope phase(Phase::load);
+  const std::filesystem::path path = options.name();
+  const ArrayFileReader& reader = array_file_reader(path);
+  const std::shared_ptr<ExampleStream> file = reader.stream(path, "train", {}, 0);
+  const std::shared_ptr<ExampleStream> test = reader.stream(path, "test", {}, 0);
+  const int64_t example = info.channels * info.height * info.width;
+  const MemoryLimit limit =
+      options.memory_mb() > 0 ? MemoryLimit{options.memory_mb() * kMB, "--memory"} : memory_limit();
+  // Held when every split fits in half of the memory (the other half for the process itself).
+  if ((file->size() + test->size()) * (example + 8) <= limit.bytes / 2) return std::nullopt;
+
+  const auto [train_rows, val_rows] = hold_out_rows(file->size(), options.val_size());
+  Dataset data;
+  data.info = std::move(info);
+  data.val = file->read(torch::tensor(val_rows, torch::kInt64));
+  data.test = test->read(torch::arange(test->size()));
+  data.order = epoch_pattern(static_cast<int64_t>(train_rows.size()), example);
+  const int64_t held = (data.val.size() + data.test.size()) * (example + 8);
+  const int64_t window = data.order.window_examples() * example;
+  check<ConfigError>(limit.bytes - held >= 2 * window, "--memory ", mb(limit.bytes), " MB (",
+                     limit.source, "): streaming ", path.string(), " holds its validation and test",
+                     " splits (", mb(held), " MB) and at least two windows of ",
+                     data.order.window_examples(), " training examples (", mb(2 * window),
+                     " MB); give at least ", mb(held + 2 * window), " MB");
+
+  // One pass over the training file: the normalisation over all of it (channel_statistics's
+  // arithmetic), the fingerprint over the training split (ImageSet::fingerprint's bytes).
+  std::vector<char> is_val(static_cast<std::size_t>(file->size()), 0);
+  for (int64_t r : val_rows) is_val[static_cast<std::size_t>(r)] = 1;
+  ChannelMoments moments(data.info.channels);
+  Hasher h;
+  for (int64_t d : {static_cast<int64_t>(train_rows.size()), data.info.channels, data.info.height,
+                    data.info.width})
+    h.update_value(d);
+  file->for_each_block(1024, [&](int64_t first, const torch::Tensor& images) {
+    moments.add(images);
+    std::vector<int64_t> kept;
+    for (int64_t i = 0; i < images.size(0); ++i)
+      if (!is_val[static_cast<std::size_t>(first + i)]) kept.push_back(i);
+    const torch::Tensor train =
+        static_cast<int64_t>(kept.size()) == images.size(0)
+            ? images
+            : images.index_select(0, torch::tensor(kept, torch::kInt64)).contiguous();
+    h.update(train.data_ptr(), static_cast<std::size_t>(train.numel()));
+  });
+  std::tie(data.info.mean, data.info.std) = moments.result();
+  data.stream = reader.stream(path, "train", train_rows, limit.bytes - held);
+  const torch::Tensor labels = data.stream->labels().contiguous();
+  h.update(labels.data_ptr(), static_cast<std::size_t>(labels.numel()) * labels.element_size());
+  data.stream_fingerprint = h.hex();
+  data.train = {
+      torch::empty({0, data.info.channels, data.info.height, data.info.width}, torch::kUInt8),
+      torch::empty({0}, torch::kInt64)};
+  return data;
+}
+
+}  // namespace kd

@@ -1,0 +1,263 @@
+#include "storage/array_stream.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include "lib/core/error.h"
+#include "storage/array_file_checks.h"
+
+namespace kd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// File rows read in one call at most this many bytes apart (the scratch a read holds).
+constexpr int64_t kPieceBytes = int64_t{8} << 20;
+// Windows read ahead at most.
+constexpr int64_t kMaxDepth = 4;
+
+class ArrayStream final : public ExampleStream {
+ public:
+  ArrayStream(const fs::path& path, const std::string& split, std::vector<int64_t> rows,
+              int64_t memory);
+  ~ArrayStream() override { stop(); }
+  ArrayStream(const ArrayStream&) = delete;
+  ArrayStream& operator=(const ArrayStream&) = delete;
+
+  int64_t size() const override { return static_cast<int64_t>(rows_.size()); }
+  const torch::Tensor& labels() const override { return labels_; }
+  std::vector<int64_t> example_shape() const override { return {c_, h_, w_}; }
+  void start_epoch(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch) override;
+  torch::Tensor next(int64_t count) override;
+  void for_each_block(int64_t block,
+                      const std::function<void(int64_t, const torch::Tensor&)>& fn) override;
+  ImageSet read(const torch::Tensor& rows) override;
+  std::shared_ptr<ExampleStream> subset(const torch::Tensor& rows) override;
+
+ private:
+  struct Window {
+    torch::Tensor images;  ///< uint8 [m, C, H, W]: its chunks' examples, chunk after chunk
+    torch::Tensor order;   ///< int64 [m]: the positions in the order they are visited
+  };
+  int64_t example_bytes() const { return c_ * h_ * w_; }
+  // Split rows [first, first + count) into `out` (uint8 [count, C, H, W]).
+  void read_rows(int64_t first, int64_t count, const torch::Tensor& out);
+  void produce(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch,
+               const std::vector<int64_t>& chunks);
+  void stop();
+
+  fs::path path_;
+  std::string split_, name_;
+  Opened opened_;
+  h5::Handle images_;
+  bool has_channels_ = true;
+  int64_t c_ = 0, h_ = 0, w_ = 0;
+  std::vector<int64_t> rows_;
+  torch::Tensor labels_;
+  int64_t memory_ = 0;
+
+  // The epoch being read: the producer thread fills `ready_`, next() empties it.
+  std::thread producer_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Window> ready_;
+  int64_t depth_ = 1;
+  bool stopping_ = false, done_ = false;
+  std::exception_ptr failure_;
+  Window current_;
+  int64_t taken_ = 0;
+};
+
+ArrayStream::ArrayStream(const fs::path& path, const std::string& split, std::vector<int64_t> rows,
+                         int64_t memory)
+    : path_(path), split_(split), name_("/" + split + "/images"), memory_(memory) {
+  opened_ = open_checked(path);
+  const SplitShape& s = split == "test" ? opened_.test : opened_.train;
+  check<DataError>(s.features.empty(), path.string(), ": /", split,
+                   " holds feature arrays; only images are read as a stream");
+  c_ = s.channels, h_ = s.height, w_ = s.width;
+  images_ = h5::open_dataset(opened_.file.get(), name_, path);
+  has_channels_ = h5::shape(images_, path).size() == 4;
+  if (rows.empty()) {
+    rows.resize(static_cast<std::size_t>(s.n));
+    std::iota(rows.begin(), rows.end(), 0);
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    check<ConfigError>(rows[i] >= 0 && rows[i] < s.n && (i == 0 || rows[i] > rows[i - 1]),
+                       path.string(), ": stream rows must increase within [0, ", s.n, ")");
+  }
+  rows_ = std::move(rows);
+  labels_ = read_labels(opened_.file.get(), path, split, s.n)
+                .index_select(0, torch::tensor(rows_, torch::kInt64));
+}
+
+void ArrayStream::read_rows(int64_t first, int64_t count, const torch::Tensor& out) {
+  const int64_t piece = std::max<int64_t>(1, kPieceBytes / example_bytes());
+  for (int64_t k = 0; k < count;) {
+    const int64_t lo = rows_[first + k];
+    int64_t end = k + 1;
+    while (end < count && rows_[first + end] - lo < piece) ++end;
+    const int64_t span = rows_[first + end - 1] - lo + 1;
+    const torch::Tensor hwc = torch::empty({span, h_, w_, c_}, torch::kUInt8);
+    std::vector<hsize_t> start = {static_cast<hsize_t>(lo), 0, 0};
+    std::vector<hsize_t> size = {static_cast<hsize_t>(span), static_cast<hsize_t>(h_),
+                                 static_cast<hsize_t>(w_)};
+    if (has_channels_) start.push_back(0), size.push_back(static_cast<hsize_t>(c_));
+    h5::read_block(images_, H5T_NATIVE_UINT8, start, size, hwc.data_ptr(), path_,
+                   "reading " + name_);
+    torch::Tensor kept = hwc;
+    if (span != end - k) {  // rows of the file that are not the stream's (the validation split)
+      std::vector<int64_t> at;
+      for (int64_t i = k; i < end; ++i) at.push_back(rows_[first + i] - lo);
+      kept = hwc.index_select(0, torch::tensor(at, torch::kInt64));
+    }
+    out.narrow(0, k, end - k).copy_(kept.permute({0, 3, 1, 2}));
+    k = end;
+  }
+}
+
+void ArrayStream::for_each_block(int64_t block,
+                                 const std::function<void(int64_t, const torch::Tensor&)>& fn) {
+  for (int64_t first = 0; first < size(); first += block) {
+    const int64_t count = std::min(block, size() - first);
+    const torch::Tensor images = torch::empty({count, c_, h_, w_}, torch::kUInt8);
+    read_rows(first, count, images);
+    fn(first, images);
+  }
+}
+
+ImageSet ArrayStream::read(const torch::Tensor& rows_in) {
+  const torch::Tensor rows = rows_in.to(torch::kInt64).contiguous();
+  const int64_t m = rows.numel();
+  const int64_t* r = rows.data_ptr<int64_t>();
+  for (int64_t i = 0; i < m; ++i)
+    check<ConfigError>(r[i] >= 0 && r[i] < size(), "row ", r[i], " of ", name_, " in ",
+                       path_.string(), " is out of range [0, ", size(), ")");
+  std::vector<int64_t> unique(r, r + m);
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  const auto u = static_cast<int64_t>(unique.size());
+  const torch::Tensor got = torch::empty({u, c_, h_, w_}, torch::kUInt8);
+  for (int64_t i = 0; i < u;) {  // runs of consecutive rows, one read each
+    int64_t j = i + 1;
+    while (j < u && unique[j] == unique[j - 1] + 1) ++j;
+    read_rows(unique[i], j - i, got.narrow(0, i, j - i));
+    i = j;
+  }
+  std::vector<int64_t> at(static_cast<std::size_t>(m));
+  for (int64_t i = 0; i < m; ++i)
+    at[i] = std::lower_bound(unique.begin(), unique.end(), r[i]) - unique.begin();
+  return {got.index_select(0, torch::tensor(at, torch::kInt64)), labels_.index_select(0, rows)};
+}
+
+std::shared_ptr<ExampleStream> ArrayStream::subset(const torch::Tensor& rows_in) {
+  const torch::Tensor rows = rows_in.to(torch::kInt64).contiguous();
+  std::vector<int64_t> file_rows;
+  for (int64_t i = 0; i < rows.numel(); ++i) {
+    const int64_t r = rows.data_ptr<int64_t>()[i];
+    check<ConfigError>(r >= 0 && r < size(), "row ", r, " of ", name_, " in ", path_.string(),
+                       " is out of range [0, ", size(), ")");
+    file_rows.push_back(rows_[static_cast<std::size_t>(r)]);
+  }
+  return open_array_stream(path_, split_, std::move(file_rows), memory_);
+}
+
+void ArrayStream::start_epoch(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch) {
+  stop();
+  check<ConfigError>(pattern.chunked, path_.string(),
+                     ": a stream is read in a chunked order, not a whole-split permutation");
+  const int64_t window_bytes = pattern.window_examples() * example_bytes();
+  depth_ = memory_ > 0 ? std::clamp<int64_t>(memory_ / window_bytes - 1, 1, kMaxDepth) : 1;
+  const std::vector<int64_t> chunks = chunk_order(size(), pattern, seed, epoch);
+  producer_ =
+      std::thread([this, pattern, seed, epoch, chunks] { produce(pattern, seed, epoch, chunks); });
+}
+
+void ArrayStream::produce(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch,
+                          const std::vector<int64_t>& chunks) {
+  try {
+    const auto n = static_cast<int64_t>(chunks.size());
+    for (int64_t first = 0, w = 0; first < n; first += pattern.window, ++w) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        // Held at once: the window being read, those waiting, and the one next() takes from.
+        changed_.wait(
+            lock, [&] { return stopping_ || static_cast<int64_t>(ready_.size()) + 1 <= depth_; });
+        if (stopping_) return;
+      }
+      const int64_t last = std::min(n, first + pattern.window);
+      int64_t m = 0;
+      for (int64_t c = first; c < last; ++c)
+        m += std::min(size(), (chunks[c] + 1) * pattern.chunk) - chunks[c] * pattern.chunk;
+      Window window{torch::empty({m, c_, h_, w_}, torch::kUInt8), window_order(m, seed, epoch, w)};
+      for (int64_t c = first, at = 0; c < last; ++c) {
+        const int64_t lo = chunks[c] * pattern.chunk;
+        const int64_t count = std::min(size(), lo + pattern.chunk) - lo;
+        read_rows(lo, count, window.images.narrow(0, at, count));
+        at += count;
+      }
+      const std::lock_guard<std::mutex> lock(mutex_);
+      ready_.push_back(std::move(window));
+      changed_.notify_all();
+    }
+  } catch (...) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    failure_ = std::current_exception();
+  }
+  const std::lock_guard<std::mutex> lock(mutex_);
+  done_ = true;
+  changed_.notify_all();
+}
+
+torch::Tensor ArrayStream::next(int64_t count) {
+  std::vector<torch::Tensor> parts;
+  while (count > 0) {
+    if (!current_.order.defined() || taken_ == current_.order.numel()) {
+      current_ = {};  // released before the next one is waited for
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return !ready_.empty() || done_; });
+      if (ready_.empty()) {
+        if (failure_) std::rethrow_exception(failure_);
+        throw StorageError(path_.string() + ": " + name_ + ": read past the end of the epoch");
+      }
+      current_ = std::move(ready_.front());
+      ready_.pop_front();
+      taken_ = 0;
+      changed_.notify_all();
+    }
+    const int64_t k = std::min(count, current_.order.numel() - taken_);
+    parts.push_back(current_.images.index_select(0, current_.order.slice(0, taken_, taken_ + k)));
+    taken_ += k;
+    count -= k;
+  }
+  return parts.size() == 1 ? parts[0] : torch::cat(parts);
+}
+
+void ArrayStream::stop() {
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (producer_.joinable()) producer_.join();
+  ready_.clear();
+  current_ = {};
+  taken_ = 0;
+  stopping_ = done_ = false;
+  failure_ = nullptr;
+}
+
+}  // namespace
+
+std::shared_ptr<ExampleStream> open_array_stream(const fs::path& path, const std::string& split,
+                                                 std::vector<int64_t> rows, int64_t memory) {
+  return std::make_shared<ArrayStream>(path, split, std::move(rows), memory);
+}
+
+}  // namespace kd
