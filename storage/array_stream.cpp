@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -41,16 +42,25 @@ class ArrayStream final : public ExampleStream {
   std::shared_ptr<ExampleStream> subset(const torch::Tensor& rows) override;
 
  private:
+  // A window is held as the file stores it, [m, H, W, C]: reading it is one copy, and the
+  // turn to [C, H, W] happens once, in make_batch's own gather.
   struct Window {
-    torch::Tensor images;  ///< uint8 [m, C, H, W]: its chunks' examples, chunk after chunk
+    torch::Tensor buffer;  ///< a whole window's worth, reused (the last window uses part of it)
+    torch::Tensor images;  ///< uint8 [m, H, W, C]: its chunks' examples, chunk after chunk
     torch::Tensor order;   ///< int64 [m]: the positions in the order they are visited
   };
   int64_t example_bytes() const { return c_ * h_ * w_; }
-  // Split rows [first, first + count) into `out` (uint8 [count, C, H, W]).
+  // Split rows [first, first + count) into `out`: uint8 [count, H, W, C] as stored.
+  void read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out);
+  // The same into `out`, uint8 [count, C, H, W].
   void read_rows(int64_t first, int64_t count, const torch::Tensor& out);
   void produce(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch,
                const std::vector<int64_t>& chunks);
   void stop();
+  // A window's buffer: one handed back, or a new one. Buffers are reused across windows and
+  // epochs, so the stream's memory is that of its windows whatever the allocator does.
+  torch::Tensor buffer(const EpochPattern& pattern);
+  void recycle(Window window);
 
   fs::path path_;
   std::string split_, name_;
@@ -72,6 +82,7 @@ class ArrayStream final : public ExampleStream {
   std::exception_ptr failure_;
   Window current_;
   int64_t taken_ = 0;
+  std::vector<torch::Tensor> spare_;  ///< buffers handed back (under mutex_)
 };
 
 ArrayStream::ArrayStream(const fs::path& path, const std::string& split, std::vector<int64_t> rows,
@@ -97,29 +108,39 @@ ArrayStream::ArrayStream(const fs::path& path, const std::string& split, std::ve
                 .index_select(0, torch::tensor(rows_, torch::kInt64));
 }
 
-void ArrayStream::read_rows(int64_t first, int64_t count, const torch::Tensor& out) {
-  const int64_t piece = std::max<int64_t>(1, kPieceBytes / example_bytes());
+void ArrayStream::read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out) {
+  const int64_t bytes = example_bytes();
+  const int64_t piece = std::max<int64_t>(1, kPieceBytes / bytes);
+  torch::Tensor scratch;
   for (int64_t k = 0; k < count;) {
     const int64_t lo = rows_[first + k];
     int64_t end = k + 1;
     while (end < count && rows_[first + end] - lo < piece) ++end;
     const int64_t span = rows_[first + end - 1] - lo + 1;
-    const torch::Tensor hwc = torch::empty({span, h_, w_, c_}, torch::kUInt8);
+    // Consecutive file rows go straight to `out`; rows with others between them (the validation
+    // split's) through a scratch block, then row by row.
+    const bool direct = span == end - k;
+    if (!direct && (!scratch.defined() || scratch.numel() < span * bytes))
+      scratch = torch::empty({span * bytes}, torch::kUInt8);
+    std::uint8_t* to = direct ? out + k * bytes : scratch.data_ptr<std::uint8_t>();
     std::vector<hsize_t> start = {static_cast<hsize_t>(lo), 0, 0};
     std::vector<hsize_t> size = {static_cast<hsize_t>(span), static_cast<hsize_t>(h_),
                                  static_cast<hsize_t>(w_)};
     if (has_channels_) start.push_back(0), size.push_back(static_cast<hsize_t>(c_));
-    h5::read_block(images_, H5T_NATIVE_UINT8, start, size, hwc.data_ptr(), path_,
-                   "reading " + name_);
-    torch::Tensor kept = hwc;
-    if (span != end - k) {  // rows of the file that are not the stream's (the validation split)
-      std::vector<int64_t> at;
-      for (int64_t i = k; i < end; ++i) at.push_back(rows_[first + i] - lo);
-      kept = hwc.index_select(0, torch::tensor(at, torch::kInt64));
+    h5::read_block(images_, H5T_NATIVE_UINT8, start, size, to, path_, "reading " + name_);
+    if (!direct) {
+      for (int64_t i = k; i < end; ++i)
+        std::memcpy(out + i * bytes, to + (rows_[first + i] - lo) * bytes,
+                    static_cast<std::size_t>(bytes));
     }
-    out.narrow(0, k, end - k).copy_(kept.permute({0, 3, 1, 2}));
     k = end;
   }
+}
+
+void ArrayStream::read_rows(int64_t first, int64_t count, const torch::Tensor& out) {
+  const torch::Tensor hwc = torch::empty({count, h_, w_, c_}, torch::kUInt8);
+  read_rows_hwc(first, count, hwc.data_ptr<std::uint8_t>());
+  out.copy_(hwc.permute({0, 3, 1, 2}));
 }
 
 void ArrayStream::for_each_block(int64_t block,
@@ -195,11 +216,14 @@ void ArrayStream::produce(const EpochPattern& pattern, std::uint64_t seed, int64
       int64_t m = 0;
       for (int64_t c = first; c < last; ++c)
         m += std::min(size(), (chunks[c] + 1) * pattern.chunk) - chunks[c] * pattern.chunk;
-      Window window{torch::empty({m, c_, h_, w_}, torch::kUInt8), window_order(m, seed, epoch, w)};
+      Window window;
+      window.buffer = buffer(pattern);
+      window.images = window.buffer.narrow(0, 0, m);
+      window.order = window_order(m, seed, epoch, w);
       for (int64_t c = first, at = 0; c < last; ++c) {
         const int64_t lo = chunks[c] * pattern.chunk;
         const int64_t count = std::min(size(), lo + pattern.chunk) - lo;
-        read_rows(lo, count, window.images.narrow(0, at, count));
+        read_rows_hwc(lo, count, window.images.data_ptr<std::uint8_t>() + at * example_bytes());
         at += count;
       }
       const std::lock_guard<std::mutex> lock(mutex_);
@@ -219,7 +243,8 @@ torch::Tensor ArrayStream::next(int64_t count) {
   std::vector<torch::Tensor> parts;
   while (count > 0) {
     if (!current_.order.defined() || taken_ == current_.order.numel()) {
-      current_ = {};  // released before the next one is waited for
+      recycle(std::move(current_));  // handed back before the next one is waited for
+      current_ = {};
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait(lock, [&] { return !ready_.empty() || done_; });
       if (ready_.empty()) {
@@ -231,12 +256,39 @@ torch::Tensor ArrayStream::next(int64_t count) {
       taken_ = 0;
       changed_.notify_all();
     }
+    // Row by row (LibTorch's index_select copies uint8 a byte at a time).
     const int64_t k = std::min(count, current_.order.numel() - taken_);
-    parts.push_back(current_.images.index_select(0, current_.order.slice(0, taken_, taken_ + k)));
+    const torch::Tensor part = torch::empty({k, h_, w_, c_}, torch::kUInt8);
+    const int64_t bytes = example_bytes();
+    const int64_t* at = current_.order.data_ptr<int64_t>() + taken_;
+    const std::uint8_t* from = current_.images.data_ptr<std::uint8_t>();
+    std::uint8_t* to = part.data_ptr<std::uint8_t>();
+    for (int64_t i = 0; i < k; ++i)
+      std::memcpy(to + i * bytes, from + at[i] * bytes, static_cast<std::size_t>(bytes));
+    parts.push_back(part);
     taken_ += k;
     count -= k;
   }
-  return parts.size() == 1 ? parts[0] : torch::cat(parts);
+  // [count, C, H, W] as a view of the rows as stored.
+  return (parts.size() == 1 ? parts[0] : torch::cat(parts)).permute({0, 3, 1, 2});
+}
+
+torch::Tensor ArrayStream::buffer(const EpochPattern& pattern) {
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    while (!spare_.empty()) {
+      torch::Tensor b = std::move(spare_.back());
+      spare_.pop_back();
+      if (b.size(0) == pattern.window_examples()) return b;
+    }
+  }
+  return torch::empty({pattern.window_examples(), h_, w_, c_}, torch::kUInt8);
+}
+
+void ArrayStream::recycle(Window window) {
+  if (!window.buffer.defined()) return;
+  const std::lock_guard<std::mutex> lock(mutex_);
+  spare_.push_back(std::move(window.buffer));
 }
 
 void ArrayStream::stop() {
@@ -246,7 +298,11 @@ void ArrayStream::stop() {
   }
   changed_.notify_all();
   if (producer_.joinable()) producer_.join();
-  ready_.clear();
+  while (!ready_.empty()) {
+    recycle(std::move(ready_.front()));
+    ready_.pop_front();
+  }
+  recycle(std::move(current_));
   current_ = {};
   taken_ = 0;
   stopping_ = done_ = false;

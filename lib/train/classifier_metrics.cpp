@@ -23,7 +23,7 @@ torch::Tensor training_logits(const Classifier& model, const Dataset& data,
   std::vector<torch::Tensor> parts;
   const torch::Tensor& labels = data.stream->labels();
   data.stream->for_each_block(
-      16 * options.batch_size(), [&](int64_t first, const torch::Tensor& images) {
+      4 * options.batch_size(), [&](int64_t first, const torch::Tensor& images) {
         const ImageSet block{images, labels.narrow(0, first, images.size(0))};
         parts.push_back(predict(model, block, data.info, options).logits);
       });
