@@ -1,5 +1,6 @@
 #include "lib/core/memory_limit.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -44,7 +45,8 @@ int64_t env_mb(const char* name) {
   if (!v || !*v) return 0;
   char* end = nullptr;
   const long long n = std::strtoll(v, &end, 10);
-  return end != v && n > 0 ? static_cast<int64_t>(n) : 0;
+  // Megabytes as SLURM writes them: digits only, and within any machine (2^30 MB).
+  return end != v && *end == '\0' && n > 0 && n <= (1LL << 30) ? static_cast<int64_t>(n) : 0;
 }
 
 }  // namespace
@@ -63,7 +65,7 @@ MemoryLimit memory_limit(const std::string& root) {
   if (const int64_t node = env_mb("SLURM_MEM_PER_NODE")) return {node << 20, "SLURM"};
   if (const int64_t cpu = env_mb("SLURM_MEM_PER_CPU")) {
     const int64_t cpus = std::max<int64_t>(1, env_mb("SLURM_CPUS_ON_NODE"));
-    return {(cpu * cpus) << 20, "SLURM"};
+    return {std::min<int64_t>(cpu * cpus, int64_t{1} << 30) << 20, "SLURM"};
   }
   std::ifstream in(root + "/proc/meminfo");
   std::string key;

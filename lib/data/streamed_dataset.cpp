@@ -19,9 +19,10 @@ int64_t mb(int64_t bytes) { return (bytes + kMB - 1) / kMB; }
 bool streams(const DataOptions& options, const DatasetInfo& info) {
   if (!options.stream() || dataset_kind(options) != DatasetKind::array_file || info.is_features())
     return false;
+  // Images converted by --image-size or --channels are held (`info` is already their converted
+  // description, so any conversion asked for counts).
   const ImageFormat& f = options.format();
-  const bool converted = (f.channels && f.channels != info.channels) ||
-                         (f.height && (f.height != info.height || f.width != info.width));
+  const bool converted = f.channels != 0 || f.height != 0;
   return !converted && array_file_reader(options.name()).stream && training_order(options).chunked;
 }
 
@@ -33,7 +34,7 @@ std::optional<Dataset> load_streamed_dataset(const DataOptions& options, Dataset
   const std::shared_ptr<ExampleStream> test = reader.stream(path, "test", {}, 0);
   const int64_t example = info.channels * info.height * info.width;
   const MemoryLimit limit =
-      options.memory_mb() > 0 ? MemoryLimit{options.memory_mb() * kMB, "--memory"} : memory_limit();
+      options.memory_mb() > 0 ? MemoryLimit{options.memory_mb() * kMB, "as given"} : memory_limit();
   // Held when every split fits in half of the memory (the other half for the process itself).
   if ((file->size() + test->size()) * (example + 8) <= limit.bytes / 2) return std::nullopt;
 

@@ -73,7 +73,9 @@ constexpr const char* kMemoryHelp =
 
 int64_t memory_from(const po::variables_map& vm) {
   const int64_t mb = vm["memory"].as<int64_t>();
-  check<ConfigError>(mb >= 0, "--memory: expected megabytes (0: the machine's limit), got ", mb);
+  check<ConfigError>(
+      mb >= 0 && mb <= (int64_t{1} << 30),
+      "--memory: expected megabytes from 0 (the machine's limit) to 1073741824, got ", mb);
   return mb;
 }
 

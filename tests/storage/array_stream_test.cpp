@@ -152,6 +152,11 @@ TEST(MemoryLimit, CgroupsThenSlurmThenHalfTheMachine) {
   EXPECT_EQ(memory_limit(root.path().string()).bytes, int64_t{3000} << 20);
   ::setenv("SLURM_MEM_PER_NODE", "2000", 1);
   EXPECT_EQ(memory_limit(root.path().string()).bytes, int64_t{2000} << 20);
+  ::setenv("SLURM_MEM_PER_NODE", "96G", 1);  // not SLURM's own spelling (MB, digits): ignored
+  EXPECT_EQ(memory_limit(root.path().string()).bytes, int64_t{3000} << 20);
+  ::setenv("SLURM_MEM_PER_NODE", "99999999999999999999", 1);  // beyond any machine: ignored
+  EXPECT_EQ(memory_limit(root.path().string()).bytes, int64_t{3000} << 20);
+  ::setenv("SLURM_MEM_PER_NODE", "2000", 1);
   write(root / "sys/fs/cgroup/memory/job/memory.limit_in_bytes", "2147483648\n");
   EXPECT_EQ(memory_limit(root.path().string()).source, "cgroup v1");
   write(root / "sys/fs/cgroup/job/memory.max", "1073741824\n");

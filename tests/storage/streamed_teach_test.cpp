@@ -128,12 +128,17 @@ TEST_F(StreamedTeach, PeakMemoryStaysWithinTheFloorAndMemoryAndTheWeightsRepeat)
   EXPECT_TRUE(read_text(dir_ / "student" / "model.pt") ==
               read_text(dir_ / "student-held" / "model.pt"));
 
+  // Images converted on loading are held, converted (never streamed as stored).
+  teach(big, "converted", "--memory 96 --image-size 40x40");
+  EXPECT_FALSE(metrics("converted")["dataset"]["streamed"].get<bool>());
+  EXPECT_EQ(metrics("converted")["dataset"]["shape"], nlohmann::json({3, 40, 40}));
+
   // Too little memory for the validation and test splits and two windows: one line.
   const testing::ProcessResult r =
       testing::run_kdpipe("teach --dataset " + big.string() +
                           " --arch mlp:16 --epochs 1 --memory 20 --out " + (dir_ / "c").string());
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("--memory 20 MB (--memory): streaming"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--memory 20 MB (as given): streaming"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("give at least 42 MB"), std::string::npos) << r.output;
 }
 
