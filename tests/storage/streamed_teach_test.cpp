@@ -32,15 +32,18 @@ void write_dataset(const fs::path& path, int64_t train, uint64_t seed) {
 
 class StreamedTeach : public ::testing::Test {
  protected:
-  // Runs teach; its peak RSS in MB (work.json).
-  double teach(const fs::path& data, const std::string& out, const std::string& more) {
-    const testing::ProcessResult r = testing::run_kdpipe(
-        "teach --dataset " + data.string() +
-            " --arch mlp:16 --epochs 2 --mi-examples 20 --threads 2 --seed 3 --out " +
-            (dir_ / out).string() + " " + more,
-        "KDPIPE_WORK_FILE=" + (dir_ / (out + "-work.json")).string());
+  // Runs a kdpipe command into `out`; its peak RSS in MB (work.json).
+  double stage(const std::string& command, const std::string& out) {
+    const testing::ProcessResult r =
+        testing::run_kdpipe(command + " --out " + (dir_ / out).string(),
+                            "KDPIPE_WORK_FILE=" + (dir_ / (out + "-work.json")).string());
     EXPECT_EQ(r.status, 0) << r.output;
     return nlohmann::json::parse(read_text(dir_ / (out + "-work.json")))["peak_rss_mb"];
+  }
+  double teach(const fs::path& data, const std::string& out, const std::string& more) {
+    return stage("teach --dataset " + data.string() +
+                     " --arch mlp:16 --epochs 2 --mi-examples 20 --threads 2 --seed 3 " + more,
+                 out);
   }
   nlohmann::json metrics(const std::string& out) const {
     return nlohmann::json::parse(read_text(dir_ / out / "metrics.json"));
@@ -92,14 +95,9 @@ TEST_F(StreamedTeach, PeakMemoryStaysWithinTheFloorAndMemoryAndTheWeightsRepeat)
   // Its cache: the training split read a chunk at a time, within the same bound, the same logits
   // as from the split held.
   const auto cache = [&](const std::string& out, const std::string& memory) {
-    const std::string work = (dir_ / (out + "-work.json")).string();
-    const testing::ProcessResult r = testing::run_kdpipe(
-        "cache --teacher " + (dir_ / "a").string() + " --dataset " + big.string() +
-            " --views 2 --temperatures 1 4 --threads 2 --memory " + memory + " --out " +
-            (dir_ / out).string(),
-        "KDPIPE_WORK_FILE=" + work);
-    EXPECT_EQ(r.status, 0) << r.output;
-    return nlohmann::json::parse(read_text(work))["peak_rss_mb"].get<double>();
+    return stage("cache --teacher " + (dir_ / "a").string() + " --dataset " + big.string() +
+                     " --views 2 --temperatures 1 4 --threads 2 --memory " + memory,
+                 out);
   };
   const double cached = cache("streamed.h5", "96");
   EXPECT_LE(cached, bound);
@@ -110,14 +108,12 @@ TEST_F(StreamedTeach, PeakMemoryStaysWithinTheFloorAndMemoryAndTheWeightsRepeat)
 
   // A student from it, on a subset: streamed within the bound, the same weights as held.
   const auto distill = [&](const std::string& out, const std::string& memory) {
-    const std::string work = (dir_ / (out + "-work.json")).string();
-    const testing::ProcessResult r = testing::run_kdpipe(
-        "distill --cache " + (dir_ / "streamed.h5").string() + " --dataset " + big.string() +
-            " --arch mlp:8 --temperature 4 --epochs 2 --train-subset 50000 --threads 2 --memory " +
-            memory + " --out " + (dir_ / out).string(),
-        "KDPIPE_WORK_FILE=" + work);
-    EXPECT_EQ(r.status, 0) << r.output;
-    return nlohmann::json::parse(read_text(work))["peak_rss_mb"].get<double>();
+    return stage("distill --cache " + (dir_ / "streamed.h5").string() + " --dataset " +
+                     big.string() +
+                     " --arch mlp:8 --temperature 4 --epochs 2 --train-subset 50000 --threads 2 "
+                     "--memory " +
+                     memory,
+                 out);
   };
   const double student = distill("student", "96");
   EXPECT_LE(student, bound);
