@@ -3,16 +3,19 @@
 # (Fashion-MNIST up-sampled to 96x96x3 and repeated: 217,000 training images), streamed with
 # --memory 1500 inside a memory cgroup (v1) of 2 GB, and held with --memory 14000 outside it
 # (12000 MB is a hair short of kdpipe's rule for holding: every split in half of --memory); the
-# page cache is dropped before each. Prints each run's training rate (images/s, the epoch's
-# training steps only), the ratio streamed / held, and each run's peak RSS and the cgroup's peak;
+# page cache is dropped before each. The pair runs RUNS times (default 3; this machine's rates
+# vary by several percent from run to run). Prints each run's training rate (images/s, the
+# epoch's training steps only), each pair's ratio streamed / held and their median, and each run's
+# peak RSS and the cgroup's peak;
 # then caches the streamed teacher (2 views) and distils an mlp:64 student from it (one epoch), both
 # streamed in the same cgroup, and prints their peak RSS.
 # Needs root (cgroup v1, drop_caches), python3-h5py, the fashion-mnist package and ~7 GB in DIR.
-# Usage: bash bench/stream_teach.sh [BUILD_DIR] [DIR] [ARCH]   (from the repository root)
+# Usage: [RUNS=N] bash bench/stream_teach.sh [BUILD_DIR] [DIR] [ARCH]   (from the repository root)
 set -euo pipefail
 build=${1:-build}
 dir=${2:-/tmp/kdpipe-stream}
 arch=${3:-mlp:256}
+runs=${RUNS:-3}
 mkdir -p "$dir"
 data=$dir/fmnist96x217k.h5
 if [ ! -f "$data" ]; then
@@ -59,26 +62,34 @@ stage() {  # $1 out, $2 "cgroup" or "", then the kdpipe command line
   fi
 }
 teach="teach --dataset $data --arch $arch --epochs 1 --threads 2 --mi-examples 50"
-stage streamed cgroup $teach --memory 1500
-stage held "" $teach --memory 14000
+for ((r = 1; r <= runs; ++r)); do
+  stage streamed$r cgroup $teach --memory 1500
+  stage held$r "" $teach --memory 14000
+done
+rm -rf "$dir/streamed" && cp -r "$dir/streamed1" "$dir/streamed"
 # The rest of a study's stages on the same file, in the same cgroup.
 stage streamed.h5 cgroup cache --teacher "$dir/streamed" --dataset "$data" --views 2 \
   --temperatures 4 --threads 2 --memory 1500
 stage student cgroup distill --cache "$dir/streamed.h5" --dataset "$data" --arch mlp:64 \
   --temperature 4 --epochs 1 --threads 2 --memory 1500
-/usr/bin/python3 - "$dir" "$cg" <<'PY'
-import json, sys
-d, cg = sys.argv[1], sys.argv[2]
-rate, rss = {}, {}
-for run in ("streamed", "held"):
-    m = json.load(open(f"{d}/{run}/metrics.json"))
-    rate[run] = m["epochs"][0]["images_per_second"]
-    rss[run] = json.load(open(f"{d}/{run}.work.json"))["peak_rss_mb"]
-    print(f"{run}: streamed={m['dataset']['streamed']} order={m['dataset']['order']!r} "
-          f"rate {rate[run]:.0f} images/s, peak RSS {rss[run]:.0f} MB")
+/usr/bin/python3 - "$dir" "$cg" "$runs" <<'PY'
+import json, statistics, sys
+d, cg, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ratios = []
+for r in range(1, runs + 1):
+    rate = {}
+    for kind in ("streamed", "held"):
+        run = f"{kind}{r}"
+        m = json.load(open(f"{d}/{run}/metrics.json"))
+        rate[kind] = m["epochs"][0]["images_per_second"]
+        rss = json.load(open(f"{d}/{run}.work.json"))["peak_rss_mb"]
+        print(f"{run}: streamed={m['dataset']['streamed']} order={m['dataset']['order']!r} "
+              f"rate {rate[kind]:.0f} images/s, peak RSS {rss:.0f} MB")
+    ratios.append(rate["streamed"] / rate["held"])
+    print(f"pair {r}: streamed / held rate {ratios[-1]:.3f}")
 for run in ("streamed.h5", "student"):
     print(f"{run}: peak RSS {json.load(open(f'{d}/{run}.work.json'))['peak_rss_mb']:.0f} MB")
 print(f"cgroup peak {int(open(cg + '/memory.max_usage_in_bytes').read()) / 2**20:.0f} MB "
       f"(page cache included), failcnt {open(cg + '/memory.failcnt').read().strip()}")
-print(f"streamed / held rate: {rate['streamed'] / rate['held']:.3f}")
+print(f"streamed / held rate: median {statistics.median(ratios):.3f} of {runs} pairs")
 PY

@@ -1,5 +1,8 @@
 #include "storage/array_stream.h"
 
+#include <ATen/Parallel.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
@@ -7,10 +10,12 @@
 #include <exception>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "lib/core/error.h"
 #include "storage/array_file_checks.h"
+#include "storage/direct_rows.h"
 
 namespace kd {
 
@@ -23,10 +28,36 @@ constexpr int64_t kPieceBytes = int64_t{8} << 20;
 // Windows read ahead at most.
 constexpr int64_t kMaxDepth = 4;
 
+// What tells a file rewritten, truncated or replaced since it was opened (the fingerprint a stage
+// records was taken from what was there then).
+struct FileStamp {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  timespec modified{}, changed{};
+
+  static FileStamp of(const fs::path& path) {
+    struct stat st {};
+    check<StorageError>(::stat(path.c_str(), &st) == 0, path.string(),
+                        ": no longer there while it is read");
+    return {st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+  }
+  bool operator==(const FileStamp& o) const {
+    const auto same = [](const timespec& a, const timespec& b) {
+      return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+    };
+    return device == o.device && inode == o.inode && size == o.size && same(modified, o.modified) &&
+           same(changed, o.changed);
+  }
+};
+
 class ArrayStream final : public ExampleStream {
  public:
+  // `stamp`: the file as it was when the data were first opened; `direct`: its direct reader
+  // (subset() passes its own of both).
   ArrayStream(const fs::path& path, const std::string& split, std::vector<int64_t> rows,
-              int64_t memory);
+              int64_t memory, std::optional<FileStamp> stamp = std::nullopt,
+              std::shared_ptr<DirectRows> direct = nullptr);
   ~ArrayStream() override { stop(); }
   ArrayStream(const ArrayStream&) = delete;
   ArrayStream& operator=(const ArrayStream&) = delete;
@@ -54,6 +85,8 @@ class ArrayStream final : public ExampleStream {
   void read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out);
   // The same into `out`, uint8 [count, C, H, W].
   void read_rows(int64_t first, int64_t count, const torch::Tensor& out);
+  // StorageError when the file is no longer the one opened.
+  void check_unchanged() const;
   void produce(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch,
                const std::vector<int64_t>& chunks);
   void stop();
@@ -64,8 +97,10 @@ class ArrayStream final : public ExampleStream {
 
   fs::path path_;
   std::string split_, name_;
+  FileStamp stamp_;
   Opened opened_;
   h5::Handle images_;
+  std::shared_ptr<DirectRows> direct_;  ///< reading past HDF5 where the layout allows
   bool has_channels_ = true;
   int64_t c_ = 0, h_ = 0, w_ = 0;
   std::vector<int64_t> rows_;
@@ -86,14 +121,21 @@ class ArrayStream final : public ExampleStream {
 };
 
 ArrayStream::ArrayStream(const fs::path& path, const std::string& split, std::vector<int64_t> rows,
-                         int64_t memory)
-    : path_(path), split_(split), name_("/" + split + "/images"), memory_(memory) {
+                         int64_t memory, std::optional<FileStamp> stamp,
+                         std::shared_ptr<DirectRows> direct)
+    : path_(path),
+      split_(split),
+      name_("/" + split + "/images"),
+      stamp_(stamp ? *stamp : FileStamp::of(path)),
+      memory_(memory) {
   opened_ = open_checked(path);
+  check_unchanged();
   const SplitShape& s = split == "test" ? opened_.test : opened_.train;
   check<DataError>(s.features.empty(), path.string(), ": /", split,
                    " holds feature arrays; only images are read as a stream");
   c_ = s.channels, h_ = s.height, w_ = s.width;
   images_ = h5::open_dataset(opened_.file.get(), name_, path);
+  direct_ = direct ? std::move(direct) : DirectRows::open(path, images_.get(), example_bytes());
   has_channels_ = h5::shape(images_, path).size() == 4;
   if (rows.empty()) {
     rows.resize(static_cast<std::size_t>(s.n));
@@ -108,7 +150,15 @@ ArrayStream::ArrayStream(const fs::path& path, const std::string& split, std::ve
                 .index_select(0, torch::tensor(rows_, torch::kInt64));
 }
 
+void ArrayStream::check_unchanged() const {
+  check<StorageError>(FileStamp::of(path_) == stamp_, path_.string(),
+                      ": changed while it was read (its size, times or inode are not those it had "
+                      "when opened); stopped rather than go on with other data than its "
+                      "fingerprint names");
+}
+
 void ArrayStream::read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out) {
+  check_unchanged();
   const int64_t bytes = example_bytes();
   const int64_t piece = std::max<int64_t>(1, kPieceBytes / bytes);
   torch::Tensor scratch;
@@ -127,7 +177,11 @@ void ArrayStream::read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out)
     std::vector<hsize_t> size = {static_cast<hsize_t>(span), static_cast<hsize_t>(h_),
                                  static_cast<hsize_t>(w_)};
     if (has_channels_) start.push_back(0), size.push_back(static_cast<hsize_t>(c_));
-    h5::read_block(images_, H5T_NATIVE_UINT8, start, size, to, path_, "reading " + name_);
+    if (direct_) {
+      direct_->read(lo, span, to);
+    } else {
+      h5::read_block(images_, H5T_NATIVE_UINT8, start, size, to, path_, "reading " + name_);
+    }
     if (!direct) {
       for (int64_t i = k; i < end; ++i)
         std::memcpy(out + i * bytes, to + (rows_[first + i] - lo) * bytes,
@@ -138,9 +192,14 @@ void ArrayStream::read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out)
 }
 
 void ArrayStream::read_rows(int64_t first, int64_t count, const torch::Tensor& out) {
-  const torch::Tensor hwc = torch::empty({count, h_, w_, c_}, torch::kUInt8);
-  read_rows_hwc(first, count, hwc.data_ptr<std::uint8_t>());
-  out.copy_(hwc.permute({0, 3, 1, 2}));
+  // A piece at a time through one buffer: a split read whole takes its own size, not twice that.
+  const int64_t piece = std::clamp<int64_t>(kPieceBytes / example_bytes(), 1, count);
+  const torch::Tensor hwc = torch::empty({piece, h_, w_, c_}, torch::kUInt8);
+  for (int64_t at = 0; at < count; at += piece) {
+    const int64_t k = std::min(piece, count - at);
+    read_rows_hwc(first + at, k, hwc.data_ptr<std::uint8_t>());
+    out.narrow(0, at, k).copy_(hwc.narrow(0, 0, k).permute({0, 3, 1, 2}));
+  }
 }
 
 void ArrayStream::for_each_block(int64_t block,
@@ -171,6 +230,7 @@ ImageSet ArrayStream::read(const torch::Tensor& rows_in) {
     read_rows(unique[i], j - i, got.narrow(0, i, j - i));
     i = j;
   }
+  if (u == m && std::is_sorted(r, r + m)) return {got, labels_.index_select(0, rows)};  // as read
   std::vector<int64_t> at(static_cast<std::size_t>(m));
   for (int64_t i = 0; i < m; ++i)
     at[i] = std::lower_bound(unique.begin(), unique.end(), r[i]) - unique.begin();
@@ -186,7 +246,8 @@ std::shared_ptr<ExampleStream> ArrayStream::subset(const torch::Tensor& rows_in)
                        " is out of range [0, ", size(), ")");
     file_rows.push_back(rows_[static_cast<std::size_t>(r)]);
   }
-  return open_array_stream(path_, split_, std::move(file_rows), memory_);
+  return std::make_shared<ArrayStream>(path_, split_, std::move(file_rows), memory_, stamp_,
+                                       direct_);
 }
 
 void ArrayStream::start_epoch(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch) {
@@ -263,8 +324,10 @@ torch::Tensor ArrayStream::next(int64_t count) {
     const int64_t* at = current_.order.data_ptr<int64_t>() + taken_;
     const std::uint8_t* from = current_.images.data_ptr<std::uint8_t>();
     std::uint8_t* to = part.data_ptr<std::uint8_t>();
-    for (int64_t i = 0; i < k; ++i)
-      std::memcpy(to + i * bytes, from + at[i] * bytes, static_cast<std::size_t>(bytes));
+    at::parallel_for(0, k, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        std::memcpy(to + i * bytes, from + at[i] * bytes, static_cast<std::size_t>(bytes));
+    });
     parts.push_back(part);
     taken_ += k;
     count -= k;

@@ -14,6 +14,7 @@
 #include "lib/core/runtime.h"
 #include "lib/core/stage_progress.h"
 #include "lib/data/example_stream.h"
+#include "lib/data/streamed_dataset.h"
 #include "lib/losses/losses.h"
 #include "lib/models/export.h"
 #include "storage/logit_cache.h"
@@ -108,7 +109,9 @@ CacheSummary build_cache(const CacheOptions& options,
   // Refuse a teacher that cannot take the data before loading any of it.
   teacher.check_compatible(describe_dataset(options.data()));
   // A training split too large to hold is read from its file a chunk at a time.
-  const Dataset data = load_dataset(DataOptions(options.data()).stream(options.split() == "train"));
+  const DataOptions data_options = DataOptions(options.data()).stream(options.split() == "train");
+  const Dataset data = load_dataset(data_options);
+  if (const std::string note = held_memory_note(data_options, data); !note.empty()) log(note);
   DatasetInfo info = data.info;
   apply_input_mode(info, options.input());
   const bool streamed = options.split() == "train" && data.stream;
@@ -127,21 +130,28 @@ CacheSummary build_cache(const CacheOptions& options,
   h.split = options.split();
   h.dataset_fingerprint = streamed ? data.train_fingerprint() : set.fingerprint();
   h.class_names = info.class_names;
+  // A training split visited in chunks (lib/data/epoch_pattern.h) is cached in the same chunks
+  // unless --chunk says otherwise: a student reading the cache in step with the data then reads
+  // each cache chunk once an epoch, not once for each window that holds a part of it.
+  const int64_t chunk =
+      options.split() == "train" && data.order.chunked && options.chunk() == kDefaultChunk
+          ? data.order.chunk
+          : options.chunk();
   // A shard: whole chunks [first, end) of the split's.
-  const int64_t all_chunks = (split_size + options.chunk() - 1) / options.chunk();
+  const int64_t all_chunks = (split_size + chunk - 1) / chunk;
   int64_t first = 0, end = all_chunks;
   if (options.shard_count() > 0) {
     check<ConfigError>(options.shard_count() <= all_chunks, "--shard ", options.shard_index(), "/",
                        options.shard_count(), ": the ", options.split(), " split has ", all_chunks,
-                       " chunks of ", options.chunk(),
+                       " chunks of ", chunk,
                        " examples, fewer than the shards (use fewer shards or a smaller --chunk)");
     first = options.shard_index() * all_chunks / options.shard_count();
     end = (options.shard_index() + 1) * all_chunks / options.shard_count();
     h.shard_index = options.shard_index();
     h.shard_count = options.shard_count();
-    h.first_example = first * options.chunk();
+    h.first_example = first * chunk;
   }
-  h.n = std::min(split_size, end * options.chunk()) - first * options.chunk();
+  h.n = std::min(split_size, end * chunk) - first * chunk;
   h.c = info.classes;
   h.v = options.views();
   h.temperatures = options.temperatures();
@@ -155,7 +165,7 @@ CacheSummary build_cache(const CacheOptions& options,
   h.top_k_rule = options.top_k_rule();
   check<ConfigError>(h.top_k <= h.c, "--top-k ", h.top_k, ": ", info.name, " has only ", h.c,
                      " classes");
-  h.chunk = options.chunk();
+  h.chunk = chunk;
   h.kdpipe_version = version();
   h.created = utc_timestamp();
 
@@ -218,14 +228,14 @@ CacheSummary build_cache(const CacheOptions& options,
             .views(options.views())
             .augment(options.augment())
             .seed(options.seed())
-            .chunk(options.chunk())
+            .chunk(chunk)
             .first_chunk(first + writer.chunks_done())
             .end_chunk(end)
             .workers(options.workers())
             .device(options.device()),
         [&](int64_t global, const torch::Tensor& logits) {
           const int64_t k = global - first;  // the chunk's number in this file
-          const int64_t begin = global * options.chunk();
+          const int64_t begin = global * chunk;
           const int64_t bad = (~torch::isfinite(logits)).sum().item<int64_t>();
           check<DataError>(bad == 0, teacher_name, ": ", bad,
                            " non-finite logits (NaN or infinity) for examples [", begin, ", ",

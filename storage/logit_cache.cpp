@@ -5,7 +5,6 @@
 
 #include "lib/core/error.h"
 #include "lib/core/files.h"
-#include "lib/core/number_text.h"
 #include "lib/core/work_ledger.h"
 #include "storage/cache_header_h5.h"
 #include "storage/h5.h"
@@ -43,7 +42,9 @@ torch::Tensor LogitCache::Impl::read_rows(const std::string& name, int64_t view_
   return keep_stored_type ? out : out.to(torch::kFloat32);
 }
 
-torch::Tensor LogitCache::Impl::read_classes(int64_t row_begin, int64_t rows) const {
+torch::Tensor LogitCache::Impl::read_classes(int64_t row_begin, int64_t rows, int64_t view_begin,
+                                             int64_t views) const {
+  if (views < 0) views = header.v - view_begin;
   const h5::Handle ds = h5::open_dataset(file.get(), CacheHeader::kTopKIndicesPath, path);
   const bool narrow = header.c <= 32767;
   const auto [stored_class, stored_size] = h5::stored_type(ds, path);
@@ -53,12 +54,12 @@ torch::Tensor LogitCache::Impl::read_classes(int64_t row_begin, int64_t rows) co
                       stored_size, " bytes; class indices of C = ", header.c, " classes are ",
                       narrow ? "int16" : "int32");
   torch::Tensor out =
-      torch::empty({header.v, rows, header.top_k}, narrow ? torch::kInt16 : torch::kInt32);
-  h5::read_block(ds, narrow ? H5T_NATIVE_INT16 : H5T_NATIVE_INT32,
-                 {0, static_cast<hsize_t>(row_begin), 0},
-                 {static_cast<hsize_t>(header.v), static_cast<hsize_t>(rows),
-                  static_cast<hsize_t>(header.top_k)},
-                 out.data_ptr(), path, std::string("reading ") + CacheHeader::kTopKIndicesPath);
+      torch::empty({views, rows, header.top_k}, narrow ? torch::kInt16 : torch::kInt32);
+  h5::read_block(
+      ds, narrow ? H5T_NATIVE_INT16 : H5T_NATIVE_INT32,
+      {static_cast<hsize_t>(view_begin), static_cast<hsize_t>(row_begin), 0},
+      {static_cast<hsize_t>(views), static_cast<hsize_t>(rows), static_cast<hsize_t>(header.top_k)},
+      out.data_ptr(), path, std::string("reading ") + CacheHeader::kTopKIndicesPath);
   return out;
 }
 
@@ -164,33 +165,6 @@ torch::Tensor LogitCache::probs(double t) const {
 }
 
 torch::Tensor LogitCache::labels() const { return impl_->read_labels(0, impl_->header.n); }
-
-SoftTargets LogitCache::targets(double t) const {
-  const PhaseScope phase(Phase::load);
-  const CacheHeader& h = impl_->header;
-  if (h.top_k == 0) return SoftTargets::of_logits(logits(), t);
-  std::string cached;
-  for (double have : h.temperatures) cached += (cached.empty() ? "" : ", ") + exact_text(have);
-  check<ConfigError>(has_probs(t), "--temperature ", exact_text(t), ": ", impl_->path.string(),
-                     " is a top-k cache, which holds its temperatures only (", cached, ")");
-  torch::Tensor values = impl_->read_rows(CacheHeader::probs_path(t), 0, h.v, 0, h.n,
-                                          /*finite_only=*/false, /*keep_stored_type=*/true);
-  torch::Tensor classes = impl_->read_classes(0, h.n);
-  // Damage is refused before any training, in one line naming the dataset.
-  for (int64_t first = 0; first < h.n; first += impl_->check_block()) {
-    const int64_t rows = std::min(impl_->check_block(), h.n - first);
-    std::string problem = top_k_classes_problem(classes.narrow(1, first, rows), h.c, first);
-    const char* name = CacheHeader::kTopKIndicesPath;
-    if (problem.empty()) {
-      problem = top_k_values_problem(values.narrow(1, first, rows), h.c, first);
-      name = nullptr;
-    }
-    check<StorageError>(problem.empty(), impl_->path.string(), ": ",
-                        name ? std::string(name) : CacheHeader::probs_path(t), ": ", problem,
-                        " (a damaged cache)");
-  }
-  return SoftTargets::of_top_k(std::move(values), std::move(classes), h.c, h.top_k_rule);
-}
 
 CacheChunk LogitCache::read_rows(int64_t first, int64_t rows) const {
   const CacheHeader& h = impl_->header;

@@ -98,6 +98,11 @@ class LogitCache {
   /// otherwise), its rows checked first (StorageError naming the dataset and the first damaged
   /// row: a class out of range or repeated, values increasing or summing above 1 + K·2⁻¹⁰).
   SoftTargets targets(double t) const;
+  /// The same read as they are asked for (a student of a training split read from its file):
+  /// a view's rows a cache chunk at a time, the chunks last asked for kept within `memory` bytes
+  /// (and at least 32 of them: a window of the chunked order and the next). The whole cache is
+  /// read once first, a block at a time, so that damage is refused before any training.
+  SoftTargets streamed_targets(double t, int64_t memory) const;
   /// Examples [first, first + rows) as stored (for merging shards a chunk at a time).
   CacheChunk read_rows(int64_t first, int64_t rows) const;
   /// Bytes the soft labels take on disk: /logits (or /top_k/indices) and every /probs/T=<t>.
@@ -117,6 +122,8 @@ class LogitCache {
 
  private:
   void expect_logits() const;
+  // ConfigError unless a top-k cache holds temperature t (a full cache holds any).
+  void expect_temperature(double t) const;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -22,8 +22,14 @@ struct LogitCache::Impl {
   torch::Tensor read_rows(const std::string& name, int64_t view_begin, int64_t views,
                           int64_t row_begin, int64_t rows, bool finite_only = true,
                           bool keep_stored_type = false) const;
-  /// The same of a top-k cache's classes, int16 (int32 past 32767 classes).
-  torch::Tensor read_classes(int64_t row_begin, int64_t rows) const;
+  /// The same of a top-k cache's classes, int16 (int32 past 32767 classes); all views unless
+  /// `views` is given.
+  torch::Tensor read_classes(int64_t row_begin, int64_t rows, int64_t view_begin = 0,
+                             int64_t views = -1) const;
+  /// StorageError naming the dataset and the first damaged row of top-k rows `values` and
+  /// `classes` [V, n, K] at temperature t, examples from `first`.
+  void check_top_k(double t, const torch::Tensor& values, const torch::Tensor& classes,
+                   int64_t first) const;
   /// /labels of examples [row_begin, row_begin + rows).
   torch::Tensor read_labels(int64_t row_begin, int64_t rows) const;
   /// Opens the file and checks its header and every dataset's shape.

@@ -113,12 +113,22 @@ SoftTargets SoftTargets::of_top_k(torch::Tensor values, torch::Tensor classes, i
   return s;
 }
 
+SoftTargets SoftTargets::of_source(std::shared_ptr<const TargetSource> source) {
+  SoftTargets s;
+  s.source_ = std::move(source);
+  return s;
+}
+
 int64_t SoftTargets::views() const {
-  return logits_.defined() ? logits_.size(0) : values_.defined() ? values_.size(0) : 0;
+  return logits_.defined()   ? logits_.size(0)
+         : values_.defined() ? values_.size(0)
+         : source_           ? source_->views()
+                             : 0;
 }
 
 torch::Tensor SoftTargets::rows(int64_t view, const torch::Tensor& rows,
                                 torch::ScalarType type) const {
+  if (source_) return source_->rows(view, rows, type);
   if (logits_.defined()) {
     // Exactly the arithmetic of the losses on logits: softmax of z / T in the precision asked.
     return torch::softmax(logits_[view].index_select(0, rows).to(type) / t_, 1);

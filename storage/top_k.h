@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 
 #include "storage/cache_header.h"
@@ -35,8 +36,19 @@ std::string top_k_classes_problem(const torch::Tensor& classes, int64_t c, int64
 /// value (an all-zero row; K = C summing short of 1).
 std::string top_k_values_problem(const torch::Tensor& values, int64_t c, int64_t first_example);
 
+/// Where targets that are not held come from (a cache read as a student asks for its rows).
+class TargetSource {
+ public:
+  virtual ~TargetSource() = default;
+  virtual int64_t views() const = 0;
+  /// Dense targets [B, C] of examples `rows` under view `view`, as SoftTargets::rows.
+  virtual torch::Tensor rows(int64_t view, const torch::Tensor& rows,
+                             torch::ScalarType type) const = 0;
+};
+
 /// A teacher's targets at one temperature for every view and example, held as the cache holds
-/// them (full logits, or K values and classes per row) and made dense a batch at a time.
+/// them (full logits, or K values and classes per row) and made dense a batch at a time; or read
+/// from a source as they are asked for.
 class SoftTargets {
  public:
   SoftTargets() = default;
@@ -46,7 +58,10 @@ class SoftTargets {
   static SoftTargets of_top_k(torch::Tensor values, torch::Tensor classes, int64_t c,
                               TopKRule rule);
 
-  bool defined() const { return logits_.defined() || values_.defined(); }
+  /// Targets read from `source`.
+  static SoftTargets of_source(std::shared_ptr<const TargetSource> source);
+
+  bool defined() const { return logits_.defined() || values_.defined() || source_; }
   int64_t views() const;
   /// Dense targets [B, C] of examples `rows` (int64 [B]) under view `view`, as `type`.
   torch::Tensor rows(int64_t view, const torch::Tensor& rows,
@@ -58,6 +73,7 @@ class SoftTargets {
   torch::Tensor values_, classes_;
   int64_t c_ = 0;
   TopKRule rule_ = TopKRule::uniform;
+  std::shared_ptr<const TargetSource> source_;
 };
 
 }  // namespace kd

@@ -12,6 +12,7 @@
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/data/example_stream.h"
+#include "lib/data/streamed_dataset.h"
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
 #include "lib/metrics/information.h"
@@ -140,7 +141,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   std::optional<LogitCache> cache;
   if (!options.cache().empty()) cache.emplace(options.cache());
   // A training split too large to hold is read from its file as the student trains.
-  Dataset data = load_dataset(DataOptions(options.data()).stream(true));
+  const DataOptions data_options = DataOptions(options.data()).stream(true);
+  Dataset data = load_dataset(data_options);
   apply_input_mode(data.info, options.input());  // and the checkpoint records it
   ViewRecipe recipe = options.views();
   SoftTargets teacher_targets;
@@ -161,8 +163,14 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
                          ": give --standardize and --feature-noise as the cache was made");
     }
     recipe = {h.v, parse_augment(h.augment), static_cast<std::uint64_t>(h.augment_seed)};
-    if (options.baseline() == Baseline::none)
-      teacher_targets = cache->targets(options.temperature());
+    // A training split read from its file as the student trains: the cache too, in step with it
+    // (its chunks kept within an eighth of --memory).
+    if (options.baseline() == Baseline::none) {
+      teacher_targets = data.stream
+                            ? cache->streamed_targets(options.temperature(),
+                                                      data_memory_of(data_options).bytes / 8)
+                            : cache->targets(options.temperature());
+    }
   }
 
   const bool writer = !ranks || ranks->rank() == 0;  // the others write nothing but their log
@@ -186,6 +194,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
                : "nothing (baseline " + to_string(options.baseline()) + ")",
            ids.numel(), data.train_size(), recipe.views, train.seed());
   if (ranks) log.info("rank {} of {}", ranks->rank(), ranks->size());
+  if (const std::string note = held_memory_note(data_options, data); !note.empty())
+    log.warn("{}", note);
 
   torch::manual_seed(train.seed());
   const InputShape input = data.info.input();

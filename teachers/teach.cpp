@@ -12,6 +12,7 @@
 #include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/data/example_stream.h"
+#include "lib/data/streamed_dataset.h"
 #include "lib/losses/losses.h"
 #include "lib/metrics/calibration.h"
 #include "lib/models/export.h"
@@ -190,12 +191,15 @@ TeachResult teach(const TeachOptions& options, Progress& progress, Communicator*
   spdlog::logger& log = *log_ptr;
 
   // A training split too large to hold is read from its file as the teacher trains.
-  Dataset data = load_dataset(DataOptions(options.data()).stream(true));
+  const DataOptions data_options = DataOptions(options.data()).stream(true);
+  Dataset data = load_dataset(data_options);
   apply_input_mode(data.info, options.input());  // and the checkpoint records it
   const TrainOptions& train = options.train();
   log.info("kdpipe {} teach: {} on {} (train {}, val {}, test {}), smoothing {}, seed {}",
            version(), options.arch(), data.info.name, data.train_size(), data.val.size(),
            data.test.size(), options.smoothing(), train.seed());
+  if (const std::string note = held_memory_note(data_options, data); !note.empty())
+    log.warn("{}", note);
   if (data.order.chunked)
     log.info("training order: {}; {}", data.order.text(),
              data.stream ? "read from the file as it trains" : "held in memory");

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 namespace kd {
 
@@ -75,6 +76,13 @@ MemoryLimit memory_limit(const std::string& root) {
     in.ignore(1 << 10, '\n');
   }
   return {int64_t{2} << 30, "2 GiB (no MemTotal)"};
+}
+
+MemoryLimit data_memory(const std::string& root) {
+  const MemoryLimit process = memory_limit(root);
+  const int64_t reserve = std::min(kProcessReserve, process.bytes / 2);
+  return {process.bytes - reserve,
+          process.source + " less " + std::to_string(reserve >> 20) + " MB for the process"};
 }
 
 }  // namespace kd

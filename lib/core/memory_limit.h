@@ -16,4 +16,12 @@ struct MemoryLimit {
 /// The limit as above; `root` is where the cgroup and /proc files are read (tests pass a folder).
 MemoryLimit memory_limit(const std::string& root = "");
 
+/// What the process keeps for itself beside its data (LibTorch, the model, a batch): the floor
+/// measured for a stage is about 270 MB.
+constexpr int64_t kProcessReserve = int64_t{512} << 20;
+
+/// --memory's default, the memory the data may take: memory_limit(root) less kProcessReserve
+/// (less half of it, where it is under twice that), its source saying so.
+MemoryLimit data_memory(const std::string& root = "");
+
 }  // namespace kd

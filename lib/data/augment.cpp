@@ -43,6 +43,32 @@ namespace {
 
 constexpr int64_t kPrefetchAhead = 4;
 
+// One RGB image stored [H, W, 3] (row stride `sh`) into `out` [3, H, W], shifted and flipped by
+// `d`, normalised: each pixel read once, its three values written to the three planes (reading
+// each plane's values three bytes apart took 1.7 times as long).
+void rgb_image(const uint8_t* in, int64_t sh, int64_t H, int64_t W, const AugmentDraw& d,
+               const float* scale, const float* shift, float* out) {
+  const int64_t plane = H * W;
+  const int64_t x0 = std::max<int64_t>(0, d.dx), x1 = std::min<int64_t>(W, W + d.dx);
+  for (int64_t y = 0; y < H; ++y) {
+    float* line[3] = {out + y * W, out + plane + y * W, out + 2 * plane + y * W};
+    const int64_t sy = y - d.dy;
+    const bool empty = sy < 0 || sy >= H || x0 >= x1;
+    for (int c = 0; c < 3; ++c) {
+      std::fill(line[c], line[c] + (empty ? W : x0), shift[c]);
+      if (!empty) std::fill(line[c] + x1, line[c] + W, shift[c]);
+    }
+    if (empty) continue;
+    const uint8_t* source = in + sy * sh;
+    for (int64_t x = x0; x < x1; ++x) {
+      const uint8_t* p = source + 3 * (d.flip ? W - 1 - x + d.dx : x - d.dx);
+      line[0][x] = p[0] * scale[0] + shift[0];
+      line[1][x] = p[1] * scale[1] + shift[1];
+      line[2][x] = p[2] * scale[2] + shift[2];
+    }
+  }
+}
+
 // A feature array's batch: the examples as they are (or standardised), plus, when augmented,
 // Gaussian noise of info.noise standard deviations of each value, drawn from (seed, stream, id).
 torch::Tensor feature_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
@@ -82,8 +108,13 @@ torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const tor
                          Augment augment, std::uint64_t seed, std::uint64_t stream,
                          const torch::Tensor& ids) {
   if (info.is_features()) return feature_batch(set, info, rows, augment, seed, stream, ids);
-  const torch::Tensor images = set.images.contiguous();
+  // Read in place through the strides, whatever the layout: a streamed split's rows are
+  // [H, W, C] as the file stores them, seen as [N, C, H, W] (channels last); a held one is
+  // [N, C, H, W] itself. No copy to [N, C, H, W] first: one pass over the bytes, not two.
+  const torch::Tensor& images = set.images;
   const int64_t C = images.size(1), H = images.size(2), W = images.size(3);
+  const int64_t sn = images.stride(0), sc = images.stride(1), sh = images.stride(2),
+                sw = images.stride(3);
   TORCH_INTERNAL_ASSERT(static_cast<int64_t>(info.mean.size()) == C, "normalisation per channel");
   const torch::Tensor row_index = rows.to(torch::kInt64).contiguous();
   const torch::Tensor id_index = ids.defined() ? ids.to(torch::kInt64).contiguous() : row_index;
@@ -94,22 +125,32 @@ torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const tor
   const int64_t* id = id_index.data_ptr<int64_t>();
   float* dst = out.data_ptr<float>();
   const int64_t plane = H * W;
+  std::vector<float> scales(static_cast<std::size_t>(C)), shifts(scales.size());
+  for (std::size_t c = 0; c < scales.size(); ++c) {
+    scales[c] = 1.0f / (255.0f * info.std[c]);
+    shifts[c] = -info.mean[c] / info.std[c];  // value of a zero pixel
+  }
+  const float* scale = scales.data();
+  const float* shift = shifts.data();
 
   at::parallel_for(0, B, 16, [&](int64_t begin, int64_t end) {
     // Rows come in random order: images are requested a few ahead of the one being copied, or
     // each would cost a round trip to memory.
     const auto prefetch = [&](int64_t b) {
-      const uint8_t* image = src + row[b] * C * plane;
+      const uint8_t* image = src + row[b] * sn;
       for (int64_t at = 0; at < C * plane; at += 64) __builtin_prefetch(image + at);
     };
     for (int64_t b = begin; b < std::min(end, begin + kPrefetchAhead); ++b) prefetch(b);
     for (int64_t b = begin; b < end; ++b) {
       if (b + kPrefetchAhead < end) prefetch(b + kPrefetchAhead);
       const AugmentDraw d = draw_augmentation(augment, seed, stream, static_cast<uint64_t>(id[b]));
+      if (C == 3 && sc == 1 && sw == 3) {  // RGB pixels as stored: one pass over each
+        rgb_image(src + row[b] * sn, sh, H, W, d, scale, shift, dst + b * C * plane);
+        continue;
+      }
       for (int64_t c = 0; c < C; ++c) {
-        const float scale = 1.0f / (255.0f * info.std[c]);
-        const float shift = -info.mean[c] / info.std[c];  // value of a zero pixel
-        const uint8_t* in = src + (row[b] * C + c) * plane;
+        const float scale = scales[c], shift = shifts[c];
+        const uint8_t* in = src + row[b] * sn + c * sc;
         float* o = dst + (b * C + c) * plane;
         // Output x reads source column x - dx (mirrored when flipped); columns [x0, x1) exist.
         const int64_t x0 = std::max<int64_t>(0, d.dx), x1 = std::min<int64_t>(W, W + d.dx);
@@ -122,11 +163,18 @@ torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const tor
           }
           std::fill(line, line + x0, shift);
           std::fill(line + x1, line + W, shift);
-          const uint8_t* source = in + sy * W;
-          if (d.flip) {
-            for (int64_t x = x0; x < x1; ++x) line[x] = source[W - 1 - x + d.dx] * scale + shift;
+          const uint8_t* source = in + sy * sh;
+          if (sw == 1) {  // one loop each, so the compiler vectorises the common layout
+            if (d.flip) {
+              for (int64_t x = x0; x < x1; ++x) line[x] = source[W - 1 - x + d.dx] * scale + shift;
+            } else {
+              for (int64_t x = x0; x < x1; ++x) line[x] = source[x - d.dx] * scale + shift;
+            }
+          } else if (d.flip) {
+            for (int64_t x = x0; x < x1; ++x)
+              line[x] = source[(W - 1 - x + d.dx) * sw] * scale + shift;
           } else {
-            for (int64_t x = x0; x < x1; ++x) line[x] = source[x - d.dx] * scale + shift;
+            for (int64_t x = x0; x < x1; ++x) line[x] = source[(x - d.dx) * sw] * scale + shift;
           }
         }
       }

@@ -68,8 +68,9 @@ po::options_description with_common(const po::options_description& own, bool wit
 constexpr const char* kMemoryHelp =
     "MB the data may take: an array file whose training split has more than 256 MB of images "
     "and does not fit in half of this is read as the stage runs (the same order and results), "
-    "holding at most this much of it with the validation and test splits. 0: the memory "
-    "cgroup's or SLURM's limit, else half the machine's memory";
+    "holding at most this much of it with the validation and test splits (a student also reads "
+    "its cache in step, within an eighth of this). 0: the memory cgroup's or SLURM's limit, "
+    "else half the machine's memory, less 512 MB for the process";
 
 int64_t memory_from(const po::variables_map& vm) {
   const int64_t mb = vm["memory"].as<int64_t>();
@@ -186,8 +187,9 @@ po::options_description cache_table() {
       "how a top-k row is made whole: uniform (the missing mass spread over the other classes) "
       "or renormalise (the K values scaled to sum to 1)")(
       "compress", po::value<int>()->default_value(d.compress()), "gzip level 0-9 (0: none)")(
-      "chunk", po::value<int64_t>()->default_value(d.chunk()), "examples per HDF5 chunk")(
-      "memory", po::value<int64_t>()->default_value(0), kMemoryHelp)(
+      "chunk", po::value<int64_t>()->default_value(d.chunk()),
+      "examples per HDF5 chunk (a training split visited in chunks of 256, see the README's "
+      "'Data larger than memory': 256 in place of this default)")("memory", po::value<int64_t>()->default_value(0), kMemoryHelp)(
       "out", po::value<std::string>(), "the cache file to write (.h5)")(
       "shard", po::value<std::string>()->default_value(""),
       "i/n: write shard i (0 to n-1) of n, whole chunks of the split; kdpipe cache-merge joins "

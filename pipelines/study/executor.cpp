@@ -18,6 +18,7 @@
 #include "lib/core/file_lock.h"
 #include "lib/core/files.h"
 #include "lib/core/json_reader.h"
+#include "lib/core/memory_limit.h"
 #include "lib/core/runtime.h"
 #include "lib/core/stage_progress.h"
 #include "lib/core/work_ledger.h"
@@ -95,6 +96,12 @@ class StageRun {
     }
     const int cores = options.threads > 0 ? options.threads : available_cores();
     threads_each_ = std::max(1, cores / options.jobs);
+    // Stages running side by side share the memory too: each one's data get its part, less what
+    // each process keeps for itself.
+    if (options.jobs > 1) {
+      const int64_t each = memory_limit().bytes / options.jobs;
+      memory_each_mb_ = std::max<int64_t>(1, (each - std::min(kProcessReserve, each / 2)) >> 20);
+    }
   }
 
   std::vector<StageOutcome>& outcomes() { return outcomes_; }
@@ -175,6 +182,10 @@ class StageRun {
     std::vector<std::string> args = stage.args;
     args.insert(args.end(), {"--out", stage.out, "--threads", std::to_string(threads_each_),
                              "--device", to_string(options_.device)});
+    // (teach, cache and distill read data; cache-merge, also a cache stage, reads none)
+    const std::string& command = stage.args.empty() ? std::string() : stage.args[0];
+    if (memory_each_mb_ > 0 && (command == "teach" || command == "cache" || command == "distill"))
+      args.insert(args.end(), {"--memory", std::to_string(memory_each_mb_)});
     nlohmann::json record = {{"id", stage.id},
                              {"kind", to_string(stage.kind)},
                              {"input_hash", stage.input_hash},
@@ -281,6 +292,7 @@ class StageRun {
   std::map<std::string, std::size_t> index_;
   std::vector<StageOutcome> outcomes_;
   int threads_each_ = 1;
+  int64_t memory_each_mb_ = 0;  ///< --memory of each stage (0: its own default)
   std::atomic<int> ran_{0};
   std::mutex mutex_;  // guards outcomes_, finished_ and the manifest
   std::size_t finished_ = 0;

@@ -18,7 +18,8 @@ struct ExecuteOptions {
   std::filesystem::path run_dir;
   /// The kdpipe binary the stages run.
   std::filesystem::path kdpipe;
-  /// Stages run at once.
+  /// Stages run at once. With more than one, each stage reading data gets its share of the
+  /// memory: --memory = memory_limit() / jobs less the process's reserve (lib/core/memory_limit.h).
   int jobs = 1;
   /// Cores shared among the running stages (0: all): each gets max(1, threads / jobs).
   int threads = 0;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <iostream>
 #include <set>
 
 #include "lib/core/error.h"
@@ -103,6 +105,24 @@ TEST(Augment, IdsDecoupleTheDrawFromTheRowInASubset) {
   EXPECT_TRUE(full.equal(sub));
 }
 
+// Rows as an array file stores them, [H, W, C], seen as [N, C, H, W]: read in place, the same
+// batch as from the same images laid out [N, C, H, W].
+TEST(Augment, ChannelsLastRowsMakeTheSameBatch) {
+  torch::manual_seed(4);
+  const torch::Tensor hwc = torch::randint(0, 256, {20, 9, 7, 3}, torch::kUInt8);
+  const ImageSet stored{hwc.permute({0, 3, 1, 2}), torch::zeros({20}, torch::kInt64)};
+  const ImageSet planar{stored.images.contiguous(), stored.labels};
+  ASSERT_FALSE(stored.images.is_contiguous());
+  DatasetInfo info = unit_info(3);
+  info.mean = {0.2f, 0.5f, 0.7f};
+  info.std = {0.3f, 0.25f, 0.2f};
+  const torch::Tensor rows = torch::tensor({19, 3, 3, 0, 11}, torch::kInt64);
+  for (const Augment a : {Augment::none, Augment::shift, Augment::shift_flip})
+    EXPECT_TRUE(torch::equal(make_batch(stored, info, rows, a, 5, 1),
+                             make_batch(planar, info, rows, a, 5, 1)))
+        << to_string(a);
+}
+
 TEST(Augment, ParsesNames) {
   EXPECT_EQ(parse_augment("shift-flip"), Augment::shift_flip);
   EXPECT_EQ(to_string(parse_augment("shift")), "shift");
@@ -111,3 +131,25 @@ TEST(Augment, ParsesNames) {
 
 }  // namespace
 }  // namespace kd
+namespace kd { namespace {
+TEST(AugmentTiming, ChannelsLastVsPlanar) {
+  const torch::Tensor hwc = torch::randint(0, 256, {8192, 96, 96, 3}, torch::kUInt8);
+  const ImageSet stored{hwc.permute({0, 3, 1, 2}), torch::zeros({8192}, torch::kInt64)};
+  const ImageSet planar{stored.images.contiguous(), stored.labels};
+  DatasetInfo info = unit_info(3);
+  for (int rep = 0; rep < 2; ++rep)
+  for (const ImageSet* s : {&stored, &planar}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 32; ++i) {
+      const torch::Tensor rows = torch::randperm(8192).slice(0, 0, 256);
+      make_batch(*s, info, rows, Augment::none, 1, 1);
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    std::cout << (s == &stored ? "channels-last " : "planar ") << std::chrono::duration<double>(t1 - t0).count() / 32 * 1000 << " ms/batch\n";
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 32; ++i) { torch::Tensor c = stored.images.narrow(0, i*256, 256).contiguous(); }
+  const auto t1 = std::chrono::steady_clock::now();
+  std::cout << "permute copy " << std::chrono::duration<double>(t1 - t0).count() / 32 * 1000 << " ms/batch\n";
+}
+}}

@@ -117,6 +117,16 @@ TEST_F(ExecutorTest, RunsEveryStageAfterItsDependenciesWithAtMostJobsAtOnce) {
     EXPECT_EQ(s["ran"], true) << s["id"];
     EXPECT_GT(s["seconds"].get<double>(), 0.0) << s["id"];
   }
+  // Jobs side by side share the memory: each stage that reads data is given its part.
+  for (const Stage& s : stages) {
+    std::ifstream in(dir_ / s.id / "stage.json");
+    const auto command = nlohmann::json::parse(in)["command"].get<std::vector<std::string>>();
+    const auto memory = std::find(command.begin(), command.end(), "--memory");
+    EXPECT_EQ(memory != command.end(), s.kind != StageKind::baseline) << s.id;  // "baseline" here
+    if (memory != command.end()) {
+      EXPECT_GT(std::stoll(*(memory + 1)), 0) << s.id;
+    }
+  }
   EXPECT_NE(log_.find("[21/21]"), std::string::npos) << log_;
 }
 

@@ -2,17 +2,25 @@
 // an array file (storage/array_stream.h), and --memory's default (lib/core/memory_limit.h).
 #include "storage/array_stream.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "lib/core/error.h"
 #include "lib/core/memory_limit.h"
 #include "lib/data/datasets.h"
 #include "lib/data/example_stream.h"
+#include "lib/data/streamed_dataset.h"
 #include "storage/array_file.h"
+#include "storage/direct_rows.h"
+#include "storage/h5.h"
+#include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
 
@@ -133,6 +141,96 @@ TEST_F(ArrayStreamTest, BlocksAndChosenRowsAreTheFilesExamples) {
   EXPECT_TRUE(torch::equal(test->read(torch::arange(50)).images, files_.test.images));
 }
 
+// Rows read past HDF5 (O_DIRECT, storage/direct_rows.h) where the layout allows, through HDF5
+// otherwise: the same examples from every layout h5py or kdpipe writes.
+TEST_F(ArrayStreamTest, EveryLayoutGivesTheSameRows) {
+  const fs::path plain = dir_ / "plain.h5";
+  write_array_file(plain, files_, "test", 0);  // kdpipe's chunks of 256 whole images, unfiltered
+  const std::string script =
+      "import h5py, sys\n"
+      "src = h5py.File(sys.argv[1], 'r')\n"
+      "for name, kw in (('contiguous', {}), ('parts', {'chunks': (40, 2, 3, 3)}),\n"
+      "                 ('odd', {'chunks': (7, 6, 6, 3)})):\n"
+      "    with h5py.File(sys.argv[2] + '/' + name + '.h5', 'w') as f:\n"
+      "        for split in ('train', 'test'):\n"
+      "            f.create_dataset(split + '/images', data=src[split + '/images'][()], **kw)\n"
+      "            f.create_dataset(split + '/labels', data=src[split + '/labels'][()])\n";
+  const fs::path py = dir_ / "layouts.py";
+  std::ofstream(py) << script;
+  const testing::ProcessResult r = testing::run_command(
+      "/usr/bin/python3 " + py.string() + " " + plain.string() + " " + dir_.path().string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto [train_rows, val_rows] = hold_out_rows(1000, 100);
+  const torch::Tensor want = files_.train.images.index_select(0, torch::tensor(train_rows));
+  const EpochPattern p = small_chunks();
+  // Read directly: unfiltered whole images, where the file system takes O_DIRECT (ext4, xfs; not
+  // tmpfs).
+  const int probe = ::open(plain.c_str(), O_RDONLY | O_DIRECT);
+  const bool o_direct = probe >= 0;
+  if (probe >= 0) ::close(probe);
+  const std::map<std::string, bool> direct = {{"data", false},
+                                              {"plain", o_direct},
+                                              {"contiguous", o_direct},
+                                              {"parts", false},
+                                              {"odd", o_direct}};
+  for (const auto& [name, is_direct] : direct) {
+    const fs::path file = dir_ / (name + ".h5");
+    {
+      const h5::Handle f = h5::open_file(file, false);
+      EXPECT_EQ(DirectRows::open(file, h5::open_dataset(f.get(), "/train/images", file).get(),
+                                 108) != nullptr,
+                is_direct)
+          << name;
+    }
+    const std::shared_ptr<ExampleStream> s = open_array_stream(file, "train", train_rows, 0);
+    std::vector<torch::Tensor> blocks;
+    s->for_each_block(300, [&](int64_t, const torch::Tensor& images) { blocks.push_back(images); });
+    EXPECT_TRUE(torch::equal(torch::cat(blocks), want)) << name;
+    s->start_epoch(p, 9, 1);
+    EXPECT_TRUE(torch::equal(s->next(900), want.index_select(0, epoch_order(900, p, 9, 1))))
+        << name;
+    EXPECT_TRUE(torch::equal(s->read(torch::tensor({5, 899, 0})).images,
+                             want.index_select(0, torch::tensor({5, 899, 0}))))
+        << name;
+  }
+}
+
+TEST_F(ArrayStreamTest, AFileChangedWhileItIsReadStopsTheReading) {
+  const auto [train_rows, val_rows] = hold_out_rows(1000, 100);
+  const EpochPattern p = small_chunks();  // windows of 256 examples of 108 bytes: 4 an epoch
+  // Room for two windows: one read ahead of the one being taken.
+  const std::shared_ptr<ExampleStream> s =
+      open_array_stream(path(), "train", train_rows, 2 * 27648);
+  s->start_epoch(p, 9, 0);
+  s->next(128);
+  fs::last_write_time(path(), fs::last_write_time(path()) + std::chrono::seconds(10));
+  try {
+    for (int64_t taken = 128; taken < 900; taken += 128)
+      s->next(std::min<int64_t>(128, 900 - taken));
+    ADD_FAILURE() << "the changed file was read to the end";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("data.h5: changed while it was read"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(s->for_each_block(300, [](int64_t, const torch::Tensor&) {}), StorageError);
+  EXPECT_THROW(s->subset(torch::arange(10)), StorageError);  // a subset keeps the first look
+  EXPECT_NO_THROW(open_array_stream(path(), "train", train_rows, 0));  // a new one sees it as is
+}
+
+TEST_F(ArrayStreamTest, DataHeldBeyondMemoryAreNamedInTheLog) {
+  enable_array_files();
+  // 1,000 examples of 108 bytes: a whole-permutation split, always held.
+  const DataOptions options = DataOptions(path().string()).val_size(100).stream(true);
+  const Dataset data = load_dataset(DataOptions(options).memory_mb(1));
+  EXPECT_EQ(held_memory_note(DataOptions(options).memory_mb(1), data), "");  // 0.1 MB of 1
+  EXPECT_EQ(held_memory_note(DataOptions(options).memory_mb(1000), data), "");
+  Dataset big = data;  // as if its training split took 2 MB
+  big.train.images = torch::zeros({2 << 20}, torch::kUInt8);
+  EXPECT_EQ(held_memory_note(DataOptions(options).memory_mb(1), big),
+            "the data take 3 MB of memory, more than --memory 1 MB (as given): a training split "
+            "of 256 MB or less is held whole");
+}
+
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path) << text;
@@ -163,6 +261,12 @@ TEST(MemoryLimit, CgroupsThenSlurmThenHalfTheMachine) {
   const MemoryLimit v2 = memory_limit(root.path().string());
   EXPECT_EQ(v2.bytes, int64_t{1} << 30);
   EXPECT_EQ(v2.source, "cgroup v2");
+  // --memory's default keeps 512 MB of the limit for the process (half of a limit under 1 GB).
+  const MemoryLimit data = data_memory(root.path().string());
+  EXPECT_EQ(data.bytes, int64_t{512} << 20);
+  EXPECT_EQ(data.source, "cgroup v2 less 512 MB for the process");
+  write(root / "sys/fs/cgroup/job/memory.max", "629145600\n");  // 600 MB
+  EXPECT_EQ(data_memory(root.path().string()).bytes, int64_t{300} << 20);
   ::unsetenv("SLURM_MEM_PER_NODE");
   ::unsetenv("SLURM_MEM_PER_CPU");
   ::unsetenv("SLURM_CPUS_ON_NODE");

@@ -43,7 +43,8 @@ struct Synthetic {
 };
 
 Synthetic write_cache(const fs::path& path, int64_t c, int64_t n, int64_t views, int64_t k,
-                      std::vector<double> temperatures, TopKRule rule = TopKRule::uniform) {
+                      std::vector<double> temperatures, TopKRule rule = TopKRule::uniform,
+                      int64_t chunk = 1024) {
   CacheHeader h;
   h.teacher_source = "test";
   h.dataset = "synthetic";
@@ -52,7 +53,7 @@ Synthetic write_cache(const fs::path& path, int64_t c, int64_t n, int64_t views,
   for (int64_t i = 0; i < c; ++i) h.class_names.push_back("class " + std::to_string(i));
   h.temperatures = std::move(temperatures);
   h.dtype = k > 0 ? "float16" : "float32";
-  h.chunk = 1024;
+  h.chunk = chunk;
   h.top_k = k;
   h.top_k_rule = rule;
   torch::manual_seed(3);
@@ -143,6 +144,29 @@ TEST(TopKCache, TheLossOnRebuiltRowsIsTheDenseComputationOnA100ClassCache) {
   }
 }
 
+// A cache read a chunk at a time as a student asks for rows gives the held targets bit for bit,
+// whatever rows are asked for and however few chunks are kept.
+TEST(CacheTargets, ReadAsAskedForTheyAreTheHeldTargetsBitForBit) {
+  const testing::TempDir dir;
+  for (const int64_t k : {0, 3}) {
+    // 88 chunks of 8 examples: more than the 32 kept, so chunks are dropped and read again.
+    const Synthetic s = write_cache(dir / ("k" + std::to_string(k) + ".h5"), 20, 700, 3, k, {2, 4},
+                                    TopKRule::uniform, 8);
+    const LogitCache cache(s.path);
+    const SoftTargets held = cache.targets(4), streamed = cache.streamed_targets(4, 0);
+    EXPECT_EQ(streamed.views(), 3);
+    torch::manual_seed(7);
+    for (int batch = 0; batch < 30; ++batch) {
+      const torch::Tensor rows = torch::randint(700, {64}, torch::kInt64);  // repeats too
+      const int64_t view = batch % 3;
+      for (const auto type : {torch::kFloat32, torch::kFloat64})
+        ASSERT_TRUE(torch::equal(streamed.rows(view, rows, type), held.rows(view, rows, type)))
+            << "K = " << k << ", batch " << batch;
+    }
+    if (k > 0) EXPECT_THROW(cache.streamed_targets(3, 0), ConfigError);  // not a temperature held
+  }
+}
+
 // Past 32767 classes the classes are int32; the class names of 40,000 classes (640 KiB of string
 // references, past HDF5's 64 KiB object header) are stored all the same.
 TEST(TopKCache, FortyThousandClassesAreStoredAsInt32) {
@@ -203,6 +227,8 @@ TEST(TopKCache, DamagedRowsAreRefusedInOneLineNamingTheDataset) {
     const LogitCache cache(file);
     const std::string msg = testing::error_of([&] { cache.targets(2); });
     EXPECT_EQ(msg.find(file.string() + ": " + d.dataset + ": "), 0U) << msg;
+    // Read in step with the data, the same damage is refused before any row is asked for.
+    EXPECT_EQ(testing::error_of([&] { cache.streamed_targets(2, 0); }), msg);
     EXPECT_NE(msg.find(d.says), std::string::npos) << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     const std::vector<std::string> problems = cache.verify();
