@@ -1,7 +1,6 @@
 #include "storage/array_stream.h"
 
 #include <ATen/Parallel.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -16,6 +15,7 @@
 #include "lib/core/error.h"
 #include "storage/array_file_checks.h"
 #include "storage/direct_rows.h"
+#include "storage/file_stamp.h"
 
 namespace kd {
 
@@ -27,29 +27,6 @@ namespace {
 constexpr int64_t kPieceBytes = int64_t{8} << 20;
 // Windows read ahead at most.
 constexpr int64_t kMaxDepth = 4;
-
-// What tells a file rewritten, truncated or replaced since it was opened (the fingerprint a stage
-// records was taken from what was there then).
-struct FileStamp {
-  dev_t device = 0;
-  ino_t inode = 0;
-  off_t size = 0;
-  timespec modified{}, changed{};
-
-  static FileStamp of(const fs::path& path) {
-    struct stat st {};
-    check<StorageError>(::stat(path.c_str(), &st) == 0, path.string(),
-                        ": no longer there while it is read");
-    return {st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
-  }
-  bool operator==(const FileStamp& o) const {
-    const auto same = [](const timespec& a, const timespec& b) {
-      return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-    };
-    return device == o.device && inode == o.inode && size == o.size && same(modified, o.modified) &&
-           same(changed, o.changed);
-  }
-};
 
 class ArrayStream final : public ExampleStream {
  public:
@@ -85,8 +62,6 @@ class ArrayStream final : public ExampleStream {
   void read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out);
   // The same into `out`, uint8 [count, C, H, W].
   void read_rows(int64_t first, int64_t count, const torch::Tensor& out);
-  // StorageError when the file is no longer the one opened.
-  void check_unchanged() const;
   void produce(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch,
                const std::vector<int64_t>& chunks);
   void stop();
@@ -129,7 +104,7 @@ ArrayStream::ArrayStream(const fs::path& path, const std::string& split, std::ve
       stamp_(stamp ? *stamp : FileStamp::of(path)),
       memory_(memory) {
   opened_ = open_checked(path);
-  check_unchanged();
+  stamp_.expect_unchanged(path_);
   const SplitShape& s = split == "test" ? opened_.test : opened_.train;
   check<DataError>(s.features.empty(), path.string(), ": /", split,
                    " holds feature arrays; only images are read as a stream");
@@ -150,15 +125,8 @@ ArrayStream::ArrayStream(const fs::path& path, const std::string& split, std::ve
                 .index_select(0, torch::tensor(rows_, torch::kInt64));
 }
 
-void ArrayStream::check_unchanged() const {
-  check<StorageError>(FileStamp::of(path_) == stamp_, path_.string(),
-                      ": changed while it was read (its size, times or inode are not those it had "
-                      "when opened); stopped rather than go on with other data than its "
-                      "fingerprint names");
-}
-
 void ArrayStream::read_rows_hwc(int64_t first, int64_t count, std::uint8_t* out) {
-  check_unchanged();
+  stamp_.expect_unchanged(path_);
   const int64_t bytes = example_bytes();
   const int64_t piece = std::max<int64_t>(1, kPieceBytes / bytes);
   torch::Tensor scratch;
