@@ -44,8 +44,9 @@ namespace {
 constexpr int64_t kPrefetchAhead = 4;
 
 // One RGB image stored [H, W, 3] (row stride `sh`) into `out` [3, H, W], shifted and flipped by
-// `d`, normalised: each pixel read once, its three values written to the three planes (reading
-// each plane's values three bytes apart took 1.7 times as long).
+// `d`, normalised: each pixel read once, its three values written to the three planes. Measured no
+// faster than the strided loop below (5.7 against 5.6 ms for 256 random 96x96x3 images): a
+// candidate for removal.
 void rgb_image(const uint8_t* in, int64_t sh, int64_t H, int64_t W, const AugmentDraw& d,
                const float* scale, const float* shift, float* out) {
   const int64_t plane = H * W;
