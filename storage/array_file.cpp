@@ -60,8 +60,10 @@ SplitShape check_split(hid_t file, const fs::path& path, const std::string& spli
     out = check_inputs(im, path, images);
   } else {
     const auto [im_class, im_size] = h5::stored_type(im, path);
-    check<DataError>(im_class == H5T_INTEGER && im_size == 1, path.string(), ": ", images,
-                     " must be uint8 pixels", kExpected);
+    check<DataError>(im_class == H5T_INTEGER && im_size == 1 && !h5::stored_signed(im, path),
+                     path.string(), ": ", images, " must be uint8 pixels",
+                     im_class == H5T_INTEGER && im_size == 1 ? " (it holds signed int8)" : "",
+                     kExpected);
     check<DataError>((s.size() == 4 && (s[3] == 1 || s[3] == 3)) || s.size() == 3, path.string(),
                      ": ", images, " has shape ", h5::shape_text(s),
                      ", expected [N, H, W, C] with C 1 or 3, or [N, H, W]");

@@ -112,6 +112,8 @@ CacheSummary build_cache(const CacheOptions& options,
   const DataOptions data_options = DataOptions(options.data()).stream(options.split() == "train");
   const Dataset data = load_dataset(data_options);
   if (const std::string note = held_memory_note(data_options, data); !note.empty()) log(note);
+  if (options.split() == "train")
+    if (const std::string note = training_order_note(data); !note.empty()) log(note);
   DatasetInfo info = data.info;
   apply_input_mode(info, options.input());
   const bool streamed = options.split() == "train" && data.stream;

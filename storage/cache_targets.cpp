@@ -10,6 +10,7 @@
 #include "lib/core/error.h"
 #include "lib/core/number_text.h"
 #include "lib/core/work_ledger.h"
+#include "storage/file_stamp.h"
 #include "storage/logit_cache.h"
 #include "storage/logit_cache_impl.h"
 
@@ -29,9 +30,10 @@ struct ChunkRows {
 
 class ChunkedTargets final : public TargetSource {
  public:
-  // `impl`: the cache opened again, for this reader alone.
-  ChunkedTargets(std::unique_ptr<LogitCache::Impl> impl, double t, int64_t memory)
-      : own_(std::move(impl)), impl_(*own_), t_(t) {
+  // `impl`: the cache opened again, for this reader alone; `stamp`: the file as it was checked.
+  ChunkedTargets(std::unique_ptr<LogitCache::Impl> impl, double t, int64_t memory,
+                 const FileStamp& stamp)
+      : own_(std::move(impl)), impl_(*own_), t_(t), stamp_(stamp) {
     const CacheHeader& h = impl_.header;
     const int64_t row_bytes = h.top_k > 0 ? h.top_k * 4 : h.c * 4;
     capacity_ = std::max(kMinChunks, memory / std::max<int64_t>(1, h.chunk * row_bytes));
@@ -91,6 +93,7 @@ class ChunkedTargets final : public TargetSource {
     }
     const CacheHeader& h = impl_.header;
     const int64_t first = k * h.chunk, n = std::min(h.chunk, h.n - first);
+    stamp_.expect_unchanged(impl_.path);  // rewritten since its damage was checked: refused
     ChunkRows c;
     if (h.top_k == 0) {
       c.logits = impl_.read_rows("/logits", view, 1, first, n)[0];
@@ -115,6 +118,7 @@ class ChunkedTargets final : public TargetSource {
   std::unique_ptr<LogitCache::Impl> own_;
   const LogitCache::Impl& impl_;
   double t_;
+  FileStamp stamp_;
   int64_t capacity_ = kMinChunks;
   mutable std::mutex mutex_;
   mutable std::list<std::pair<Key, ChunkRows>> kept_;  ///< most recently used first
@@ -162,6 +166,7 @@ SoftTargets LogitCache::streamed_targets(double t, int64_t memory) const {
     expect_temperature(t);
   }
   // Damage is refused before any training: every row read once, a block at a time.
+  const FileStamp stamp = FileStamp::of(impl_->path);
   for (int64_t first = 0; first < h.n; first += impl_->check_block()) {
     const int64_t rows = std::min(impl_->check_block(), h.n - first);
     if (h.top_k == 0) {
@@ -176,7 +181,7 @@ SoftTargets LogitCache::streamed_targets(double t, int64_t memory) const {
   auto own = std::make_unique<Impl>();
   own->path = impl_->path;
   own->open();
-  return SoftTargets::of_source(std::make_shared<ChunkedTargets>(std::move(own), t, memory));
+  return SoftTargets::of_source(std::make_shared<ChunkedTargets>(std::move(own), t, memory, stamp));
 }
 
 void LogitCache::expect_temperature(double t) const {

@@ -233,6 +233,11 @@ std::pair<H5T_class_t, std::size_t> stored_type(const Handle& dataset, const fs:
   return {H5Tget_class(type.get()), H5Tget_size(type.get())};
 }
 
+bool stored_signed(const Handle& dataset, const fs::path& file) {
+  Handle type(require_id(H5Dget_type(dataset.get()), file, "reading a type"), H5Tclose);
+  return H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_sign(type.get()) == H5T_SGN_2;
+}
+
 namespace {
 Handle select_block(const Handle& dataset, const std::vector<hsize_t>& start,
                     const std::vector<hsize_t>& count, const fs::path& file,

@@ -85,6 +85,8 @@ std::string shape_text(const std::vector<hsize_t>& shape);
 /// HDF5 class and size of a dataset's stored type (e.g. H5T_FLOAT, 4).
 std::pair<H5T_class_t, std::size_t> stored_type(const Handle& dataset,
                                                 const std::filesystem::path& file);
+/// Whether a dataset's stored integers are signed (false for other classes).
+bool stored_signed(const Handle& dataset, const std::filesystem::path& file);
 
 /// Writes (reads) the block of `count` elements starting at `start` from (into) `data`, whose
 /// memory layout is `mem_type`.

@@ -71,11 +71,18 @@ double targets_gamma(const DistillOptions& o, const SoftTargets& teacher, int64_
   if (o.baseline() == Baseline::hard) return 0.0;
   if (o.baseline() == Baseline::smooth) return o.smoothing();
   double sum = 0;
+  constexpr int64_t kBlock = 4096;  // rows at a time: a 1000-class view whole would take GBs
   for (int64_t v = 0; v < views_seen; ++v) {
-    const torch::Tensor p = teacher.rows(v, ids, torch::kFloat64);
-    const torch::Tensor mixed =
-        o.alpha() * p + (1 - o.alpha()) * torch::one_hot(labels, classes).to(torch::kFloat64);
-    sum += target_smoothness(mixed, labels);
+    ProbabilityMoments moments(classes);
+    for (int64_t first = 0; first < ids.numel(); first += kBlock) {
+      const int64_t n = std::min(kBlock, ids.numel() - first);
+      const torch::Tensor y = labels.narrow(0, first, n);
+      const torch::Tensor mixed =
+          o.alpha() * teacher.rows(v, ids.narrow(0, first, n), torch::kFloat64) +
+          (1 - o.alpha()) * torch::one_hot(y, classes).to(torch::kFloat64);
+      moments.add(mixed, y);
+    }
+    sum += moments.smoothness();
   }
   return sum / static_cast<double>(views_seen);
 }
@@ -196,6 +203,7 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   if (ranks) log.info("rank {} of {}", ranks->rank(), ranks->size());
   if (const std::string note = held_memory_note(data_options, data); !note.empty())
     log.warn("{}", note);
+  if (const std::string note = training_order_note(data); !note.empty()) log.info("{}", note);
 
   torch::manual_seed(train.seed());
   const InputShape input = data.info.input();

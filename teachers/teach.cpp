@@ -200,9 +200,7 @@ TeachResult teach(const TeachOptions& options, Progress& progress, Communicator*
            data.test.size(), options.smoothing(), train.seed());
   if (const std::string note = held_memory_note(data_options, data); !note.empty())
     log.warn("{}", note);
-  if (data.order.chunked)
-    log.info("training order: {}; {}", data.order.text(),
-             data.stream ? "read from the file as it trains" : "held in memory");
+  if (const std::string note = training_order_note(data); !note.empty()) log.info("{}", note);
 
   torch::manual_seed(train.seed());
   const InputShape input = data.info.input();

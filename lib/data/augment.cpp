@@ -43,33 +43,6 @@ namespace {
 
 constexpr int64_t kPrefetchAhead = 4;
 
-// One RGB image stored [H, W, 3] (row stride `sh`) into `out` [3, H, W], shifted and flipped by
-// `d`, normalised: each pixel read once, its three values written to the three planes. Measured no
-// faster than the strided loop below (5.7 against 5.6 ms for 256 random 96x96x3 images): a
-// candidate for removal.
-void rgb_image(const uint8_t* in, int64_t sh, int64_t H, int64_t W, const AugmentDraw& d,
-               const float* scale, const float* shift, float* out) {
-  const int64_t plane = H * W;
-  const int64_t x0 = std::max<int64_t>(0, d.dx), x1 = std::min<int64_t>(W, W + d.dx);
-  for (int64_t y = 0; y < H; ++y) {
-    float* line[3] = {out + y * W, out + plane + y * W, out + 2 * plane + y * W};
-    const int64_t sy = y - d.dy;
-    const bool empty = sy < 0 || sy >= H || x0 >= x1;
-    for (int c = 0; c < 3; ++c) {
-      std::fill(line[c], line[c] + (empty ? W : x0), shift[c]);
-      if (!empty) std::fill(line[c] + x1, line[c] + W, shift[c]);
-    }
-    if (empty) continue;
-    const uint8_t* source = in + sy * sh;
-    for (int64_t x = x0; x < x1; ++x) {
-      const uint8_t* p = source + 3 * (d.flip ? W - 1 - x + d.dx : x - d.dx);
-      line[0][x] = p[0] * scale[0] + shift[0];
-      line[1][x] = p[1] * scale[1] + shift[1];
-      line[2][x] = p[2] * scale[2] + shift[2];
-    }
-  }
-}
-
 // A feature array's batch: the examples as they are (or standardised), plus, when augmented,
 // Gaussian noise of info.noise standard deviations of each value, drawn from (seed, stream, id).
 torch::Tensor feature_batch(const ImageSet& set, const DatasetInfo& info, const torch::Tensor& rows,
@@ -131,8 +104,6 @@ torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const tor
     scales[c] = 1.0f / (255.0f * info.std[c]);
     shifts[c] = -info.mean[c] / info.std[c];  // value of a zero pixel
   }
-  const float* scale = scales.data();
-  const float* shift = shifts.data();
 
   at::parallel_for(0, B, 16, [&](int64_t begin, int64_t end) {
     // Rows come in random order: images are requested a few ahead of the one being copied, or
@@ -145,10 +116,6 @@ torch::Tensor make_batch(const ImageSet& set, const DatasetInfo& info, const tor
     for (int64_t b = begin; b < end; ++b) {
       if (b + kPrefetchAhead < end) prefetch(b + kPrefetchAhead);
       const AugmentDraw d = draw_augmentation(augment, seed, stream, static_cast<uint64_t>(id[b]));
-      if (C == 3 && sc == 1 && sw == 3) {  // RGB pixels as stored: one pass over each
-        rgb_image(src + row[b] * sn, sh, H, W, d, scale, shift, dst + b * C * plane);
-        continue;
-      }
       for (int64_t c = 0; c < C; ++c) {
         const float scale = scales[c], shift = shifts[c];
         const uint8_t* in = src + row[b] * sn + c * sc;

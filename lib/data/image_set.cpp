@@ -1,5 +1,10 @@
 #include "lib/data/image_set.h"
 
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <mutex>
+
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
 #include "lib/data/example_stream.h"
@@ -69,34 +74,58 @@ std::string ImageSet::fingerprint() const { return fingerprint_with(*this, Hashe
 std::string ImageSet::legacy_fingerprint() const { return fingerprint_with(*this, LegacyHasher()); }
 
 ChannelMoments::ChannelMoments(int64_t channels)
-    : sum_(torch::zeros({channels}, torch::kFloat64)),
-      squares_(torch::zeros({channels}, torch::kFloat64)) {}
+    : counts_(static_cast<std::size_t>(channels) * 256, 0) {}
 
 void ChannelMoments::add(const torch::Tensor& images) {
-  const torch::Tensor x = images.to(torch::kFloat64).div_(255.0);
-  sum_ += x.sum({0, 2, 3});
-  squares_ += x.square_().sum({0, 2, 3});  // in place: one block of doubles at a time, not two
-  count_ += static_cast<double>(images.size(0)) * images.size(2) * images.size(3);
+  TORCH_INTERNAL_ASSERT(images.scalar_type() == torch::kUInt8 && images.dim() == 4 &&
+                            images.size(1) * 256 == static_cast<int64_t>(counts_.size()),
+                        "uint8 images [N, C, H, W]");
+  // A histogram of each channel's bytes, read through the strides (a streamed block is stored
+  // [N, H, W, C]): nothing allocated but one histogram per thread, and the moments it gives are
+  // exact whatever the blocks.
+  const int64_t C = images.size(1), H = images.size(2), W = images.size(3);
+  const int64_t sn = images.stride(0), sc = images.stride(1), sh = images.stride(2),
+                sw = images.stride(3);
+  const uint8_t* base = images.data_ptr<uint8_t>();
+  std::mutex merge;
+  at::parallel_for(0, images.size(0), 64, [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> local(counts_.size(), 0);
+    for (int64_t n = begin; n < end; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        int64_t* bins = local.data() + c * 256;
+        for (int64_t y = 0; y < H; ++y) {
+          const uint8_t* p = base + n * sn + c * sc + y * sh;
+          for (int64_t x = 0; x < W; ++x) ++bins[p[x * sw]];
+        }
+      }
+    const std::lock_guard<std::mutex> lock(merge);
+    for (std::size_t k = 0; k < counts_.size(); ++k) counts_[k] += local[k];
+  });
 }
 
 std::pair<std::vector<float>, std::vector<float>> ChannelMoments::result() const {
-  const torch::Tensor mean = sum_ / count_;
-  const torch::Tensor var = (squares_ / count_ - mean.square()).clamp_min(0);
   std::vector<float> m, s;
-  for (int64_t k = 0; k < sum_.size(0); ++k) {
-    m.push_back(static_cast<float>(mean[k].item<double>()));
+  for (std::size_t c = 0; c < counts_.size() / 256; ++c) {
+    // Sums of the bytes and of their squares, exact in integers; the variance from them as
+    // (n·Q - S²) / (255 n)², exact up to its one division.
+    __int128 n = 0, sum = 0, squares = 0;
+    for (int v = 0; v < 256; ++v) {
+      const __int128 k = counts_[c * 256 + static_cast<std::size_t>(v)];
+      n += k, sum += k * v, squares += k * v * v;
+    }
+    const double scale = 255.0 * static_cast<double>(n);
+    m.push_back(static_cast<float>(n ? static_cast<double>(sum) / scale : 0.0));
+    const double var = n ? static_cast<double>(n * squares - sum * sum) / (scale * scale) : 0.0;
     // A constant channel would divide by zero; its inputs are then merely centred.
-    const double sd = std::sqrt(var[k].item<double>());
+    const double sd = std::sqrt(var);
     s.push_back(static_cast<float>(sd > 1e-6 ? sd : 1.0));
   }
   return {m, s};
 }
 
 std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images) {
-  // In blocks, so a large dataset is never held as doubles all at once.
   ChannelMoments moments(images.size(1));
-  for (int64_t start = 0; start < images.size(0); start += 1024)
-    moments.add(images.slice(0, start, std::min(images.size(0), start + 1024)));
+  moments.add(images);
   return moments.result();
 }
 

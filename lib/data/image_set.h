@@ -93,17 +93,17 @@ struct DatasetFiles {
 /// (the normalisation a dataset without published statistics gets).
 std::pair<std::vector<float>, std::vector<float>> channel_statistics(const torch::Tensor& images);
 
-/// channel_statistics a block at a time: given the images' blocks of 1024 examples in order (the
-/// last one may be shorter), its result is channel_statistics's, bit for bit.
+/// channel_statistics a block at a time: given the images in blocks of any size, in any order,
+/// its result is channel_statistics's, bit for bit (the moments are counted exactly).
 class ChannelMoments {
  public:
   explicit ChannelMoments(int64_t channels);
+  /// uint8 [N, C, H, W], any strides.
   void add(const torch::Tensor& images);
   std::pair<std::vector<float>, std::vector<float>> result() const;
 
  private:
-  torch::Tensor sum_, squares_;
-  double count_ = 0;
+  std::vector<int64_t> counts_;  // [C][256]: how many of each channel's values are each byte
 };
 
 /// Mean and standard deviation of each value of a feature array's examples, float [N, ...], over

@@ -56,13 +56,15 @@ std::optional<Dataset> load_streamed_dataset(const DataOptions& options, Dataset
       file->labels().index_select(0, val_index)};
   data.test = test->read(torch::arange(test->size()));
   data.order = epoch_pattern(static_cast<int64_t>(train_rows.size()), example);
-  const int64_t held = (data.val.size() + data.test.size()) * (example + 8);
+  // Held: the validation and test splits, and what reading takes besides its windows.
+  const int64_t held = (data.val.size() + data.test.size()) * (example + 8) + kStreamReadingBytes;
   const int64_t window = data.order.window_examples() * example;
   check<ConfigError>(limit.bytes - held >= 2 * window, "--memory ", mb(limit.bytes), " MB (",
                      limit.source, "): streaming ", path.string(), " holds its validation and test",
-                     " splits (", mb(held), " MB) and at least two windows of ",
-                     data.order.window_examples(), " training examples (", mb(2 * window),
-                     " MB); give at least ", mb(held + 2 * window), " MB");
+                     " splits and its reading buffers (", mb(held),
+                     " MB) and at least two windows of ", data.order.window_examples(),
+                     " training examples (", mb(2 * window), " MB); give at least ",
+                     mb(held + 2 * window), " MB");
 
   // One pass over the training file: the normalisation over all of it (channel_statistics's
   // arithmetic), the fingerprint over the training split (ImageSet::fingerprint's bytes).
@@ -75,24 +77,26 @@ std::optional<Dataset> load_streamed_dataset(const DataOptions& options, Dataset
     h.update_value(d);
   auto* val_bytes = data.val.images.data_ptr<std::uint8_t>();
   int64_t val_at = 0;
-  file->for_each_block(1024, [&](int64_t first, const torch::Tensor& images) {
-    moments.add(images);
-    // Row by row, nothing allocated: the hash of the training rows' bytes is that of their
-    // concatenation, however it is fed.
-    const std::uint8_t* rows = images.data_ptr<std::uint8_t>();
-    for (int64_t i = 0; i < images.size(0); ++i) {
-      const std::uint8_t* row = rows + i * example;
-      if (is_val[static_cast<std::size_t>(first + i)]) {
-        std::memcpy(val_bytes + val_at++ * example, row, static_cast<std::size_t>(example));
-      } else {
-        h.update(row, static_cast<std::size_t>(example));
-      }
-    }
-  });
+  file->for_each_block(
+      stream_block_rows(example, file->size()), [&](int64_t first, const torch::Tensor& images) {
+        moments.add(images);
+        // Row by row, nothing allocated: the hash of the training rows' bytes is that of their
+        // concatenation, however it is fed.
+        const std::uint8_t* rows = images.data_ptr<std::uint8_t>();
+        for (int64_t i = 0; i < images.size(0); ++i) {
+          const std::uint8_t* row = rows + i * example;
+          if (is_val[static_cast<std::size_t>(first + i)]) {
+            std::memcpy(val_bytes + val_at++ * example, row, static_cast<std::size_t>(example));
+          } else {
+            h.update(row, static_cast<std::size_t>(example));
+          }
+        }
+      });
   check<StorageError>(val_at == data.val.size(), path.string(), ": the validation split read ",
                       val_at, " of ", data.val.size(), " examples");
   std::tie(data.info.mean, data.info.std) = moments.result();
-  data.stream = reader.stream(path, "train", train_rows, limit.bytes - held);
+  // The pass's stream's subset: it reads the file as the pass found it (a change since is seen).
+  data.stream = file->subset(torch::tensor(train_rows, torch::kInt64), limit.bytes - held);
   const torch::Tensor labels = data.stream->labels().contiguous();
   h.update(labels.data_ptr(), static_cast<std::size_t>(labels.numel()) * labels.element_size());
   data.stream_fingerprint = h.hex();
@@ -118,6 +122,12 @@ std::string held_memory_note(const DataOptions& options, const Dataset& data) {
                         : "a training split of 256 MB or less is held whole";
   return "the data take " + std::to_string(mb(bytes)) + " MB of memory, more than --memory " +
          std::to_string(mb(limit.bytes)) + " MB (" + limit.source + "): " + why;
+}
+
+std::string training_order_note(const Dataset& data) {
+  if (!data.order.chunked) return "";
+  return "training order: " + data.order.text() + "; " +
+         (data.stream ? "read from the file as it runs" : "held in memory");
 }
 
 }  // namespace kd

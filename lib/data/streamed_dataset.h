@@ -29,4 +29,8 @@ std::optional<Dataset> load_streamed_dataset(const DataOptions& options, Dataset
 /// feature arrays, converted images, a built-in dataset or an image folder); "" otherwise.
 std::string held_memory_note(const DataOptions& options, const Dataset& data);
 
+/// "training order: chunks of 256 …; read from the file as it trains" (or "held in memory") when
+/// the training split is visited in a chunked order; "" for a whole-split permutation.
+std::string training_order_note(const Dataset& data);
+
 }  // namespace kd

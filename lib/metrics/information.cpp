@@ -32,27 +32,62 @@ double mutual_information(const torch::Tensor& y_in) {
   return (log_own.squeeze(1) - log_mix).mean().item<double>();
 }
 
+ProbabilityMoments::ProbabilityMoments(int64_t classes)
+    : count_(torch::zeros({classes}, torch::kFloat64)),
+      mean_(torch::zeros({classes, classes}, torch::kFloat64)),
+      squares_(torch::zeros({classes}, torch::kFloat64)) {
+  TORCH_CHECK(classes >= 2, "target_smoothness and stability need at least two classes");
+}
+
+void ProbabilityMoments::add(const torch::Tensor& probs_in, const torch::Tensor& labels_in) {
+  const torch::Tensor p = probs_in.detach().to(torch::kCPU, torch::kFloat64);
+  const torch::Tensor y = labels_in.to(torch::kCPU, torch::kInt64);
+  const int64_t k = count_.size(0);
+  TORCH_CHECK(p.dim() == 2 && p.size(1) == k && y.numel() == p.size(0), "probabilities [B, ", k,
+              "] and B labels, got ", p.sizes(), " and ", y.sizes());
+  if (p.size(0) == 0) return;
+  off_true_ += (1.0 - p.gather(1, y.unsqueeze(1))).sum().item<double>();
+  rows_ += p.size(0);
+  // This block's own count, mean and squared distances per class...
+  const torch::Tensor n_b =
+      torch::zeros({k}, torch::kFloat64).index_add_(0, y, torch::ones_like(y, torch::kFloat64));
+  const torch::Tensor mean_b =
+      torch::zeros({k, k}, torch::kFloat64).index_add_(0, y, p) / n_b.clamp_min(1).unsqueeze(1);
+  const torch::Tensor squares_b =
+      torch::zeros({k}, torch::kFloat64)
+          .index_add_(0, y, (p - mean_b.index_select(0, y)).square().sum(1));
+  // ...joined to those so far: M = Ma + Mb + ‖m_b − m_a‖² n_a n_b / (n_a + n_b).
+  const torch::Tensor n = count_ + n_b;
+  const torch::Tensor safe = n.clamp_min(1);
+  const torch::Tensor delta = mean_b - mean_;
+  squares_ += squares_b + delta.square().sum(1) * count_ * n_b / safe;
+  mean_ += delta * (n_b / safe).unsqueeze(1);
+  count_ = n;
+}
+
+double ProbabilityMoments::smoothness() const {
+  const auto k = static_cast<double>(count_.size(0));
+  return rows_ == 0 ? 0.0 : off_true_ / static_cast<double>(rows_) * k / (k - 1);
+}
+
+double ProbabilityMoments::stability() const {
+  const torch::Tensor present = count_ > 0;
+  const int64_t classes = present.sum().item<int64_t>();
+  if (classes == 0) return 1.0;
+  const double spread = (squares_.index({present}) / count_.index({present})).sum().item<double>();
+  return 1.0 - spread / static_cast<double>(classes);
+}
+
 double target_smoothness(const torch::Tensor& probs, const torch::Tensor& labels) {
-  const torch::Tensor p = probs.detach().to(torch::kCPU, torch::kFloat64);
-  const int64_t k = p.size(1);
-  TORCH_CHECK(k >= 2, "target_smoothness needs at least two classes");
-  const torch::Tensor true_mass = p.gather(1, labels.to(torch::kCPU, torch::kInt64).unsqueeze(1));
-  return (1.0 - true_mass).mean().item<double>() * static_cast<double>(k) / (k - 1);
+  ProbabilityMoments moments(probs.size(1));
+  moments.add(probs, labels);
+  return moments.smoothness();
 }
 
 double stability(const torch::Tensor& probs, const torch::Tensor& labels) {
-  const torch::Tensor p = probs.detach().to(torch::kCPU, torch::kFloat64);
-  const torch::Tensor y = labels.to(torch::kCPU, torch::kInt64);
-  double spread = 0;
-  int64_t classes = 0;
-  for (int64_t c = 0; c < p.size(1); ++c) {
-    const torch::Tensor members = p.index({y.eq(c)});
-    if (members.size(0) == 0) continue;
-    const torch::Tensor centre = members.mean(0, /*keepdim=*/true);
-    spread += (members - centre).pow(2).sum(1).mean().item<double>();
-    ++classes;
-  }
-  return classes == 0 ? 1.0 : 1.0 - spread / classes;
+  ProbabilityMoments moments(probs.size(1));
+  moments.add(probs, labels);
+  return moments.stability();
 }
 
 }  // namespace kd

@@ -20,4 +20,21 @@ double target_smoothness(const torch::Tensor& probs, const torch::Tensor& labels
 /// Shen et al. (2021): 1 − (1/K) Σ_c (1/n_c) Σ_{i in c} ‖pᵢ − p̄_c‖², over classes present.
 double stability(const torch::Tensor& probs, const torch::Tensor& labels);
 
+/// target_smoothness and stability of rows given a block at a time, so that a split's
+/// probabilities are never held at once: per class the count, the mean and the sum of squared
+/// distances to it, blocks joined by Chan et al.'s update. Holds K² doubles.
+class ProbabilityMoments {
+ public:
+  explicit ProbabilityMoments(int64_t classes);
+  /// probs [B, K] (float64 or cast to it), labels [B].
+  void add(const torch::Tensor& probs, const torch::Tensor& labels);
+  double smoothness() const;
+  double stability() const;
+
+ private:
+  torch::Tensor count_, mean_, squares_;  // [K], [K, K], [K]: per class
+  double off_true_ = 0;                   // Σ over rows of the mass off the true class
+  int64_t rows_ = 0;
+};
+
 }  // namespace kd

@@ -16,18 +16,35 @@ namespace kd {
 
 namespace {
 
-// The logits of the training split, held or read from its file a block at a time.
-torch::Tensor training_logits(const Classifier& model, const Dataset& data,
-                              const PredictOptions& options) {
-  if (!data.stream) return predict(model, data.train, data.info, options).logits;
-  std::vector<torch::Tensor> parts;
-  const torch::Tensor& labels = data.stream->labels();
-  data.stream->for_each_block(
-      4 * options.batch_size(), [&](int64_t first, const torch::Tensor& images) {
-        const ImageSet block{images, labels.narrow(0, first, images.size(0))};
-        parts.push_back(predict(model, block, data.info, options).logits);
-      });
-  return torch::cat(parts);
+// The training split's accuracy, stability and γ, a block of examples at a time (held or read
+// from its file), so that neither its logits nor its probabilities are ever held whole: an
+// ImageNet-sized split's would take gigabytes.
+void training_metrics(const Classifier& model, const Dataset& data, const PredictOptions& options,
+                      Evaluation& out) {
+  ProbabilityMoments moments(data.info.classes);
+  CalibrationMeter meter;
+  const auto add = [&](const ImageSet& block) {
+    const torch::Tensor logits = predict(model, block, data.info, options).logits;
+    meter.add(logits, block.labels);
+    moments.add(torch::softmax(logits.to(torch::kFloat64), 1), block.labels);
+  };
+  // The same blocks held or streamed (so the same figures); a few MB of pixels each.
+  const int64_t block = stream_block_rows(data.info.channels * data.info.height * data.info.width,
+                                          options.batch_size());
+  if (data.stream) {
+    const torch::Tensor& labels = data.stream->labels();
+    data.stream->for_each_block(block, [&](int64_t first, const torch::Tensor& images) {
+      add({images, labels.narrow(0, first, images.size(0))});
+    });
+  } else {
+    for (int64_t first = 0; first < data.train.size(); first += block) {
+      const int64_t rows = std::min(block, data.train.size() - first);
+      add({data.train.images.narrow(0, first, rows), data.train.labels.narrow(0, first, rows)});
+    }
+  }
+  out.train_accuracy = meter.report().accuracy;
+  out.stability = moments.stability();
+  out.train_gamma = moments.smoothness();
 }
 
 }  // namespace
@@ -51,12 +68,7 @@ Evaluation evaluate_classifier(const Classifier& model, const Dataset& data,
     const double t = fit_temperature(val_logits, data.val.labels);
     out.scaling = TemperatureScaling{t, calibration(test_logits, data.test.labels, t)};
   }
-  const torch::Tensor train_labels = data.stream ? data.stream->labels() : data.train.labels;
-  const torch::Tensor train_logits = training_logits(model, data, options);
-  const torch::Tensor train_probs = torch::softmax(train_logits.to(torch::kFloat64), 1);
-  out.train_accuracy = calibration(train_logits, train_labels).accuracy;
-  out.stability = stability(train_probs, train_labels);
-  out.train_gamma = target_smoothness(train_probs, train_labels);
+  training_metrics(model, data, options, out);
   return out;
 }
 

@@ -97,10 +97,12 @@ namespace {
 struct RankShare {
   Communicator* ranks = nullptr;
   int rank = 0, size = 1;
-  // The rows of a global batch this rank trains on: the rank-th of `size` consecutive parts.
+  // The rows of a global batch of `batch` examples this rank trains on: the rank-th of `size`
+  // consecutive parts (the slice a stream reads for it).
+  RankSlice slice(int64_t batch) const { return {rank, size, batch}; }
   torch::Tensor of(const torch::Tensor& rows) const {
-    const int64_t m = rows.numel();
-    return size == 1 ? rows : rows.slice(0, m * rank / size, m * (rank + 1) / size);
+    const auto [lo, hi] = slice(rows.numel()).of_batch(rows.numel());
+    return rows.slice(0, lo, hi);
   }
 };
 
@@ -172,7 +174,7 @@ void train_model(const Classifier& model, const TrainingSet& train, const Datase
     const torch::Tensor order = epoch_order(n, train.pattern, options.seed(), epoch);
     // A streamed split is read ahead in this order.
     ExampleStream* const stream = train.stream;
-    if (stream) stream->start_epoch(train.pattern, options.seed(), epoch);
+    if (stream) stream->start_epoch(train.pattern, options.seed(), epoch, share.slice(bs));
     double loss_sum = 0, lr = options.lr();
     int64_t correct = 0, seen = 0;
     for (int64_t step = 0; step < steps_per_epoch; ++step) {
@@ -191,12 +193,8 @@ void train_model(const Classifier& model, const TrainingSet& train, const Datase
       batch.rows = rows;
       batch.epoch = epoch;
       ImageSet read;
-      if (stream) {
-        // The whole global batch is read (the ranks share one order); this rank's share of it.
-        const torch::Tensor images = stream->next(global.numel());
-        const int64_t m = global.numel(), lo = m * share.rank / share.size;
-        read = {images.narrow(0, lo, rows.numel()), labels.index_select(0, rows)};
-      }
+      // The stream reads this rank's share of each batch only (the ranks share one order).
+      if (stream) read = {stream->next(rows.numel()), labels.index_select(0, rows)};
       if (inputs) {
         batch.inputs = inputs(rows, epoch, read);
       } else if (stream) {

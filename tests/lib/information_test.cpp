@@ -64,6 +64,27 @@ TEST(Stability, OneForIdenticalPredictionsPerClassAndLowerWhenSpread) {
   EXPECT_NEAR(stability(spread, labels), 0.75, 1e-6);
 }
 
+TEST(ProbabilityMoments, BlockByBlockIsTheWholeSplitsFigure) {
+  torch::manual_seed(5);
+  const torch::Tensor probs = torch::softmax(torch::randn({1000, 7}, torch::kFloat64) * 3, 1);
+  const torch::Tensor labels = torch::randint(0, 7, {1000}, torch::kInt64);
+  // The definitions, on all rows at once.
+  double spread = 0;
+  for (int64_t c = 0; c < 7; ++c) {
+    const torch::Tensor members = probs.index({labels.eq(c)});
+    spread += (members - members.mean(0, true)).square().sum(1).mean().item<double>();
+  }
+  const double gamma = (1 - probs.gather(1, labels.unsqueeze(1))).mean().item<double>() * 7.0 / 6.0;
+  ProbabilityMoments moments(7);
+  const std::vector<int64_t> bounds{0, 3, 300, 301, 999, 1000};  // blocks of 3, 297, 1, 698, 1
+  for (std::size_t b = 0; b + 1 < bounds.size(); ++b)
+    moments.add(probs.slice(0, bounds[b], bounds[b + 1]),
+                labels.slice(0, bounds[b], bounds[b + 1]));
+  EXPECT_NEAR(moments.stability(), 1 - spread / 7, 1e-12);
+  EXPECT_NEAR(moments.smoothness(), gamma, 1e-12);
+  EXPECT_NEAR(stability(probs, labels), 1 - spread / 7, 1e-12);
+}
+
 }  // namespace
 namespace {
 

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/core/files.h"
-#include "lib/models/zoo.h"
 #include "tests/support/process.h"
 #include "tests/support/synthetic.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/weights.h"
 
 namespace kd {
 namespace {
@@ -37,17 +37,8 @@ class Ranks : public ::testing::Test {
     const ProcessResult r = run_kdpipe(args, env);
     ASSERT_EQ(r.status, 0) << args << "\n" << r.output;
   }
-  // The largest difference of a's and b's weights, relative to the largest weight of b's tensor.
   double relative_difference(const std::string& a, const std::string& b) const {
-    const auto pa = load_model(dir_ / a / "model.pt").model->parameters();
-    const auto pb = load_model(dir_ / b / "model.pt").model->parameters();
-    EXPECT_EQ(pa.size(), pb.size());
-    double worst = 0;
-    for (std::size_t i = 0; i < pa.size() && i < pb.size(); ++i) {
-      const double scale = pb[i].abs().max().item<double>();
-      worst = std::max(worst, (pa[i] - pb[i]).abs().max().item<double>() / scale);
-    }
-    return worst;
+    return testing::relative_difference(dir_ / a / "model.pt", dir_ / b / "model.pt");
   }
   double test_accuracy(const std::string& run) const { return test(run, "accuracy"); }
   double test(const std::string& run, const std::string& metric) const {

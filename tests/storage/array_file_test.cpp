@@ -144,6 +144,10 @@ TEST_F(ArrayFile, MalformedFilesEndInOneLineNamingTheArray) {
   EXPECT_NE(error_of("missing-test-labels").find("/test/labels is missing"), std::string::npos);
   EXPECT_NE(error_of("misshaped-labels").find("/test/labels has shape [4, 2]"), std::string::npos);
   EXPECT_NE(error_of("float-images").find("/train/images must be uint8"), std::string::npos);
+  // Signed bytes would be clamped at 0 on reading them as uint8: refused, not silently changed.
+  EXPECT_NE(
+      error_of("int8-images").find("/train/images must be uint8 pixels (it holds signed int8)"),
+      std::string::npos);
   EXPECT_NE(error_of("other-test-shape").find("/test/images are 6x6x3"), std::string::npos);
   EXPECT_NE(error_of("label-out-of-range").find("labels must lie in [0, 3), found 4"),
             std::string::npos);

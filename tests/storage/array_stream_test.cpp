@@ -79,10 +79,24 @@ TEST(EpochOrder, AChunkedOrderVisitsEveryExampleOnceAWindowOfChunksAtATime) {
 TEST(ChannelMoments, BlockByBlockIsChannelStatisticsBitForBit) {
   torch::manual_seed(3);
   const torch::Tensor images = torch::randint(0, 256, {2500, 3, 5, 4}, torch::kUInt8);
+  // Blocks of any size, in any order, channels last or not: the same result, bit for bit.
   ChannelMoments moments(3);
-  for (int64_t s = 0; s < 2500; s += 1024)
+  for (int64_t s : {1024, 0, 2048})
     moments.add(images.slice(0, s, std::min<int64_t>(2500, s + 1024)));
   EXPECT_EQ(moments.result(), channel_statistics(images));
+  const torch::Tensor channels_last = images.permute({0, 2, 3, 1}).contiguous();
+  EXPECT_EQ(channel_statistics(channels_last.permute({0, 3, 1, 2})), channel_statistics(images));
+  // And what the definition gives, computed in doubles.
+  const torch::Tensor x = images.to(torch::kFloat64) / 255.0;
+  const torch::Tensor mean = x.mean({0, 2, 3}), sd = x.std({0, 2, 3}, /*unbiased=*/false);
+  const auto [m, s] = channel_statistics(images);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_NEAR(m[static_cast<std::size_t>(c)], mean[c].item<double>(), 1e-6);
+    EXPECT_NEAR(s[static_cast<std::size_t>(c)], sd[c].item<double>(), 1e-6);
+  }
+  // A constant channel gets std 1 (its inputs merely centred).
+  EXPECT_EQ(channel_statistics(torch::full({4, 1, 2, 2}, 7, torch::kUInt8)).second,
+            std::vector<float>{1.0f});
 }
 
 class ArrayStreamTest : public ::testing::Test {
@@ -120,6 +134,45 @@ TEST_F(ArrayStreamTest, AnEpochReadsTheSplitsRowsInTheChunkedOrder) {
   }
   s->start_epoch(p, 9, 0);  // restarted, and abandoned half-way: the reader stops cleanly
   s->next(300);
+}
+
+// Each rank of a data-parallel training reads its own share of every batch, and only that: the
+// ranks' reads put together are the epoch's batches, whether the file is read past HDF5
+// (uncompressed) or through it (gzip, a chunk decompressed once for all the rows taken from it).
+TEST_F(ArrayStreamTest, EachRankReadsItsShareOfEveryBatch) {
+  const fs::path plain = dir_ / "plain.h5";
+  write_array_file(plain, files_, "test", 0);
+  const auto [train_rows, val_rows] = hold_out_rows(1000, 100);
+  const torch::Tensor file_rows = torch::tensor(train_rows, torch::kInt64);
+  const EpochPattern p = small_chunks();
+  for (const fs::path& file : {path(), plain}) {
+    for (const auto& [ranks, batch] : {std::pair{2, 128}, std::pair{3, 100}, std::pair{4, 900}}) {
+      const torch::Tensor want =
+          files_.train.images.index_select(0, file_rows.index_select(0, epoch_order(900, p, 9, 1)));
+      for (int rank = 0; rank < ranks; ++rank) {
+        const std::shared_ptr<ExampleStream> s =
+            open_array_stream(file, "train", train_rows, int64_t{64} << 20);
+        const RankSlice slice{rank, ranks, batch};
+        s->start_epoch(p, 9, 1, slice);
+        for (int64_t first = 0; first < 900; first += batch) {
+          const int64_t m = std::min<int64_t>(batch, 900 - first);
+          const auto [lo, hi] = slice.of_batch(m);
+          EXPECT_TRUE(torch::equal(s->next(hi - lo), want.narrow(0, first + lo, hi - lo)))
+              << file << ": rank " << rank << " of " << ranks << ", batch at " << first;
+        }
+        EXPECT_THROW(s->next(1), StorageError);  // nothing more for this rank
+      }
+    }
+  }
+  // The most a rank reads of a window bounds what it holds.
+  const RankSlice slice{1, 3, 100};
+  int64_t most = 0;
+  for (int64_t at = 0; at + 256 <= 900; ++at) {  // a window of small_chunks: 256 examples
+    int64_t kept = 0;
+    for (int64_t q = at; q < at + 256; ++q) kept += slice.keeps(q, 900);
+    most = std::max(most, kept);
+  }
+  EXPECT_LE(most, slice.most_of(256));
 }
 
 TEST_F(ArrayStreamTest, BlocksAndChosenRowsAreTheFilesExamples) {

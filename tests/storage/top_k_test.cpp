@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "lib/core/error.h"
 #include "lib/losses/losses.h"
 #include "storage/logit_cache.h"
@@ -163,7 +165,13 @@ TEST(CacheTargets, ReadAsAskedForTheyAreTheHeldTargetsBitForBit) {
         ASSERT_TRUE(torch::equal(streamed.rows(view, rows, type), held.rows(view, rows, type)))
             << "K = " << k << ", batch " << batch;
     }
-    if (k > 0) EXPECT_THROW(cache.streamed_targets(3, 0), ConfigError);  // not a temperature held
+    if (k > 0) {  // not a temperature held
+      EXPECT_THROW(cache.streamed_targets(3, 0), ConfigError);
+    }
+    // A cache rewritten after its damage was checked is not read on: 88 chunks, 32 kept.
+    std::filesystem::last_write_time(
+        s.path, std::filesystem::last_write_time(s.path) + std::chrono::seconds(10));
+    EXPECT_THROW(streamed.rows(0, torch::arange(700), torch::kFloat32), StorageError);
   }
 }
 

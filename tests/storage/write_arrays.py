@@ -37,7 +37,7 @@ def main(path, case):
             split(f, "test", 4, shape=(6, 5))
             return
         split(f, "train", 12,
-              dtype=np.float32 if case == "float-images" else np.uint8,
+              dtype={"float-images": np.float32, "int8-images": np.int8}.get(case, np.uint8),
               labels=np.arange(12) % 3 + (2 if case == "label-out-of-range" else 0))
         if case == "missing-test-labels":
             f["test/images"] = np.zeros((4, 6, 5, 3), np.uint8)
