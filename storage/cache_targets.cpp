@@ -35,7 +35,8 @@ class ChunkedTargets final : public TargetSource {
                  const FileStamp& stamp)
       : own_(std::move(impl)), impl_(*own_), t_(t), stamp_(stamp) {
     const CacheHeader& h = impl_.header;
-    const int64_t row_bytes = h.top_k > 0 ? h.top_k * 4 : h.c * 4;
+    // Per row as kept: float32 logits, or float16 values and int16 classes (int32 past 32,767).
+    const int64_t row_bytes = h.top_k > 0 ? h.top_k * (2 + (h.c > 32767 ? 4 : 2)) : h.c * 4;
     capacity_ = std::max(kMinChunks, memory / std::max<int64_t>(1, h.chunk * row_bytes));
   }
 
