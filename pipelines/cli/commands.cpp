@@ -8,6 +8,7 @@
 #include "lib/core/compute.h"
 #include "lib/core/error.h"
 #include "lib/core/names.h"
+#include "lib/core/run_log.h"
 #include "lib/core/runtime.h"
 #include "lib/core/work_ledger.h"
 #include "lib/dist/communicator.h"
@@ -77,28 +78,32 @@ int main(int argc, char** argv) {
     if (c.name != all[0]) continue;
     const std::string prefix = "kdpipe " + c.name + ": error: ";
     int status = 0;
+    std::string message;  // what is printed, and ends the run's log
     try {
       status = c.run(std::vector<std::string>(all.begin() + 1, all.end()));
       if (status == 0) write_work_record();
       return status;
     } catch (const ConfigError& e) {
-      std::cerr << prefix << printable(e.what()) << "\n";
+      message = printable(e.what());
       status = 2;
     } catch (const RankError& e) {
       // A rank that lost the others is not the one at fault: kdpipe's launcher, which watched
       // them all, names that one; under other launchers every rank says what it saw.
-      if (std::getenv("KDPIPE_RENDEZVOUS") == nullptr)
-        std::cerr << prefix << printable(e.what()) << "\n";
+      if (std::getenv("KDPIPE_RENDEZVOUS") == nullptr) message = printable(e.what());
       status = kRankLostExit;
     } catch (const Error& e) {
-      std::cerr << prefix << printable(e.what()) << "\n";
+      message = printable(e.what());
       status = 1;
     } catch (const c10::Error& e) {
-      std::cerr << prefix << printable(first_line(e.what())) << "\n";
+      message = printable(first_line(e.what()));
       status = 1;
     } catch (const std::exception& e) {
-      std::cerr << prefix << printable(first_line(e.what())) << "\n";
+      message = printable(first_line(e.what()));
       status = 1;
+    }
+    if (!message.empty()) {
+      std::cerr << prefix << message << "\n";
+      end_run_log_with_error(message);
     }
     exit_now_if_hdf5_files_open(status);
     return status;

@@ -147,6 +147,11 @@ TEST_F(CliRefusal, AFailedTeachLeavesNoEarlierResultBehind) {
   EXPECT_FALSE(fs::exists(out / "metrics.json")) << failed.output;
   EXPECT_FALSE(fs::exists(out / "model.pt"));
   EXPECT_FALSE(fs::exists(out / "predictions.pt"));
+  // Its log ends saying why it stopped, as the terminal did.
+  const std::string log = read_text(out / "train.log");
+  const std::size_t last = log.rfind('\n', log.size() - 2);
+  EXPECT_NE(log.substr(last + 1).find(" error: training diverged"), std::string::npos) << log;
+  EXPECT_EQ(log.back(), '\n');
 }
 
 TEST_F(CliRefusal, ATorchScriptTeacherThatRaisesIsQuoted) {
