@@ -82,9 +82,9 @@ SplitShape check_split(hid_t file, const fs::path& path, const std::string& spli
                    " pixels (expected at least 1x1)");
   for (const auto& [name, ds] :
        {std::pair<std::string, const h5::Handle*>{images, &im}, {labels, &lb}}) {
-    check<DataError>(h5::holds_its_data(*ds, path), path.string(), ": ", name, " declares ",
-                     h5::shape_text(h5::shape(*ds, path)),
-                     " but the file holds far fewer bytes (truncated or damaged)");
+    const std::string missing = h5::missing_data(*ds, path);
+    check<DataError>(missing.empty(), path.string(), ": ", name, " declares ",
+                     h5::shape_text(h5::shape(*ds, path)), " but ", missing);
   }
   return out;
 }

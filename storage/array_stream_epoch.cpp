@@ -115,23 +115,36 @@ void ArrayStream::read_window(const EpochPattern& pattern, const std::vector<int
   window.order = torch::tensor(order, torch::kInt64);
 }
 
-torch::Tensor ArrayStream::next(int64_t count) {
+void ArrayStream::advance() {
+  if (current_.order.defined() && taken_ < current_.order.numel()) return;
+  recycle(std::move(current_));  // handed back before the next one is waited for
+  current_ = {};
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return !ready_.empty() || done_; });
+  if (ready_.empty()) {
+    if (failure_) std::rethrow_exception(failure_);
+    throw StorageError(path_.string() + ": " + name_ + ": read past the end of the epoch");
+  }
+  current_ = std::move(ready_.front());
+  ready_.pop_front();
+  taken_ = 0;
+  changed_.notify_all();
+}
+
+StreamedRows ArrayStream::next_rows(int64_t count) {
+  if (count == 0)
+    return {torch::empty({0, c_, h_, w_}, torch::kUInt8), torch::empty({0}, torch::kInt64)};
+  advance();
+  if (count <= current_.order.numel() - taken_) {
+    // Inside one window: the batch is gathered from the window itself.
+    StreamedRows r{current_.images.permute({0, 3, 1, 2}), current_.order.narrow(0, taken_, count)};
+    taken_ += count;
+    return r;
+  }
+  // Across windows (a batch now and then): the rows copied out of each.
   std::vector<torch::Tensor> parts;
   while (count > 0) {
-    if (!current_.order.defined() || taken_ == current_.order.numel()) {
-      recycle(std::move(current_));  // handed back before the next one is waited for
-      current_ = {};
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [&] { return !ready_.empty() || done_; });
-      if (ready_.empty()) {
-        if (failure_) std::rethrow_exception(failure_);
-        throw StorageError(path_.string() + ": " + name_ + ": read past the end of the epoch");
-      }
-      current_ = std::move(ready_.front());
-      ready_.pop_front();
-      taken_ = 0;
-      changed_.notify_all();
-    }
+    advance();
     // Row by row (LibTorch's index_select copies uint8 a byte at a time).
     const int64_t k = std::min(count, current_.order.numel() - taken_);
     const torch::Tensor part = torch::empty({k, h_, w_, c_}, torch::kUInt8);
@@ -148,7 +161,8 @@ torch::Tensor ArrayStream::next(int64_t count) {
     count -= k;
   }
   // [count, C, H, W] as a view of the rows as stored.
-  return (parts.size() == 1 ? parts[0] : torch::cat(parts)).permute({0, 3, 1, 2});
+  const torch::Tensor rows = torch::cat(parts).permute({0, 3, 1, 2});
+  return {rows, torch::arange(rows.size(0), torch::kInt64)};
 }
 
 torch::Tensor ArrayStream::buffer(int64_t examples) {
@@ -157,7 +171,8 @@ torch::Tensor ArrayStream::buffer(int64_t examples) {
     while (!spare_.empty()) {
       torch::Tensor b = std::move(spare_.back());
       spare_.pop_back();
-      if (b.size(0) == examples) return b;
+      // Not one whose rows a caller still holds (StreamedRows of the last window): let it go.
+      if (b.size(0) == examples && b.storage().use_count() == 1) return b;
     }
   }
   return torch::empty({examples, h_, w_, c_}, torch::kUInt8);
@@ -165,6 +180,7 @@ torch::Tensor ArrayStream::buffer(int64_t examples) {
 
 void ArrayStream::recycle(Window window) {
   if (!window.buffer.defined()) return;
+  window.images = window.order = torch::Tensor();  // views of the buffer: gone before it is reused
   const std::lock_guard<std::mutex> lock(mutex_);
   spare_.push_back(std::move(window.buffer));
 }

@@ -39,7 +39,7 @@ class ArrayStream final : public ExampleStream {
   using ExampleStream::start_epoch;
   void start_epoch(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch,
                    const RankSlice& slice) override;
-  torch::Tensor next(int64_t count) override;
+  StreamedRows next_rows(int64_t count) override;
   void for_each_block(int64_t block,
                       const std::function<void(int64_t, const torch::Tensor&)>& fn) override;
   ImageSet read(const torch::Tensor& rows) override;
@@ -71,6 +71,8 @@ class ArrayStream final : public ExampleStream {
   // epochs, so the stream's memory is that of its windows whatever the allocator does.
   torch::Tensor buffer(int64_t examples);
   void recycle(Window window);
+  // Makes current_ a window with examples left to take; StorageError past the end of the epoch.
+  void advance();
 
   std::filesystem::path path_;
   std::string split_, name_;

@@ -1,9 +1,13 @@
 #include "storage/h5.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 
 #include "lib/core/crash_guard.h"
 #include "lib/core/error.h"
@@ -201,7 +205,7 @@ std::string reading_problem(const std::function<void()>& read) {
          end.how + ")";
 }
 
-bool holds_its_data(const Handle& dataset, const fs::path& file) {
+std::string missing_data(const Handle& dataset, const fs::path& file) {
   Handle type = checked(H5Dget_type(dataset.get()), H5Tclose, file, "dataset type");
   double declared = static_cast<double>(H5Tget_size(type.get()));
   for (hsize_t d : shape(dataset, file)) declared *= static_cast<double>(d);
@@ -215,7 +219,30 @@ bool holds_its_data(const Handle& dataset, const fs::path& file) {
                                                &values, nullptr, 0, nullptr, nullptr);
     compressed = compressed || (filter != H5Z_FILTER_FLETCHER32 && filter != H5Z_FILTER_SHUFFLE);
   }
-  return compressed ? declared <= 1100 * stored + (1 << 20) : declared <= stored;
+  if (compressed ? declared <= 1100 * stored + (1 << 20) : declared <= stored) return "";
+  if (H5Pget_layout(props.get()) == H5D_CHUNKED) {
+    const std::vector<hsize_t> dims = shape(dataset, file);
+    std::vector<hsize_t> chunk(dims.size());
+    H5Pget_chunk(props.get(), static_cast<int>(chunk.size()), chunk.data());
+    double chunks = 1;
+    for (std::size_t d = 0; d < dims.size(); ++d)
+      chunks *= std::ceil(static_cast<double>(dims[d]) /
+                          static_cast<double>(std::max<hsize_t>(1, chunk[d])));
+    hsize_t written = 0;
+    // HDF5 1.10 takes the dataset's own space here, not H5S_ALL.
+    const Handle space = checked(H5Dget_space(dataset.get()), H5Sclose, file, "dataset space");
+    if (H5Dget_num_chunks(dataset.get(), space.get(), &written) >= 0 &&
+        static_cast<double>(written) < chunks) {
+      std::ostringstream out;
+      out << "only " << written << " of its " << std::setprecision(15) << chunks
+          << " chunks were ever written (a writer that stopped early? HDF5 would read the others "
+             "as zeros)";
+      return out.str();
+    }
+  } else if (stored == 0) {
+    return "its data were never written";
+  }
+  return "the file holds far fewer bytes (damaged)";
 }
 
 int64_t storage_bytes(const Handle& dataset) {

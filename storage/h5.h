@@ -68,10 +68,12 @@ bool exists(hid_t loc, const std::string& name);
 void move_link(hid_t loc, const std::string& from, const std::string& to,
                const std::filesystem::path& file);
 std::vector<hsize_t> shape(const Handle& dataset, const std::filesystem::path& file);
-/// Whether the file holds the bytes the dataset declares: all of them when stored as is, at least
-/// 1/1100 of them when compressed (deflate's best ratio is about 1:1030). A damaged file can
+/// "" when the file holds the bytes the dataset declares: all of them when stored as is, at least
+/// 1/1100 of them when compressed (deflate's best ratio is about 1:1030). Otherwise what is
+/// missing, to follow "declares [shape] but ": the chunks never written (a writer that stopped
+/// early; HDF5 would read them as zeros), or bytes a damaged file only claims. A damaged file can
 /// declare terabytes in a few bytes; a reader checks this before allocating.
-bool holds_its_data(const Handle& dataset, const std::filesystem::path& file);
+std::string missing_data(const Handle& dataset, const std::filesystem::path& file);
 /// Bytes the dataset's data take in the file (its chunks, after any compression).
 int64_t storage_bytes(const Handle& dataset);
 /// Runs `read` (opening `file` and reading its structure: attributes, shapes) first in a forked

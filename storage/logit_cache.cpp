@@ -97,9 +97,9 @@ void LogitCache::Impl::expect_shape(const std::string& name,
   check<StorageError>(got == want, path.string(), ": dataset ", name, " has shape ",
                       h5::shape_text(got), ", the attributes ", attributes, " say ",
                       h5::shape_text(want));
-  check<StorageError>(h5::holds_its_data(ds, path), path.string(), ": dataset ", name, " declares ",
-                      h5::shape_text(got),
-                      " but the file holds far fewer bytes (truncated or damaged)");
+  const std::string missing = h5::missing_data(ds, path);
+  check<StorageError>(missing.empty(), path.string(), ": dataset ", name, " declares ",
+                      h5::shape_text(got), " but ", missing);
 }
 
 int64_t LogitCache::Impl::check_block() const {
@@ -193,7 +193,7 @@ int64_t LogitCache::soft_label_bytes() const {
 }
 
 void LogitCache::expect_data(const std::string& dataset, const std::string& split,
-                             const std::string& fingerprint, int64_t n) const {
+                             const std::string& fingerprint, int64_t n, int64_t held_out) const {
   const CacheHeader& h = impl_->header;
   const std::string file = impl_->path.string();
   check<StorageError>(h.shard_count == 0, file, ": shard ", h.shard_index, "/", h.shard_count,
@@ -203,8 +203,14 @@ void LogitCache::expect_data(const std::string& dataset, const std::string& spli
                       "', the data given is '", dataset, "'");
   check<StorageError>(h.split == split, file, ": field 'split' is '", h.split,
                       "', the data given is '", split, "'");
-  check<StorageError>(h.n == n, file, ": field 'N' is ", h.n, ", the data given has ", n,
-                      " examples");
+  // Of one file's training examples, a cache written with another --val-size holds another count.
+  const int64_t cache_held_out = held_out < 0 ? -1 : n + held_out - h.n;
+  check<StorageError>(
+      h.n == n, file, ": field 'N' is ", h.n, ", the data given has ", n, " examples",
+      cache_held_out < 0
+          ? std::string()
+          : " (was the cache written with --val-size " + std::to_string(cache_held_out) +
+                "? this run holds out " + std::to_string(held_out) + ")");
   check<StorageError>(h.dataset_fingerprint == fingerprint, file,
                       ": field 'dataset_fingerprint' is ", h.dataset_fingerprint,
                       ", the data given has ", fingerprint);

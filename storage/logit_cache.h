@@ -109,9 +109,10 @@ class LogitCache {
   int64_t soft_label_bytes() const;
 
   /// StorageError naming the file, the field and both values unless the cache was made from
-  /// exactly this data.
+  /// exactly this data. `held_out`, for a training split: the examples of the file this run holds
+  /// out for validation, so that a count that differs says which --val-size the cache took.
   void expect_data(const std::string& dataset, const std::string& split,
-                   const std::string& fingerprint, int64_t n) const;
+                   const std::string& fingerprint, int64_t n, int64_t held_out = -1) const;
 
   /// Reads everything and lists what is wrong: non-finite values, probabilities that are not
   /// softmax(logits / t) (in a top-k cache: the damage targets() refuses), labels outside

@@ -154,7 +154,8 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   ViewRecipe recipe = options.views();
   SoftTargets teacher_targets;
   if (cache) {
-    cache->expect_data(data.info.name, "train", data.train_fingerprint(), data.train_size());
+    cache->expect_data(data.info.name, "train", data.train_fingerprint(), data.train_size(),
+                       options.data().val_size());
     const CacheHeader& h = cache->header();
     check<StorageError>(h.c == data.info.classes, options.cache().string(), ": field 'C' is ", h.c,
                         ", the data given has ", data.info.classes, " classes");
@@ -204,6 +205,7 @@ StageResult distill(const DistillOptions& options, Progress& progress, Communica
   if (const std::string note = held_memory_note(data_options, data); !note.empty())
     log.warn("{}", note);
   if (const std::string note = training_order_note(data); !note.empty()) log.info("{}", note);
+  if (const std::string note = empty_classes_note(data); !note.empty()) log.warn("{}", note);
 
   torch::manual_seed(train.seed());
   const InputShape input = data.info.input();

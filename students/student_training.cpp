@@ -15,9 +15,9 @@ constexpr std::uint64_t kSubsetKey = 0x7375627365742d31ULL;  // fixed: same subs
 }
 
 torch::Tensor view_inputs(const ImageSet& train, const DatasetInfo& info, const ViewRecipe& recipe,
-                          const torch::Tensor& ids, int64_t epoch, bool read) {
+                          const torch::Tensor& ids, int64_t epoch, const torch::Tensor& at) {
   const int64_t view = epoch % recipe.views;
-  return make_batch(train, info, read ? torch::arange(ids.numel()) : ids,
+  return make_batch(train, info, at.defined() ? at : ids,
                     view == 0 ? Augment::none : recipe.augment, recipe.seed,
                     static_cast<std::uint64_t>(view), ids);
 }
@@ -68,10 +68,11 @@ void train_student(const Classifier& model, const TrainingSet& train, const Data
   const TrainingSet subset = train.stream
                                  ? TrainingSet(streamed ? *streamed : *train.stream, train.pattern)
                                  : TrainingSet(all ? *train.memory : held, train.pattern);
-  const InputFn inputs = [&](const torch::Tensor& rows, int64_t epoch, const ImageSet& read) {
+  const InputFn inputs = [&](const torch::Tensor& rows, int64_t epoch, const StreamedRows& read) {
     const torch::Tensor chosen = ids.index_select(0, rows);
-    return train.stream ? view_inputs(read, info, recipe, chosen, epoch, true)
-                        : view_inputs(*train.memory, info, recipe, chosen, epoch);
+    return train.stream
+               ? view_inputs(ImageSet{read.images, {}}, info, recipe, chosen, epoch, read.at)
+               : view_inputs(*train.memory, info, recipe, chosen, epoch);
   };
   const torch::Device device = options.device();
   const LossFn loss = [&](const torch::Tensor& logits, const Batch& batch) {

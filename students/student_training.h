@@ -22,9 +22,9 @@ struct ViewRecipe {
 };
 
 /// The inputs for training-split examples `ids` at `epoch`: view (epoch mod V). `train` is the
-/// training split, or (`read`) only the examples at `ids`, in that order.
+/// training split, or (`at` defined) images read from a stream where example b is train[at[b]].
 torch::Tensor view_inputs(const ImageSet& train, const DatasetInfo& info, const ViewRecipe& recipe,
-                          const torch::Tensor& ids, int64_t epoch, bool read = false);
+                          const torch::Tensor& ids, int64_t epoch, const torch::Tensor& at = {});
 
 /// The teacher's targets [B, C] at the objective's temperature T (softmax(z_t / T), or a row
 /// rebuilt from a top-k cache) for training-split examples `ids` under view `view`.

@@ -201,6 +201,7 @@ TeachResult teach(const TeachOptions& options, Progress& progress, Communicator*
   if (const std::string note = held_memory_note(data_options, data); !note.empty())
     log.warn("{}", note);
   if (const std::string note = training_order_note(data); !note.empty()) log.info("{}", note);
+  if (const std::string note = empty_classes_note(data); !note.empty()) log.warn("{}", note);
 
   torch::manual_seed(train.seed());
   const InputShape input = data.info.input();

@@ -88,4 +88,10 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> hold_out_rows(int64_t n, i
 /// pixels (moved in), the training part is compacted in its storage rather than copied.
 std::pair<ImageSet, ImageSet> hold_out(ImageSet full, int64_t val_size);
 
+/// A line for the log when classes have no example in the training split (streamed or held):
+/// "no training example of 47 of the 58 classes (class 10, class 11, …): …". Without
+/// class_names a file has as many classes as its largest label + 1, so one stray label adds
+/// classes a model then learns never to predict. "" when every class has an example.
+std::string empty_classes_note(const Dataset& data);
+
 }  // namespace kd

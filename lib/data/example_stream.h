@@ -73,6 +73,13 @@ struct RankSlice {
   }
 };
 
+/// Rows a stream hands out: example b is images[at[b]]. `images` may be the stream's own window
+/// (no copy): valid until the stream's next call.
+struct StreamedRows {
+  torch::Tensor images;  ///< uint8 [M, C, H, W], possibly a strided view
+  torch::Tensor at;      ///< int64 [count]
+};
+
 /// A training split read from a file while it trains: uint8 images, labels held in memory.
 class ExampleStream {
  public:
@@ -90,9 +97,14 @@ class ExampleStream {
   void start_epoch(const EpochPattern& pattern, std::uint64_t seed, int64_t epoch) {
     start_epoch(pattern, seed, epoch, RankSlice{});
   }
-  /// The images of the next `count` examples of the epoch's order that the slice takes, uint8
-  /// [count, C, H, W].
-  virtual torch::Tensor next(int64_t count) = 0;
+  /// The next `count` examples of the epoch's order that the slice takes, where the stream holds
+  /// them: a batch gathers its rows from there in one pass (make_batch), with no copy between.
+  virtual StreamedRows next_rows(int64_t count) = 0;
+  /// The same copied out, uint8 [count, C, H, W].
+  torch::Tensor next(int64_t count) {
+    const StreamedRows r = next_rows(count);
+    return r.images.index_select(0, r.at);
+  }
   /// Every example in the split's order, `block` at a time: fn(first row, images of the block).
   virtual void for_each_block(int64_t block,
                               const std::function<void(int64_t, const torch::Tensor&)>& fn) = 0;

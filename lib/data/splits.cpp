@@ -7,6 +7,7 @@
 #include "lib/core/error.h"
 #include "lib/core/hash.h"
 #include "lib/data/datasets.h"
+#include "lib/data/example_stream.h"
 
 namespace kd {
 
@@ -60,6 +61,27 @@ std::pair<ImageSet, ImageSet> hold_out(ImageSet full, int64_t val_size) {
   return {
       ImageSet{full.images.narrow(0, 0, kept), full.labels.index_select(0, as_tensor(train_idx))},
       val};
+}
+
+std::string empty_classes_note(const Dataset& data) {
+  const torch::Tensor& labels = data.stream ? data.stream->labels() : data.train.labels;
+  if (labels.numel() == 0) return "";
+  const torch::Tensor empty =
+      (torch::bincount(labels, {}, data.info.classes) == 0).nonzero().flatten();
+  if (empty.numel() == 0) return "";
+  std::string names;
+  const int64_t shown = std::min<int64_t>(empty.numel(), 5);
+  for (int64_t k = 0; k < shown; ++k) {
+    const int64_t c = empty[k].item<int64_t>();
+    names += (k ? ", " : "") + (static_cast<std::size_t>(c) < data.info.class_names.size()
+                                    ? data.info.class_names[static_cast<std::size_t>(c)]
+                                    : "class " + std::to_string(c));
+  }
+  if (empty.numel() > shown) names += ", ...";
+  return "no training example of " + std::to_string(empty.numel()) + " of the " +
+         std::to_string(data.info.classes) + " classes (" + names +
+         "); the model will never predict them. Without class_names the classes are the largest "
+         "label + 1: a stray label?";
 }
 
 EpochPattern training_order(const DataOptions& options) {

@@ -192,13 +192,13 @@ void train_model(const Classifier& model, const TrainingSet& train, const Datase
       Batch batch;
       batch.rows = rows;
       batch.epoch = epoch;
-      ImageSet read;
+      StreamedRows read;
       // The stream reads this rank's share of each batch only (the ranks share one order).
-      if (stream) read = {stream->next(rows.numel()), labels.index_select(0, rows)};
+      if (stream) read = stream->next_rows(rows.numel());
       if (inputs) {
         batch.inputs = inputs(rows, epoch, read);
       } else if (stream) {
-        batch.inputs = make_batch(read, info, torch::arange(rows.numel()), options.augment(),
+        batch.inputs = make_batch(ImageSet{read.images, {}}, info, read.at, options.augment(),
                                   options.seed(), static_cast<std::uint64_t>(epoch), rows);
       } else {
         batch.inputs = make_batch(*train.memory, info, rows, options.augment(), options.seed(),

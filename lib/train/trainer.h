@@ -74,10 +74,10 @@ using EpochFn = std::function<void(const EpochStats& stats)>;
 
 /// Builds the inputs of a batch from its rows and the 0-based epoch. The default draws
 /// options.augment with (options.seed, epoch, row); students replace it to replay cached views.
-/// From a streamed split, `read` holds the examples at `rows`, read from the file; from a split
-/// held in memory it is empty (the caller holds the split).
-using InputFn =
-    std::function<torch::Tensor(const torch::Tensor& rows, int64_t epoch, const ImageSet& read)>;
+/// From a streamed split, `read` holds the examples at `rows`, read from the file (row b is
+/// read.images[read.at[b]]); from a split held in memory it is empty (the caller holds the split).
+using InputFn = std::function<torch::Tensor(const torch::Tensor& rows, int64_t epoch,
+                                            const StreamedRows& read)>;
 
 /// Checkpoints of a training run (lib/train/checkpoint.h): after every epoch but the last, the
 /// whole state goes to `dir`; a run that finds a checkpoint of the same key there goes on after

@@ -150,6 +150,22 @@ TEST(Datasets, HoldOutCompactsAMovedSetAndCopiesASharedOne) {
   EXPECT_TRUE(val.labels.equal(copied_val.labels));
 }
 
+TEST(Datasets, ClassesWithoutATrainingExampleAreNamed) {
+  Dataset data;
+  data.info.classes = 9;
+  data.info.class_names = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+  data.train.labels = torch::tensor({0, 1, 1, 8}, torch::kInt64);
+  EXPECT_EQ(empty_classes_note(data).rfind("no training example of 6 of the 9 classes (c, d, e, f, "
+                                           "g, ...); the model will never predict them",
+                                           0),
+            0u)
+      << empty_classes_note(data);
+  data.info.classes = 2;
+  data.info.class_names = {"a", "b"};
+  data.train.labels = torch::tensor({0, 1, 1}, torch::kInt64);
+  EXPECT_EQ(empty_classes_note(data), "");
+}
+
 TEST(Datasets, RefusesBadNamesDirectoriesAndSizes) {
   TempDir dir;
   EXPECT_THROW(dataset_info("imagenet"), ConfigError);

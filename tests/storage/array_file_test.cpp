@@ -153,10 +153,16 @@ TEST_F(ArrayFile, MalformedFilesEndInOneLineNamingTheArray) {
             std::string::npos);
   // Declared sizes are checked against what the file holds before anything is allocated.
   EXPECT_NE(error_of("unwritten-images")
-                .find("/train/images declares [1000000, 28, 28] but the file holds far fewer "
-                      "bytes (truncated or damaged)"),
+                .find("/train/images declares [1000000, 28, 28] but only 0 of its 1000000 chunks "
+                      "were ever written"),
             std::string::npos)
       << error_of("unwritten-images");
+  // A writer that stopped half-way: the chunks it never wrote are not read as zeros.
+  EXPECT_NE(error_of("half-written-images")
+                .find("/train/images declares [12, 6, 5, 3] but only 6 of its 12 chunks were ever "
+                      "written"),
+            std::string::npos)
+      << error_of("half-written-images");
   EXPECT_NE(error_of("huge-label")
                 .find("labels go up to 1000000000, more than kdpipe's 100000 "
                       "classes"),

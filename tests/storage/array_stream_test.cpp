@@ -136,6 +136,27 @@ TEST_F(ArrayStreamTest, AnEpochReadsTheSplitsRowsInTheChunkedOrder) {
   s->next(300);
 }
 
+// A batch inside one window is handed out as rows of the window itself, not a copy; rows a caller
+// still holds when the stream moves on are never overwritten by a later window.
+TEST_F(ArrayStreamTest, RowsHandedOutAreTheWindowsOwnAndOutliveIt) {
+  const auto [train_rows, val_rows] = hold_out_rows(1000, 100);
+  const EpochPattern p = small_chunks();  // windows of 256 examples of 108 bytes
+  const std::shared_ptr<ExampleStream> s =
+      open_array_stream(path(), "train", train_rows, 2 * 27648);  // buffers reused from window 3
+  s->start_epoch(p, 9, 0);
+  const StreamedRows first = s->next_rows(100);
+  const StreamedRows second = s->next_rows(100);
+  EXPECT_EQ(first.images.data_ptr(), second.images.data_ptr());  // one window, no copies
+  const torch::Tensor kept = first.images.index_select(0, first.at);
+  for (int64_t taken = 200; taken < 900; taken += 100)
+    s->next_rows(std::min<int64_t>(100, 900 - taken));
+  EXPECT_TRUE(torch::equal(first.images.index_select(0, first.at), kept));
+  const torch::Tensor file_rows = torch::tensor(train_rows, torch::kInt64);
+  const torch::Tensor want =
+      files_.train.images.index_select(0, file_rows.index_select(0, epoch_order(900, p, 9, 0)));
+  EXPECT_TRUE(torch::equal(kept, want.narrow(0, 0, 100)));
+}
+
 // Each rank of a data-parallel training reads its own share of every batch, and only that: the
 // ranks' reads put together are the epoch's batches, whether the file is read past HDF5
 // (uncompressed) or through it (gzip, a chunk decompressed once for all the rows taken from it).

@@ -152,6 +152,9 @@ TEST_F(CacheTest, RefusesCachesThatDoNotMatchTheData) {
           "train", "test");
   refused([&] { cache.expect_data("mnist", "train", data_.train.fingerprint(), 251); }, "N", "250",
           "251");
+  // Written with --val-size 10 from a file of 260, read holding out 20: the message says so.
+  refused([&] { cache.expect_data("mnist", "train", data_.train.fingerprint(), 240, 20); }, "N",
+          "250", "was the cache written with --val-size 10? this run holds out 20");
   refused([&] { cache.expect_data("mnist", "train", "0123456789abcdef", 250); },
           "dataset_fingerprint", data_.train.fingerprint(), "0123456789abcdef");
 }

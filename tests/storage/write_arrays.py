@@ -23,6 +23,13 @@ def main(path, case):
             f["train/labels"] = np.zeros(1000000, np.int64)
             split(f, "test", 4, shape=(28, 28))
             return
+        if case == "half-written-images":  # a writer that stopped after 6 of 12 images
+            d = f.create_dataset("train/images", shape=(12, 6, 5, 3), dtype=np.uint8,
+                                 chunks=(1, 6, 5, 3))
+            d[:6] = 7
+            f["train/labels"] = np.arange(12) % 3
+            split(f, "test", 4)
+            return
         if case == "huge-label":  # one label that would make a billion classes
             split(f, "train", 12, shape=(6, 5), labels=np.array([10**9] + [0] * 11))
             split(f, "test", 4, shape=(6, 5))
