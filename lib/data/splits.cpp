@@ -70,6 +70,10 @@ std::string empty_classes_note(const Dataset& data) {
       (torch::bincount(labels, {}, data.info.classes) == 0).nonzero().flatten();
   if (empty.numel() == 0) return "";
   std::string names;
+  // Classes named by number are a file's without class_names: 0 … its largest label.
+  bool numbered = true;
+  for (std::size_t c = 0; c < data.info.class_names.size(); ++c)
+    numbered = numbered && data.info.class_names[c] == "class " + std::to_string(c);
   const int64_t shown = std::min<int64_t>(empty.numel(), 5);
   for (int64_t k = 0; k < shown; ++k) {
     const int64_t c = empty[k].item<int64_t>();
@@ -80,8 +84,9 @@ std::string empty_classes_note(const Dataset& data) {
   if (empty.numel() > shown) names += ", ...";
   return "no training example of " + std::to_string(empty.numel()) + " of the " +
          std::to_string(data.info.classes) + " classes (" + names +
-         "); the model will never predict them. Without class_names the classes are the largest "
-         "label + 1: a stray label?";
+         "); the model will never predict them" +
+         (numbered ? ". Without class_names the classes are the largest label + 1: a stray label?"
+                   : "");
 }
 
 EpochPattern training_order(const DataOptions& options) {
