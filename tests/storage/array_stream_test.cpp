@@ -148,8 +148,10 @@ TEST_F(ArrayStreamTest, RowsHandedOutAreTheWindowsOwnAndOutliveIt) {
   const StreamedRows second = s->next_rows(100);
   EXPECT_EQ(first.images.data_ptr(), second.images.data_ptr());  // one window, no copies
   const torch::Tensor kept = first.images.index_select(0, first.at);
+  std::set<const void*> later;  // where the later windows' rows were handed out from
   for (int64_t taken = 200; taken < 900; taken += 100)
-    s->next_rows(std::min<int64_t>(100, 900 - taken));
+    later.insert(s->next_rows(std::min<int64_t>(100, 900 - taken)).images.data_ptr());
+  EXPECT_EQ(later.count(first.images.data_ptr()), 0u) << "a held window was read over";
   EXPECT_TRUE(torch::equal(first.images.index_select(0, first.at), kept));
   const torch::Tensor file_rows = torch::tensor(train_rows, torch::kInt64);
   const torch::Tensor want =
