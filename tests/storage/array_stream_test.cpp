@@ -104,6 +104,11 @@ class ArrayStreamTest : public ::testing::Test {
   void SetUp() override {
     files_.train = testing::make_synthetic(1000, 4, 3, 6, 1);
     files_.test = testing::make_synthetic(50, 4, 3, 6, 2);
+    // At 6x6 the synthetic class patch covers every pixel: every image would be the same, and
+    // no test here could tell one row from another. Noise, one image from the next.
+    torch::Generator gen = at::detail::createCPUGenerator(7);
+    files_.train.images =
+        torch::randint(0, 256, {1000, 3, 6, 6}, gen, torch::kInt64).to(torch::kUInt8);
     for (int c = 0; c < 4; ++c) files_.class_names.push_back("c" + std::to_string(c));
     write_array_file(path(), files_, "test", 1);
   }
